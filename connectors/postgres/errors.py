@@ -1,0 +1,96 @@
+"""psycopg exceptions -> the hub's error tree, at the connector boundary.
+
+Messages are built from the server's diagnostic fields (primary message, hint,
+position), never from `str(exc)` of a connection error, so a DSN or password
+can never reach the client. psycopg is imported inside `translate` so that
+importing this module stays free.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mcp_hub.errors import (
+    AuthError,
+    ConnectorError,
+    HubError,
+    InvalidInput,
+    PolicyDenied,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+
+UNREACHABLE = (
+    "the database is unreachable (connection refused, lost or timed out); try again. "
+    "If it persists, check the DSN host/port and that PostgreSQL is running."
+)
+
+#: SQLSTATE classes and codes that mean the caller's SQL or parameters are wrong.
+_INPUT_CLASSES = ("42", "22", "21", "2F", "0A", "54", "3F", "26", "34")
+_INPUT_CODES = frozenset({"08P01"})  # protocol violation: wrong number of parameters
+#: ... that mean the server or the network failed; the same call may work later.
+_UNAVAILABLE_CLASSES = ("08", "53", "57P")
+
+
+def translate(exc: BaseException, *, timeout_ms: int | None = None, position_offset: int = 0) -> HubError:
+    """The `HubError` to raise for `exc`.
+
+    `timeout_ms` is quoted when a statement timed out; `position_offset` is
+    subtracted from the server's error position when our own SQL was put
+    before the caller's (the DECLARE prefix).
+    """
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    if isinstance(exc, HubError):
+        return exc
+    if isinstance(exc, PoolTimeout):
+        return UpstreamUnavailable(UNREACHABLE)
+    if not isinstance(exc, psycopg.Error):
+        return ConnectorError(f"unexpected {type(exc).__name__} while talking to the database")
+
+    state = exc.sqlstate or ""
+    if not state:  # raised by psycopg itself, not by the server
+        if isinstance(exc, (psycopg.ProgrammingError, psycopg.DataError)):
+            return InvalidInput(f"bad query parameters: {exc}")
+        return UpstreamUnavailable(UNREACHABLE)
+    text = _server_text(exc, position_offset)
+    if state == "57014":
+        if "statement timeout" in (exc.diag.message_primary or "") and timeout_ms is not None:
+            return UpstreamTimeout(
+                f"the statement ran longer than the {timeout_ms} ms limit and was cancelled. Narrow it: "
+                "add selective WHERE conditions or a LIMIT, aggregate in SQL, or EXPLAIN it to find slow scans."
+            )
+        return UpstreamTimeout(f"the statement was cancelled on the server ({text}); try again.")
+    if state == "55P03":
+        return UpstreamTimeout(f"{text}: a table is locked by another session; try again later.")
+    if state == "25006":
+        return PolicyDenied(f"refused in read-only mode: {text}. This tool only runs SELECT, EXPLAIN and SHOW.")
+    if state == "42501" or state.startswith("28"):
+        return AuthError(
+            f"{text}. The hub's database role lacks this privilege: query objects it can read, "
+            "or ask an administrator for access."
+        )
+    if state in _INPUT_CODES:
+        return InvalidInput(f"{text}: pass one value in params for each $n placeholder in the SQL.")
+    if state.startswith(_INPUT_CLASSES):
+        return InvalidInput(text)
+    if state.startswith(_UNAVAILABLE_CLASSES):
+        return UpstreamUnavailable(f"{text}. {UNREACHABLE}")
+    if state.startswith("40"):
+        return ConnectorError(f"{text} (SQLSTATE {state}): a transient conflict; try again.")
+    return ConnectorError(f"database error {state}: {text}")
+
+
+def _server_text(exc: psycopg.Error, position_offset: int) -> str:
+    diag = exc.diag
+    text = diag.message_primary or "unknown error"
+    position = int(diag.statement_position or 0) - position_offset
+    if position > 0:
+        text += f" (at character {position})"
+    if diag.message_hint:
+        text += f". Hint: {diag.message_hint}"
+    return text

@@ -1,0 +1,3 @@
+"""mcp-hub: a self-hosted MCP tool hub."""
+
+__version__ = "0.1.0"

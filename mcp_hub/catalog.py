@@ -1,0 +1,155 @@
+"""Turning connector instances into MCP tools.
+
+Each `@tool` method becomes one MCP tool `<connector>_<method>`, whatever the
+number of instances: with several instances the tool gains an `instance`
+argument (an enum of their names). The generated handler runs the method on
+the chosen instance, enforces the data boundary on the result's provenance,
+renders it compactly and translates errors into redacted tool errors.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import secrets
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from mcp_hub.connector import Connector, ToolOutput, ToolSpec
+from mcp_hub.errors import HubError, PolicyDenied
+from mcp_hub.policy import Caller, DataBoundary, ToolFacts
+from mcp_hub.provenance import META_KEY, delimit_outsider_text, new_boundary
+from mcp_hub.redaction import Redactor
+
+log = logging.getLogger(__name__)
+
+ERROR_META_KEY = "mcp_hub/error"
+
+CallerLookup = Callable[[], Caller]
+
+
+@dataclass(frozen=True)
+class HubTool:
+    """One tool of the catalog and the instances it can run on."""
+
+    facts: ToolFacts
+    spec: ToolSpec
+    method: Callable[..., Awaitable[ToolOutput[Any]]]
+    instances: dict[str, Connector[Any]]
+    default_instance: str
+    output_model: type[BaseModel]
+
+    @property
+    def annotations(self) -> ToolAnnotations:
+        return ToolAnnotations(
+            title=self.spec.title,
+            read_only_hint=self.spec.read_only,
+            destructive_hint=self.spec.destructive if not self.spec.read_only else None,
+            idempotent_hint=self.spec.idempotent if not self.spec.read_only else None,
+            open_world_hint=self.spec.open_world,
+        )
+
+
+def output_model_of(method: Callable[..., Any]) -> type[BaseModel]:
+    """The `T` of a method annotated `-> ToolOutput[T]`."""
+    hints = typing.get_type_hints(method, include_extras=True)
+    returned = hints.get("return")
+    args = typing.get_args(returned)
+    if typing.get_origin(returned) is not ToolOutput or not args or not issubclass(args[0], BaseModel):
+        raise TypeError(f"{method.__qualname__} must be annotated -> ToolOutput[SomeModel]")
+    model: type[BaseModel] = args[0]
+    return model
+
+
+def build_handler(
+    tool: HubTool, current_caller: CallerLookup, boundary: DataBoundary, redactor: Redactor
+) -> Callable[..., Any]:
+    """An async function whose signature is the tool's MCP input schema."""
+    hints = typing.get_type_hints(tool.method, include_extras=True)
+    parameters: list[inspect.Parameter] = []
+    if len(tool.instances) > 1:
+        names = tuple(sorted(tool.instances))
+        instance_type = Annotated[Literal[names], Field(description="Which configured instance to use.")]  # type: ignore[valid-type]
+        parameters.append(
+            inspect.Parameter(
+                "instance", inspect.Parameter.KEYWORD_ONLY, default=tool.default_instance, annotation=instance_type
+            )
+        )
+    for param in list(inspect.signature(tool.method).parameters.values())[1:]:  # skip self
+        parameters.append(param.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[param.name]))
+    parameters.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
+
+    async def handler(ctx: Context, **arguments: Any) -> CallToolResult:
+        instance = arguments.pop("instance", tool.default_instance)
+        connector = tool.instances[instance]
+        caller = current_caller()
+        try:
+            output = await tool.method(connector, **arguments)
+            visibility = output.provenance.visibility
+            if not boundary.permits(caller.name, visibility):
+                raise PolicyDenied(
+                    f"{tool.facts.name} returned {visibility} data from {tool.facts.connector}/{instance}, and the "
+                    f"hub's data boundary does not let caller {caller.name!r} receive {visibility} data. "
+                    "Ask the hub's operator to add this caller to hub.private_data_callers/internal_data_callers, "
+                    "or use a client that is allowed (e.g. the hub's own agent)."
+                )
+        except HubError as exc:
+            return error_result(exc, redactor)
+        except Exception:
+            incident = secrets.token_hex(4)
+            log.exception("tool %s failed unexpectedly (incident %s)", tool.facts.name, incident)
+            return error_result(
+                HubError(
+                    f"{tool.facts.name} failed unexpectedly; the hub's log has the details (incident {incident})."
+                ),
+                redactor,
+            )
+        return render(tool, instance, output)
+
+    handler.__name__ = tool.facts.name
+    handler.__signature__ = inspect.Signature(parameters, return_annotation=tool.output_model)  # type: ignore[attr-defined]
+    handler.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": tool.output_model}
+    return handler
+
+
+def render(tool: HubTool, instance: str, output: ToolOutput[Any]) -> CallToolResult:
+    data = output.data.model_dump(mode="json")
+    text = output.text if output.text is not None else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    boundary = None
+    if output.provenance.outsider_text:
+        boundary = new_boundary()
+        text = delimit_outsider_text(text, boundary)
+    meta = {META_KEY: output.provenance.to_meta(tool.facts.connector, instance, boundary)}
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data, _meta=meta)
+
+
+def error_result(exc: HubError, redactor: Redactor) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=redactor.redact(exc.message))],
+        is_error=True,
+        _meta={ERROR_META_KEY: exc.kind},
+    )
+
+
+def compact_schema(schema: Any) -> Any:
+    """Drop pydantic's generated `title`s: they repeat the property names and cost tokens in every session."""
+    if isinstance(schema, dict):
+        out: dict[str, Any] = {}
+        for key, value in schema.items():
+            if key == "title" and isinstance(value, str):
+                continue
+            if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+                out[key] = {name: compact_schema(sub) for name, sub in value.items()}
+            else:
+                out[key] = compact_schema(value)
+        return out
+    if isinstance(schema, list):
+        return [compact_schema(item) for item in schema]
+    return schema

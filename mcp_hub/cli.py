@@ -1,0 +1,248 @@
+"""The `mcp-hub` command line.
+
+    mcp-hub serve [--transport stdio|sse|http] [--host H] [--port P] [--config FILE]
+                  [--toolsets LIST] [--allow-writes] [--discovery]
+    mcp-hub config check [--config FILE] [--json]
+    mcp-hub tools [--json] [--config FILE] [--toolsets LIST] [--allow-writes] [--discovery]
+
+Logs go to stderr, never stdout (stdout is the stdio transport).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from mcp_hub import __version__
+from mcp_hub.config import HubConfig, load_config
+from mcp_hub.errors import ConfigError
+from mcp_hub.redaction import RedactingFilter, Redactor
+
+if TYPE_CHECKING:
+    from mcp_hub.server import HubServer
+
+log = logging.getLogger("mcp_hub")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mcp-hub", description="A self-hosted MCP tool hub.")
+    parser.add_argument("--version", action="version", version=f"mcp-hub {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser, policy: bool = True) -> None:
+        sub.add_argument("--config", metavar="FILE", help="TOML config file (default: $MCP_HUB_CONFIG)")
+        if policy:
+            sub.add_argument(
+                "--toolsets",
+                metavar="LIST",
+                help="comma-separated: all, default, <connector>, <connector>.<toolset> (default: hub.toolsets)",
+            )
+            sub.add_argument("--allow-writes", action="store_true", help="list and allow write tools")
+            sub.add_argument("--discovery", action="store_true", help="expose hub_find_tools + hub_call_tool only")
+
+    serve = commands.add_parser("serve", help="run the MCP server")
+    common(serve)
+    serve.add_argument(
+        "--transport",
+        choices=["stdio", "sse", "http"],
+        default="stdio",
+        help="stdio (default), sse (/sse, legacy clients) or http (Streamable HTTP at /mcp)",
+    )
+    serve.add_argument("--host", help="bind address for sse/http (default: http.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port for sse/http (default: http.port, 8000)")
+    serve.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR (default: hub.log_level)")
+
+    config = commands.add_parser("config", help="inspect the configuration")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    check = config_commands.add_parser("check", help="what is enabled, what is not and why (never prints secrets)")
+    common(check, policy=False)
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("--no-connect", action="store_true", help="skip connecting to services")
+
+    tools = commands.add_parser("tools", help="the tool catalog a client sees, with its cost in DeepSeek tokens")
+    common(tools)
+    tools.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    redactor = Redactor()
+    try:
+        if args.command == "serve":
+            return _serve(args, redactor)
+        if args.command == "config":
+            return _config_check(args, redactor)
+        return _tools(args)
+    except ConfigError as exc:
+        print(f"mcp-hub: {redactor.redact(exc.message)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _setup_logging(level: str, redactor: Redactor) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(redactor))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def _load(args: argparse.Namespace) -> tuple[HubConfig, Any]:
+    from mcp_hub.registry import Registry
+
+    # Registry first: it knows the ecosystem variables (DATABASE_URL, …) of installed connectors.
+    registry = Registry.discover()
+    config = load_config(args.config, ecosystem_env=registry.ecosystem_env())
+    if config.hub.connectors is not None:
+        registry = Registry({c for n, c in registry.classes.items() if n in set(config.hub.connectors)})
+    if getattr(args, "toolsets", None):
+        config.hub.toolsets = [t.strip() for t in args.toolsets.split(",") if t.strip()]
+    if getattr(args, "allow_writes", False):
+        config.hub.allow_writes = True
+    if getattr(args, "discovery", False):
+        config.hub.discovery = True
+    return config, registry
+
+
+def _build(args: argparse.Namespace, transport: str = "stdio") -> tuple[HubConfig, HubServer]:
+    from mcp_hub.policy import Caller
+    from mcp_hub.server import build_server, hub_policy
+
+    config, registry = _load(args)
+    caller = Caller("local", transport, hub_policy(config))
+    return config, build_server(config, registry=registry, caller=caller)
+
+
+def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
+    config, server = _build(args, args.transport)
+    _setup_logging(args.log_level or config.hub.log_level, server.redactor)
+    if args.transport == "stdio":
+        import anyio
+
+        anyio.run(server.run_stdio_async)
+        return 0
+    from mcp_hub.http import build_http_app, is_loopback
+    from mcp_hub.server import hub_policy
+
+    host = args.host or config.http.host
+    port = args.port if args.port is not None else config.http.port
+    if not is_loopback(host) and not config.http.tokens:
+        raise ConfigError(
+            f"refusing to bind {host} without authentication: configure http.tokens "
+            "(e.g. MCP_HUB_HTTP__TOKENS__ME__TOKEN_FILE=/path/to/token) or bind 127.0.0.1"
+        )
+    app = build_http_app(server, config, hub_policy(config), args.transport, host, port)
+    path = "/sse" if args.transport == "sse" else "/mcp"
+    log.info("mcp-hub %s listening on http://%s:%d%s", __version__, host, port, path)
+
+    import anyio
+    import uvicorn
+
+    async def run() -> None:
+        uv = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", log_config=None))
+        async with server.running():
+            await uv.serve()
+
+    anyio.run(run)
+    return 0
+
+
+def _config_check(args: argparse.Namespace, redactor: Redactor) -> int:
+    import anyio
+
+    from mcp_hub.server import build_server
+
+    config, registry = _load(args)
+    server = build_server(config, registry=registry)
+    report: dict[str, Any] = {
+        "source": config.source,
+        "connectors": [],
+        "policy": {
+            "allow_writes": config.hub.allow_writes,
+            "allow_destructive": config.hub.allow_destructive,
+            "toolsets": config.hub.toolsets,
+            "discovery": config.hub.discovery,
+            "http_tokens": sorted(config.http.tokens),
+            "audit_log": str(config.hub.audit_log or ""),
+        },
+    }
+    by_key = {(c.name, c.instance): c for c in server.connectors}
+
+    async def diagnose() -> None:
+        async with server.running():
+            for status in server.statuses:
+                entry: dict[str, Any] = {
+                    "connector": status.connector,
+                    "instance": status.instance,
+                    "enabled": status.enabled,
+                }
+                if status.reason:
+                    entry["reason"] = status.reason
+                connector = by_key.get((status.connector, status.instance))
+                if connector is not None and not args.no_connect:
+                    entry["warnings"] = await connector.diagnose()
+                report["connectors"].append(entry)
+
+    anyio.run(diagnose)
+    text = json.dumps(report, indent=2) if args.json else _render_check(report)
+    print(server.redactor.redact(text))
+    return 0
+
+
+def _render_check(report: dict[str, Any]) -> str:
+    lines = [f"configuration: {report['source']}"]
+    for entry in report["connectors"]:
+        state = "enabled " if entry["enabled"] else "disabled"
+        line = f"  {state} {entry['connector']}/{entry['instance']}"
+        if entry.get("reason"):
+            line += f": {entry['reason']}"
+        lines.append(line)
+        lines.extend(f"      warning: {w}" for w in entry.get("warnings", []))
+    policy = report["policy"]
+    lines.append(
+        f"policy: writes {'allowed' if policy['allow_writes'] else 'off'}, "
+        f"destructive {'allowed' if policy['allow_destructive'] else 'off'}, toolsets {','.join(policy['toolsets'])}"
+        + (", discovery mode" if policy["discovery"] else "")
+    )
+    lines.append(f"http tokens: {', '.join(policy['http_tokens']) or 'none (loopback only)'}")
+    return "\n".join(lines)
+
+
+def _tools(args: argparse.Namespace) -> int:
+    import anyio
+
+    from mcp_hub.tokens import tool_cost
+
+    _, server = _build(args)
+    listed = anyio.run(server.list_tools)
+    costs = [tool_cost(t.name, t.description, t.input_schema) for t in listed]
+    total = sum(c.tokens for c in costs)
+    if args.json:
+        rows = [
+            {
+                "name": t.name,
+                "description": t.description,
+                "tokens": c.tokens,
+                "read_only": bool(t.annotations and t.annotations.read_only_hint),
+                "input_schema": t.input_schema,
+            }
+            for t, c in zip(listed, costs, strict=True)
+        ]
+        print(json.dumps({"tools": rows, "total_tokens": total}, indent=2))
+        return 0
+    width = max((len(t.name) for t in listed), default=4)
+    for t, c in zip(listed, costs, strict=True):
+        print(f"{t.name:<{width}}  {c.tokens:>5}  {t.description or ''}")
+    print(f"{len(listed)} tools, {total} DeepSeek tokens")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

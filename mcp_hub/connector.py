@@ -1,0 +1,174 @@
+"""The contract every connector implements, declared once per connector.
+
+A connector is a class with a `name`, a pydantic `settings_model` and tool
+methods marked with `@tool(...)`. The hub makes one object per configured
+instance (two GitHub accounts are two objects), enters its `lifespan` while the
+hub serves, and exposes each marked method once as `<name>_<method>`, with an
+`instance` argument when there is more than one instance. The connector's SDK
+must be imported inside methods or the lifespan, never at module level, so that
+a hub that does not enable it never pays for the import.
+
+Tool methods are async, take typed keyword arguments (their annotations become
+the input schema) and return a `ToolOutput` whose `data` is a pydantic model
+(its schema becomes the output schema). They raise `mcp_hub.errors` exceptions
+for anything a caller should read; SDK exceptions are translated before they
+leave the connector.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from mcp_hub.provenance import Provenance, Visibility
+from mcp_hub.redaction import Redactor
+
+DataT = TypeVar("DataT", bound=BaseModel)
+SettingsT = TypeVar("SettingsT", bound="ConnectorSettings")
+
+_TOOL_MARK = "__mcp_hub_tool__"
+
+
+class ConnectorSettings(BaseModel):
+    """Settings shared by every connector; each connector extends this."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = None
+    #: Default visibility label of what this instance returns.
+    visibility: Visibility = "private"
+
+    def missing(self) -> str | None:
+        """Why this instance cannot be enabled (e.g. no credentials), or None."""
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """What `@tool` records about a method."""
+
+    name: str
+    description: str
+    toolset: str
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    open_world: bool
+    title: str | None = None
+
+
+@dataclass(slots=True)
+class ToolOutput(Generic[DataT]):
+    """A tool's result: typed data plus its provenance labels.
+
+    `text` is the compact rendering a model reads; when None the hub renders
+    `data` as compact JSON.
+    """
+
+    data: DataT
+    provenance: Provenance
+    text: str | None = None
+
+
+def tool(
+    *,
+    description: str,
+    toolset: str,
+    read_only: bool = True,
+    destructive: bool = False,
+    idempotent: bool | None = None,
+    open_world: bool = True,
+    name: str | None = None,
+    title: str | None = None,
+) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+    """Mark a connector method as a tool.
+
+    `read_only=False` makes it a write tool (hidden until writes are allowed);
+    `destructive=True` (only for writes) also needs destructive tools allowed.
+    """
+    if destructive and read_only:
+        raise ValueError("a destructive tool cannot be read-only")
+
+    def mark(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"tool {fn.__name__} must be async")
+        spec = ToolSpec(
+            name=name or fn.__name__,
+            description=description,
+            toolset=toolset,
+            read_only=read_only,
+            destructive=destructive,
+            idempotent=read_only if idempotent is None else idempotent,
+            open_world=open_world,
+            title=title,
+        )
+        setattr(fn, _TOOL_MARK, spec)
+        return fn
+
+    return mark
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorContext:
+    """What the hub hands a connector instance."""
+
+    redactor: Redactor
+
+
+class Connector(Generic[SettingsT]):
+    """Base class of every connector (one object per configured instance)."""
+
+    #: Namespace of its tools and its section in the config.
+    name: ClassVar[str]
+    settings_model: ClassVar[type[ConnectorSettings]]
+    #: The ecosystem's usual variables, read for the default instance: env var -> field.
+    ecosystem_env: ClassVar[Mapping[str, str]] = {}
+    #: Toolsets on by default; None means all of them.
+    default_toolsets: ClassVar[frozenset[str] | None] = None
+    #: Python modules whose absence means the connector's extra is not installed.
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: Extra to install when `requires` is missing, e.g. "postgres".
+    extra: ClassVar[str] = ""
+
+    def __init__(self, instance: str, settings: SettingsT, context: ConnectorContext) -> None:
+        self.instance = instance
+        self.settings = settings
+        self.context = context
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        """Open clients/pools for the hub's lifetime; override when needed.
+
+        Open lazily where possible: start-up time matters for stdio servers.
+        """
+        yield
+
+    async def diagnose(self) -> list[str]:
+        """Warnings for `mcp-hub config check` (e.g. an over-powerful role)."""
+        return []
+
+    @classmethod
+    def tool_methods(cls) -> list[tuple[ToolSpec, Callable[..., Awaitable[Any]]]]:
+        found: list[tuple[ToolSpec, Callable[..., Awaitable[Any]]]] = []
+        for attr in dir(cls):
+            fn = getattr(cls, attr, None)
+            spec = getattr(fn, _TOOL_MARK, None)
+            if isinstance(spec, ToolSpec) and fn is not None:
+                found.append((spec, fn))
+        return sorted(found, key=lambda item: item[0].name)
+
+    def secrets(self) -> list[str]:
+        """Secret values of this instance, for redaction."""
+        values: list[str] = []
+        for field_value in self.settings.__dict__.values():
+            getter = getattr(field_value, "get_secret_value", None)
+            if callable(getter):
+                secret = getter()
+                if isinstance(secret, str) and secret:
+                    values.append(secret)
+        return values

@@ -1,0 +1,134 @@
+"""Which tools a caller may see and call, and which data it may receive.
+
+A tool is visible when all of these hold:
+- its connector is in the caller's connectors (None = all);
+- its toolset is selected: `all`, `default` (each connector's default
+  toolsets), a connector name (all its toolsets), `connector.toolset`, or a
+  bare toolset name;
+- it is read-only, or writes are allowed (destructive ones need destructive
+  allowed as well);
+- its name matches an `allow` glob (empty = all) and no `deny` glob.
+
+A caller's policy is the hub's policy narrowed by its token's: a token can
+take away, never add.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from mcp_hub.provenance import Visibility
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFacts:
+    """What policy needs to know about a tool."""
+
+    name: str
+    connector: str
+    toolset: str
+    read_only: bool
+    destructive: bool
+    default_toolset: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    allow_writes: bool = False
+    allow_destructive: bool = False
+    toolsets: frozenset[str] = frozenset({"default"})
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    connectors: frozenset[str] | None = None
+
+    def permits(self, tool: ToolFacts) -> bool:
+        if self.connectors is not None and tool.connector not in self.connectors:
+            return False
+        if not self._toolset_selected(tool):
+            return False
+        if not tool.read_only and not self.allow_writes:
+            return False
+        if tool.destructive and not (self.allow_writes and self.allow_destructive):
+            return False
+        if self.allow and not any(fnmatchcase(tool.name, glob) for glob in self.allow):
+            return False
+        return not any(fnmatchcase(tool.name, glob) for glob in self.deny)
+
+    def _toolset_selected(self, tool: ToolFacts) -> bool:
+        selected = self.toolsets
+        if "all" in selected or tool.connector in selected or tool.toolset in selected:
+            return True
+        if f"{tool.connector}.{tool.toolset}" in selected:
+            return True
+        return "default" in selected and tool.default_toolset
+
+    def narrowed(
+        self,
+        *,
+        allow_writes: bool,
+        allow_destructive: bool,
+        toolsets: Iterable[str] | None,
+        allow: Iterable[str],
+        deny: Iterable[str],
+        connectors: Iterable[str] | None,
+    ) -> Policy:
+        """This policy further restricted by a token's settings."""
+        mine = self.connectors
+        theirs = frozenset(connectors) if connectors is not None else None
+        if mine is None:
+            joined = theirs
+        elif theirs is None:
+            joined = mine
+        else:
+            joined = mine & theirs
+        return _NarrowedPolicy(
+            allow_writes=self.allow_writes and allow_writes,
+            allow_destructive=self.allow_destructive and allow_destructive,
+            toolsets=self.toolsets,
+            allow=self.allow,
+            deny=self.deny + tuple(deny),
+            connectors=joined,
+            extra_toolsets=frozenset(toolsets) if toolsets is not None else None,
+            extra_allow=tuple(allow),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _NarrowedPolicy(Policy):
+    """A policy with a second toolset selection and allow-list, both of which must pass."""
+
+    extra_toolsets: frozenset[str] | None = None
+    extra_allow: tuple[str, ...] = ()
+
+    def permits(self, tool: ToolFacts) -> bool:
+        if not Policy.permits(self, tool):
+            return False
+        if self.extra_toolsets is not None and not Policy(toolsets=self.extra_toolsets)._toolset_selected(tool):
+            return False
+        return not self.extra_allow or any(fnmatchcase(tool.name, glob) for glob in self.extra_allow)
+
+
+@dataclass(frozen=True, slots=True)
+class DataBoundary:
+    """Which callers may receive internal and private results (globs on caller names)."""
+
+    private_callers: tuple[str, ...] = ("*",)
+    internal_callers: tuple[str, ...] = ("*",)
+
+    def permits(self, caller: str, visibility: Visibility) -> bool:
+        if visibility == "private":
+            return any(fnmatchcase(caller, glob) for glob in self.private_callers)
+        if visibility == "internal":
+            return any(fnmatchcase(caller, glob) for glob in self.internal_callers)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: its identity (audit, data boundary), transport and policy."""
+
+    name: str
+    transport: str
+    policy: Policy

@@ -1,0 +1,192 @@
+"""The read-only guard on its own: no database needed (test_executor.py runs escapes for real)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from connectors.postgres.guard import check_read_only
+from mcp_hub.errors import InvalidInput, PolicyDenied
+
+ALLOWED = [
+    "SELECT 1",
+    "select * from customers where id = $1",
+    "WITH c AS (SELECT * FROM customers) SELECT name FROM c ORDER BY name",
+    "WITH RECURSIVE t(n) AS (VALUES (1) UNION ALL SELECT n + 1 FROM t WHERE n < 5) SELECT * FROM t",
+    "VALUES (1, 'a'), (2, 'b')",
+    "TABLE customers",
+    "(SELECT 1) UNION (SELECT 2) EXCEPT SELECT 3",
+    "EXPLAIN SELECT * FROM customers",
+    "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT * FROM orders",
+    "SHOW work_mem",
+    "SHOW ALL",
+    "SELECT pg_sleep(0.01)",
+    "SELECT lower(name), length(email), pg_size_pretty(1024::bigint) FROM customers",
+    "SELECT dblink, lo_id FROM (SELECT 1 AS dblink, 2 AS lo_id) AS columns_not_functions",
+    "SELECT * FROM pg_stat_activity",
+    "SELECT current_setting('search_path')",
+    "SELECT name FROM customers WHERE name LIKE 'A%'",
+]
+
+# (sql, error type, words the message must contain)
+REFUSED: list[tuple[str, type[Exception], str]] = [
+    ("COMMIT; DROP TABLE customers", InvalidInput, "exactly one statement"),
+    ("SELECT 1; DROP TABLE customers", InvalidInput, "exactly one statement"),
+    ("END; DROP TABLE customers", InvalidInput, "exactly one statement"),
+    ("ROLLBACK; DELETE FROM customers", InvalidInput, "exactly one statement"),
+    ("SET TRANSACTION READ WRITE; DELETE FROM customers", InvalidInput, "exactly one statement"),
+    ("SELECT 1 -- comment\n; DROP TABLE customers", InvalidInput, "exactly one statement"),
+    ("COMMIT", InvalidInput, "transaction control"),
+    ("SET search_path = evil", InvalidInput, "SET"),
+    ("COPY customers TO PROGRAM 'touch /tmp/x'", InvalidInput, "COPY"),
+    ("COPY (SELECT 1) TO '/tmp/f'", InvalidInput, "COPY"),
+    ("EXPLAIN ANALYZE DELETE FROM customers", InvalidInput, "EXPLAIN of DELETE"),
+    ("EXPLAIN ANALYZE CREATE TABLE x AS SELECT 1", InvalidInput, "EXPLAIN of CREATE TABLE AS"),
+    ("DO $$ BEGIN EXECUTE 'DROP TABLE customers'; END $$", InvalidInput, "DO"),
+    ("CREATE TABLE x (a int)", InvalidInput, "CREATE TABLE"),
+    ("CREATE TEMP TABLE x AS SELECT 1", InvalidInput, "CREATE TABLE AS"),
+    ("PREPARE p AS DELETE FROM customers", InvalidInput, "PREPARE"),
+    ("EXECUTE p", InvalidInput, "EXECUTE"),
+    ("CALL some_procedure()", InvalidInput, "CALL"),
+    ("LISTEN evil", InvalidInput, "LISTEN"),
+    ("NOTIFY evil", InvalidInput, "NOTIFY"),
+    ("LOCK TABLE customers", InvalidInput, "LOCK"),
+    ("DECLARE c CURSOR WITH HOLD FOR SELECT 1", InvalidInput, "DECLARE CURSOR"),
+    ("INSERT INTO customers (name) VALUES ('x')", InvalidInput, "INSERT"),
+    ("UPDATE customers SET name = 'x'", InvalidInput, "UPDATE"),
+    ("DELETE FROM customers", InvalidInput, "DELETE"),
+    ("TRUNCATE customers", InvalidInput, "TRUNCATE"),
+    ("VACUUM customers", InvalidInput, "VACUUM"),
+    ("DISCARD ALL", InvalidInput, "DISCARD"),
+    ("GRANT SELECT ON customers TO PUBLIC", InvalidInput, "GRANT"),
+    ("SELECT pg_read_file('/etc/passwd')", PolicyDenied, "pg_read_file()"),
+    ("SELECT pg_catalog.pg_read_file('/etc/passwd')", PolicyDenied, "pg_read_file()"),
+    ("SELECT \"pg_read_file\"('/etc/hostname')", PolicyDenied, "pg_read_file()"),
+    ("SELECT PG_READ_FILE('/etc/hostname')", PolicyDenied, "pg_read_file()"),
+    ("SELECT U&\"pg\\005fread_file\"('/etc/passwd')", PolicyDenied, "pg_read_file()"),
+    ("SELECT length(pg_read_binary_file('/etc/passwd'))", PolicyDenied, "pg_read_binary_file()"),
+    ("SELECT * FROM pg_ls_dir('.')", PolicyDenied, "pg_ls_dir()"),
+    ("SELECT pg_stat_file('/etc/passwd')", PolicyDenied, "pg_stat_file()"),
+    ("SELECT lo_export(lo_from_bytea(0, 'x'), '/tmp/y')", PolicyDenied, "lo_"),
+    ("SELECT lo_import('/etc/passwd')", PolicyDenied, "lo_import()"),
+    ("SELECT lowrite(0, 'x')", PolicyDenied, "lowrite()"),
+    ("SELECT query_to_xml('select pg_read_file(''/etc/passwd'')', true, true, '')", PolicyDenied, "query_to_xml()"),
+    ("SELECT ts_stat('SELECT to_tsvector(name) FROM customers')", PolicyDenied, "ts_stat()"),
+    ("SELECT set_config('search_path', 'evil', false)", PolicyDenied, "set_config()"),
+    ("SELECT pg_advisory_lock(42)", PolicyDenied, "pg_advisory_lock()"),
+    ("SELECT pg_try_advisory_xact_lock(42)", PolicyDenied, "pg_try_advisory_xact_lock()"),
+    ("SELECT pg_terminate_backend(pg_backend_pid())", PolicyDenied, "pg_terminate_backend()"),
+    ("SELECT pg_reload_conf()", PolicyDenied, "pg_reload_conf()"),
+    ("SELECT pg_notify('c', 'x')", PolicyDenied, "pg_notify()"),
+    ("SELECT pg_create_logical_replication_slot('s', 'pgoutput')", PolicyDenied, "replication_slot()"),
+    ("SELECT pg_replication_origin_create('o')", PolicyDenied, "pg_replication_origin_create()"),
+    ("SELECT pg_stat_reset()", PolicyDenied, "pg_stat_reset()"),
+    ("SELECT dblink_exec('dbname=postgres', 'DROP TABLE customers')", PolicyDenied, "dblink_exec()"),
+    ("SELECT * FROM dblink('dbname=postgres', 'SELECT 1') AS t(a int)", PolicyDenied, "dblink()"),
+    ("WITH d AS (DELETE FROM customers RETURNING *) SELECT * FROM d", PolicyDenied, "DELETE inside"),
+    ("WITH i AS (INSERT INTO customers (name) VALUES ('x') RETURNING id) SELECT 1", PolicyDenied, "INSERT inside"),
+    ("WITH u AS (UPDATE customers SET name = 'x' RETURNING id) SELECT 1", PolicyDenied, "UPDATE inside"),
+    ("SELECT * FROM customers FOR UPDATE", PolicyDenied, "FOR UPDATE/SHARE"),
+    ("SELECT * FROM customers FOR KEY SHARE SKIP LOCKED", PolicyDenied, "FOR UPDATE/SHARE"),
+    ("SELECT * FROM (SELECT * FROM customers FOR SHARE) s", PolicyDenied, "FOR UPDATE/SHARE"),
+    ("SELECT * INTO stolen FROM customers", PolicyDenied, "SELECT INTO"),
+    ("EXPLAIN ANALYZE SELECT * INTO stolen FROM customers", PolicyDenied, "SELECT INTO"),
+]
+
+# Dangerous calls hidden in every place a query can hold an expression.
+NESTED = [
+    "SELECT (SELECT pg_read_file('/etc/passwd'))",
+    "SELECT * FROM customers WHERE name = (SELECT pg_ls_dir('.') LIMIT 1)",
+    "WITH x AS (SELECT pg_read_file('/etc/passwd')) SELECT * FROM x",
+    "WITH x AS (WITH y AS (SELECT pg_read_file('/etc/passwd')) SELECT * FROM y) SELECT * FROM x",
+    "SELECT * FROM customers c, LATERAL (SELECT pg_read_file('/etc/passwd')) f",
+    "SELECT * FROM customers c CROSS JOIN LATERAL pg_ls_dir('.') f",
+    "SELECT upper(lower(pg_read_file('/etc/passwd')))",
+    "SELECT format('%s', VARIADIC ARRAY[pg_read_file('/etc/passwd')])",
+    "SELECT make_interval(secs => length(pg_read_file('/etc/passwd')))",
+    "SELECT * FROM customers ORDER BY pg_read_file('/etc/passwd')",
+    "SELECT count(*) FILTER (WHERE pg_read_file('/etc/passwd') <> '') FROM customers",
+    "SELECT count(*) FROM customers GROUP BY name HAVING max(pg_read_file('/etc/passwd')) > ''",
+    "SELECT row_number() OVER (ORDER BY pg_read_file('/etc/passwd')) FROM customers",
+    "SELECT CASE WHEN true THEN pg_read_file('/etc/passwd') END",
+    "SELECT coalesce(NULL, pg_read_file('/etc/passwd'))",
+    "SELECT 1 WHERE 'x' IN (SELECT pg_read_file('/etc/passwd'))",
+    "SELECT EXISTS (SELECT pg_read_file('/etc/passwd'))",
+    "SELECT ARRAY(SELECT pg_read_file('/etc/passwd'))",
+    "SELECT ROW(pg_read_file('/etc/passwd'))",
+    "SELECT pg_read_file('/etc/passwd')::text",
+    "VALUES (pg_read_file('/etc/passwd'))",
+    "SELECT 1 UNION ALL SELECT length(pg_read_file('/etc/passwd'))",
+    "SELECT * FROM customers JOIN orders ON pg_read_file('/etc/passwd') <> ''",
+    "SELECT * FROM ROWS FROM (pg_ls_dir('.')) AS t(f)",
+    "SELECT * FROM customers LIMIT length(pg_read_file('/etc/passwd'))",
+    "EXPLAIN ANALYZE SELECT pg_read_file('/etc/passwd')",
+    "SELECT * FROM customers WHERE id = ANY (SELECT lo_unlink(1))",
+    "SELECT * FROM xmltable('/a' PASSING xml '<a/>' COLUMNS x text PATH pg_read_file('/etc/passwd'))",
+]
+
+
+@pytest.mark.parametrize("sql", ALLOWED)
+def test_allowed(sql: str) -> None:
+    assert check_read_only(sql) == sql
+
+
+@pytest.mark.parametrize(("sql", "error", "words"), REFUSED, ids=[r[0][:60] for r in REFUSED])
+def test_refused(sql: str, error: type[Exception], words: str) -> None:
+    with pytest.raises(error) as info:
+        check_read_only(sql)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("sql", NESTED)
+def test_nested_calls_are_found(sql: str) -> None:
+    with pytest.raises(PolicyDenied, match="refused in read-only mode"):
+        check_read_only(sql)
+
+
+def test_policy_message_advises_a_weaker_role() -> None:
+    with pytest.raises(PolicyDenied) as info:
+        check_read_only("SELECT pg_read_file('/etc/passwd')")
+    message = str(info.value)
+    assert "non-superuser" in message
+    assert "pg_read_server_files" in message
+    assert "pg_execute_server_program" in message
+
+
+@pytest.mark.parametrize("sql", ["", "   \n\t", "-- only a comment", ";", "/* c */ ; ;"])
+def test_empty(sql: str) -> None:
+    with pytest.raises(InvalidInput, match="SELECT"):
+        check_read_only(sql)
+
+
+def test_parse_error_quotes_the_parser() -> None:
+    with pytest.raises(InvalidInput) as info:
+        check_read_only("SELECT * FORM customers")
+    assert 'syntax error at or near "FORM"' in str(info.value)
+    assert "at character 10" in str(info.value)
+
+
+def test_psycopg_placeholders_get_a_hint() -> None:
+    with pytest.raises(InvalidInput, match=r"\$1"):
+        check_read_only("SELECT * FROM customers WHERE id = %s")
+
+
+def test_returns_the_statement_without_comments_and_semicolon() -> None:
+    sql = "  /* why */ -- because\n  SELECT 'é', 1 ;  \n"
+    assert check_read_only(sql) == "SELECT 'é', 1"
+    assert check_read_only("SHOW work_mem;") == "SHOW work_mem"
+    assert check_read_only("\n explain select 1 -- trailing\n") == "explain select 1 -- trailing"
+
+
+def test_importing_is_cheap() -> None:
+    """settings/errors load neither psycopg nor pglast; the guard loads pglast only."""
+    code = (
+        "import sys\n"
+        "import connectors.postgres.settings, connectors.postgres.errors\n"
+        "assert not {'psycopg', 'psycopg_pool', 'pglast'} & set(sys.modules), sorted(sys.modules)\n"
+        "import connectors.postgres.guard\n"
+        "assert 'pglast' in sys.modules and 'psycopg' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -1,0 +1,76 @@
+"""A small in-memory connector for testing the hub core without any service."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, Field
+
+from mcp_hub.connector import Connector, ConnectorSettings, ToolOutput, tool
+from mcp_hub.errors import NotFound, RateLimited
+from mcp_hub.provenance import Provenance
+from mcp_hub.secret import Secret
+
+
+class NotesSettings(ConnectorSettings):
+    token: Secret | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    def missing(self) -> str | None:
+        return None if self.token else "no token: set MCP_HUB_NOTES__TOKEN"
+
+
+class Note(BaseModel):
+    id: int
+    text: str
+
+
+class NoteList(BaseModel):
+    notes: list[Note]
+    instance: str
+
+
+class NotesConnector(Connector[NotesSettings]):
+    name: ClassVar[str] = "notes"
+    settings_model = NotesSettings
+    ecosystem_env: ClassVar[dict[str, str]] = {"NOTES_TOKEN": "token"}
+    default_toolsets = frozenset({"read", "write"})
+    opened: ClassVar[int] = 0
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.notes = list(self.settings.notes)
+
+    @tool(toolset="read", description="List notes.")
+    async def list_notes(self) -> ToolOutput[NoteList]:
+        notes = [Note(id=i, text=t) for i, t in enumerate(self.notes)]
+        return ToolOutput(
+            NoteList(notes=notes, instance=self.instance),
+            Provenance(f"notes://{self.instance}", self.settings.visibility, outsider_text=True),
+        )
+
+    @tool(toolset="read", description="Get one note.")
+    async def get_note(self, note_id: Annotated[int, Field(ge=0)]) -> ToolOutput[Note]:
+        if note_id >= len(self.notes):
+            raise NotFound(f"note {note_id} does not exist; list_notes shows the ids")
+        return ToolOutput(Note(id=note_id, text=self.notes[note_id]), Provenance("notes", "public"))
+
+    @tool(toolset="write", description="Add a note.", read_only=False)
+    async def add_note(self, text: Annotated[str, Field(max_length=1000)]) -> ToolOutput[Note]:
+        self.notes.append(text)
+        return ToolOutput(Note(id=len(self.notes) - 1, text=text), Provenance("notes", "public"))
+
+    @tool(toolset="write", description="Delete every note.", read_only=False, destructive=True)
+    async def delete_notes(self) -> ToolOutput[NoteList]:
+        self.notes.clear()
+        return ToolOutput(NoteList(notes=[], instance=self.instance), Provenance("notes", "public"))
+
+    @tool(toolset="admin", description="Misbehave on purpose.")
+    async def fail(self, how: str) -> ToolOutput[Note]:
+        if how == "rate":
+            raise RateLimited("the notes service is throttling", retry_after=7)
+        if how == "sleep":
+            await asyncio.sleep(30)
+        secret = self.settings.token.get_secret_value() if self.settings.token else ""
+        raise RuntimeError(f"kaboom with token {secret}")
