@@ -116,18 +116,19 @@ def load_config(
     if path is None and env.get(f"{ENV_PREFIX}CONFIG"):
         path = env[f"{ENV_PREFIX}CONFIG"]
     tree: dict[str, Any] = {}
+    sources = []
     for connector, variables in (ecosystem_env or {}).items():
         for variable, key in variables.items():
             secret = secret_from_env(dict(env), variable)
             if secret is not None:
                 tree.setdefault(connector, {})[key] = _plain_or_secret(secret)
-    sources = []
+                sources.append(variable)
     if path is not None:
         _merge(tree, _secret_files(_read_toml(Path(path))))
         sources.append(str(path))
     from_env = _secret_files(_env_tree(env))
     if from_env:
-        sources.append("environment")
+        sources.append("MCP_HUB_* variables")
     _merge(tree, from_env)
     hub_raw = {k: v for k, v in tree.items() if k not in _RESERVED_SECTIONS and not isinstance(v, dict)}
     hub_raw.update(tree.get("hub", {}))
@@ -135,7 +136,7 @@ def load_config(
         hub = HubSettings.model_validate(hub_raw)
         http = HttpSettings.model_validate(tree.get("http", {}))
     except ValidationError as exc:
-        raise ConfigError(f"invalid configuration: {_describe(exc)}") from None
+        raise ConfigError(f"invalid configuration: {describe_validation_error(exc)}") from None
     connectors = {k: v for k, v in tree.items() if k not in _RESERVED_SECTIONS and isinstance(v, dict)}
     return HubConfig(hub=hub, http=http, connectors=connectors, source=" + ".join(sources) or "defaults")
 
@@ -203,7 +204,7 @@ def _merge(into: dict[str, Any], other: Mapping[str, Any]) -> None:
             into[key] = dict(value) if isinstance(value, Mapping) else value
 
 
-def _describe(exc: ValidationError) -> str:
+def describe_validation_error(exc: ValidationError) -> str:
     """Field paths and messages only: the rejected values may be secrets."""
     return "; ".join(
         f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors(include_input=False)

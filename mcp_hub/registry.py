@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mcp_hub.config import HubConfig, _describe
+from mcp_hub.config import HubConfig, describe_validation_error
 from mcp_hub.connector import Connector, ConnectorSettings
 from mcp_hub.errors import ConfigError
 
@@ -91,7 +91,7 @@ class Registry:
             try:
                 settings = cls.settings_model.model_validate(values)
             except ValidationError as exc:
-                raise ConfigError(f"[{name}] instance {instance!r}: {_describe(exc)}") from None
+                raise ConfigError(f"[{name}] instance {instance!r}: {describe_validation_error(exc)}") from None
             reason = settings.missing()
             if reason is not None and optional:
                 continue  # shared settings for the named instances, not an instance itself

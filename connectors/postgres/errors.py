@@ -61,8 +61,9 @@ def translate(exc: BaseException, *, timeout_ms: int | None = None, position_off
     if state == "57014":
         if "statement timeout" in (exc.diag.message_primary or "") and timeout_ms is not None:
             return UpstreamTimeout(
-                f"the statement ran longer than the {timeout_ms} ms limit and was cancelled. Narrow it: "
-                "add selective WHERE conditions or a LIMIT, aggregate in SQL, or EXPLAIN it to find slow scans."
+                f"the statement ran longer than the {timeout_ms} ms limit (statement_timeout_ms) and was "
+                "cancelled. Narrow it: add selective WHERE conditions or a LIMIT, aggregate in SQL, or EXPLAIN "
+                "it to find slow scans."
             )
         return UpstreamTimeout(f"the statement was cancelled on the server ({text}); try again.")
     if state == "55P03":

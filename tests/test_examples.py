@@ -1,0 +1,69 @@
+"""The examples in examples/ and the README stay true to the code."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from connectors.postgres import PostgresConnector
+from mcp_hub.cli import _parser
+from mcp_hub.config import load_config
+from mcp_hub.registry import Registry
+from mcp_hub.server import build_server
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def test_example_config_is_valid_and_complete(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    for name in ("review-bot.token", "postgres.dsn", "analytics.dsn"):
+        (secrets / name).write_text("postgresql://reader@127.0.0.1:1/app" if name.endswith(".dsn") else "t0ken-value")
+    text = (EXAMPLES / "hub.toml").read_text().replace('"secrets/', f'"{secrets}/')
+    config_file = tmp_path / "hub.toml"
+    config_file.write_text(text)
+    registry = Registry([PostgresConnector])
+    config = load_config(config_file, env={}, ecosystem_env=registry.ecosystem_env())
+    statuses = registry.resolve(config)
+    assert [(s.instance, s.enabled) for s in statuses] == [("default", True), ("analytics", True)]
+    assert config.http.tokens["review-bot"].token.get_secret_value() == "t0ken-value"
+    server = build_server(config, registry=registry)
+    assert set(server.hub_tools) == {"postgres_query"}
+    # every [hub] and [http] key the example shows is a real setting (extra keys would have failed above)
+    assert config.hub.deny == ["*_execute"]
+
+
+@pytest.mark.parametrize("snippet", ["claude_desktop_config.json", "vscode_mcp.json"])
+def test_client_snippets_run_real_commands(snippet: str) -> None:
+    data = json.loads((EXAMPLES / snippet).read_text())
+    servers = data.get("mcpServers") or data["servers"]
+    stdio = [s for s in servers.values() if "command" in s]
+    assert stdio
+    for server in stdio:
+        assert server["command"] == "mcp-hub"
+        args = _parser().parse_args(server["args"])  # raises SystemExit on a flag the CLI lacks
+        assert args.command == "serve"
+    for server in servers.values():
+        if "url" in server:
+            assert server["url"].endswith("/mcp")
+            assert server["headers"]["Authorization"].startswith("Bearer ")
+
+
+def test_inspector_script_runs_the_hub() -> None:
+    script = (EXAMPLES / "inspector.sh").read_text()
+    assert "@modelcontextprotocol/inspector mcp-hub serve" in script
+    assert subprocess.run(["sh", "-n", str(EXAMPLES / "inspector.sh")], check=False).returncode == 0
+
+
+def test_readme_commands_exist() -> None:
+    readme = (ROOT / "README.md").read_text()
+    test_command = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest -q"
+    assert test_command in readme
+    assert ".venv/bin/pytest -q" in (ROOT / ".ci" / "run").read_text()
+    for link in re.findall(r"\]\((examples/[^)]+)\)", readme):
+        assert (ROOT / link).exists(), link
