@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.shared.uri_template import UriTemplate
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from mcp_hub.connector import Connector, ToolOutput, ToolSpec
+from mcp_hub.connector import Connector, ResourceOutput, ResourceSpec, ToolOutput, ToolSpec
 from mcp_hub.errors import HubError, PolicyDenied
 from mcp_hub.policy import Caller, DataBoundary, ToolFacts
-from mcp_hub.provenance import META_KEY, delimit_outsider_text, new_boundary
+from mcp_hub.provenance import META_KEY, Provenance, delimit_outsider_text, new_boundary
 from mcp_hub.redaction import Redactor
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,95 @@ class HubTool:
             idempotent_hint=self.spec.idempotent if not self.spec.read_only else None,
             open_world_hint=self.spec.open_world,
         )
+
+
+@dataclass(frozen=True)
+class HubResource:
+    """One resource template of the catalog and the instances it can read from."""
+
+    facts: ToolFacts
+    spec: ResourceSpec
+    method: Callable[..., Awaitable[ResourceOutput]]
+    instances: dict[str, Connector[Any]]
+    default_instance: str
+
+    @property
+    def uri_template(self) -> str:
+        """The connector's template, plus an `instance` query variable when there are several."""
+        template = self.spec.uri_template
+        if len(self.instances) < 2:
+            return template
+        if "{?" in template:
+            start = template.index("{?")
+            end = template.index("}", start)
+            return template[:end] + ",instance" + template[end:]
+        return template + "{?instance}"
+
+
+#: Filled by a resource handler with the `_meta` of what it read (see HubServer.read_resource).
+ResourceMetaSink = Callable[[dict[str, Any]], None]
+
+
+def build_resource_handler(
+    resource: HubResource,
+    current_caller: CallerLookup,
+    boundary: DataBoundary,
+    redactor: Redactor,
+    meta_sink: ResourceMetaSink,
+) -> Callable[..., Any]:
+    """An async function whose parameters are the URI template's variables."""
+    template = UriTemplate.parse(resource.uri_template)
+    optional = set(template.query_variable_names)
+    parameters = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None if name in optional else inspect.Parameter.empty,
+            annotation=str | None if name in optional else str,
+        )
+        for name in template.variable_names
+    ]
+
+    async def handler(**arguments: Any) -> str | bytes:
+        instance = arguments.pop("instance", None) or resource.default_instance
+        connector = resource.instances.get(instance)
+        caller = current_caller()
+        if connector is None:
+            raise ResourceError(f"unknown instance {instance!r}; one of: {', '.join(sorted(resource.instances))}")
+        if not caller.policy.permits(resource.facts):
+            raise ResourceError("resource not available to this caller")
+        arguments = {k: v for k, v in arguments.items() if v is not None}
+        try:
+            output = await resource.method(connector, **arguments)
+            visibility = output.provenance.visibility
+            if not boundary.permits(caller.name, visibility):
+                raise PolicyDenied(
+                    f"this resource holds {visibility} data and the hub's data boundary does not let caller "
+                    f"{caller.name!r} receive it."
+                )
+        except HubError as exc:
+            raise ResourceError(redactor.redact(exc.message)) from None
+        except Exception:
+            incident = secrets.token_hex(4)
+            log.exception("resource %s failed unexpectedly (incident %s)", resource.facts.name, incident)
+            raise ResourceError(
+                f"reading failed unexpectedly; the hub's log has the details (incident {incident})"
+            ) from None
+        content, boundary_marker = _delimit_if_outsider(output.content, output.provenance)
+        meta_sink({META_KEY: output.provenance.to_meta(resource.facts.connector, instance, boundary_marker)})
+        return content
+
+    handler.__name__ = resource.facts.name
+    handler.__signature__ = inspect.Signature(parameters, return_annotation=str | bytes)  # type: ignore[attr-defined]
+    handler.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": str | bytes}
+    return handler
+
+
+def _delimit_if_outsider(content: str | bytes, provenance: Provenance) -> tuple[str | bytes, str | None]:
+    if not provenance.outsider_text or not isinstance(content, str):
+        return content, None
+    marker = new_boundary()
+    return delimit_outsider_text(content, marker), marker
 
 
 def output_model_of(method: Callable[..., Any]) -> type[BaseModel]:
@@ -122,12 +213,10 @@ def build_handler(
 def render(tool: HubTool, instance: str, output: ToolOutput[Any]) -> CallToolResult:
     data = output.data.model_dump(mode="json")
     text = output.text if output.text is not None else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    boundary = None
-    if output.provenance.outsider_text:
-        boundary = new_boundary()
-        text = delimit_outsider_text(text, boundary)
+    delimited, boundary = _delimit_if_outsider(text, output.provenance)
+    assert isinstance(delimited, str)
     meta = {META_KEY: output.provenance.to_meta(tool.facts.connector, instance, boundary)}
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data, _meta=meta)
+    return CallToolResult(content=[TextContent(type="text", text=delimited)], structured_content=data, _meta=meta)
 
 
 def error_result(exc: HubError, redactor: Redactor) -> CallToolResult:

@@ -32,6 +32,7 @@ DataT = TypeVar("DataT", bound=BaseModel)
 SettingsT = TypeVar("SettingsT", bound="ConnectorSettings")
 
 _TOOL_MARK = "__mcp_hub_tool__"
+_RESOURCE_MARK = "__mcp_hub_resource__"
 
 
 class ConnectorSettings(BaseModel):
@@ -73,6 +74,53 @@ class ToolOutput(Generic[DataT]):
     data: DataT
     provenance: Provenance
     text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSpec:
+    """What `@resource` records about a method."""
+
+    name: str
+    uri_template: str
+    description: str
+    toolset: str
+    mime_type: str
+
+
+@dataclass(slots=True)
+class ResourceOutput:
+    """A resource's content (text or bytes) plus its provenance labels."""
+
+    content: str | bytes
+    provenance: Provenance
+    mime_type: str | None = None
+
+
+def resource(
+    uri_template: str,
+    *,
+    description: str,
+    toolset: str,
+    mime_type: str = "text/plain",
+    name: str | None = None,
+) -> Callable[[Callable[..., Awaitable[ResourceOutput]]], Callable[..., Awaitable[ResourceOutput]]]:
+    """Mark a connector method as an MCP resource template.
+
+    The method takes the template's variables as `str` keyword arguments
+    (query variables like `{?ref}` need a default). Use `{+path}` for values
+    that contain slashes. With several instances the hub adds an `instance`
+    query variable. Policy treats a resource like a read-only tool named
+    `<connector>_<name>` in `toolset`.
+    """
+
+    def mark(fn: Callable[..., Awaitable[ResourceOutput]]) -> Callable[..., Awaitable[ResourceOutput]]:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"resource {fn.__name__} must be async")
+        spec = ResourceSpec(name or fn.__name__, uri_template, description, toolset, mime_type)
+        setattr(fn, _RESOURCE_MARK, spec)
+        return fn
+
+    return mark
 
 
 def tool(
@@ -159,6 +207,16 @@ class Connector(Generic[SettingsT]):
             fn = getattr(cls, attr, None)
             spec = getattr(fn, _TOOL_MARK, None)
             if isinstance(spec, ToolSpec) and fn is not None:
+                found.append((spec, fn))
+        return sorted(found, key=lambda item: item[0].name)
+
+    @classmethod
+    def resource_methods(cls) -> list[tuple[ResourceSpec, Callable[..., Awaitable[ResourceOutput]]]]:
+        found: list[tuple[ResourceSpec, Callable[..., Awaitable[ResourceOutput]]]] = []
+        for attr in dir(cls):
+            fn = getattr(cls, attr, None)
+            spec = getattr(fn, _RESOURCE_MARK, None)
+            if isinstance(spec, ResourceSpec) and fn is not None:
                 found.append((spec, fn))
         return sorted(found, key=lambda item: item[0].name)
 

@@ -9,6 +9,8 @@ One ASGI layer in front of the SDK's Streamable HTTP or SSE app, on every bind
 - With tokens configured, every request but /healthz needs
   `Authorization: Bearer <token>`; tokens are compared in constant time and the
   matching token's name and policy become the request's `Caller`.
+- `X-MCP-Hub-Lockdown: 1` makes the request's caller ask connectors to
+  withhold outsider text (a header can switch lockdown on, never off).
 - Bodies over `http.max_body_bytes` get 413 before they reach the server.
 """
 
@@ -18,7 +20,7 @@ import hmac
 import ipaddress
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -29,6 +31,7 @@ from mcp_hub.policy import Caller, Policy
 from mcp_hub.server import CALLER_SCOPE_KEY
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
+LOCKDOWN_HEADER = "x-mcp-hub-lockdown"
 
 
 def is_loopback(host: str) -> bool:
@@ -104,6 +107,8 @@ class HttpGuard:
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             await _reply(send, 413, {"error": f"request body larger than {self.max_body} bytes"})
             return
+        if headers.get(LOCKDOWN_HEADER, "").strip().lower() in ("1", "true", "yes", "on"):
+            caller = replace(caller, lockdown=True)  # a request may turn lockdown on, never off
         scope[CALLER_SCOPE_KEY] = caller
         await self.app(scope, _limited(receive, self.max_body), send)
 

@@ -56,6 +56,9 @@ class Policy:
             return False
         return not any(fnmatchcase(tool.name, glob) for glob in self.deny)
 
+    def permits_connector(self, connector: str) -> bool:
+        return self.connectors is None or connector in self.connectors
+
     def _toolset_selected(self, tool: ToolFacts) -> bool:
         selected = self.toolsets
         if "all" in selected or tool.connector in selected or tool.toolset in selected:
@@ -127,8 +130,13 @@ class DataBoundary:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling: its identity (audit, data boundary), transport and policy."""
+    """Who is calling: its identity (audit, data boundary), transport and policy.
+
+    `lockdown` asks connectors to withhold outsider text entirely; a request can
+    switch it on (HTTP header `X-MCP-Hub-Lockdown: 1`), never off.
+    """
 
     name: str
     transport: str
     policy: Policy
+    lockdown: bool = False

@@ -10,7 +10,9 @@ text cannot close the block early because it cannot know the boundary.
 
 from __future__ import annotations
 
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -73,3 +75,27 @@ def delimit_outsider_text(text: str, boundary: str) -> str:
         f"{text}\n"
         f"</untrusted-data boundary={boundary}>"
     )
+
+
+# Characters that hide instructions from a human reviewer but not from a model:
+# Unicode tag characters (U+E0000-U+E007F), bidi overrides and isolates,
+# zero-width characters and other invisible format characters.
+_INVISIBLE = re.compile("[\U000e0000-\U000e007f\u202a-\u202e\u2066-\u2069\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
+_HTML_COMMENT = re.compile(r"<!--(.*?)(?:-->|$)", re.S)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_outsider_text(text: str) -> str:
+    """Make hidden-instruction carriers visible or remove them.
+
+    Invisible characters are dropped (tag characters spell ASCII invisibly, so
+    they are decoded into a visible note); HTML comments, which renderers hide,
+    are shown as `[hidden comment: …]`; control characters are removed.
+    """
+    tags = "".join(chr(ord(c) - 0xE0000) for c in text if 0xE0020 <= ord(c) <= 0xE007E)
+    text = _INVISIBLE.sub("", text)
+    text = _HTML_COMMENT.sub(lambda m: f"[hidden comment: {m.group(1).strip()}]", text)
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text))
+    if tags:
+        text += f"\n[hidden tag characters decoded: {tags}]"
+    return text

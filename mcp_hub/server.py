@@ -10,20 +10,32 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, InputRequiredResult
+from mcp_types import ResourceTemplate as MCPResourceTemplate
 from mcp_types import Tool as MCPTool
+from pydantic import AnyUrl
 
 from mcp_hub import __version__
 from mcp_hub.audit import AuditLog
-from mcp_hub.catalog import ERROR_META_KEY, HubTool, build_handler, compact_schema, output_model_of
+from mcp_hub.calls import _CALLER
+from mcp_hub.catalog import (
+    ERROR_META_KEY,
+    HubResource,
+    HubTool,
+    build_handler,
+    build_resource_handler,
+    compact_schema,
+    output_model_of,
+)
 from mcp_hub.config import HubConfig
 from mcp_hub.connector import Connector, ConnectorContext
 from mcp_hub.policy import Caller, DataBoundary, Policy, ToolFacts
@@ -58,6 +70,7 @@ class HubServer(MCPServer[Any]):
         self,
         *,
         tools: list[HubTool],
+        resources: list[HubResource],
         connectors: list[Connector[Any]],
         statuses: list[InstanceStatus],
         default_caller: Caller,
@@ -75,7 +88,8 @@ class HubServer(MCPServer[Any]):
         self.audit = audit
         self.redactor = redactor
         self.discovery = discovery
-        self._caller: ContextVar[Caller | None] = ContextVar("mcp_hub_caller", default=None)
+        self.hub_resources = {resource.uri_template: resource for resource in resources}
+        self._resource_meta: ContextVar[dict[str, Any] | None] = ContextVar("mcp_hub_resource_meta", default=None)
         self._users = 0
         self._stack: AsyncExitStack | None = None
         for tool in tools:
@@ -86,6 +100,13 @@ class HubServer(MCPServer[Any]):
                 description=tool.spec.description,
                 annotations=tool.annotations,
             )
+        for resource in resources:
+            self.resource(
+                resource.uri_template,
+                name=resource.facts.name,
+                description=resource.spec.description,
+                mime_type=resource.spec.mime_type,
+            )(build_resource_handler(resource, self.current_caller, boundary, redactor, self._sink_resource_meta))
         if discovery:
             from mcp_hub.discovery import register_discovery_tools
 
@@ -97,17 +118,17 @@ class HubServer(MCPServer[Any]):
     # -- callers -----------------------------------------------------------------------------
 
     def current_caller(self) -> Caller:
-        return self._caller.get() or self.default_caller
+        return _CALLER.get() or self.default_caller
 
     async def _caller_middleware(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         request = ctx.request
         scope = getattr(request, "scope", None)
         caller = scope.get(CALLER_SCOPE_KEY) if isinstance(scope, dict) else None
-        token = self._caller.set(caller if isinstance(caller, Caller) else None)
+        token = _CALLER.set(caller if isinstance(caller, Caller) else self.default_caller)
         try:
             return await call_next(ctx)
         finally:
-            self._caller.reset(token)
+            _CALLER.reset(token)
 
     def visible_tools(self, caller: Caller) -> list[HubTool]:
         return [tool for tool in self.hub_tools.values() if caller.policy.permits(tool.facts)]
@@ -158,6 +179,35 @@ class HubServer(MCPServer[Any]):
                 outcome=outcome,
                 duration_ms=(time.perf_counter() - started) * 1000,
             )
+
+    async def list_resource_templates(self) -> list[MCPResourceTemplate]:
+        caller = self.current_caller()
+        listed = await super().list_resource_templates()
+        return [
+            template
+            for template in listed
+            if template.uri_template not in self.hub_resources
+            or caller.policy.permits(self.hub_resources[template.uri_template].facts)
+        ]
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        """Read, then attach the provenance the resource's handler reported."""
+        sink: dict[str, Any] = {}
+        token = self._resource_meta.set(sink)
+        try:
+            results = await super().read_resource(uri, context)
+        finally:
+            self._resource_meta.reset(token)
+        if isinstance(results, InputRequiredResult) or not sink:
+            return results
+        return [ReadResourceContents(content=r.content, mime_type=r.mime_type, meta=sink) for r in results]
+
+    def _sink_resource_meta(self, meta: dict[str, Any]) -> None:
+        sink = self._resource_meta.get()
+        if sink is not None:
+            sink.update(meta)
 
     def _is_own_tool(self, name: str) -> bool:
         return self._tool_manager.get_tool(name) is not None
@@ -220,22 +270,10 @@ def build_server(
         redactor.add(connector.secrets())
     for token in config.http.tokens.values():
         redactor.add([token.token.get_secret_value()])
-    tools: list[HubTool] = []
-    for name, instances in sorted(by_connector.items()):
-        cls = registry.classes[name]
-        default = DEFAULT_INSTANCE if DEFAULT_INSTANCE in instances else sorted(instances)[0]
-        for spec, method in cls.tool_methods():
-            facts = ToolFacts(
-                name=f"{name}_{spec.name}",
-                connector=name,
-                toolset=spec.toolset,
-                read_only=spec.read_only,
-                destructive=spec.destructive,
-                default_toolset=cls.default_toolsets is None or spec.toolset in cls.default_toolsets,
-            )
-            tools.append(HubTool(facts, spec, method, instances, default, output_model_of(method)))
+    tools, resources = build_catalog(registry, by_connector)
     return HubServer(
         tools=tools,
+        resources=resources,
         connectors=connectors,
         statuses=statuses,
         default_caller=caller or Caller("local", "stdio", policy),
@@ -244,3 +282,32 @@ def build_server(
         redactor=redactor,
         discovery=config.hub.discovery if discovery is None else discovery,
     )
+
+
+def build_catalog(
+    registry: Registry, by_connector: dict[str, dict[str, Connector[Any]]]
+) -> tuple[list[HubTool], list[HubResource]]:
+    """One tool per tool method and one resource per resource method of each enabled connector."""
+    tools: list[HubTool] = []
+    resources: list[HubResource] = []
+    for name, instances in sorted(by_connector.items()):
+        cls = registry.classes[name]
+        default = DEFAULT_INSTANCE if DEFAULT_INSTANCE in instances else sorted(instances)[0]
+
+        def in_defaults(toolset: str, cls: type[Connector[Any]] = cls) -> bool:
+            return cls.default_toolsets is None or toolset in cls.default_toolsets
+
+        for spec, method in cls.tool_methods():
+            facts = ToolFacts(
+                name=f"{name}_{spec.name}",
+                connector=name,
+                toolset=spec.toolset,
+                read_only=spec.read_only,
+                destructive=spec.destructive,
+                default_toolset=in_defaults(spec.toolset),
+            )
+            tools.append(HubTool(facts, spec, method, instances, default, output_model_of(method)))
+        for rspec, rmethod in cls.resource_methods():
+            facts = ToolFacts(f"{name}_{rspec.name}", name, rspec.toolset, True, False, in_defaults(rspec.toolset))
+            resources.append(HubResource(facts, rspec, rmethod, instances, default))
+    return tools, resources

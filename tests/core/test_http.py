@@ -144,6 +144,18 @@ async def test_server_keeps_serving_after_bad_requests(http_hub: str) -> None:
 
 
 @pytest.mark.anyio
+async def test_lockdown_header_reaches_connectors(http_hub: str) -> None:
+    http = create_mcp_http_client(headers={"authorization": f"Bearer {ADMIN}", "x-mcp-hub-lockdown": "1"})
+    async with http, Client(streamable_http_client(f"{http_hub}/mcp", http_client=http)) as client:
+        locked = await client.read_resource("notes://note/0")
+    client, plain_http = client_for(f"{http_hub}/mcp", ADMIN)
+    async with plain_http, client:
+        open_read = await client.read_resource("notes://note/0")
+    assert locked.contents[0].text == "[withheld: lockdown]"
+    assert "first" in open_read.contents[0].text
+
+
+@pytest.mark.anyio
 async def test_sse_transport_with_auth(tmp_path: Path) -> None:
     with serve_in_thread(hub_app(tmp_path, "sse")) as base:
         async with httpx2.AsyncClient() as http:

@@ -7,7 +7,8 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, Field
 
-from mcp_hub.connector import Connector, ConnectorSettings, ToolOutput, tool
+from mcp_hub.calls import lockdown_requested
+from mcp_hub.connector import Connector, ConnectorSettings, ResourceOutput, ToolOutput, resource, tool
 from mcp_hub.errors import NotFound, RateLimited
 from mcp_hub.provenance import Provenance
 from mcp_hub.secret import Secret
@@ -49,6 +50,16 @@ class NotesConnector(Connector[NotesSettings]):
             NoteList(notes=notes, instance=self.instance),
             Provenance(f"notes://{self.instance}", self.settings.visibility, outsider_text=True),
         )
+
+    @resource("notes://note/{note_id}{?format}", description="One note as text.", toolset="read")
+    async def note_text(self, note_id: str, format: str = "plain") -> ResourceOutput:
+        if not note_id.isdigit() or int(note_id) >= len(self.notes):
+            raise NotFound(f"note {note_id} does not exist")
+        if lockdown_requested():
+            return ResourceOutput("[withheld: lockdown]", Provenance("notes", "public"))
+        text = self.notes[int(note_id)]
+        body = f"# note {note_id}\n{text}" if format == "markdown" else text
+        return ResourceOutput(body, Provenance(f"notes://{self.instance}/{note_id}", self.settings.visibility, True))
 
     @tool(toolset="read", description="Get one note.")
     async def get_note(self, note_id: Annotated[int, Field(ge=0)]) -> ToolOutput[Note]:
