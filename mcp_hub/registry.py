@@ -51,6 +51,9 @@ class Registry:
                 continue
             try:
                 loaded = point.load()
+            except (ImportError, AttributeError) as exc:
+                log.error("connector %s is not available (%s); it is disabled", point.name, exc)
+                continue
             except Exception:
                 log.exception("connector %s failed to load; it is disabled", point.name)
                 continue
