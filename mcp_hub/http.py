@@ -4,7 +4,10 @@ One ASGI layer in front of the SDK's Streamable HTTP or SSE app, on every bind
 (the SDK turns its own DNS-rebinding protection on for loopback binds only):
 
 - `Host` must name this server (loopback names, the bind address, or
-  `http.allowed_hosts`); a foreign `Origin` gets 403 (browsers send one;
+  `http.allowed_hosts`) when the hub runs without tokens (the DNS-rebinding
+  defence for a loopback hub) or when `http.allowed_hosts` is set; a hub with
+  tokens and no list accepts any Host, since a rebinding page cannot present
+  a token. A foreign `Origin` gets 403 on every bind (browsers send one;
   command-line clients usually don't).
 - With tokens configured, every request but /healthz needs
   `Authorization: Bearer <token>`; tokens are compared in constant time and the
@@ -75,6 +78,7 @@ class HttpGuard:
         self.anonymous = Caller("local-http", transport, policy)
         hosts = {*LOOPBACK_NAMES, host, *config.http.allowed_hosts}
         self.allowed_hosts = tuple(hosts)
+        self.check_host = not self.tokens or bool(config.http.allowed_hosts)
         origins = [f"http://{h}" for h in LOOPBACK_NAMES] + [f"https://{h}" for h in LOOPBACK_NAMES]
         self.allowed_origins = tuple(origins + [o.rstrip("/") for o in config.http.allowed_origins])
         self.port = port
@@ -84,7 +88,7 @@ class HttpGuard:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
-        if not self._host_allowed(headers.get("host", "")):
+        if self.check_host and not self._host_allowed(headers.get("host", "")):
             await _reply(send, 421, {"error": "misdirected request: Host is not one this hub serves"})
             return
         origin = headers.get("origin")

@@ -117,7 +117,6 @@ async def test_host_origin_and_body_limits(http_hub: str) -> None:
         loopback_origin = await http.post(
             f"{http_hub}/mcp", json=INIT, headers=auth | {"origin": "http://localhost:5173"}
         )
-        rebinding = await http.post(f"{http_hub}/mcp", json=INIT, headers=auth | {"host": "evil.test"})
         oversized = await http.post(f"{http_hub}/mcp", content=b"{" + b" " * 10_000 + b"}", headers=auth)
         health_foreign = await http.get(f"{http_hub}/healthz", headers={"origin": "https://evil.test"})
 
@@ -128,9 +127,31 @@ async def test_host_origin_and_body_limits(http_hub: str) -> None:
         chunked = await http.post(f"{http_hub}/mcp", content=chunks(), headers=auth)
     assert foreign_origin.status_code == 403 and health_foreign.status_code == 403
     assert allowed_origin.status_code == 200 and loopback_origin.status_code == 200
-    assert rebinding.status_code == 421
     assert oversized.status_code == 413
     assert chunked.status_code >= 400
+
+
+@pytest.mark.anyio
+async def test_host_check_without_tokens_and_with_a_list(tmp_path: Path) -> None:
+    cases = [
+        ({}, "evil.test", 200),  # tokens, no list: any Host (a rebinding page cannot send the token)
+        ({"MCP_HUB_HTTP__ALLOWED_HOSTS": "hub.example.test"}, "evil.test", 421),
+        ({"MCP_HUB_HTTP__ALLOWED_HOSTS": "hub.example.test"}, "hub.example.test:8000", 200),
+    ]
+    for env, host, status in cases:
+        with serve_in_thread(hub_app(tmp_path, "http", env)) as base:
+            async with httpx2.AsyncClient() as http:
+                headers = MCP_HEADERS | {"authorization": f"Bearer {ADMIN}", "host": host}
+                assert (await http.post(f"{base}/mcp", json=INIT, headers=headers)).status_code == status, (env, host)
+    registry = Registry([NotesConnector])
+    config = load_config(env={"NOTES_TOKEN": NOTES_TOKEN}, ecosystem_env=registry.ecosystem_env())
+    server = build_server(config, registry=registry)
+    app = build_http_app(server, config, hub_policy(config), "http", "127.0.0.1", 0)
+    with serve_in_thread(app) as base:
+        async with httpx2.AsyncClient() as http:
+            rebinding = await http.post(f"{base}/mcp", json=INIT, headers=MCP_HEADERS | {"host": "evil.test"})
+            local = await http.post(f"{base}/mcp", json=INIT, headers=MCP_HEADERS)
+    assert rebinding.status_code == 421 and local.status_code == 200
 
 
 @pytest.mark.anyio
