@@ -212,7 +212,12 @@ def build_handler(
 
 def render(tool: HubTool, instance: str, output: ToolOutput[Any]) -> CallToolResult:
     data = output.data.model_dump(mode="json")
-    text = output.text if output.text is not None else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    if output.text is not None:
+        text = output.text
+    else:  # what a model reads: nulls carry nothing, so they cost no tokens
+        text = json.dumps(
+            output.data.model_dump(mode="json", exclude_none=True), separators=(",", ":"), ensure_ascii=False
+        )
     delimited, boundary = _delimit_if_outsider(text, output.provenance)
     assert isinstance(delimited, str)
     meta = {META_KEY: output.provenance.to_meta(tool.facts.connector, instance, boundary)}

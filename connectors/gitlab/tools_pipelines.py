@@ -1,0 +1,113 @@
+"""Pipelines: list for a ref, jobs of a pipeline, a job's log tail, retry."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field
+
+from connectors.gitlab.args import Cursor, ProjectArg
+from connectors.gitlab.base import GitlabBase, next_cursor, page_query, username
+from connectors.gitlab.models import Created, Job, JobList, JobLog, PipelineList
+from connectors.gitlab.tools_mr import pipeline_of
+from mcp_hub.connector import ToolOutput, tool
+
+if TYPE_CHECKING:
+    from gitlab import Gitlab
+
+Id = Annotated[int, Field(ge=1)]
+#: ANSI colours and GitLab's collapsible-section markers, noise to a model.
+_LOG_NOISE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|section_(?:start|end):\d+:[\w.\[\]-]+\r?|\r(?!\n)")
+
+
+def clean_log(text: str) -> str:
+    return _LOG_NOISE.sub("", text)
+
+
+class PipelineTools(GitlabBase):
+    @tool(toolset="pipelines", description="List pipelines, newest first, optionally for one ref or status.")
+    async def list_pipelines(
+        self,
+        project: ProjectArg,
+        ref: Annotated[str, Field(max_length=250)] = "",
+        status: Literal["running", "pending", "success", "failed", "canceled", "skipped", "manual"] | None = None,
+        cursor: Cursor = "",
+    ) -> ToolOutput[PipelineList]:
+        from connectors.gitlab.client import get_page
+
+        info = await self.project(project)
+        params: dict[str, Any] = {"per_page": 20, **page_query(cursor)}
+        if ref:
+            params["ref"] = ref
+        if status:
+            params["status"] = status
+        items, more = await self.call(lambda gl: get_page(gl, f"/projects/{info.id}/pipelines", params))
+        result = PipelineList(pipelines=[pipeline_of(p) for p in items], next_cursor=next_cursor(more))
+        return self.out(result, self.provenance(info, "pipelines"))
+
+    @tool(toolset="pipelines", description="Jobs of a pipeline; failed_only for failed ones.")
+    async def list_pipeline_jobs(
+        self, project: ProjectArg, pipeline_id: Id, failed_only: bool = False, cursor: Cursor = ""
+    ) -> ToolOutput[JobList]:
+        from connectors.gitlab.client import get_page
+
+        info = await self.project(project)
+        params: dict[str, Any] = {"per_page": 100, **page_query(cursor)}
+        if failed_only:
+            params["scope[]"] = "failed"
+        items, more = await self.call(
+            lambda gl: get_page(gl, f"/projects/{info.id}/pipelines/{pipeline_id}/jobs", params),
+            what=f"pipeline {pipeline_id}",
+        )
+        jobs = [
+            Job(
+                id=int(j["id"]),
+                name=str(j.get("name")),
+                stage=str(j.get("stage")),
+                status=str(j.get("status")),
+                failure_reason=j.get("failure_reason"),
+            )
+            for j in items
+        ]
+        return self.out(
+            JobList(jobs=jobs, next_cursor=next_cursor(more)), self.provenance(info, f"pipelines/{pipeline_id}")
+        )
+
+    @tool(toolset="pipelines", description="The end of a job's log.")
+    async def get_job_log(
+        self, project: ProjectArg, job_id: Id, max_chars: Annotated[int, Field(ge=200, le=200_000)] = 6000
+    ) -> ToolOutput[JobLog]:
+        from connectors.gitlab.client import get_json, get_text
+
+        info = await self.project(project)
+        base = f"/projects/{info.id}/jobs/{job_id}"
+
+        def fetch(gl: Gitlab) -> tuple[dict[str, Any], bytes]:
+            return get_json(gl, base), get_text(gl, f"{base}/trace")[0]
+
+        job, raw = await self.call(fetch, what=f"job {job_id}")
+        text = clean_log(raw.decode("utf-8", "replace"))
+        limit = min(max_chars, self.settings.max_log_chars)
+        tail = text[-limit:]
+        guard = await self.guard(info)
+        log = JobLog(
+            job_id=job_id,
+            status=str(job.get("status")),
+            text=guard.text(username(job.get("user")), tail),
+            truncated=len(text) > limit,
+        )
+        return self.out(log, self.provenance(info, f"jobs/{job_id}", guard))
+
+    @tool(toolset="pipelines", description="Retry the failed jobs of a pipeline.", read_only=False)
+    async def retry_pipeline(self, project: ProjectArg, pipeline_id: Id) -> ToolOutput[Created]:
+        info = await self.project(project)
+        raw = await self.call(
+            lambda gl: gl.http_post(f"/projects/{info.id}/pipelines/{pipeline_id}/retry"),
+            what=f"pipeline {pipeline_id}",
+            idempotent=False,
+        )
+        assert isinstance(raw, dict)
+        return self.out(
+            Created(id=int(raw["id"]), state=str(raw.get("status"))), self.provenance(info, f"pipelines/{pipeline_id}")
+        )

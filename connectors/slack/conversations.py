@@ -1,0 +1,158 @@
+"""Reading tools: conversations, channel history, thread replies, and the channel-history resource."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from connectors.slack.base import SlackBase
+from connectors.slack.directory import Channel, channel_from
+from connectors.slack.models import ConversationInfo, ConversationList, MessagePage
+from mcp_hub.connector import ResourceOutput, ToolOutput, resource, tool
+from mcp_hub.errors import InvalidInput, NotFound
+from mcp_hub.paging import decode_cursor, encode_cursor
+from mcp_hub.provenance import clean_outsider_text
+
+ChannelArg = Annotated[str, Field(description="Channel id or #name", min_length=1, max_length=100)]
+Cursor = Annotated[str | None, Field(description="next_cursor of the previous page", max_length=2000)]
+Time = Annotated[str | None, Field(description="Slack ts or ISO date/time (UTC)", max_length=40)]
+KINDS = {"channel": "public_channel", "private": "private_channel", "mpim": "mpim", "im": "im"}
+
+
+def slack_ts(value: str | None, name: str) -> str | None:
+    """A Slack ts from a ts or an ISO date/time (naive times are UTC)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return f"{float(text):.6f}"
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name}: pass a Slack ts (1714557720.000100) or an ISO date like 2024-05-01.") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"{moment.timestamp():.6f}"
+
+
+def _slack_cursor(cursor: str | None) -> str | None:
+    value = decode_cursor(cursor).get("c")
+    if cursor and not isinstance(value, str):
+        raise InvalidInput("invalid cursor: pass back the next_cursor value of the previous page unchanged")
+    return value if isinstance(value, str) else None
+
+
+def _next(data: dict[str, Any]) -> str | None:
+    meta = data.get("response_metadata")
+    value = meta.get("next_cursor") if isinstance(meta, dict) else None
+    return encode_cursor({"c": value}) if isinstance(value, str) and value else None
+
+
+class ConversationTools(SlackBase):
+    @tool(toolset="conversations", description="List Slack conversations the app can see, paged.")
+    async def list_conversations(
+        self,
+        kinds: Annotated[tuple[Literal["channel", "private", "mpim", "im"], ...], Field(max_length=4)] = (
+            "channel",
+            "private",
+        ),
+        limit: Annotated[int, Field(ge=1, le=200)] = 100,
+        cursor: Cursor = None,
+    ) -> ToolOutput[ConversationList]:
+        types = ",".join(KINDS[k] for k in dict.fromkeys(kinds)) or "public_channel"
+        data = await self.slack.call(
+            "conversations.list", types=types, limit=limit, cursor=_slack_cursor(cursor), exclude_archived=True
+        )
+        channels = [channel_from(raw) for raw in data.get("channels") or []]
+        locked, outsider = self.locked(), False
+        items = []
+        for channel in channels:
+            self.directory.remember_channel(channel)
+            topic = channel.topic[:120]
+            if channel.ext_shared and topic:
+                topic = "" if locked else clean_outsider_text(topic)
+                outsider = outsider or bool(topic)
+            name = channel.name or (f"dm:{channel.dm_user}" if channel.dm_user else channel.id)
+            items.append(
+                ConversationInfo(
+                    id=channel.id,
+                    name=name,
+                    kind=channel.kind,
+                    members=channel.members,
+                    ext_shared=channel.ext_shared,
+                    topic=topic,
+                )
+            )
+        next_cursor = _next(data)
+        result = ConversationList(conversations=items, next_cursor=next_cursor, truncated=next_cursor is not None)
+        return ToolOutput(result, await self.provenance(channels, outsider, "conversations"))
+
+    @tool(
+        toolset="conversations",
+        description="Messages of a channel, newest page first (then older via cursor); optional time range.",
+    )
+    async def get_history(
+        self,
+        channel: ChannelArg,
+        limit: Annotated[int, Field(ge=1, le=200)] = 50,
+        oldest: Time = None,
+        latest: Time = None,
+        cursor: Cursor = None,
+    ) -> ToolOutput[MessagePage]:
+        found = await self.directory.resolve_channel(channel)
+        data = await self.slack.call(
+            "conversations.history",
+            channel=found.id,
+            limit=limit,
+            oldest=slack_ts(oldest, "oldest"),
+            latest=slack_ts(latest, "latest"),
+            cursor=_slack_cursor(cursor),
+        )
+        return await self._page(found, data, thread=False)
+
+    @tool(toolset="conversations", description="Replies of a thread (the parent message first), paged.")
+    async def get_thread(
+        self,
+        channel: ChannelArg,
+        ts: Annotated[str, Field(description="ts of the thread's parent message", max_length=40)],
+        limit: Annotated[int, Field(ge=1, le=200)] = 100,
+        cursor: Cursor = None,
+    ) -> ToolOutput[MessagePage]:
+        found = await self.directory.resolve_channel(channel)
+        parent = slack_ts(ts, "ts")
+        data = await self.slack.call(
+            "conversations.replies", channel=found.id, ts=parent, limit=limit, cursor=_slack_cursor(cursor)
+        )
+        return await self._page(found, data, thread=True)
+
+    async def _page(self, channel: Channel, data: dict[str, Any], *, thread: bool) -> ToolOutput[MessagePage]:
+        raws = [m for m in data.get("messages") or [] if isinstance(m, dict)]
+        rendered = await self.render_messages(channel, raws, thread=thread)
+        next_cursor = _next(data)
+        page = MessagePage(
+            channel=channel.label,
+            channel_id=channel.id,
+            messages=rendered.messages,
+            next_cursor=next_cursor,
+            truncated=next_cursor is not None,
+        )
+        more = f"\n(more: cursor={next_cursor})" if next_cursor else ""
+        text = f"{channel.label} ({channel.id}), {len(raws)} messages:\n" + "\n".join(rendered.lines) + more
+        return ToolOutput(page, await self.provenance([channel], rendered.outsider_text), text=text)
+
+    @resource(
+        "slack://{workspace}/channel/{channel_id}",
+        description="Recent messages of a Slack channel (workspace: team id).",
+        toolset="conversations",
+    )
+    async def channel_history(self, workspace: str, channel_id: str) -> ResourceOutput:
+        team = self.settings.team_id or (await self.slack.workspace()).team_id
+        if workspace != team:
+            raise NotFound(f"this hub instance serves Slack workspace {team}, not {workspace}.")
+        output = await self.get_history(channel=channel_id, limit=50)
+        assert output.text is not None
+        return ResourceOutput(output.text, output.provenance, mime_type="text/plain")

@@ -1,0 +1,129 @@
+"""Search (user token) and the users/channels lookup."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from connectors.slack.base import WITHHELD, SlackBase
+from connectors.slack.directory import CHANNEL_ID, USER_ID, channel_from
+from connectors.slack.models import ConversationInfo, LookupResult, SearchMatch, SearchResult, UserInfo
+from connectors.slack.render import readable
+from mcp_hub.connector import ToolOutput, tool
+from mcp_hub.errors import InvalidInput
+from mcp_hub.paging import decode_cursor, encode_cursor
+from mcp_hub.provenance import Provenance, clean_outsider_text
+
+
+class SearchTools(SlackBase):
+    @tool(
+        toolset="search",
+        description="Search Slack messages (Slack search syntax: in:#chan from:@user before:2024-05-01), newest first.",
+    )
+    async def search_messages(
+        self,
+        query: Annotated[str, Field(min_length=1, max_length=500)],
+        limit: Annotated[int, Field(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Field(description="next_cursor of the previous page", max_length=200)] = None,
+    ) -> ToolOutput[SearchResult]:
+        page = decode_cursor(cursor).get("page", 1)
+        if not isinstance(page, int) or page < 1:
+            raise InvalidInput("invalid cursor: pass back the next_cursor value of the previous page unchanged")
+        data = await self.slack.call(
+            "search.messages", user_token=True, query=query, count=limit, page=page, sort="timestamp", sort_dir="desc"
+        )
+        found: dict[str, Any] = data.get("messages") or {}
+        raws = [m for m in found.get("matches") or [] if isinstance(m, dict)]
+        texts = [str(m.get("text") or "") for m in raws]
+        users = await self.resolve_names({str(m.get("user") or "") for m in raws}, texts)
+        workspace = await self.slack.workspace()
+        locked, outsider_text, private = self.locked(), False, False
+        matches = []
+        for raw in raws:
+            channel = channel_from(raw.get("channel") or {"id": "?"})
+            private = private or channel.private
+            user = users.get(str(raw.get("user") or ""))
+            outsider = (user.outsider if user else True) or raw.get("team") not in (None, workspace.team_id)
+            name = f"@{user.name}" if user else str(raw.get("username") or raw.get("user") or "?")
+            text = readable(str(raw.get("text") or ""), users, self.directory.channels)[: self.settings.max_text_chars]
+            if outsider:
+                if locked:
+                    text, name = WITHHELD, str(raw.get("user") or "?")
+                else:
+                    text, name, outsider_text = clean_outsider_text(text), clean_outsider_text(name), True
+            matches.append(
+                SearchMatch(
+                    channel=channel.label,
+                    channel_id=channel.id,
+                    ts=str(raw.get("ts") or ""),
+                    user=name,
+                    text=text,
+                    external=outsider,
+                )
+            )
+        paging = found.get("paging") or {}
+        pages = int(paging.get("pages") or 1)
+        next_cursor = encode_cursor({"page": page + 1}) if page < pages else None
+        result = SearchResult(
+            total=int(found.get("total") or len(matches)),
+            matches=matches,
+            next_cursor=next_cursor,
+            truncated=next_cursor is not None,
+        )
+        team = self.settings.team_id or workspace.team_id
+        visibility = "private" if private else self.settings.visibility
+        return ToolOutput(result, Provenance(f"slack://{team}/search", visibility, outsider_text))
+
+    @tool(toolset="people", description="Find a Slack user or channel by name or id (@alice, U0…, #general, C0…).")
+    async def lookup(
+        self,
+        query: Annotated[str, Field(min_length=1, max_length=100)],
+        kind: Literal["user", "channel", "auto"] = "auto",
+    ) -> ToolOutput[LookupResult]:
+        text = query.strip()
+        if kind == "auto":
+            channel_like = text.startswith("#") or bool(CHANNEL_ID.match(text))
+            user_like = text.startswith("@") or bool(USER_ID.match(text))
+            if channel_like == user_like:
+                raise InvalidInput("say which: kind='user' or 'channel' (or write @name / #name).")
+            kind = "channel" if channel_like else "user"
+        team = self.settings.team_id or (await self.slack.workspace()).team_id
+        if kind == "channel":
+            channel = await self.directory.resolve_channel(text)
+            topic = channel.topic[:200]
+            outsider = channel.ext_shared and bool(topic)
+            if outsider:
+                topic = "" if self.locked() else clean_outsider_text(topic)
+            info = ConversationInfo(
+                id=channel.id,
+                name=channel.name or channel.label,
+                kind=channel.kind,
+                members=channel.members,
+                ext_shared=channel.ext_shared,
+                topic=topic,
+            )
+            return ToolOutput(LookupResult(channel=info), await self.provenance([channel], outsider and bool(topic)))
+        user = await self.directory.find_user(text)
+        shown = user
+        if user.outsider and self.locked():
+            shown = type(user)(id=user.id, name=user.id, real_name="", outsider=True)
+        person = UserInfo(
+            id=shown.id,
+            name=_clean(shown.name, user.outsider),
+            real_name=_clean(shown.real_name, user.outsider),
+            title=_clean(shown.title, user.outsider),
+            tz=shown.tz,
+            bot=shown.bot,
+            deleted=shown.deleted,
+            external=user.outsider,
+        )
+        outsider_text = user.outsider and not self.locked()
+        return ToolOutput(
+            LookupResult(user=person),
+            Provenance(f"slack://{team}/user/{user.id}", self.settings.visibility, outsider_text),
+        )
+
+
+def _clean(text: str, outsider: bool) -> str:
+    return clean_outsider_text(text) if outsider and text else text
