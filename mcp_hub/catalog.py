@@ -82,6 +82,9 @@ class HubResource:
         return template + "{?instance}"
 
 
+#: Key under which a resource handler reports the MIME type of what it read (not sent as `_meta`).
+MIME_TYPE_KEY = "mcp_hub/mime_type"
+
 #: Filled by a resource handler with the `_meta` of what it read (see HubServer.read_resource).
 ResourceMetaSink = Callable[[dict[str, Any]], None]
 
@@ -133,6 +136,8 @@ def build_resource_handler(
             ) from None
         content, boundary_marker = _delimit_if_outsider(output.content, output.provenance)
         meta_sink({META_KEY: output.provenance.to_meta(resource.facts.connector, instance, boundary_marker)})
+        if output.mime_type is not None:
+            meta_sink({MIME_TYPE_KEY: output.mime_type})
         return content
 
     handler.__name__ = resource.facts.name

@@ -29,6 +29,7 @@ from mcp_hub.audit import AuditLog
 from mcp_hub.calls import _CALLER
 from mcp_hub.catalog import (
     ERROR_META_KEY,
+    MIME_TYPE_KEY,
     HubResource,
     HubTool,
     build_handler,
@@ -193,7 +194,7 @@ class HubServer(MCPServer[Any]):
     async def read_resource(
         self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
     ) -> Iterable[ReadResourceContents] | InputRequiredResult:
-        """Read, then attach the provenance the resource's handler reported."""
+        """Read, then attach the provenance (and MIME type) the resource's handler reported."""
         sink: dict[str, Any] = {}
         token = self._resource_meta.set(sink)
         try:
@@ -202,7 +203,8 @@ class HubServer(MCPServer[Any]):
             self._resource_meta.reset(token)
         if isinstance(results, InputRequiredResult) or not sink:
             return results
-        return [ReadResourceContents(content=r.content, mime_type=r.mime_type, meta=sink) for r in results]
+        mime_type = sink.pop(MIME_TYPE_KEY, None)
+        return [ReadResourceContents(content=r.content, mime_type=mime_type or r.mime_type, meta=sink) for r in results]
 
     def _sink_resource_meta(self, meta: dict[str, Any]) -> None:
         sink = self._resource_meta.get()
