@@ -4,6 +4,10 @@
                   [--toolsets LIST] [--allow-writes] [--discovery]
     mcp-hub config check [--config FILE] [--json]
     mcp-hub tools [--json] [--config FILE] [--toolsets LIST] [--allow-writes] [--discovery]
+    mcp-hub postgres demo [--config FILE] [--dsn DSN]
+    mcp-hub model serve PROFILE [--tp N] [--max-model-len N] [--lora NAME=PATH] [--dry-run]
+    mcp-hub model check [--base-url URL]
+    mcp-hub agent "TASK" [--model PROFILE] [--base-url URL] [--max-steps N] [--approve GLOB] [--json]
 
 Logs go to stderr, never stdout (stdout is the stdio transport).
 """
@@ -66,6 +70,18 @@ def _parser() -> argparse.ArgumentParser:
     tools = commands.add_parser("tools", help="the tool catalog a client sees, with its cost in DeepSeek tokens")
     common(tools)
     tools.add_argument("--json", action="store_true", help="machine-readable output")
+
+    postgres = commands.add_parser("postgres", help="PostgreSQL helpers")
+    postgres_commands = postgres.add_subparsers(dest="postgres_command", required=True)
+    demo = postgres_commands.add_parser(
+        "demo", help="load a sample schema (shop) into the embedded database, or into --dsn"
+    )
+    common(demo, policy=False)
+    demo.add_argument("--dsn", help="load into this database instead (the role must be able to create a schema)")
+
+    from model import cli as model_cli
+
+    model_cli.add_commands(commands)
     return parser
 
 
@@ -77,6 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args, redactor)
         if args.command == "config":
             return _config_check(args, redactor)
+        if args.command == "postgres":
+            return _postgres_demo(args, redactor)
+        if args.command in ("model", "agent"):
+            from model import cli as model_cli
+
+            return model_cli.run(args)
         return _tools(args)
     except ConfigError as exc:
         print(f"mcp-hub: {redactor.redact(exc.message)}", file=sys.stderr)
@@ -241,6 +263,24 @@ def _tools(args: argparse.Namespace) -> int:
     for t, c in zip(listed, costs, strict=True):
         print(f"{t.name:<{width}}  {c.tokens:>5}  {t.description or ''}")
     print(f"{len(listed)} tools, {total} DeepSeek tokens")
+    return 0
+
+
+def _postgres_demo(args: argparse.Namespace, redactor: Redactor) -> int:
+    from pydantic import ValidationError
+
+    from connectors.postgres import demo  # the one connector helper the CLI runs (issue 3)
+    from connectors.postgres.settings import PostgresSettings
+    from mcp_hub.config import describe_validation_error
+
+    config, _ = _load(args)
+    try:
+        settings = PostgresSettings.model_validate(
+            {k: v for k, v in config.connectors.get("postgres", {}).items() if k != "instances"}
+        )
+    except ValidationError as exc:
+        raise ConfigError(f"[postgres]: {describe_validation_error(exc)}") from None
+    print(redactor.redact(demo.run(args.dsn, settings.data_dir())))
     return 0
 
 

@@ -33,7 +33,8 @@ from mcp_hub.errors import ConfigError
 from mcp_hub.secret import Secret, secret_from_env
 
 ENV_PREFIX = "MCP_HUB_"
-_RESERVED_SECTIONS = ("hub", "http")
+#: Sections that are not connectors: the hub's own, and the model/agent settings (model/settings.py).
+_RESERVED_SECTIONS = ("hub", "http", "model")
 
 
 def _split_list(value: Any) -> Any:
@@ -99,6 +100,8 @@ class HubConfig:
     http: HttpSettings = field(default_factory=HttpSettings)
     #: Raw per-connector sections, validated by each connector's settings model.
     connectors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Raw `[model]` section, validated by `model.settings` (the core does not know the model's settings).
+    model: dict[str, Any] = field(default_factory=dict)
     source: str = "defaults"
 
 
@@ -138,7 +141,10 @@ def load_config(
     except ValidationError as exc:
         raise ConfigError(f"invalid configuration: {describe_validation_error(exc)}") from None
     connectors = {k: v for k, v in tree.items() if k not in _RESERVED_SECTIONS and isinstance(v, dict)}
-    return HubConfig(hub=hub, http=http, connectors=connectors, source=" + ".join(sources) or "defaults")
+    model = tree.get("model", {})
+    if not isinstance(model, dict):
+        raise ConfigError("[model] must be a table")
+    return HubConfig(hub=hub, http=http, connectors=connectors, model=model, source=" + ".join(sources) or "defaults")
 
 
 def _plain_or_secret(secret: Secret) -> Any:

@@ -17,9 +17,11 @@ MASK = "***"
 _PATTERNS: tuple[re.Pattern[str], ...] = (
     # scheme://user:password@host -> keep the user, mask the password
     re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?=@)"),
-    # key=value secrets in libpq keyword DSNs and query strings
+    # key=value secrets in libpq keyword DSNs and query strings (6+ characters: "no token: set X" is prose)
     re.compile(
-        r"(?P<keep>\b(?:password|passwd|pwd|token|secret|api[_-]?key)\s*[=:]\s*)(?:'[^']*'|\"[^\"]*\"|[^\s&;,]+)", re.I
+        r"(?P<keep>\b(?:password|passwd|pwd|token|secret|api[_-]?key)\s*[=:]\s*)"
+        r"(?:'[^']*'|\"[^\"]*\"|[^\s&;,]{6,})",
+        re.I,
     ),
     # Authorization headers
     re.compile(r"(?P<keep>\b(?:Bearer|Basic|token)\s+)[A-Za-z0-9._~+/=-]{12,}", re.I),

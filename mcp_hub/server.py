@@ -19,10 +19,10 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, InputRequiredResult
+from mcp_types import CallToolResult, InputRequiredResult, TextContent
 from mcp_types import ResourceTemplate as MCPResourceTemplate
 from mcp_types import Tool as MCPTool
-from pydantic import AnyUrl
+from pydantic import AnyUrl, ValidationError
 
 from mcp_hub import __version__
 from mcp_hub.audit import AuditLog
@@ -164,10 +164,10 @@ class HubServer(MCPServer[Any]):
             if isinstance(result, CallToolResult) and result.is_error:
                 outcome = str((result.meta or {}).get(ERROR_META_KEY, "error"))
             return result
-        except ToolError:
+        except ToolError as exc:
             if outcome == "ok":
                 outcome = "invalid_arguments"
-            raise
+            return _argument_error(name, exc, hidden=outcome in ("denied", "unknown_tool"))
         except BaseException:
             outcome = "cancelled_or_failed"
             raise
@@ -244,6 +244,31 @@ class HubServer(MCPServer[Any]):
         assert isinstance(server, HubServer)
         async with server.running():
             yield {}
+
+
+def _argument_error(name: str, exc: ToolError, *, hidden: bool) -> CallToolResult:
+    """A short, typed tool error for unknown tools and arguments that fail the input schema.
+
+    Field paths and pydantic's messages only: no URLs, no echo of the values.
+    """
+    if hidden:
+        return CallToolResult(
+            content=[TextContent(type="text", text=f"Unknown tool: {name}")],
+            is_error=True,
+            _meta={ERROR_META_KEY: "unknown_tool"},
+        )
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
+            for err in cause.errors(include_url=False, include_input=False)
+        )
+        text = f"Invalid arguments for {name}: {problems}. Fix them and call again."
+    else:
+        text = str(exc)
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], is_error=True, _meta={ERROR_META_KEY: "invalid_input"}
+    )
 
 
 def build_server(

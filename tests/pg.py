@@ -123,9 +123,42 @@ def find_bindir() -> Path | None:
     return next((c for c in candidates if (c / "initdb").exists() and (c / "pg_ctl").exists()), None)
 
 
+@dataclass
+class Cluster:
+    """A running throwaway cluster: its superuser DSN, and ways to stop and start it."""
+
+    dsn: str
+    data: Path
+    options: str
+    log: Path
+    prefix: list[str]
+    bindir: Path
+
+    def pg_ctl(self, *args: str) -> None:
+        command = [*self.prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def stop(self, mode: str = "fast") -> None:
+        self.pg_ctl("-m", mode, "-w", "stop")
+
+    def start(self) -> None:
+        self.pg_ctl("-o", self.options, "-l", str(self.log), "-w", "-t", "60", "start")
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
+
+
 @contextlib.contextmanager
-def throwaway_cluster(bindir: Path) -> Iterator[str]:
-    """initdb + pg_ctl start on a free 127.0.0.1 port; stopped and deleted afterwards.
+def throwaway_cluster(bindir: Path, extra_options: str = "") -> Iterator[str]:
+    """initdb + pg_ctl start on a free 127.0.0.1 port; stopped and deleted afterwards."""
+    with cluster(bindir, extra_options) as running:
+        yield running.dsn
+
+
+@contextlib.contextmanager
+def cluster(bindir: Path, extra_options: str = "") -> Iterator[Cluster]:
+    """`throwaway_cluster`, yielding a `Cluster` that tests may stop, start and restart.
 
     initdb refuses to run as root, so as root both run as the `postgres` OS user
     (`runuser`), in a temporary directory that user owns, with mode 0700.
@@ -139,23 +172,24 @@ def throwaway_cluster(bindir: Path) -> Iterator[str]:
     tmp.chmod(0o700)
     port = free_port()
     log = tmp / "server.log"
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -c fsync=off -c unix_socket_directories={tmp} {extra_options}"
+    running = Cluster(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", data, options, log, prefix, bindir)
 
     def run(*args: str) -> None:
         subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
 
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
-        options = f"-c listen_addresses=127.0.0.1 -p {port} -c fsync=off -c unix_socket_directories={tmp}"
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start")
+        running.start()
     except subprocess.CalledProcessError as exc:
         detail = (exc.stderr or b"").decode(errors="replace") + (log.read_text() if log.exists() else "")
         shutil.rmtree(tmp, ignore_errors=True)
         pytest.fail(f"could not start a throwaway PostgreSQL with {bindir}: {detail}", pytrace=False)
     try:
-        yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+        yield running
     finally:
         with contextlib.suppress(subprocess.SubprocessError):
-            run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+            running.stop("immediate")
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -1,4 +1,4 @@
-"""Static read-only check of one SQL statement, with PostgreSQL's own parser (pglast).
+"""Static check of one SQL statement, with PostgreSQL's own parser (pglast).
 
 This is the first of three layers: the executor also runs every statement over
 the extended protocol (the server refuses a second statement) inside a
@@ -13,15 +13,27 @@ Functions are matched by their unqualified lower-case name, so schema
 qualification (`pg_catalog.x`) and quoting (`"x"`) do not help. It cannot see
 inside views or user-defined functions: connect as a role that lacks the
 dangerous privileges (see `_ROLE_ADVICE`).
+
+The tree is libpg_query's JSON (`parse_sql_json`, ~7 µs) rather than pglast's
+Python AST (~170 µs to build). In that JSON every node held by a generic
+`Node*`/`List*` field is wrapped as `{"NodeType": {...}}`; the few fields typed
+with a concrete node are not wrapped, and the ones that matter here are listed
+by name (`funccall`, `intoClause`). Values (string constants, identifiers)
+never become keys, so a key is always a node type or a field name. Verdicts are
+cached per SQL text: they depend on nothing else.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from functools import cached_property, lru_cache
+from typing import Any
 
-from pglast import ast, parse_sql
-from pglast.parser import ParseError
+from pglast.parser import ParseError, parse_sql_json
 
 from mcp_hub.errors import InvalidInput, PolicyDenied
 
@@ -44,6 +56,8 @@ _DENIED_NAMES = frozenset(
         "pg_logical_slot_get_changes", "pg_logical_slot_get_binary_changes",
         "pg_wal_replay_pause", "pg_wal_replay_resume", "pg_log_backend_memory_contexts",
         "pg_import_system_collations", "pg_stat_statements_reset",
+        # hypothetical indexes live in the backend, outside any transaction
+        "hypopg_create_index", "hypopg_drop_index", "hypopg_reset", "hypopg_hide_index", "hypopg_unhide_index",
     }
 )  # fmt: skip
 
@@ -64,7 +78,13 @@ _DENIED_PREFIXES = (
 _DENIED_PATTERNS = (re.compile(r"pg_(create|copy)_\w*replication_slot"),)
 
 #: Statements that write, refused wherever they appear inside a query (e.g. WITH d AS (DELETE …)).
-_WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
+_WRITES = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+_FUNCTION_KEYS = frozenset({"FuncCall", "funccall"})  # `funccall` is CallStmt's unwrapped FuncCall*
+#: A tree holds one of the keys `_check_tree` acts on only if its JSON text holds `"key":` (keys are
+#: written verbatim; a string value holding the same characters is escaped as `\"key\":`). When none
+#: is there, the walk has nothing to find and is skipped.
+_SENSITIVE = frozenset({*_WRITES, *_FUNCTION_KEYS, "intoClause", "IntoClause", "LockingClause"})
+_MARKERS = tuple(f'"{key}":' for key in sorted(_SENSITIVE))
 
 #: Top-level statements and their names in messages, when the class name alone would be obscure.
 _STATEMENT_NAMES = {
@@ -76,10 +96,57 @@ _STATEMENT_NAMES = {
     "DeclareCursorStmt": "DECLARE CURSOR",
 }
 
+#: Statements `execute` refuses even with writes allowed: they escape or break the hub's
+#: transaction (transaction control, cursors, prepared statements, session settings) or reach
+#: outside the database (COPY to/from server files and programs, LOAD, ALTER SYSTEM).
+_NEVER_EXECUTED = frozenset(
+    {
+        "TransactionStmt", "VariableSetStmt", "VariableShowStmt", "CopyStmt", "DeclareCursorStmt",
+        "ClosePortalStmt", "FetchStmt", "PrepareStmt", "ExecuteStmt", "DeallocateStmt", "DiscardStmt",
+        "ListenStmt", "UnlistenStmt", "NotifyStmt", "LoadStmt", "AlterSystemStmt", "CheckPointStmt",
+        "CreatedbStmt", "DropdbStmt", "VacuumStmt", "ClusterStmt", "ReindexStmt", "ExplainStmt",
+    }
+)  # fmt: skip
+
 _ALLOWED = "send one SELECT (or WITH … SELECT, VALUES, TABLE), EXPLAIN [ANALYZE] SELECT, or SHOW statement"
 _ROLE_ADVICE = (
     "Operators: also connect the hub as a non-superuser role without pg_read_server_files or pg_execute_server_program."
 )
+
+#: Longer texts are checked every time rather than cached (bounds the cache's memory).
+_CACHED_TEXT_CHARS = 8192
+
+
+class Mode(Enum):
+    """What a statement is checked for."""
+
+    READ = "read"  # the query tool: reads only
+    PLAN = "plan"  # EXPLAIN without ANALYZE: reads, or a write that is only planned
+    WRITE = "write"  # execute, or EXPLAIN ANALYZE with writes allowed
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One statement that passed the guard."""
+
+    #: The statement's own text, without surrounding comments and semicolon.
+    statement: str
+    #: Its top-level node type, e.g. "SelectStmt", "ExplainStmt", "DeleteStmt".
+    kind: str
+    #: libpg_query's JSON tree of the statement (shared by the cache: do not modify).
+    tree: dict[str, Any]
+
+    @cached_property
+    def column_names(self) -> frozenset[str]:
+        """The last name of every column reference (`c.email` -> "email"), for masking."""
+        names = set()
+        for key, value in _items(self.tree):
+            if key == "ColumnRef":
+                fields = value.get("fields") or []
+                last = fields[-1] if fields else {}
+                if "String" in last:
+                    names.add(str(last["String"].get("sval", "")))
+        return frozenset(names)
 
 
 def check_read_only(sql: str) -> str:
@@ -89,10 +156,27 @@ def check_read_only(sql: str) -> str:
     statements, and `PolicyDenied` for a query that would write, lock rows or
     call a function with effects outside the transaction.
     """
+    return inspect(sql, Mode.READ).statement
+
+
+def inspect(sql: str, mode: Mode) -> Checked:
+    """The checked statement in `sql` for `mode`; raises like `check_read_only`."""
+    if len(sql) <= _CACHED_TEXT_CHARS:
+        return _inspect_cached(sql, mode)
+    return _inspect(sql, mode)
+
+
+@lru_cache(maxsize=512)
+def _inspect_cached(sql: str, mode: Mode) -> Checked:
+    return _inspect(sql, mode)
+
+
+def _inspect(sql: str, mode: Mode) -> Checked:
     if not sql.strip():
         raise InvalidInput(f"the SQL is empty: {_ALLOWED}")
     try:
-        statements = parse_sql(sql)
+        parsed = parse_sql_json(sql)
+        statements = json.loads(parsed)["stmts"]
     except ParseError as exc:
         raise InvalidInput(_parse_error_message(sql, exc)) from None
     if not statements:
@@ -100,13 +184,18 @@ def check_read_only(sql: str) -> str:
     if len(statements) > 1:
         raise InvalidInput(f"got {len(statements)} statements: send exactly one statement, without `;` between several")
     raw = statements[0]
-    if raw.stmt is None:
+    stmt = raw.get("stmt")
+    if not stmt:
         raise InvalidInput(f"the SQL holds no statement: {_ALLOWED}")
-    _check_kind(raw.stmt)
-    for node in _walk(raw.stmt):
-        _check_node(node)
-    start, length = raw.stmt_location or 0, raw.stmt_len or 0
-    return (sql[start : start + length] if length else sql[start:]).strip()
+    ((kind, body),) = stmt.items()
+    _check_kind(kind, body, mode)
+    if any(marker in parsed for marker in _MARKERS):
+        _check_tree(stmt, writes=mode is Mode.WRITE or (mode is Mode.PLAN and kind in _WRITES))
+    # Locations are byte offsets into the UTF-8 text.
+    start, length = raw.get("stmt_location", 0), raw.get("stmt_len", 0)
+    data = sql.encode()
+    text = (data[start : start + length] if length else data[start:]).decode().strip()
+    return Checked(text, kind, stmt)
 
 
 def _parse_error_message(sql: str, exc: ParseError) -> str:
@@ -117,45 +206,97 @@ def _parse_error_message(sql: str, exc: ParseError) -> str:
     return f"could not parse the SQL: {message}.{hint}"
 
 
-def _check_kind(stmt: ast.Node) -> None:
-    if isinstance(stmt, (ast.SelectStmt, ast.VariableShowStmt)):
+def _check_kind(kind: str, body: dict[str, Any], mode: Mode) -> None:
+    if mode is Mode.WRITE:
+        if kind in _NEVER_EXECUTED:
+            raise InvalidInput(
+                f"{_statement_name(kind)} is not allowed here: send one data or schema statement "
+                "(INSERT, UPDATE, DELETE, MERGE, CREATE, ALTER, DROP, …); the hub runs and commits it."
+            )
         return
-    if isinstance(stmt, ast.ExplainStmt):
-        if isinstance(stmt.query, ast.SelectStmt):
+    if mode is Mode.PLAN:
+        if kind == "SelectStmt" or kind in _WRITES:
             return
-        what = f"EXPLAIN of {_statement_name(stmt.query)}"
+        if kind == "ExplainStmt":
+            raise InvalidInput("pass the statement itself, without EXPLAIN: this tool adds EXPLAIN")
+        raise InvalidInput(f"{_statement_name(kind)} has no plan to explain: send a SELECT, INSERT, UPDATE or DELETE")
+    if kind in ("SelectStmt", "VariableShowStmt"):
+        return
+    if kind == "ExplainStmt":
+        query = body.get("query") or {}
+        inner = next(iter(query), "")
+        if inner == "SelectStmt":
+            return
+        what = f"EXPLAIN of {_statement_name(inner)}"
     else:
-        what = _statement_name(stmt)
+        what = _statement_name(kind)
     raise InvalidInput(f"{what} is not allowed: this tool only reads; {_ALLOWED}")
 
 
-def _statement_name(stmt: ast.Node | None) -> str:
-    name = type(stmt).__name__
-    if name in _STATEMENT_NAMES:
-        return _STATEMENT_NAMES[name]
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("Stmt")).upper()
+def _statement_name(kind: str) -> str:
+    if kind in _STATEMENT_NAMES:
+        return _STATEMENT_NAMES[kind]
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", kind.removesuffix("Stmt")).upper()
 
 
-def _check_node(node: ast.Node) -> None:
-    if isinstance(node, _WRITES):
-        _deny(f"a data-modifying {_statement_name(node)} inside the query")
-    if isinstance(node, ast.IntoClause):
+def _check_tree(root: dict[str, Any], *, writes: bool) -> None:
+    """Refuse what `root` must not hold (an explicit stack: deep trees must not hit the recursion limit)."""
+    stack: list[Any] = [root]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, dict):
+            stack.extend(item)  # a list
+            continue
+        for key, value in item.items():
+            if key in _SENSITIVE:
+                _check_key(key, value, writes)
+            if isinstance(value, (dict, list)):
+                stack.append(value)
+
+
+def _check_key(key: str, value: Any, writes: bool) -> None:
+    if key in _FUNCTION_KEYS:
+        name = _function_name(value)
+        if not _is_denied(name):
+            return
+        if writes:
+            raise PolicyDenied(
+                f"calling {name}() is refused: it acts outside the transaction (server files, other "
+                f"sessions, server control). {_ROLE_ADVICE}"
+            )
+        _deny(f"calling {name}()")
+    if writes:
+        return
+    if key in _WRITES:
+        _deny(f"a data-modifying {_statement_name(key)} inside the query")
+    if key in ("intoClause", "IntoClause"):
         _deny("SELECT INTO (it creates a table)")
-    if isinstance(node, ast.LockingClause):
+    if key == "LockingClause":
         _deny("FOR UPDATE/SHARE (row locks)")
-    if isinstance(node, ast.FuncCall):
-        name = _function_name(node)
-        if _is_denied(name):
-            _deny(f"calling {name}()")
+
+
+def _items(root: Any) -> Iterator[tuple[str, Any]]:
+    """Every (key, value) pair of every object under `root`, whatever its depth."""
+    stack: list[Any] = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                yield key, value
+                if isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _deny(what: str) -> None:
     raise PolicyDenied(f"{what} is refused in read-only mode; rewrite it as a plain query. {_ROLE_ADVICE}")
 
 
-def _function_name(call: ast.FuncCall) -> str:
-    last = call.funcname[-1] if call.funcname else None
-    return str(getattr(last, "sval", "")).lower()
+def _function_name(call: Any) -> str:
+    names = call.get("funcname") if isinstance(call, dict) else None
+    last = names[-1] if names else {}
+    return str(last.get("String", {}).get("sval", "")).lower()
 
 
 def _is_denied(name: str) -> bool:
@@ -164,15 +305,3 @@ def _is_denied(name: str) -> bool:
         or name.startswith(_DENIED_PREFIXES)
         or any(pattern.fullmatch(name) for pattern in _DENIED_PATTERNS)
     )
-
-
-def _walk(root: ast.Node) -> Iterator[ast.Node]:
-    """Every node under `root` (included), whatever field holds it."""
-    stack: list[object] = [root]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, ast.Node):
-            yield item
-            stack.extend(getattr(item, slot, None) for slot in getattr(type(item), "__slots__", ()))
-        elif isinstance(item, (tuple, list)):
-            stack.extend(item)

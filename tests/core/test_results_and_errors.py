@@ -56,6 +56,8 @@ async def test_invalid_arguments_name_the_field(make_hub: Callable[..., HubServe
         negative = await client.call_tool("notes_get_note", {"note_id": -1})
     for result in (wrong_type, missing, negative):
         assert result.is_error and "note_id" in result.content[0].text
+        assert result.meta["mcp_hub/error"] == "invalid_input"
+        assert "pydantic.dev" not in result.content[0].text and "abc" not in result.content[0].text
 
 
 async def test_unknown_tool(make_hub: Callable[..., HubServer]) -> None:

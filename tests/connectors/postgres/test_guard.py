@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from connectors.postgres.guard import check_read_only
+from connectors.postgres.guard import Mode, check_read_only, inspect
 from mcp_hub.errors import InvalidInput, PolicyDenied
 
 ALLOWED = [
@@ -190,3 +190,65 @@ def test_importing_is_cheap() -> None:
         "assert 'pglast' in sys.modules and 'psycopg' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# The guard walks libpq_query's JSON; pglast's Python AST is the reference it must agree with.
+def _reference_verdict(sql: str) -> str:
+    from pglast import ast, parse_sql
+
+    (raw,) = parse_sql(sql)
+    stack: list[object] = [raw.stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)) and node is not raw.stmt:
+            return "denied"
+        if isinstance(node, (ast.IntoClause, ast.LockingClause)):
+            return "denied"
+        if isinstance(node, ast.FuncCall):
+            name = str(getattr(node.funcname[-1], "sval", "")).lower()
+            try:
+                check_read_only(f"SELECT {name}()")
+            except PolicyDenied:
+                return "denied"
+        if isinstance(node, ast.Node):
+            stack.extend(getattr(node, slot, None) for slot in type(node).__slots__)
+        elif isinstance(node, (tuple, list)):
+            stack.extend(node)
+    return "ok"
+
+
+@pytest.mark.parametrize("sql", ALLOWED + NESTED + [r[0] for r in REFUSED if r[1] is PolicyDenied])
+def test_json_walk_agrees_with_the_ast(sql: str) -> None:
+    try:
+        check_read_only(sql)
+        verdict = "ok"
+    except PolicyDenied:
+        verdict = "denied"
+    assert verdict == _reference_verdict(sql)
+
+
+def test_a_string_that_looks_like_a_node_is_data() -> None:
+    sql = """SELECT '"FuncCall":{"funcname":[{"String":{"sval":"pg_read_file"}}]}' AS x, "LockingClause" FROM t"""
+    assert check_read_only(sql) == sql
+
+
+@pytest.mark.parametrize("mode", [Mode.READ, Mode.PLAN, Mode.WRITE])
+def test_every_mode_refuses_outside_effects(mode: Mode) -> None:
+    with pytest.raises(PolicyDenied, match="pg_read_file"):
+        inspect("SELECT pg_read_file('/etc/passwd')", mode)
+    with pytest.raises(InvalidInput, match="exactly one statement"):
+        inspect("SELECT 1; SELECT 2", mode)
+
+
+def test_modes() -> None:
+    assert inspect("DELETE FROM t WHERE id = 1", Mode.PLAN).kind == "DeleteStmt"
+    with pytest.raises(PolicyDenied, match="DELETE inside"):
+        inspect("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", Mode.PLAN)
+    assert inspect("CREATE TABLE x (a int)", Mode.WRITE).kind == "CreateStmt"
+    with pytest.raises(InvalidInput, match="transaction control"):
+        inspect("COMMIT", Mode.WRITE)
+    with pytest.raises(InvalidInput, match="COPY"):
+        inspect("COPY t FROM PROGRAM 'id'", Mode.WRITE)
+    with pytest.raises(PolicyDenied, match="hypopg_create_index"):
+        check_read_only("SELECT * FROM hypopg_create_index('CREATE INDEX ON t (a)')")
+    assert inspect("SELECT 'é', upper(c.email) FROM c", Mode.READ).column_names == frozenset({"email"})

@@ -1,0 +1,234 @@
+"""One GitHub account: PyGithub's requester, an ETag cache, rate-limit discipline, the hub's retries.
+
+Every request goes through PyGithub's `Requester.requestJson` (the real SDK:
+its auth, App installation tokens refreshed before expiry, connection
+handling) rather than its object model, whose lazy completion can turn one
+call into N+1 requests. PyGithub's own retries and throttling are off
+(`retry=None`, no pauses between requests); `mcp_hub.retry.retrying` owns
+backoff, and a request is not even sent while the last response said the
+primary rate limit is used up.
+
+GETs are conditional: the last ETag of each URL is sent as `If-None-Match`,
+and a 304 (which GitHub does not count against the rate limit) answers from
+the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from connectors.github.errors import SECONDARY_DEFAULT_WAIT, from_exception, from_response, primary_limit_error
+from connectors.github.settings import GithubSettings
+from mcp_hub.retry import RetryPolicy, retrying
+from mcp_hub.threads import BlockingRunner
+
+if TYPE_CHECKING:
+    from github import Github
+
+DEFAULT_API_URL = "https://api.github.com"
+USER_AGENT = "mcp-hub"
+JSON = "application/vnd.github+json"
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    from_cache: bool = False
+
+    @property
+    def has_next(self) -> bool:
+        return 'rel="next"' in self.headers.get("link", "")
+
+
+@dataclass(slots=True)
+class _Cached:
+    etag: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Stats:
+    """What this account sent: requests, and how many were answered by a 304."""
+
+    requests: int = 0
+    not_modified: int = 0
+    by_route: dict[str, int] = field(default_factory=dict)
+
+
+class GithubClient:
+    def __init__(self, settings: GithubSettings) -> None:
+        self.settings = settings
+        self.runner = BlockingRunner(settings.max_concurrency)
+        self.stats = Stats()
+        self._gh: Github | None = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self._blocked_until = 0.0
+        self.policy = RetryPolicy(
+            attempts=settings.retry_attempts,
+            base_delay=settings.retry_base_delay_s,
+            max_delay=max(settings.retry_base_delay_s * 16, settings.retry_base_delay_s),
+            max_wait=settings.retry_max_wait_s,
+        )
+
+    # -- SDK -----------------------------------------------------------------------------------
+
+    def _github(self) -> Github:
+        with self._lock:
+            if self._gh is None:
+                self._gh = self._build()
+            return self._gh
+
+    def _build(self) -> Github:
+        from github import Auth, Github
+
+        settings = self.settings
+        auth: Auth.Auth
+        if settings.token is not None:
+            auth = Auth.Token(settings.token.get_secret_value())
+        else:
+            assert settings.app_id is not None and settings.private_key is not None
+            assert settings.installation_id is not None
+            key = settings.private_key
+            # A callable key is re-read on every JWT, so a rotated key file takes effect.
+            app = Auth.AppAuth(settings.app_id, lambda: key.get_secret_value())
+            auth = app.get_installation_auth(settings.installation_id)
+        verify: bool | str = settings.ca_bundle or os.environ.get("SSL_CERT_FILE") or True
+        return Github(
+            auth=auth,
+            base_url=(settings.base_url or DEFAULT_API_URL).rstrip("/"),
+            timeout=int(max(1, settings.timeout_s)),
+            user_agent=USER_AGENT,
+            verify=verify,
+            retry=None,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            lazy=True,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._gh is not None:
+                self._gh.close()
+                self._gh = None
+
+    # -- requests ------------------------------------------------------------------------------
+
+    async def request(
+        self,
+        verb: str,
+        path: str,
+        *,
+        what: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        accept: str = JSON,
+        follow_redirect: bool = False,
+        ok: tuple[int, ...] = (),
+    ) -> Response:
+        """Send one request (retried under the hub's policy) and return the decoded response.
+
+        Raises a `HubError` for any status >= 400 not in `ok`; `what` names the
+        thing asked for in that error ("pull request o/r#5").
+        """
+
+        async def attempt() -> Response:
+            return await self.runner.run(self._send, verb, path, params, body, accept, follow_redirect, what, ok)
+
+        return await retrying(attempt, policy=self.policy, idempotent=verb == "GET")
+
+    async def get(self, path: str, *, what: str, **kwargs: Any) -> Response:
+        return await self.request("GET", path, what=what, **kwargs)
+
+    def _send(
+        self,
+        verb: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        accept: str,
+        follow_redirect: bool,
+        what: str,
+        ok: tuple[int, ...],
+    ) -> Response:
+        wait = self._blocked_until - time.time()
+        if wait > 0:
+            raise primary_limit_error(wait)
+        query = {
+            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (params or {}).items() if v is not None
+        }
+        key = f"{accept} {path}?{json.dumps(query, sort_keys=True)}"
+        headers = {"Accept": accept}
+        cached = self._cache.get(key) if verb == "GET" else None
+        if cached is not None:
+            headers["If-None-Match"] = cached.etag
+        try:
+            status, raw_headers, output = self._github().requester.requestJson(
+                verb, path, query or None, headers, body, follow_302_redirect=follow_redirect
+            )
+        except Exception as exc:
+            raise from_exception(exc, what) from None
+        response_headers = {k.lower(): str(v) for k, v in raw_headers.items()}
+        self._count(verb, path, status)
+        self._note_rate_limit(status, response_headers)
+        if status == 304 and cached is not None:
+            self._cache.move_to_end(key)
+            return Response(200, cached.headers, cached.body, from_cache=True)
+        decoded = _decode(output, response_headers)
+        if status >= 400 and status not in ok:
+            raise from_response(status, response_headers, decoded, what)
+        etag = response_headers.get("etag")
+        if verb == "GET" and status == 200 and etag and self.settings.etag_cache_entries:
+            self._cache[key] = _Cached(etag, {"link": response_headers.get("link", "")}, decoded)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.settings.etag_cache_entries:
+                self._cache.popitem(last=False)
+        return Response(status, response_headers, decoded)
+
+    def _count(self, verb: str, path: str, status: int) -> None:
+        self.stats.requests += 1
+        if status == 304:
+            self.stats.not_modified += 1
+        route = f"{verb} {path}"
+        self.stats.by_route[route] = self.stats.by_route.get(route, 0) + 1
+
+    def _note_rate_limit(self, status: int, headers: Mapping[str, str]) -> None:
+        """Remember a used-up primary limit, so no request is sent before it resets."""
+        if headers.get("x-ratelimit-remaining") == "0":
+            try:
+                self._blocked_until = float(headers.get("x-ratelimit-reset", "0"))
+            except ValueError:
+                self._blocked_until = time.time() + SECONDARY_DEFAULT_WAIT
+        elif status < 400:
+            self._blocked_until = 0.0
+
+    @property
+    def rate_limit(self) -> tuple[int, int]:
+        """(remaining, limit) from the last response; (-1, -1) before any."""
+        if self._gh is None:
+            return (-1, -1)
+        remaining, limit = self._gh.requester.rate_limiting
+        return remaining, limit
+
+
+def _decode(output: Any, headers: Mapping[str, str]) -> Any:
+    if isinstance(output, bytes):
+        output = output.decode("utf-8", errors="replace")
+    if not isinstance(output, str) or not output:
+        return None
+    if "json" in headers.get("content-type", ""):
+        try:
+            return json.loads(output)
+        except ValueError:
+            return {"message": "GitHub sent a malformed JSON body"}
+    return output

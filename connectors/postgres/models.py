@@ -1,0 +1,193 @@
+"""Typed outputs of the Postgres tools: only what a model needs, compact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class QueryResult(BaseModel):
+    """Rows of a query: column names once, rows as arrays."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    row_count: int
+    truncated: bool = Field(description="True when more rows existed than were returned.")
+
+
+class WriteResult(BaseModel):
+    """What `execute` did: the command tag, rows affected, and any RETURNING rows."""
+
+    status: str
+    affected: int | None
+    columns: list[str]
+    rows: list[list[Any]]
+    truncated: bool
+
+
+class SchemaInfo(BaseModel):
+    name: str
+    owner: str
+    relations: int
+    comment: str | None = None
+
+
+class SchemaList(BaseModel):
+    schemas: list[SchemaInfo]
+
+
+class TableInfo(BaseModel):
+    name: str = Field(description="schema.name")
+    kind: str
+    rows_estimate: int | None = Field(description="From planner statistics; null if never analyzed.")
+    size_bytes: int
+    comment: str | None = None
+
+
+class TableList(BaseModel):
+    tables: list[TableInfo]
+    next_cursor: str | None = None
+    truncated: bool = False
+
+
+class ColumnInfo(BaseModel):
+    name: str
+    type: str
+    nullable: bool
+    default: str | None = None
+    comment: str | None = None
+
+
+class Constraint(BaseModel):
+    name: str
+    definition: str
+
+
+class Reference(BaseModel):
+    """A foreign key pointing at this table from another one."""
+
+    name: str
+    table: str
+    definition: str
+
+
+class IndexInfo(BaseModel):
+    name: str
+    definition: str
+    size_bytes: int
+
+
+class TableDescription(BaseModel):
+    name: str = Field(description="schema.name")
+    kind: str
+    comment: str | None = None
+    rows_estimate: int | None = None
+    columns: list[ColumnInfo]
+    primary_key: list[str]
+    foreign_keys: list[Constraint]
+    referenced_by: list[Reference]
+    unique: list[Constraint]
+    checks: list[Constraint]
+    indexes: list[IndexInfo]
+
+
+class ColumnMatch(BaseModel):
+    table: str = Field(description="schema.name")
+    column: str
+    type: str
+
+
+class ColumnMatches(BaseModel):
+    matches: list[ColumnMatch]
+    truncated: bool
+
+
+class ExplainResult(BaseModel):
+    plan: str = Field(description="The plan as indented text, one node per line.")
+    total_cost: float
+    plan_rows: int
+    planning_ms: float | None = None
+    execution_ms: float | None = None
+
+
+# -- monitoring ---------------------------------------------------------------------------------
+
+
+class Session(BaseModel):
+    pid: int
+    user: str | None
+    state: str | None
+    seconds: float
+    wait: str | None = None
+    blocked_by: list[int] = Field(default_factory=list)
+    query: str
+
+
+class TableMaintenance(BaseModel):
+    table: str
+    live_rows: int
+    dead_rows: int
+    dead_ratio: float | None
+    last_vacuum: str | None
+    last_analyze: str | None
+    xid_age: int
+
+
+class IndexNote(BaseModel):
+    index: str
+    table: str
+    size_bytes: int
+
+
+class SequenceNote(BaseModel):
+    sequence: str
+    last_value: int
+    limit: int
+    used: float = Field(description="last_value / limit")
+
+
+class HealthReport(BaseModel):
+    connections: dict[str, int] | None = None
+    max_connections: int | None = None
+    long_running: list[Session] | None = None
+    blocked: list[Session] | None = None
+    cache_hit_ratio: dict[str, float | None] | None = None
+    maintenance: list[TableMaintenance] | None = None
+    unused_indexes: list[IndexNote] | None = None
+    duplicate_indexes: list[list[str]] | None = None
+    sequences: list[SequenceNote] | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class TopQuery(BaseModel):
+    query: str
+    calls: int
+    total_ms: float
+    mean_ms: float
+    rows: int
+    cache_hit: float | None = Field(description="Share of blocks found in shared buffers.")
+
+
+class TopQueries(BaseModel):
+    available: bool
+    queries: list[TopQuery]
+    note: str | None = None
+
+
+class IndexCandidate(BaseModel):
+    index: str = Field(description="CREATE INDEX statement")
+    cost_after: float | None = Field(description="Estimated total cost with it; null without hypopg.")
+    used: bool | None = Field(description="Whether the planner chose it.")
+
+
+class StatementAdvice(BaseModel):
+    statement: str
+    cost_before: float | None
+    candidates: list[IndexCandidate]
+
+
+class IndexAdvice(BaseModel):
+    hypopg: bool
+    statements: list[StatementAdvice]
+    notes: list[str] = Field(default_factory=list)

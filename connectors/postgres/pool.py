@@ -1,0 +1,129 @@
+"""The connection pool and what every call does around its round trip.
+
+Borrowing (`borrow`): a pooled connection, once more on a fresh one when it
+turns out dead (server restarted, backend terminated) and the work is safe to
+repeat; a clear error when every connection is busy. Giving back (`_release`):
+a connection left idle was discarded in the statement's own round trip (see
+`wire.run_pipeline`); one left in a transaction is rolled back and discarded
+here; one in an unknown state is closed.
+Cancelling: see `wire._drive`.
+
+Imported lazily by the executor, so psycopg is imported at the top.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from connectors.postgres.settings import PostgresSettings
+from mcp_hub.errors import ConfigError, UpstreamUnavailable
+
+Connection = AsyncConnection[TupleRow]
+Pool = AsyncConnectionPool[Connection]
+T = TypeVar("T")
+
+#: How long rolling back after a failed or cancelled statement may take.
+CLEANUP_TIMEOUT_S = 5.0
+
+
+def conninfo_for(settings: PostgresSettings, dsn: str) -> str:
+    """`dsn` with the TLS settings applied; ConfigError (quoting nothing of it) when it is malformed."""
+    try:
+        psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        # Its message quotes the DSN, password included: say nothing more.
+        raise ConfigError("the PostgreSQL DSN is not a valid libpq URL or key=value string") from None
+    extra: dict[str, Any] = {}
+    if settings.sslmode:
+        extra["sslmode"] = settings.sslmode
+    root = settings.sslrootcert or settings.ca_bundle
+    if root:
+        extra["sslrootcert"] = root
+    return psycopg.conninfo.make_conninfo(dsn, **extra) if extra else dsn
+
+
+async def open_pool(settings: PostgresSettings, dsn: str | None = None) -> Pool:
+    """Open a connection pool for `settings` without waiting for a connection.
+
+    Connections are autocommit (we write our own BEGIN) and never auto-prepare
+    (DISCARD ALL after every statement deallocates everything anyway). The pool
+    has no reset callback: `wire.run_pipeline` discards in the same round trip,
+    and `_release` catches the rest. `dsn` overrides the settings' (the
+    embedded database's).
+    """
+    if dsn is None:
+        if settings.dsn is None:
+            raise ConfigError(settings.missing() or "no DSN")
+        dsn = settings.dsn.get_secret_value()
+    pool: Pool = AsyncConnectionPool(
+        conninfo_for(settings, dsn),
+        kwargs={
+            "autocommit": True,
+            "prepare_threshold": None,
+            "application_name": settings.application_name,
+            # libpq takes whole seconds (and treats 1 as 2).
+            "connect_timeout": max(2, math.ceil(settings.connect_timeout_s)),
+        },
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        timeout=settings.connect_timeout_s,
+        name="mcp-hub-postgres",
+        open=False,
+    )
+    await pool.open(wait=False)
+    return pool
+
+
+async def borrow(pool: Pool, work: Callable[[Connection], Awaitable[T]], *, retry: bool) -> T:
+    """Run `work` on a pooled connection; with `retry`, once more on a fresh one if the
+    connection turned out dead (server restarted, backend terminated). Only work that is
+    safe to repeat (a read-only statement) may retry: a write may have committed."""
+    for attempt in (1, 2):
+        conn = await _getconn(pool)
+        try:
+            return await work(conn)
+        except psycopg.Error:
+            if not retry or attempt == 2 or not conn.closed:
+                raise
+        finally:
+            with anyio.CancelScope(shield=True):  # bounded inside
+                await _release(pool, conn)
+        await pool.check()  # drop the other dead connections a restart left in the pool
+    raise AssertionError("unreachable")
+
+
+async def _getconn(pool: Pool) -> Connection:
+    try:
+        return await pool.getconn()
+    except PoolTimeout:
+        stats = pool.get_stats()
+        if stats.get("pool_size", 0) >= pool.max_size and not stats.get("pool_available", 0):
+            raise UpstreamUnavailable(
+                f"all {pool.max_size} database connections of this instance are busy with other statements "
+                f"(waited {pool.timeout:g} s); try again shortly, or ask the operator to raise pool_max_size"
+            ) from None
+        raise
+
+
+async def _release(pool: Pool, conn: Connection) -> None:
+    """Roll back whatever is open, then give the connection back to the pool."""
+    status = conn.info.transaction_status
+    if status == TransactionStatus.ACTIVE:  # a result never read: the state is unknown
+        await conn.close()
+    elif status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+        try:
+            with anyio.fail_after(CLEANUP_TIMEOUT_S):
+                await conn.execute("ROLLBACK")
+                await conn.execute("DISCARD ALL")
+        except (psycopg.Error, TimeoutError):
+            await conn.close()
+    await pool.putconn(conn)

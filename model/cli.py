@@ -1,0 +1,140 @@
+"""`mcp-hub model serve|check` and `mcp-hub agent`, for the hub's CLI to mount.
+
+from model import cli as model_cli
+model_cli.add_commands(subparsers)          # in mcp_hub.cli's parser
+...
+if args.command in ("model", "agent"): return model_cli.run(args)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from mcp_hub.errors import HubError
+from model.profiles import PROFILES, get_profile
+from model.serve import ServeOptions, build_command, missing_template
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    model = subparsers.add_parser("model", help="serve or check a self-hosted model")
+    sub = model.add_subparsers(dest="model_command", required=True)
+    serve = sub.add_parser("serve", help="run (or print) the vllm serve command for a profile")
+    serve.add_argument("profile", help=f"a profile ({', '.join(PROFILES)}) or a Hugging Face id")
+    serve.add_argument("--tp", type=int, help="tensor parallel size (default: visible GPUs)")
+    serve.add_argument("--max-model-len", type=int)
+    serve.add_argument("--lora", action="append", default=[], metavar="NAME=PATH")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--chat-template-dir", type=Path, help="where vLLM's tool chat templates are")
+    serve.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+    check = sub.add_parser("check", help="probe an OpenAI-compatible endpoint")
+    _endpoint_args(check)
+    check.add_argument("--model", dest="served_model", help="served model name (default: the first listed)")
+    agent = subparsers.add_parser("agent", help="run the agent on a task through the hub")
+    agent.add_argument("task")
+    agent.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
+    agent.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
+    _endpoint_args(agent)
+    agent.add_argument("--config", help="the hub's TOML config file")
+    agent.add_argument("--hub-url", help="a hub's Streamable HTTP URL instead of the in-process hub")
+    agent.add_argument("--max-steps", type=int)
+    agent.add_argument("--approve", action="append", default=[], metavar="TOOL_GLOB")
+    agent.add_argument("--show-reasoning", action="store_true")
+    agent.add_argument("--verdict-log", type=Path)
+    agent.add_argument("--json", action="store_true", help="print a machine-readable transcript")
+
+
+def _endpoint_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
+    parser.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "model" and args.model_command == "serve":
+            return _serve(args)
+        if args.command == "model" and args.model_command == "check":
+            return anyio.run(_check, args)
+        if args.command == "agent":
+            return anyio.run(_agent, args)
+    except HubError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    raise SystemExit(f"unknown command {args.command}")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    profile = get_profile(args.profile)
+    options = ServeOptions(
+        tp=args.tp,
+        max_model_len=args.max_model_len,
+        loras=tuple(args.lora),
+        host=args.host,
+        port=args.port,
+        chat_template_dir=args.chat_template_dir,
+        api_key_env="VLLM_API_KEY" if os.environ.get("VLLM_API_KEY") else None,
+    )
+    command = build_command(profile, options)
+    if args.dry_run:
+        print(" ".join(_quote(part) for part in command))
+        return 0
+    template = missing_template(profile, options)
+    if template is not None:
+        print(
+            f"error: chat template {template} not found: pass --chat-template-dir (vLLM's examples/)", file=sys.stderr
+        )
+        return 2
+    if not _has_vllm():
+        print("error: vLLM is not installed here (pip install 'mcp-hub[vllm]' on a GPU machine)", file=sys.stderr)
+        return 2
+    if options.api_key_env:
+        command = [os.environ[options.api_key_env] if part == f"${options.api_key_env}" else part for part in command]
+    return subprocess.call(command)  # noqa: S603 - our own argument list, no shell
+
+
+def _has_vllm() -> bool:
+    import importlib.util
+    import shutil
+
+    return shutil.which("vllm") is not None or importlib.util.find_spec("vllm") is not None
+
+
+def _quote(part: str) -> str:
+    import shlex
+
+    return part if part.startswith("$") else shlex.quote(part)
+
+
+def _client(args: argparse.Namespace, settings: Any = None) -> Any:
+    from model.client import ModelClient
+    from model.endpoint import resolve_endpoint
+
+    backend = (
+        args.backend or (settings.backend if settings else None) or os.environ.get("MCP_HUB_MODEL__BACKEND", "vllm")
+    )
+    base_url = args.base_url or (settings.base_url if settings else None) or os.environ.get("MCP_HUB_MODEL__BASE_URL")
+    api_key = settings.api_key if settings else None
+    return ModelClient(resolve_endpoint(backend, base_url, api_key))
+
+
+async def _check(args: argparse.Namespace) -> int:
+    from model.check import check_endpoint
+
+    async with _client(args) as client:
+        report = await check_endpoint(client, args.served_model)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+async def _agent(args: argparse.Namespace) -> int:
+    from model.runner import run_agent_command
+
+    return await run_agent_command(args, _client)

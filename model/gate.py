@@ -1,0 +1,115 @@
+"""The checks between the model's decision to write and the write: flow guard, scanner, approval.
+
+Every write decision is appended to the verdict log (JSON lines), next to the
+hub's audit log by default: the hub's log says what was called, this one why a
+write was allowed, approved, denied or blocked.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+
+from mcp_hub.redaction import Redactor
+from model.approvals import ApprovalRequest, Approver
+from model.guard import FlowGuard, Probe
+from model.scanner import Verdict, scan_write
+from model.toolcalls import ToolInfo
+
+Status = Literal["allowed", "approved", "denied", "blocked"]
+
+
+@dataclass
+class GateDecision:
+    status: Status
+    reasons: list[str] = field(default_factory=list)
+    how: str = ""
+    verdict: Verdict | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.status in ("allowed", "approved")
+
+    def message(self) -> str:
+        """What the model is told when the call does not happen."""
+        why = "; ".join(self.reasons) or "not approved"
+        if self.status == "blocked":
+            return f"Blocked by the agent's code scanner: {why}. Do not retry this write."
+        return f"Not approved ({self.how}): {why}. Do not retry this write; report it in your answer instead."
+
+
+class VerdictLog:
+    def __init__(self, path: Path | None, redactor: Redactor | None = None) -> None:
+        self.path = path
+        self.redactor = redactor or Redactor()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def beside(audit_log: Path | None) -> Path | None:
+        """`audit.jsonl` -> `audit.agent.jsonl`."""
+        if audit_log is None:
+            return None
+        return audit_log.with_name(audit_log.stem + ".agent" + (audit_log.suffix or ".jsonl"))
+
+    def record(
+        self, run: str, tool: str, arguments: dict[str, Any], decision: GateDecision, target: str | None
+    ) -> None:
+        if self.path is None:
+            return
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "run": run,
+            "tool": tool,
+            "target": target,
+            "decision": decision.status,
+            "how": decision.how,
+            "reasons": decision.reasons,
+            "scanner": decision.verdict.to_json() if decision.verdict else None,
+            "argument_keys": sorted(arguments),
+        }
+        line = json.dumps(self.redactor.redact_value(entry), ensure_ascii=False, default=str) + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+
+
+class Gate:
+    def __init__(self, approver: Approver, guard: FlowGuard, log: VerdictLog, *, run: str, scan: bool = True) -> None:
+        self.approver = approver
+        self.guard = guard
+        self.log = log
+        self.run = run
+        self.scan = scan
+
+    async def check(self, tool: ToolInfo, arguments: dict[str, Any], probe: Probe | None) -> GateDecision:
+        if tool.read_only:
+            return GateDecision("allowed", how="read-only")
+        reasons: list[str] = []
+        needs_person = False
+        flow = await self.guard.check_write(tool.name, arguments, probe)
+        if flow.needs_approval:
+            reasons.append(f"flow guard: {flow.reason}")
+            needs_person = True
+        verdict: Verdict | None = None
+        if self.scan:
+            verdict = await anyio.to_thread.run_sync(scan_write, arguments)
+            if verdict.action == "block":
+                decision = GateDecision("blocked", [*reasons, f"scanner: {verdict.summary()}"], "scanner", verdict)
+                self.log.record(self.run, tool.name, arguments, decision, flow.target)
+                return decision
+            if verdict.action == "review":
+                reasons.append(f"scanner: {verdict.summary()}")
+                needs_person = True
+        if not reasons:
+            reasons.append("write tool")
+        approved, how = await self.approver.decide(ApprovalRequest(tool.name, arguments, reasons, needs_person))
+        decision = GateDecision("approved" if approved else "denied", reasons, how, verdict)
+        self.log.record(self.run, tool.name, arguments, decision, flow.target)
+        return decision
