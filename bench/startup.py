@@ -5,7 +5,11 @@ For each of --runs rounds, both servers are started (order alternating), sent
 the time from spawn to each reply and the process's RSS once it is idle.
 Prints medians and the hub/bare ratios.
 
-    python bench/startup.py [--runs 15] [--dsn postgresql://…]
+    python bench/startup.py [--runs 15] [--dsn postgresql://…] [--all-connectors]
+
+`--all-connectors` also configures GitHub, GitLab, Slack and Drive with
+placeholder credentials (nothing is contacted: clients open on first use), so
+the hub serves its whole default catalog.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,8 +85,22 @@ def main() -> None:
     parser.add_argument(
         "--dsn", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
+    parser.add_argument("--all-connectors", action="store_true", help="configure every connector")
     args = parser.parse_args()
-    env = dict(os.environ, DATABASE_URL=args.dsn)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_HUB_")} | {"DATABASE_URL": args.dsn}
+    if args.all_connectors:
+        credentials = Path(tempfile.mkdtemp()) / "service-account.json"
+        account = {
+            "type": "service_account",
+            "client_email": "bench@example.iam.gserviceaccount.com",
+            "private_key": "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n",
+            "private_key_id": "k",
+            "client_id": "1",
+            "token_uri": "http://127.0.0.1:9/token",
+        }
+        credentials.write_text(json.dumps(account))
+        placeholders = {"GITHUB_TOKEN": "placeholder", "GITLAB_TOKEN": "placeholder", "SLACK_BOT_TOKEN": "placeholder"}
+        env |= placeholders | {"GOOGLE_APPLICATION_CREDENTIALS": str(credentials)}
     hub_bin = Path(sys.executable).with_name("mcp-hub")
     commands = {
         "bare": [sys.executable, str(HERE / "bare_server.py")],

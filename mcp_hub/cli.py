@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("mcp_hub")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(with_model: bool = True) -> argparse.ArgumentParser:
+    """The whole CLI; `with_model=False` leaves out `model`/`agent` (their imports cost `serve` start-up)."""
     parser = argparse.ArgumentParser(prog="mcp-hub", description="A self-hosted MCP tool hub.")
     parser.add_argument("--version", action="version", version=f"mcp-hub {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -79,14 +80,16 @@ def _parser() -> argparse.ArgumentParser:
     common(demo, policy=False)
     demo.add_argument("--dsn", help="load into this database instead (the role must be able to create a schema)")
 
-    from model import cli as model_cli
+    if with_model:
+        from model import cli as model_cli
 
-    model_cli.add_commands(commands)
+        model_cli.add_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(with_model=argv[:1] != ["serve"]).parse_args(argv)
     redactor = Redactor()
     try:
         if args.command == "serve":
@@ -123,7 +126,7 @@ def _load(args: argparse.Namespace) -> tuple[HubConfig, Any]:
     registry = Registry.discover()
     config = load_config(args.config, ecosystem_env=registry.ecosystem_env())
     if config.hub.connectors is not None:
-        registry = Registry({c for n, c in registry.classes.items() if n in set(config.hub.connectors)})
+        registry = Registry([m for n, m in registry.manifests.items() if n in set(config.hub.connectors)])
     if getattr(args, "toolsets", None):
         config.hub.toolsets = [t.strip() for t in args.toolsets.split(",") if t.strip()]
     if getattr(args, "allow_writes", False):
@@ -139,7 +142,8 @@ def _build(args: argparse.Namespace, transport: str = "stdio") -> tuple[HubConfi
 
     config, registry = _load(args)
     caller = Caller("local", transport, hub_policy(config))
-    return config, build_server(config, registry=registry, caller=caller)
+    # Connectors nothing configures are never imported: an assistant spawns this per session.
+    return config, build_server(config, registry=registry, caller=caller, include_unconfigured=False)
 
 
 def _serve(args: argparse.Namespace, redactor: Redactor) -> int:

@@ -168,6 +168,36 @@ class ConnectorContext:
     redactor: Redactor
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectorManifest:
+    """What the hub needs to know about a connector before importing it.
+
+    The `mcp_hub.connectors` entry point of a connector may name a manifest
+    instead of the class: the hub then imports the class (its tools, models and
+    settings) only when the connector is configured, so an installed but unused
+    connector costs `mcp-hub serve` nothing at start-up. Keep the module that
+    holds the manifest free of heavy imports (a package `__init__` that only
+    defines the manifest and a lazy `__getattr__`).
+    """
+
+    name: str
+    #: "package.module:ClassName" of the Connector subclass.
+    target: str
+    #: The ecosystem's usual variables for the default instance: env var -> settings field.
+    ecosystem_env: Mapping[str, str]
+    #: True when the connector works with no configuration at all (Postgres's embedded database).
+    enabled_without_config: bool = False
+
+    def load(self) -> type[Connector[Any]]:
+        import importlib
+
+        module_name, _, attr = self.target.partition(":")
+        loaded = getattr(importlib.import_module(module_name), attr)
+        if not (isinstance(loaded, type) and issubclass(loaded, Connector)):
+            raise TypeError(f"{self.target} is not a Connector subclass")
+        return loaded
+
+
 class Connector(Generic[SettingsT]):
     """Base class of every connector (one object per configured instance)."""
 

@@ -1,7 +1,9 @@
 """Finding connectors (entry-point group `mcp_hub.connectors`) and their configured instances.
 
-Loading an entry point imports only the connector's own module, never its SDK:
-a connector imports its SDK in its lifespan or its tools.
+An entry point names either a `ConnectorManifest` (preferred: the connector's
+class, tools and models are imported only when it is configured) or the
+`Connector` subclass itself. A connector never imports its SDK at import time:
+it imports it in its lifespan or its tools.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mcp_hub.config import HubConfig, describe_validation_error
-from mcp_hub.connector import Connector, ConnectorSettings
+from mcp_hub.connector import Connector, ConnectorManifest, ConnectorSettings
 from mcp_hub.errors import ConfigError
 
 ENTRY_POINT_GROUP = "mcp_hub.connectors"
@@ -39,13 +41,22 @@ class InstanceStatus:
 
 
 class Registry:
-    def __init__(self, classes: Iterable[type[AnyConnector]]) -> None:
-        self.classes: dict[str, type[AnyConnector]] = {cls.name: cls for cls in classes}
+    def __init__(self, connectors: Iterable[type[AnyConnector] | ConnectorManifest]) -> None:
+        self.manifests: dict[str, ConnectorManifest] = {}
+        self._classes: dict[str, type[AnyConnector]] = {}
+        for item in connectors:
+            if isinstance(item, ConnectorManifest):
+                self.manifests[item.name] = item
+            else:
+                self.manifests[item.name] = ConnectorManifest(
+                    item.name, f"{item.__module__}:{item.__qualname__}", item.ecosystem_env
+                )
+                self._classes[item.name] = item
 
     @classmethod
     def discover(cls, only: Iterable[str] | None = None) -> Registry:
         wanted = set(only) if only is not None else None
-        found: list[type[AnyConnector]] = []
+        found: list[type[AnyConnector] | ConnectorManifest] = []
         for point in entry_points(group=ENTRY_POINT_GROUP):
             if wanted is not None and point.name not in wanted:
                 continue
@@ -57,25 +68,48 @@ class Registry:
             except Exception:
                 log.exception("connector %s failed to load; it is disabled", point.name)
                 continue
-            if not (isinstance(loaded, type) and issubclass(loaded, Connector)):
-                log.error("entry point %s is not a Connector subclass; ignored", point.name)
-                continue
-            found.append(loaded)
+            if isinstance(loaded, ConnectorManifest) or (isinstance(loaded, type) and issubclass(loaded, Connector)):
+                found.append(loaded)
+            else:
+                log.error("entry point %s is neither a ConnectorManifest nor a Connector subclass; ignored", point.name)
         return cls(found)
 
-    def ecosystem_env(self) -> dict[str, Mapping[str, str]]:
-        return {name: cls.ecosystem_env for name, cls in self.classes.items() if cls.ecosystem_env}
+    def connector_class(self, name: str) -> type[AnyConnector]:
+        """The connector's class, imported on first use."""
+        if name not in self._classes:
+            self._classes[name] = self.manifests[name].load()
+        return self._classes[name]
 
-    def resolve(self, config: HubConfig) -> list[InstanceStatus]:
-        """Every instance of every known connector, enabled or with the reason it is not."""
+    @property
+    def classes(self) -> dict[str, type[AnyConnector]]:
+        """Every connector's class (imports them all: for `config check`, `tools` and benches)."""
+        return {name: self.connector_class(name) for name in sorted(self.manifests)}
+
+    def ecosystem_env(self) -> dict[str, Mapping[str, str]]:
+        return {name: m.ecosystem_env for name, m in self.manifests.items() if m.ecosystem_env}
+
+    def resolve(self, config: HubConfig, *, include_unconfigured: bool = True) -> list[InstanceStatus]:
+        """Every instance of every known connector, enabled or with the reason it is not.
+
+        With `include_unconfigured=False` (what `serve` uses), connectors that
+        nothing configures are skipped without importing them.
+        """
         statuses: list[InstanceStatus] = []
-        unknown = sorted(set(config.connectors) - set(self.classes))
+        unknown = sorted(set(config.connectors) - set(self.manifests))
         if unknown:
             raise ConfigError(
                 f"configuration names unknown connector(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(self.classes)) or 'none installed'}"
+                f"known: {', '.join(sorted(self.manifests)) or 'none installed'}"
             )
-        for name, cls in sorted(self.classes.items()):
+        for name, manifest in sorted(self.manifests.items()):
+            configured = name in config.connectors or manifest.enabled_without_config
+            if not (configured or include_unconfigured):
+                continue
+            try:
+                cls = self.connector_class(name)
+            except (ImportError, AttributeError, TypeError) as exc:
+                statuses.append(InstanceStatus(name, DEFAULT_INSTANCE, False, f"cannot be loaded: {exc}", None))
+                continue
             statuses.extend(self._instances(name, cls, dict(config.connectors.get(name, {}))))
         return statuses
 

@@ -94,6 +94,10 @@ class HubServer(MCPServer[Any]):
         self._users = 0
         self._stack: AsyncExitStack | None = None
         for tool in tools:
+            if not default_caller.policy.permits(tool.facts):
+                # Every caller's policy narrows the hub's (the default caller's): nobody could call
+                # this tool, so skip building its schema (start-up cost). Calls still get "denied".
+                continue
             self.add_tool(
                 build_handler(tool, self.current_caller, boundary, redactor),
                 name=tool.facts.name,
@@ -278,17 +282,22 @@ def build_server(
     caller: Caller | None = None,
     policy: Policy | None = None,
     discovery: bool | None = None,
+    include_unconfigured: bool = True,
 ) -> HubServer:
-    """The hub for `config`. `caller` is who stdio/in-process requests come from."""
+    """The hub for `config`. `caller` is who stdio/in-process requests come from.
+
+    `include_unconfigured=False` skips (and never imports) connectors that
+    nothing configures: `serve` starts faster, `statuses` lists only the rest.
+    """
     registry = registry or Registry.discover(config.hub.connectors)
     redactor = Redactor()
-    statuses = registry.resolve(config)
+    statuses = registry.resolve(config, include_unconfigured=include_unconfigured)
     policy = policy or hub_policy(config)
     context = ConnectorContext(redactor=redactor)
     by_connector: dict[str, dict[str, Connector[Any]]] = {}
     for status in statuses:
         if status.enabled and status.settings is not None:
-            cls = registry.classes[status.connector]
+            cls = registry.connector_class(status.connector)
             by_connector.setdefault(status.connector, {})[status.instance] = cls(
                 status.instance, status.settings, context
             )
@@ -318,7 +327,7 @@ def build_catalog(
     tools: list[HubTool] = []
     resources: list[HubResource] = []
     for name, instances in sorted(by_connector.items()):
-        cls = registry.classes[name]
+        cls = registry.connector_class(name)
         default = DEFAULT_INSTANCE if DEFAULT_INSTANCE in instances else sorted(instances)[0]
 
         def in_defaults(toolset: str, cls: type[Connector[Any]] = cls) -> bool:

@@ -1,36 +1,29 @@
 """Google Drive connector (google-api-python-client, run in worker threads).
 
-Search returns file ids and works across shared drives; Docs read as
-Markdown, Sheets as CSV or by range, Slides as text; search text is escaped
-for Drive's query language. Files owned or shared outside the organisation's
-domain are outsider text. The Google SDK is imported on first use only.
+This module stays light: the hub reads `MANIFEST` at start-up and imports the
+connector itself (`connector.py`: tools, models, settings) only when it is
+configured. Everything else is forwarded there on first access.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any
 
-from connectors.gdrive.files import FileTools
-from connectors.gdrive.settings import GdriveSettings
-from connectors.gdrive.sheets import SheetTools
-from connectors.gdrive.writes import WriteTools
+from mcp_hub.connector import ConnectorManifest
 
+if TYPE_CHECKING:
+    from connectors.gdrive.connector import GdriveConnector
 
-class GdriveConnector(FileTools, SheetTools, WriteTools):
-    name: ClassVar[str] = "gdrive"
-    settings_model = GdriveSettings
-    ecosystem_env: ClassVar[dict[str, str]] = {"GOOGLE_APPLICATION_CREDENTIALS": "credentials_path"}
-    requires = ("googleapiclient", "google.auth", "google_auth_httplib2", "httplib2")
-    extra = "gdrive"
+MANIFEST = ConnectorManifest(
+    name="gdrive",
+    target="connectors.gdrive.connector:GdriveConnector",
+    ecosystem_env={"GOOGLE_APPLICATION_CREDENTIALS": "credentials_path"},
+)
 
-    async def diagnose(self) -> list[str]:
-        warnings = []
-        if self.settings.own_domain() is None:
-            warnings.append(
-                'no domain set: every file counts as written by outsiders; set domain = "example.com" '
-                "(your Google Workspace domain) so your own files are not labelled as outsider text."
-            )
-        return warnings
+__all__ = ["MANIFEST", "GdriveConnector"]
 
 
-__all__ = ["GdriveConnector", "GdriveSettings"]
+def __getattr__(attr: str) -> Any:
+    import importlib
+
+    return getattr(importlib.import_module("connectors.gdrive.connector"), attr)

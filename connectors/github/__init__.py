@@ -1,45 +1,29 @@
 """GitHub connector (PyGithub): repositories, issues, pull requests, reviews, Actions and code changes.
 
-Each area's tools live in their own module (`tools_*.py`) as a mixin of
-`GithubBase`; this class only declares the connector. PyGithub is imported
-on first use, never when this module is imported.
+This module stays light: the hub reads `MANIFEST` at start-up and imports the
+connector itself (`connector.py`: tools, models, settings) only when it is
+configured. Everything else is forwarded there on first access.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any
 
-from connectors.github.settings import GithubSettings
-from connectors.github.tools_actions import ActionTools
-from connectors.github.tools_issues import IssueTools
-from connectors.github.tools_repos import RepoTools
-from connectors.github.tools_writes import WriteTools
+from mcp_hub.connector import ConnectorManifest
 
-__all__ = ["GithubConnector", "GithubSettings"]
+if TYPE_CHECKING:
+    from connectors.github.connector import GithubConnector
+
+MANIFEST = ConnectorManifest(
+    name="github",
+    target="connectors.github.connector:GithubConnector",
+    ecosystem_env={"GITHUB_TOKEN": "token", "GITHUB_API_URL": "base_url"},
+)
+
+__all__ = ["MANIFEST", "GithubConnector"]
 
 
-class GithubConnector(WriteTools, RepoTools, IssueTools, ActionTools):
-    name: ClassVar[str] = "github"
-    settings_model = GithubSettings
-    ecosystem_env: ClassVar[dict[str, str]] = {"GITHUB_TOKEN": "token", "GITHUB_API_URL": "base_url"}
-    default_toolsets = frozenset({"repos", "issues", "pull_requests"})
-    requires = ("github", "jwt")
-    extra = "github"
+def __getattr__(attr: str) -> Any:
+    import importlib
 
-    @asynccontextmanager
-    async def lifespan(self) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            if self._client is not None:
-                self._client.close()
-
-    async def diagnose(self) -> list[str]:
-        warnings = []
-        if not self.settings.repos:
-            warnings.append("no repos allow-list: every repository the credentials can reach is available")
-        if self.settings.token is not None and self.settings.app_id is not None:
-            warnings.append("both a token and a GitHub App are configured; the token is used")
-        return warnings
+    return getattr(importlib.import_module("connectors.github.connector"), attr)

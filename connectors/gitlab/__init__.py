@@ -1,44 +1,29 @@
 """GitLab connector (python-gitlab) for gitlab.com and self-managed instances.
 
-Projects and repository, issues, merge requests (budgeted diffs, discussions,
-diff-line notes, reviews from draft notes, merging), code changes and
-pipelines. python-gitlab is imported on first use, never at import time; its
-own retries are off (the hub's retry policy applies). The tools live in
-mixins by area; this class only declares the connector.
+This module stays light: the hub reads `MANIFEST` at start-up and imports the
+connector itself (`connector.py`: tools, models, settings) only when it is
+configured. Everything else is forwarded there on first access.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any
 
-from connectors.gitlab.settings import GitlabSettings
-from connectors.gitlab.tools_changes import ChangeTools
-from connectors.gitlab.tools_issues import IssueTools
-from connectors.gitlab.tools_mr import MergeRequestTools
-from connectors.gitlab.tools_pipelines import PipelineTools
-from connectors.gitlab.tools_repo import RepoTools
-from connectors.gitlab.tools_review import ReviewTools
+from mcp_hub.connector import ConnectorManifest
 
+if TYPE_CHECKING:
+    from connectors.gitlab.connector import GitlabConnector
 
-class GitlabConnector(RepoTools, ChangeTools, IssueTools, MergeRequestTools, ReviewTools, PipelineTools):
-    name: ClassVar[str] = "gitlab"
-    settings_model = GitlabSettings
-    ecosystem_env: ClassVar[dict[str, str]] = {"GITLAB_TOKEN": "token", "GITLAB_URL": "base_url"}
-    default_toolsets = frozenset({"repos", "issues", "merge_requests"})
-    requires = ("gitlab",)
-    extra = "gitlab"
+MANIFEST = ConnectorManifest(
+    name="gitlab",
+    target="connectors.gitlab.connector:GitlabConnector",
+    ecosystem_env={"GITLAB_TOKEN": "token", "GITLAB_URL": "base_url"},
+)
 
-    async def diagnose(self) -> list[str]:
-        from connectors.gitlab.client import get_json
-        from mcp_hub.errors import ConnectorError
-
-        try:
-            user = await self.call(lambda gl: get_json(gl, "/user"), what="the token's user")
-        except ConnectorError as exc:
-            return [f"cannot use the token: {exc.message}"]
-        if user.get("is_admin"):
-            return ["the token belongs to an administrator: use a project or group access token with fewer rights."]
-        return []
+__all__ = ["MANIFEST", "GitlabConnector"]
 
 
-__all__ = ["GitlabConnector", "GitlabSettings"]
+def __getattr__(attr: str) -> Any:
+    import importlib
+
+    return getattr(importlib.import_module("connectors.gitlab.connector"), attr)

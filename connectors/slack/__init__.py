@@ -1,35 +1,29 @@
 """Slack connector (slack-sdk's AsyncWebClient).
 
-Conversations, history, threads, search (user token) and a lazily filled users/channels directory; posting
-and reactions only to allow-listed channels, with link and media unfurling off and links restricted to
-allowed hosts. slack-sdk and aiohttp are imported on first use, never by importing this package.
+This module stays light: the hub reads `MANIFEST` at start-up and imports the
+connector itself (`connector.py`: tools, models, settings) only when it is
+configured. Everything else is forwarded there on first access.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any
 
-from connectors.slack.conversations import ConversationTools
-from connectors.slack.posting import PostingTools
-from connectors.slack.search import SearchTools
-from connectors.slack.settings import SlackSettings
+from mcp_hub.connector import ConnectorManifest
 
+if TYPE_CHECKING:
+    from connectors.slack.connector import SlackConnector
 
-class SlackConnector(ConversationTools, SearchTools, PostingTools):
-    name: ClassVar[str] = "slack"
-    settings_model = SlackSettings
-    ecosystem_env: ClassVar[dict[str, str]] = {"SLACK_BOT_TOKEN": "bot_token", "SLACK_USER_TOKEN": "user_token"}
-    default_toolsets = frozenset({"conversations", "search", "people"})
-    requires = ("slack_sdk", "aiohttp")
-    extra = "slack"
+MANIFEST = ConnectorManifest(
+    name="slack",
+    target="connectors.slack.connector:SlackConnector",
+    ecosystem_env={"SLACK_BOT_TOKEN": "bot_token", "SLACK_USER_TOKEN": "user_token"},
+)
 
-    async def diagnose(self) -> list[str]:
-        warnings = []
-        if self.settings.user_token is None:
-            warnings.append("no SLACK_USER_TOKEN: slack_search_messages will answer with an error.")
-        if not self.settings.post_channels:
-            warnings.append("post_channels is empty: slack_post_message and slack_add_reaction refuse every channel.")
-        return warnings
+__all__ = ["MANIFEST", "SlackConnector"]
 
 
-__all__ = ["SlackConnector", "SlackSettings"]
+def __getattr__(attr: str) -> Any:
+    import importlib
+
+    return getattr(importlib.import_module("connectors.slack.connector"), attr)
