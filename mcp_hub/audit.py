@@ -41,8 +41,9 @@ class AuditLog:
     ) -> None:
         if self._path is None:
             return
+        now = time.time()
         entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
             "transport": transport,
             "caller": caller,
             "tool": tool,

@@ -10,7 +10,6 @@ renders it compactly and translates errors into redacted tool errors.
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import secrets
 import typing
@@ -217,12 +216,8 @@ def build_handler(
 
 def render(tool: HubTool, instance: str, output: ToolOutput[Any]) -> CallToolResult:
     data = output.data.model_dump(mode="json")
-    if output.text is not None:
-        text = output.text
-    else:  # what a model reads: nulls carry nothing, so they cost no tokens
-        text = json.dumps(
-            output.data.model_dump(mode="json", exclude_none=True), separators=(",", ":"), ensure_ascii=False
-        )
+    # What a model reads: compact JSON without nulls (they carry nothing) unless the connector rendered text.
+    text = output.text if output.text is not None else output.data.model_dump_json(exclude_none=True)
     delimited, boundary = _delimit_if_outsider(text, output.provenance)
     assert isinstance(delimited, str)
     meta = {META_KEY: output.provenance.to_meta(tool.facts.connector, instance, boundary)}
