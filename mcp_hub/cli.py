@@ -8,6 +8,7 @@
     mcp-hub model serve PROFILE [--tp N] [--max-model-len N] [--lora NAME=PATH] [--dry-run]
     mcp-hub model check [--base-url URL]
     mcp-hub agent "TASK" [--model PROFILE] [--base-url URL] [--max-steps N] [--approve GLOB] [--json]
+    mcp-hub review URL [--post] [--fail-on SEVERITY] [--lang en|ja] [--json]
 
 Logs go to stderr, never stdout (stdout is the stdio transport).
 """
@@ -89,6 +90,7 @@ def _parser(with_model: bool = True) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # `serve` never needs the model's commands (their imports would cost every stdio start-up).
     args = _parser(with_model=argv[:1] != ["serve"]).parse_args(argv)
     redactor = Redactor()
     try:
@@ -98,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _config_check(args, redactor)
         if args.command == "postgres":
             return _postgres_demo(args, redactor)
-        if args.command in ("model", "agent"):
+        if args.command in ("model", "agent", "review"):
             from model import cli as model_cli
 
             return model_cli.run(args)

@@ -1,9 +1,9 @@
-"""`mcp-hub model serve|check` and `mcp-hub agent`, for the hub's CLI to mount.
+"""`mcp-hub model serve|check`, `mcp-hub agent` and `mcp-hub review`, for the hub's CLI to mount.
 
 from model import cli as model_cli
 model_cli.add_commands(subparsers)          # in mcp_hub.cli's parser
 ...
-if args.command in ("model", "agent"): return model_cli.run(args)
+if args.command in model_cli.COMMANDS: return model_cli.run(args)
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ import anyio
 from mcp_hub.errors import HubError
 from model.profiles import PROFILES, get_profile
 from model.serve import ServeOptions, build_command, missing_template
+
+#: The top-level commands this module adds (and `run` dispatches).
+COMMANDS = ("model", "agent", "review")
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,6 +53,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     agent.add_argument("--show-reasoning", action="store_true")
     agent.add_argument("--verdict-log", type=Path)
     agent.add_argument("--json", action="store_true", help="print a machine-readable transcript")
+    from model.review.command import add_review_command
+
+    add_review_command(subparsers)
 
 
 def _endpoint_args(parser: argparse.ArgumentParser) -> None:
@@ -65,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
             return anyio.run(_check, args)
         if args.command == "agent":
             return anyio.run(_agent, args)
+        if args.command == "review":
+            return anyio.run(_review, args)
     except HubError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
@@ -132,6 +140,12 @@ async def _check(args: argparse.Namespace) -> int:
         report = await check_endpoint(client, args.served_model)
     print(json.dumps(report, indent=2))
     return 0
+
+
+async def _review(args: argparse.Namespace) -> int:
+    from model.review.command import run_review_command
+
+    return await run_review_command(args, _client)
 
 
 async def _agent(args: argparse.Namespace) -> int:

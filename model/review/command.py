@@ -1,0 +1,107 @@
+"""`mcp-hub review URL`: review a GitHub pull request or a GitLab merge request with the self-hosted model.
+
+Markdown on stdout (or `--json`), progress on stderr; `--post` publishes one review.
+Exit codes: 0 done, 1 something at or above `--fail-on` was found, 2 the review could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from mcp_hub.config import load_config
+from mcp_hub.policy import Caller
+from mcp_hub.registry import Registry
+from mcp_hub.server import build_server, hub_policy
+from model.approvals import terminal_ask
+from model.gate import VerdictLog
+from model.hub import AGENT_CALLER, open_hub
+from model.profiles import get_profile
+from model.review.engine import ReviewOptions
+from model.review.hubcalls import first_hub_error
+from model.review.render import report_markdown
+from model.review.report import ReviewReport
+from model.review.target import parse_target
+from model.review.workflow import PostOptions, run_review
+from model.settings import take_model_settings
+
+
+def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    review = subparsers.add_parser("review", help="review a pull/merge request with the self-hosted model")
+    review.add_argument("url", help="a GitHub pull request or GitLab merge request URL")
+    review.add_argument("--post", action="store_true", help="publish the review (inline comments + summary)")
+    review.add_argument("--fail-on", choices=["low", "medium", "high", "critical", "none"], default="none")
+    review.add_argument("--lang", choices=["en", "ja"], help="language of the review (default: repo setting, en)")
+    review.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
+    review.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
+    review.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
+    review.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
+    review.add_argument("--config", help="the hub's TOML config file")
+    review.add_argument("--hub-url", help="a hub's Streamable HTTP URL instead of the in-process hub")
+    review.add_argument("--budget-tokens", type=int, help="diff tokens per model call (default: from the profile)")
+    review.add_argument("--max-calls", type=int, default=24, help="model calls at most (default 24)")
+    review.add_argument("--min-severity", choices=["low", "medium", "high", "critical"], default="low")
+    review.add_argument("--verdict-log", help="JSON lines of posting decisions")
+    review.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+async def run_review_command(args: argparse.Namespace, make_client: Callable[..., Any]) -> int:
+    parse_target(args.url)  # a bad URL fails before anything starts
+    registry = Registry.discover()
+    config = load_config(args.config, ecosystem_env=registry.ecosystem_env())
+    settings = take_model_settings(config)
+    log_path = Path(args.verdict_log) if args.verdict_log else settings.verdict_log
+    posting = PostOptions(
+        post=args.post, ask=terminal_ask(), verdict_log=log_path or VerdictLog.beside(config.hub.audit_log)
+    )
+    try:
+        report = await _run(args, make_client, settings, config, registry, posting)
+    except BaseExceptionGroup as group:  # the MCP client's task group wraps what the review raised
+        raise first_hub_error(group) or group from None
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print(report_markdown(report))
+        if report.posted is not None:
+            p = report.posted
+            what = p.skipped_reason or f"{p.new} new comment(s), {p.already} already posted, {p.outdated} outdated"
+            print(f"posted: {what}", file=sys.stderr)
+    return report.exit_code(args.fail_on)
+
+
+async def _run(
+    args: argparse.Namespace,
+    make_client: Callable[..., Any],
+    settings: Any,
+    config: Any,
+    registry: Registry,
+    posting: PostOptions,
+) -> ReviewReport:
+    profile = get_profile(args.profile or settings.profile)
+    options = ReviewOptions(
+        budget_tokens=args.budget_tokens,
+        max_calls=args.max_calls,
+        model=args.served_name or settings.name,
+        min_severity=args.min_severity,
+    )
+
+    def progress(done: int, total: int, message: str) -> None:
+        if not args.json:
+            print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
+
+    async with AsyncExitStack() as stack:
+        client = await stack.enter_async_context(make_client(args, settings))
+        if args.hub_url:
+            session = await stack.enter_async_context(open_hub(args.hub_url))
+        else:
+            # The hub's own policy holds: posting needs writes allowed (MCP_HUB_ALLOW_WRITES=1).
+            server = build_server(config, registry=registry, caller=Caller(AGENT_CALLER, "memory", hub_policy(config)))
+            session = await stack.enter_async_context(open_hub(server))
+        return await run_review(
+            session, client, profile, args.url, options, lang=args.lang, posting=posting, progress=progress
+        )

@@ -1,0 +1,260 @@
+"""Each forge through the hub's tools: read the change, read the bot's earlier comments, post a review.
+
+GitHub: `github_get_pull_request`, `github_get_pull_request_files` (pages reassembled),
+`github_get_contents` (settings at the base branch), `github_get_pull_request_reviews`
+(earlier markers); posts with `github_create_review` and retires findings with
+`github_reply_to_review_comment`.
+GitLab: `gitlab_get_merge_request`, `gitlab_list_merge_request_changes`, `gitlab_get_file`,
+`gitlab_list_merge_request_discussions`; posts with `gitlab_create_merge_request_review` and
+retires with `gitlab_reply_to_merge_request_discussion` + `gitlab_resolve_merge_request_discussion`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from model.review.diff import FileDiff
+from model.review.hubcalls import HubCalls
+from model.review.render import markers_in
+from model.review.report import Change
+from model.review.target import Target
+
+#: Patch tokens per page when reading the change (the tools' upper bounds).
+READ_PAGE_TOKENS = 50_000
+MAX_PAGES = 200
+
+
+@dataclass
+class Earlier:
+    """What the bot posted before on this change, from its hidden markers."""
+
+    #: fingerprint -> thread id (GitHub: the comment id; GitLab: the discussion id)
+    findings: dict[str, str] = field(default_factory=dict)
+    outdated: set[str] = field(default_factory=set)
+    summary: bool = False
+
+
+@dataclass
+class InlineNote:
+    path: str
+    line: int
+    body: str
+
+
+class Forge(Protocol):
+    target: Target
+    hub: HubCalls
+    review_tool: str
+    retire_tools: tuple[str, ...]
+
+    async def fetch(self) -> Change: ...
+
+    async def settings_text(self, path: str, ref: str) -> str | None: ...
+
+    async def earlier(self) -> Earlier: ...
+
+    def review_arguments(self, summary: str, notes: list[InlineNote]) -> dict[str, Any]: ...
+
+    def retire_calls(self, thread: str, body: str) -> list[tuple[str, dict[str, Any]]]: ...
+
+
+def _scan_markers(earlier: Earlier, body: str, thread: str) -> None:
+    for kind, fp in markers_in(body):
+        if kind == "finding" and fp:
+            earlier.findings.setdefault(fp, thread)
+        elif kind == "outdated" and fp:
+            earlier.outdated.add(fp)
+        elif kind == "summary":
+            earlier.summary = True
+
+
+class GithubForge:
+    review_tool: str = "github_create_review"
+    retire_tools: tuple[str, ...] = ("github_reply_to_review_comment",)
+
+    def __init__(self, target: Target, hub: HubCalls) -> None:
+        self.target = target
+        self.hub = hub
+
+    async def fetch(self) -> Change:
+        repo, number = self.target.repo, self.target.number
+        pull = await self.hub.call("github_get_pull_request", {"repo": repo, "number": number})
+        parts: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            args: dict[str, Any] = {"repo": repo, "number": number, "budget_tokens": READ_PAGE_TOKENS}
+            if cursor:
+                args["cursor"] = cursor
+            page = await self.hub.call("github_get_pull_request_files", args)
+            for item in page.data.get("files", []):
+                _add_part(parts, item)
+            cursor = page.data.get("next_cursor")
+            if not cursor:
+                break
+        d = pull.data
+        return Change(
+            self.target,
+            title=str(d.get("title") or ""),
+            author=str(d.get("author") or ""),
+            base=str(d.get("base") or ""),
+            head_sha=str(d.get("head_sha") or ""),
+            files=[_file(item) for item in parts],
+            visibility=str(pull.provenance.get("visibility", "private")),
+        )
+
+    async def settings_text(self, path: str, ref: str) -> str | None:
+        found = await self.hub.try_call("github_get_contents", {"repo": self.target.repo, "path": path, "ref": ref})
+        text = found.data.get("text") if found else None
+        return text if isinstance(text, str) else None
+
+    async def earlier(self) -> Earlier:
+        earlier = Earlier()
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            args: dict[str, Any] = {"repo": self.target.repo, "number": self.target.number, "limit": 100}
+            if cursor:
+                args["cursor"] = cursor
+            page = await self.hub.call("github_get_pull_request_reviews", args)
+            for review in page.data.get("reviews", []):
+                _scan_markers(earlier, review.get("body") or "", str(review.get("id")))
+            for comment in page.data.get("comments", []):
+                # A reply's markers belong to the thread it answers.
+                thread = str(comment.get("in_reply_to") or comment.get("id"))
+                _scan_markers(earlier, comment.get("body") or "", thread)
+            cursor = page.data.get("next_cursor")
+            if not cursor:
+                break
+        return earlier
+
+    def review_arguments(self, summary: str, notes: list[InlineNote]) -> dict[str, Any]:
+        return {
+            "repo": self.target.repo,
+            "number": self.target.number,
+            "event": "COMMENT",
+            "body": summary,
+            "comments": [{"path": n.path, "line": n.line, "side": "RIGHT", "body": n.body} for n in notes],
+        }
+
+    def retire_calls(self, thread: str, body: str) -> list[tuple[str, dict[str, Any]]]:
+        args = {"repo": self.target.repo, "number": self.target.number, "comment_id": int(thread), "body": body}
+        return [("github_reply_to_review_comment", args)]
+
+
+def _add_part(parts: list[dict[str, Any]], item: dict[str, Any]) -> None:
+    """GitHub pages split a huge file by lines (`from_line`): glue its parts back together."""
+    path = str(item.get("path") or "")
+    patch = item.get("patch")
+    if item.get("from_line") and parts and parts[-1]["path"] == path and isinstance(patch, str):
+        parts[-1]["patch"] = (parts[-1].get("patch") or "") + "\n" + patch
+        return
+    parts.append(dict(item))
+
+
+def _file(item: dict[str, Any]) -> FileDiff:
+    patch = item.get("patch")
+    return FileDiff(
+        path=str(item.get("path") or ""),
+        status=str(item.get("status") or "modified"),
+        patch=patch if isinstance(patch, str) else None,
+        additions=int(item.get("additions") or 0),
+        deletions=int(item.get("deletions") or 0),
+        previous_path=item.get("previous_path"),
+    )
+
+
+class GitlabForge:
+    review_tool: str = "gitlab_create_merge_request_review"
+    retire_tools: tuple[str, ...] = (
+        "gitlab_reply_to_merge_request_discussion",
+        "gitlab_resolve_merge_request_discussion",
+    )
+
+    def __init__(self, target: Target, hub: HubCalls) -> None:
+        self.target = target
+        self.hub = hub
+
+    async def fetch(self) -> Change:
+        project, iid = self.target.repo, self.target.number
+        mr = await self.hub.call("gitlab_get_merge_request", {"project": project, "iid": iid})
+        files: list[FileDiff] = []
+        cursor = ""
+        for _ in range(MAX_PAGES):
+            args: dict[str, Any] = {"project": project, "iid": iid, "max_tokens": READ_PAGE_TOKENS}
+            if cursor:
+                args["cursor"] = cursor
+            page = await self.hub.call("gitlab_list_merge_request_changes", args)
+            for item in page.data.get("files", []):
+                diff = str(item.get("diff") or "")
+                cut = bool(item.get("truncated"))
+                if cut:  # the connector cut it to fit, or GitLab sent none: keep whole hunks only
+                    diff = _whole_hunks(diff)
+                f = FileDiff(
+                    path=str(item.get("path") or ""),
+                    status=str(item.get("status") or "modified"),
+                    patch=diff or None,
+                    previous_path=item.get("old_path"),
+                )
+                files.append(f)
+            cursor = str(page.data.get("next_cursor") or "")
+            if not cursor:
+                break
+        d = mr.data
+        return Change(
+            self.target,
+            title=str(d.get("title") or ""),
+            author=str(d.get("author") or ""),
+            base=str(d.get("target") or ""),
+            head_sha=str(d.get("sha") or ""),
+            files=files,
+            visibility=str(mr.provenance.get("visibility", "private")),
+        )
+
+    async def settings_text(self, path: str, ref: str) -> str | None:
+        found = await self.hub.try_call("gitlab_get_file", {"project": self.target.repo, "path": path, "ref": ref})
+        text = found.data.get("text") if found else None
+        return text if isinstance(text, str) else None
+
+    async def earlier(self) -> Earlier:
+        earlier = Earlier()
+        cursor = ""
+        for _ in range(MAX_PAGES):
+            args: dict[str, Any] = {"project": self.target.repo, "iid": self.target.number}
+            if cursor:
+                args["cursor"] = cursor
+            page = await self.hub.call("gitlab_list_merge_request_discussions", args)
+            for discussion in page.data.get("discussions", []):
+                for note in discussion.get("notes", []):
+                    _scan_markers(earlier, note.get("body") or "", str(discussion.get("id")))
+            cursor = str(page.data.get("next_cursor") or "")
+            if not cursor:
+                break
+        return earlier
+
+    def review_arguments(self, summary: str, notes: list[InlineNote]) -> dict[str, Any]:
+        return {
+            "project": self.target.repo,
+            "iid": self.target.number,
+            "body": summary,
+            "comments": [{"path": n.path, "line": n.line, "side": "new", "body": n.body} for n in notes],
+        }
+
+    def retire_calls(self, thread: str, body: str) -> list[tuple[str, dict[str, Any]]]:
+        where = {"project": self.target.repo, "iid": self.target.number, "discussion_id": thread}
+        return [
+            ("gitlab_reply_to_merge_request_discussion", where | {"body": body}),
+            ("gitlab_resolve_merge_request_discussion", where | {"resolved": True}),
+        ]
+
+
+def _whole_hunks(diff: str) -> str:
+    """Drop the last, possibly cut, hunk of a truncated diff (and the connector's cut notice)."""
+    lines = [line for line in diff.split("\n") if not line.startswith("[")]
+    starts = [i for i, line in enumerate(lines) if line.startswith("@@")]
+    if len(starts) <= 1:
+        return "\n".join(lines) if starts else ""
+    return "\n".join(lines[: starts[-1]])
+
+
+def forge_for(target: Target, hub: HubCalls) -> Forge:
+    return GithubForge(target, hub) if target.forge == "github" else GitlabForge(target, hub)

@@ -1,0 +1,119 @@
+"""Posting a review: only new findings, earlier ones retired when their line is gone, through the gate.
+
+A finding is new when no earlier comment of the bot carries its fingerprint. An
+earlier finding is outdated when its fingerprint can no longer be derived from any
+line of the current diff (its line changed or left the diff); one the model merely
+did not repeat is left alone. Each inline comment (its suggested change included)
+passes the scanner first: a suggestion the scanner flags is withheld, a comment it
+still flags is not posted. Every write goes through the agent's gate (flow guard,
+scanner, approval) with exactly the posting tools approved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from model.gate import Gate
+from model.review.findings import CATEGORIES, Finding, fingerprint
+from model.review.forges import Earlier, Forge, InlineNote
+from model.review.hubcalls import ReviewError
+from model.review.render import SUMMARY_MARKER, comment_body, outdated_body, report_markdown, text
+from model.review.report import Posted, ReviewReport
+from model.scanner import scan_write
+
+#: GitHub takes at most 100 inline comments per review; the rest are listed in the summary.
+MAX_INLINE = 50
+
+
+def posting_tools(forge: Forge) -> tuple[str, ...]:
+    return (forge.review_tool, *forge.retire_tools)
+
+
+def still_derivable(fp: str, report: ReviewReport) -> bool:
+    """Whether some line of the current diff still yields `fp` (the finding may still apply)."""
+    for file in report.change.files:
+        for code in set(file.new_lines().values()):
+            for category in CATEGORIES:
+                if any(fingerprint(file.path, category, code, n) == fp for n in range(3)):
+                    return True
+    return False
+
+
+def _scanned_note(finding: Finding, path: str, lang: str) -> tuple[InlineNote | None, str]:
+    body = comment_body(finding, lang)
+    verdict = scan_write({"path": path, "body": body})
+    if verdict.action != "allow" and finding.suggestion is not None:
+        finding.suggestion = None
+        finding.note = text(lang, "withheld")
+        body = comment_body(finding, lang)
+        verdict = scan_write({"path": path, "body": body})
+    if verdict.action != "allow":
+        return None, verdict.summary()
+    return InlineNote(finding.path, finding.line, body), ""
+
+
+async def publish(
+    report: ReviewReport,
+    forge: Forge,
+    gate: Gate,
+    earlier: Earlier | None = None,
+    call: Callable[[str, dict[str, Any]], Awaitable[Any]] | None = None,
+) -> Posted:
+    earlier = earlier if earlier is not None else await forge.earlier()
+    hub = forge.hub
+    do_call = call or hub.call
+    posted = Posted()
+    new = [f for f in report.findings if f.fingerprint not in earlier.findings]
+    posted.already = len(report.findings) - len(new)
+    notes: list[InlineNote] = []
+    for finding in new:
+        if len(notes) >= MAX_INLINE:
+            report.folded.append(finding)
+            continue
+        note, why = _scanned_note(finding, finding.path, report.lang)
+        if note is None:
+            posted.withheld.append(f"{finding.path}:{finding.line} ({why})")
+        else:
+            notes.append(note)
+    current = {f.fingerprint for f in report.findings}
+    gone = [
+        (fp, thread)
+        for fp, thread in earlier.findings.items()
+        if fp not in current and fp not in earlier.outdated and not still_derivable(fp, report)
+    ]
+    if earlier.summary and not notes and not gone:
+        posted.skipped_reason = "nothing new since the last review"
+        return posted
+    summary = report_markdown(report, posted_inline=True)
+    if scan_write({"body": summary}, use_bandit=False).action != "allow":
+        summary = text(report.lang, "title") + " (details withheld by the scanner)"
+    summary += "\n\n" + SUMMARY_MARKER
+    await _gated(gate, hub, do_call, forge.review_tool, forge.review_arguments(summary, notes))
+    posted.tool_calls.append(forge.review_tool)
+    posted.new = len(notes)
+    for fp, thread in gone:
+        for tool, arguments in forge.retire_calls(thread, outdated_body(fp, report.change.head_sha, report.lang)):
+            await _gated(gate, hub, do_call, tool, arguments)
+            posted.tool_calls.append(tool)
+        posted.outdated += 1
+    return posted
+
+
+async def _gated(
+    gate: Gate, hub: Any, call: Callable[[str, dict[str, Any]], Awaitable[Any]], tool: str, arguments: dict[str, Any]
+) -> None:
+    info = hub.session.tools.get(tool)
+    if info is None:
+        raise ReviewError(f"the hub offers no tool {tool}: allow writes (MCP_HUB_ALLOW_WRITES=1) to post reviews")
+
+    async def probe(name: str, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return dict((await hub.call(name, args)).provenance)
+        except ReviewError:
+            return {}
+
+    decision = await gate.check(info, arguments, probe)
+    if not decision.allowed:
+        raise ReviewError(f"posting with {tool} was not allowed: {decision.message()}")
+    await call(tool, arguments)

@@ -1,0 +1,134 @@
+"""Markdown: the report for a terminal, the summary a forge shows, and each inline comment.
+
+Every comment the bot posts carries a hidden marker (an HTML comment) that names
+it on later runs: `<!-- mcp-hub-review:finding:FP -->` on a finding,
+`<!-- mcp-hub-review:outdated:FP -->` on the note that retires one, and
+`<!-- mcp-hub-review:summary -->` on the summary.
+"""
+
+from __future__ import annotations
+
+import re
+
+from model.review.findings import Finding
+from model.review.report import ReviewReport
+
+MARKER = "mcp-hub-review"
+_MARKERS = re.compile(r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:(finding|outdated|summary)(?::([0-9a-f]{12}))?")
+
+_TEXT = {
+    "en": {
+        "title": "Code review",
+        "findings": "Findings",
+        "none": "No problems found in the reviewed lines.",
+        "outside": "Outside the diff (not posted inline)",
+        "security": "Security pass (scanner, independent of the model)",
+        "security_none": "No secrets, backdoor patterns, CI workflow edits or new dependencies in the added lines.",
+        "noticed": "the model noticed it too",
+        "missed": "the model did not mention it",
+        "coverage": "Coverage",
+        "outdated": "No longer applies as of {sha}: marked outdated by the review bot.",
+        "withheld": "suggested change withheld by the scanner",
+    },
+    "ja": {
+        "title": "コードレビュー",
+        "findings": "指摘事項",
+        "none": "レビューした行に問題は見つかりませんでした。",
+        "outside": "差分外の指摘（インラインには投稿しません）",
+        "security": "セキュリティチェック（スキャナーによる、モデルとは独立）",
+        "security_none": "追加行に秘密情報・バックドアのパターン・CI ワークフローの変更・新しい依存関係はありません。",
+        "noticed": "モデルも指摘",
+        "missed": "モデルは指摘せず",
+        "coverage": "カバレッジ",
+        "outdated": "{sha} の時点で該当しなくなりました（レビューボットにより outdated）。",
+        "withheld": "スキャナーにより修正案を非表示にしました",
+    },
+}
+
+
+def text(lang: str, key: str) -> str:
+    return _TEXT.get(lang, _TEXT["en"])[key]
+
+
+def markers_in(body: str) -> list[tuple[str, str]]:
+    """(kind, fingerprint) of each marker in a comment, shown or hidden (a forge may display HTML comments)."""
+    return [(m.group(1), m.group(2) or "") for m in _MARKERS.finditer(body or "")]
+
+
+def finding_marker(fp: str) -> str:
+    return f"<!-- {MARKER}:finding:{fp} -->"
+
+
+def outdated_marker(fp: str) -> str:
+    return f"<!-- {MARKER}:outdated:{fp} -->"
+
+
+SUMMARY_MARKER = f"<!-- {MARKER}:summary -->"
+
+
+def comment_body(finding: Finding, lang: str = "en") -> str:
+    body = f"**{finding.severity}** · {finding.category}: {finding.message}"
+    if finding.suggestion is not None:
+        body += f"\n\n```suggestion\n{finding.suggestion}\n```"
+    if finding.note:
+        body += f"\n\n_{finding.note}_"
+    return body + "\n\n" + finding_marker(finding.fingerprint)
+
+
+def outdated_body(fp: str, sha: str, lang: str = "en") -> str:
+    return text(lang, "outdated").format(sha=sha[:12]) + "\n\n" + outdated_marker(fp)
+
+
+def _finding_line(f: Finding, with_suggestion: bool) -> str:
+    line = f"- **{f.severity}** · {f.category} · `{f.path}:{f.line}` — {f.message}"
+    if with_suggestion and f.suggestion is not None:
+        line += "\n\n  ```suggestion\n  " + f.suggestion.replace("\n", "\n  ") + "\n  ```"
+    return line
+
+
+def coverage_footer(report: ReviewReport) -> str:
+    c, u = report.coverage, report.usage
+    lines = [
+        f"**{text(report.lang, 'coverage')}**: reviewed {len(c.files_reviewed)} of {c.files_total} files "
+        f"and {c.lines_reviewed} of {c.lines_total} changed lines ({c.share:.0%}) in {u.calls} model call(s)"
+        + (f", {u.repairs} repaired" if u.repairs else "")
+        + "."
+    ]
+    for title, items in (
+        ("Partly reviewed", c.files_partial),
+        ("Not reviewed", c.files_not_reviewed),
+        ("Skipped", c.files_skipped),
+    ):
+        if items:
+            shown = ", ".join(f"`{path}` ({why})" for path, why in items[:30])
+            more = f" and {len(items) - 30} more" if len(items) > 30 else ""
+            lines.append(f"{title}: {shown}{more}.")
+    lines += [f"Note: {note}" for note in report.notes]
+    return "\n".join(lines)
+
+
+def security_section(report: ReviewReport) -> str:
+    out = [f"### {text(report.lang, 'security')}"]
+    if not report.security:
+        out.append(text(report.lang, "security_none"))
+    for item in report.security:
+        where = f"`{item.path}" + (f":{item.line}" if item.line else "") + "`" if item.path else "the change"
+        seen = text(report.lang, "noticed" if item.model_noticed else "missed")
+        out.append(f"- **{item.severity}** · {item.rule}: {item.detail} in {where} ({seen})")
+    return "\n".join(out)
+
+
+def report_markdown(report: ReviewReport, *, posted_inline: bool = False) -> str:
+    """The whole report; with `posted_inline`, findings are listed briefly (their comments carry the details)."""
+    change = report.change
+    lang = report.lang
+    out = [f"## {text(lang, 'title')}: {change.target.label} — {change.title}", ""]
+    if report.summaries:
+        out += [" ".join(report.summaries), ""]
+    out.append(f"### {text(lang, 'findings')} ({len(report.findings)})")
+    out.append("\n".join(_finding_line(f, not posted_inline) for f in report.findings) or text(lang, "none"))
+    if report.folded:
+        out += ["", f"### {text(lang, 'outside')} ({len(report.folded)})"]
+        out += [_finding_line(f, False) for f in report.folded]
+    out += ["", security_section(report), "", "---", coverage_footer(report)]
+    return "\n".join(out)

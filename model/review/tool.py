@@ -1,0 +1,140 @@
+"""`review_pull_request` and `review_publish_review` for any MCP client attached to the hub.
+
+A workflow registered like a connector (entry point `review = "model.review:MANIFEST"`),
+so the core never imports the model. It calls back into the hub through an in-memory
+MCP client on an inner hub built from the same configuration without itself, as caller
+`agent`: the inner hub applies its own policy, data boundary and audit (the audit log
+shows the outer `review_*` call and, nested under it, the agent's reads and writes).
+
+    [review]                         # MCP_HUB_REVIEW__*
+    base_url = "http://gpu-1:8000/v1"   # the self-hosted model (required)
+    profile = "r1-distill-qwen-14b"
+    approve_posting = false          # true: review_publish_review may post without asking
+    hub_config = "/etc/mcp-hub.toml" # the config the inner hub is built from (default: env only)
+
+Posting asks the client for approval (MCP elicitation) unless pre-approved; the hub's
+connector contract does not hand tool methods the MCP context yet, so until it does,
+posting needs `approve_posting = true` (see model/README.md).
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field
+
+from mcp_hub.connector import Connector, ConnectorSettings, ToolOutput, tool
+from mcp_hub.errors import InvalidInput, PolicyDenied
+from mcp_hub.provenance import Provenance
+from mcp_hub.secret import Secret
+
+Url = Annotated[str, Field(min_length=10, max_length=500, description="pull/merge request URL")]
+Lang = Literal["en", "ja"] | None
+
+
+class ReviewSettings(ConnectorSettings):
+    backend: Literal["vllm", "azure", "ollama", "llamacpp", "custom"] = "vllm"
+    profile: str = "r1-distill-qwen-14b"
+    served_name: str = ""
+    api_key: Secret | None = None
+    hub_config: str | None = None
+    #: Connectors the inner hub may use.
+    connectors: list[str] = Field(default_factory=lambda: ["github", "gitlab"])
+    approve_posting: bool = False
+    budget_tokens: int | None = Field(default=None, ge=500, le=100_000)
+    max_calls: int = Field(default=24, ge=1, le=500)
+
+    def missing(self) -> str | None:
+        return None if self.base_url else "no model endpoint: set MCP_HUB_REVIEW__BASE_URL"
+
+
+class ReviewResult(BaseModel):
+    markdown: str
+    findings: int
+    worst: str | None = None
+    coverage: float = Field(description="share of changed lines reviewed")
+    model_calls: int
+    posted: str | None = None
+
+
+class ReviewWorkflow(Connector[ReviewSettings]):
+    name: ClassVar[str] = "review"
+    settings_model = ReviewSettings
+    default_toolsets = frozenset({"review"})
+
+    @tool(toolset="review", description="Review a GitHub PR or GitLab MR with the hub's self-hosted model.")
+    async def pull_request(self, url: Url, lang: Lang = None) -> ToolOutput[ReviewResult]:
+        return await self._review(url, lang, post=False)
+
+    @tool(
+        toolset="review",
+        description="Review a GitHub PR or GitLab MR and post it (new findings only).",
+        read_only=False,
+    )
+    async def publish_review(self, url: Url, lang: Lang = None) -> ToolOutput[ReviewResult]:
+        if not self.settings.approve_posting:
+            raise PolicyDenied(
+                "posting a review needs approval: set [review] approve_posting = true, "
+                "or run review_pull_request and post it yourself"
+            )
+        return await self._review(url, lang, post=True)
+
+    async def _review(self, url: str, lang: str | None, *, post: bool) -> ToolOutput[ReviewResult]:
+        from model.client import ModelClient
+        from model.endpoint import resolve_endpoint
+        from model.hub import open_hub
+        from model.profiles import get_profile
+        from model.review.engine import ReviewOptions
+        from model.review.findings import SEVERITIES
+        from model.review.hubcalls import ReviewError, first_hub_error
+        from model.review.render import report_markdown
+        from model.review.target import parse_target
+        from model.review.workflow import PostOptions, run_review
+
+        try:
+            target = parse_target(url)
+        except ReviewError as exc:
+            raise InvalidInput(exc.message) from None
+        s = self.settings
+        endpoint = resolve_endpoint(s.backend, s.base_url, s.api_key)
+        options = ReviewOptions(budget_tokens=s.budget_tokens, max_calls=s.max_calls, model=s.served_name)
+        try:
+            async with AsyncExitStack() as stack:
+                client = await stack.enter_async_context(ModelClient(endpoint))
+                session = await stack.enter_async_context(open_hub(self._inner_hub()))
+                report = await run_review(
+                    session, client, get_profile(s.profile), url, options, lang=lang, posting=PostOptions(post=post)
+                )
+        except BaseExceptionGroup as group:
+            raise first_hub_error(group) or group from None
+        worst = report.worst()
+        posted = None
+        if report.posted is not None:
+            p = report.posted
+            posted = p.skipped_reason or f"{p.new} new, {p.already} already posted, {p.outdated} outdated"
+        data = ReviewResult(
+            markdown=report_markdown(report),
+            findings=len(report.findings) + len(report.folded),
+            worst=SEVERITIES[worst] if worst >= 0 else None,
+            coverage=round(report.coverage.share, 4),
+            model_calls=report.usage.calls,
+            posted=posted,
+        )
+        resource = f"{target.forge}://{target.repo}/{'pull' if target.forge == 'github' else 'merge_requests'}"
+        visibility: Any = report.change.visibility if report.change.visibility in ("public", "internal") else "private"
+        return ToolOutput(data, Provenance(resource=f"{resource}/{target.number}/review", visibility=visibility))
+
+    def _inner_hub(self) -> Any:
+        """The hub without this workflow, for the review's own reads and writes (caller `agent`)."""
+        from mcp_hub.config import load_config
+        from mcp_hub.policy import Caller
+        from mcp_hub.registry import Registry
+        from mcp_hub.server import build_server, hub_policy
+        from model.hub import AGENT_CALLER
+
+        found = Registry.discover(self.settings.connectors)
+        registry = Registry([m for name, m in found.manifests.items() if name != self.name])
+        config = load_config(self.settings.hub_config, ecosystem_env=registry.ecosystem_env())
+        config.connectors.pop(self.name, None)  # this workflow's own section: not a connector of the inner hub
+        return build_server(config, registry=registry, caller=Caller(AGENT_CALLER, "memory", hub_policy(config)))

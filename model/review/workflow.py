@@ -1,0 +1,75 @@
+"""One review from a URL to a report (and, on request, a posted review): what the CLI, the MCP tool and
+library users call.
+
+    async with open_hub(server) as session, ModelClient(endpoint) as client:
+        report = await run_review(session, client, get_profile("r1-distill-qwen-14b"), URL)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from model.agent import new_run_id
+from model.approvals import Approver, AskFn
+from model.client import ModelClient
+from model.gate import Gate, VerdictLog
+from model.hub import HubSession
+from model.profiles import Profile
+from model.review.engine import Progress, ReviewOptions, review_change
+from model.review.forges import forge_for
+from model.review.hubcalls import HubCalls
+from model.review.post import posting_tools, publish
+from model.review.report import ReviewReport
+from model.review.settings import SETTINGS_PATH, parse_settings
+from model.review.target import parse_target
+
+
+@dataclass
+class PostOptions:
+    post: bool = False
+    #: Asks a person when a write needs one (scanner "review", flow guard); None: such writes are denied.
+    ask: AskFn | None = None
+    verdict_log: Path | None = None
+
+
+async def run_review(
+    session: HubSession,
+    client: ModelClient,
+    profile: Profile,
+    url: str,
+    options: ReviewOptions | None = None,
+    *,
+    lang: str | None = None,
+    posting: PostOptions | None = None,
+    progress: Progress | None = None,
+) -> ReviewReport:
+    """Fetch the change through the hub, review it, and post when asked. `lang` overrides the repository's."""
+    options = options or ReviewOptions()
+    posting = posting or PostOptions()
+    target = parse_target(url)
+    hub = HubCalls(session)
+    forge = forge_for(target, hub)
+    change = await forge.fetch()
+    settings, warning = parse_settings(await forge.settings_text(SETTINGS_PATH, change.base) if change.base else None)
+    options = replace(
+        options,
+        lang=lang or settings.language or options.lang,
+        skip=(*options.skip, *settings.skip),
+        min_severity=max(options.min_severity, settings.severity_threshold, key=_severity_rank),
+        instructions="\n".join(x for x in (options.instructions, settings.instructions) if x),
+    )
+    report = await review_change(change, client, profile, options, progress)
+    if warning:
+        report.notes.append(warning)
+    if posting.post:
+        approver = Approver(globs=posting_tools(forge), ask=posting.ask)
+        gate = Gate(approver, hub.guard, VerdictLog(posting.verdict_log), run=new_run_id())
+        report.posted = await publish(report, forge, gate)
+    return report
+
+
+def _severity_rank(severity: str) -> int:
+    from model.review.findings import rank
+
+    return rank(severity)

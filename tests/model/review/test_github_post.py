@@ -1,0 +1,97 @@
+"""`--post` on GitHub: one review with inline comments, markers, and re-runs without duplicates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model.client import ModelClient
+from model.hub import HubSession, open_hub
+from model.profiles import get_profile
+from model.review.engine import ReviewOptions
+from model.review.hubcalls import ReviewError
+from model.review.render import markers_in
+from model.review.workflow import PostOptions, run_review
+from tests.model.review.conftest import MODEL, github_hub
+from tests.model.review.fake_reviewer import FakeReviewer
+from tests.model.review.seed import REPO, SMALL_CHANGE, add_pull, push, url
+
+pytestmark = pytest.mark.anyio
+
+PROFILE = get_profile("r1-distill-qwen-14b")
+OPTIONS = ReviewOptions(model=MODEL, use_bandit=False)
+
+
+def bot_comments(github: Any, number: int) -> list[dict[str, Any]]:
+    return list(github.state.review_comments.get(REPO, {}).get(number, []))
+
+
+def reviews(github: Any, number: int) -> list[dict[str, Any]]:
+    return list(github.state.reviews.get(REPO, {}).get(number, []))
+
+
+async def test_post_then_rerun_without_duplicates(
+    github: Any,
+    gh_session: HubSession,
+    model_client: ModelClient,
+    reviewer: FakeReviewer,
+    tmp_path: Path,
+) -> None:
+    number = add_pull(github, SMALL_CHANGE)
+    log = tmp_path / "verdicts.jsonl"
+    posting = PostOptions(post=True, verdict_log=log)
+    first = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
+    assert first.posted is not None and first.posted.new == 2 and first.posted.tool_calls == ["github_create_review"]
+    [review] = reviews(github, number)
+    assert "<!-- mcp-hub-review:summary -->" in review["body"] and "Security pass" in review["body"]
+    comments = bot_comments(github, number)
+    assert {(c["path"], c["line"]) for c in comments} == {("src/payments.py", 2), ("src/payments.py", 4)}
+    suggestion = next(c["body"] for c in comments if c["line"] == 2)
+    assert "```suggestion\n    if account is None:\n```" in suggestion
+    assert all(kind == "finding" for c in comments for kind, _ in markers_in(c["body"]))
+    verdicts = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(v["tool"], v["decision"], v["how"]) for v in verdicts] == [("github_create_review", "approved", "glob")]
+
+    again = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
+    assert again.posted is not None and again.posted.skipped_reason and again.posted.already == 2
+    assert len(reviews(github, number)) == 1 and len(bot_comments(github, number)) == 2
+
+    fixed = SMALL_CHANGE["src/payments.py"].replace(b"account == None", b"account is None")
+    push(github, "review-1", {"src/payments.py": b"# payments\n" + fixed})  # lines move down by one
+    third = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
+    assert third.posted is not None
+    assert (third.posted.new, third.posted.already, third.posted.outdated) == (0, 1, 1)
+    assert third.posted.tool_calls == ["github_create_review", "github_reply_to_review_comment"]
+    after = bot_comments(github, number)
+    assert len([c for c in after if c["in_reply_to"] is None]) == 2  # the TODO moved to line 5: not posted again
+    [reply] = [c for c in after if c["in_reply_to"] is not None]
+    assert reply["in_reply_to"] == next(c["id"] for c in comments if c["line"] == 2)
+    assert "No longer applies" in reply["body"] and markers_in(reply["body"])[0][0] == "outdated"
+    fourth = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
+    assert fourth.posted is not None and fourth.posted.skipped_reason  # the outdated note is not repeated
+    assert len(bot_comments(github, number)) == 3 and len(reviews(github, number)) == 2
+
+
+async def test_scanner_withholds_a_risky_suggestion(
+    github: Any, gh_session: HubSession, model_client: ModelClient, reviewer: FakeReviewer
+) -> None:
+    risky = b"import subprocess\n\ndef run(cmd):\n    if subprocess.call(cmd, shell=True) == None:\n        return 1\n"
+    number = add_pull(github, {"src/run.py": risky}, branch="risky")
+    report = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=PostOptions(post=True))
+    assert report.posted is not None and report.posted.new == 1
+    [comment] = bot_comments(github, number)
+    assert "```suggestion" not in comment["body"] and "withheld by the scanner" in comment["body"]
+    assert any(s.rule == "shell-true" for s in report.security)
+
+
+async def test_posting_needs_writes_allowed(
+    github: Any, github_served: tuple[Any, str], model_client: ModelClient, reviewer: FakeReviewer
+) -> None:
+    number = add_pull(github, SMALL_CHANGE)
+    async with open_hub(github_hub(github_served[1], writes=False)) as session:
+        with pytest.raises(ReviewError, match="MCP_HUB_ALLOW_WRITES"):
+            await run_review(session, model_client, PROFILE, url(number), OPTIONS, posting=PostOptions(post=True))
+    assert reviews(github, number) == []

@@ -1,0 +1,84 @@
+"""`review_pull_request` / `review_publish_review`: the review offered to any MCP client through the hub."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from connectors.github import GithubConnector
+from mcp_hub.config import load_config
+from mcp_hub.registry import Registry
+from mcp_hub.server import build_server
+from model.review.tool import ReviewWorkflow
+from tests.model.review.conftest import MODEL, github_env
+from tests.model.review.fake_reviewer import FakeReviewer
+from tests.model.review.seed import REPO, SMALL_CHANGE, add_pull, url
+
+pytestmark = pytest.mark.anyio
+
+
+def outer_hub(monkeypatch: pytest.MonkeyPatch, api: str, model_url: str, audit: Path, approve: bool) -> Any:
+    env = github_env(api, audit_log=audit) | {
+        "MCP_HUB_REVIEW__BASE_URL": model_url,
+        "MCP_HUB_REVIEW__SERVED_NAME": MODEL,
+        "MCP_HUB_REVIEW__CONNECTORS": '["github"]',
+        "MCP_HUB_REVIEW__APPROVE_POSTING": "true" if approve else "false",
+    }
+    env.pop("MCP_HUB_CONNECTORS")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    registry = Registry([GithubConnector, ReviewWorkflow])
+    config = load_config(env=env, ecosystem_env=registry.ecosystem_env())
+    return build_server(config, registry=registry)
+
+
+async def test_review_tool_reviews_through_the_hub(
+    github: Any,
+    github_served: tuple[Any, str],
+    model_url: str,
+    reviewer: FakeReviewer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    number = add_pull(github, SMALL_CHANGE)
+    async with Client(outer_hub(monkeypatch, github_served[1], model_url, audit, approve=False)) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"review_pull_request", "review_publish_review", "github_create_review"} <= names
+        result = await client.call_tool("review_pull_request", {"url": url(number)})
+        assert not result.is_error, result.content
+        data = result.structured_content
+        assert data["findings"] == 2 and data["worst"] == "medium" and data["model_calls"] == 1
+        assert "`src/payments.py:2`" in data["markdown"] and data["posted"] is None
+        denied = await client.call_tool("review_publish_review", {"url": url(number)})
+        assert denied.is_error and "approve_posting" in denied.content[0].text
+        bad = await client.call_tool("review_pull_request", {"url": "https://example.com/not/a/pr"})
+        assert bad.is_error and "names neither" in bad.content[0].text
+        missing = await client.call_tool("review_pull_request", {"url": url(999)})
+        assert missing.is_error and "github_get_pull_request failed" in missing.content[0].text
+    entries = [json.loads(line) for line in audit.read_text().splitlines()]
+    inner = [(e["caller"], e["tool"]) for e in entries if e["caller"] == "agent"]
+    assert ("agent", "github_get_pull_request_files") in inner  # nested calls audited as the agent
+    assert ("local", "review_pull_request") in [(e["caller"], e["tool"]) for e in entries]
+    assert github.state.reviews.get(REPO, {}).get(number) is None  # nothing posted
+
+
+async def test_pre_approved_publishing(
+    github: Any,
+    github_served: tuple[Any, str],
+    model_url: str,
+    reviewer: FakeReviewer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    number = add_pull(github, SMALL_CHANGE)
+    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=True)
+    async with Client(hub) as client:
+        result = await client.call_tool("review_publish_review", {"url": url(number)})
+    assert not result.is_error, result.content
+    assert result.structured_content["posted"].startswith("2 new")
+    assert len(github.state.review_comments[REPO][number]) == 2
