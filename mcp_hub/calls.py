@@ -8,10 +8,13 @@ importing the server.
 from __future__ import annotations
 
 from contextvars import ContextVar
+from typing import Any
 
 from mcp_hub.policy import Caller
 
 _CALLER: ContextVar[Caller | None] = ContextVar("mcp_hub_caller", default=None)
+#: The MCP request context (`mcp.server.mcpserver.Context`) of the tool call being served.
+_CONTEXT: ContextVar[Any] = ContextVar("mcp_hub_context", default=None)
 
 
 def current_caller() -> Caller | None:
@@ -23,3 +26,13 @@ def lockdown_requested() -> bool:
     """True when the current caller asked for lockdown (outsider text withheld)."""
     caller = _CALLER.get()
     return caller is not None and caller.lockdown
+
+
+def current_context() -> Any:
+    """The MCP `Context` of the tool call being served (None outside one).
+
+    Workflow tools use it to ask the client for approval (`ctx.elicit(...)`) or
+    report progress (`ctx.report_progress(...)`); typed `Any` so that the core's
+    callers need not import the SDK's server module.
+    """
+    return _CONTEXT.get()

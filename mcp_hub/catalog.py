@@ -23,6 +23,7 @@ from mcp.shared.uri_template import UriTemplate
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from mcp_hub.calls import _CONTEXT
 from mcp_hub.connector import Connector, ResourceOutput, ResourceSpec, ToolOutput, ToolSpec
 from mcp_hub.errors import HubError, PolicyDenied
 from mcp_hub.policy import Caller, DataBoundary, ToolFacts
@@ -185,6 +186,7 @@ def build_handler(
         instance = arguments.pop("instance", tool.default_instance)
         connector = tool.instances[instance]
         caller = current_caller()
+        context_token = _CONTEXT.set(ctx)
         try:
             output = await tool.method(connector, **arguments)
             visibility = output.provenance.visibility
@@ -206,6 +208,8 @@ def build_handler(
                 ),
                 redactor,
             )
+        finally:
+            _CONTEXT.reset(context_token)
         return render(tool, instance, output)
 
     handler.__name__ = tool.facts.name

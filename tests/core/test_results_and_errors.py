@@ -133,3 +133,18 @@ async def test_audit_log(make_hub: Callable[..., HubServer], tmp_path: Path) -> 
     assert lines[1]["arguments"] == {"text": "remember ***"}
     assert NOTES_TOKEN not in audit.read_text()
     assert lines[0]["time"].endswith("Z")
+
+
+async def test_tools_reach_the_mcp_context(make_hub: Callable[..., HubServer]) -> None:
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    async with Client(make_hub({"MCP_HUB_TOOLSETS": "all"})) as client:
+        result = await client.call_tool("notes_probe_context", {}, progress_callback=on_progress)
+    assert result.structured_content == {"id": 0, "text": "Context"}
+    from mcp_hub.calls import current_context
+
+    assert current_context() is None  # reset after the call
+    assert progress == [1]

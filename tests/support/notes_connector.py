@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, Field
 
-from mcp_hub.calls import lockdown_requested
+from mcp_hub.calls import current_context, lockdown_requested
 from mcp_hub.connector import Connector, ConnectorSettings, ResourceOutput, ToolOutput, resource, tool
 from mcp_hub.errors import NotFound, RateLimited
 from mcp_hub.provenance import Provenance
@@ -76,6 +76,12 @@ class NotesConnector(Connector[NotesSettings]):
     async def delete_notes(self) -> ToolOutput[NoteList]:
         self.notes.clear()
         return ToolOutput(NoteList(notes=[], instance=self.instance), Provenance("notes", "public"))
+
+    @tool(toolset="admin", description="Report progress through the MCP context.")
+    async def probe_context(self) -> ToolOutput[Note]:
+        ctx = current_context()
+        await ctx.report_progress(1, 2, "halfway")
+        return ToolOutput(Note(id=0, text=type(ctx).__name__), Provenance("notes", "public"))
 
     @tool(toolset="admin", description="Misbehave on purpose.")
     async def fail(self, how: str) -> ToolOutput[Note]:
