@@ -36,7 +36,7 @@ def _server(registry: Registry, names: list[str], policy: Policy, discovery: boo
     for name in names:
         cls = registry.classes[name]
         by_connector[name] = {"default": cls.__new__(cls)}  # never called: only the catalog is built
-    tools, resources = build_catalog(registry, by_connector)
+    tools, resources, _ = build_catalog(registry, by_connector)
     redactor = Redactor()
     return HubServer(
         tools=tools,

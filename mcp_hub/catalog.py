@@ -19,12 +19,13 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.shared.exceptions import MCPError
 from mcp.shared.uri_template import UriTemplate
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from mcp_hub.calls import _CONTEXT
-from mcp_hub.connector import Connector, ResourceOutput, ResourceSpec, ToolOutput, ToolSpec
+from mcp_hub.connector import Connector, PromptSpec, ResourceOutput, ResourceSpec, ToolOutput, ToolSpec
 from mcp_hub.errors import HubError, PolicyDenied
 from mcp_hub.policy import Caller, DataBoundary, ToolFacts
 from mcp_hub.provenance import META_KEY, Provenance, delimit_outsider_text, new_boundary
@@ -151,6 +152,38 @@ def _delimit_if_outsider(content: str | bytes, provenance: Provenance) -> tuple[
         return content, None
     marker = new_boundary()
     return delimit_outsider_text(content, marker), marker
+
+
+@dataclass(frozen=True)
+class HubPrompt:
+    """One prompt of the catalog, bound to its connector's default instance."""
+
+    facts: ToolFacts
+    spec: PromptSpec
+    method: Callable[..., Awaitable[str]]
+    connector: Connector[Any]
+
+
+def build_prompt_handler(prompt: HubPrompt, current_caller: CallerLookup, redactor: Redactor) -> Callable[..., Any]:
+    """An async function whose parameters are the prompt's (string) arguments."""
+    hints = typing.get_type_hints(prompt.method, include_extras=True)
+    parameters = [
+        param.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[param.name])
+        for param in list(inspect.signature(prompt.method).parameters.values())[1:]
+    ]
+
+    async def handler(**arguments: Any) -> str:
+        if not current_caller().policy.permits(prompt.facts):
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {prompt.facts.name}")
+        try:
+            return await prompt.method(prompt.connector, **arguments)
+        except HubError as exc:  # MCPError passes through the SDK unmasked, so the message stays actionable
+            raise MCPError(code=INVALID_PARAMS, message=redactor.redact(exc.message)) from None
+
+    handler.__name__ = prompt.facts.name
+    handler.__signature__ = inspect.Signature(parameters, return_annotation=str)  # type: ignore[attr-defined]
+    handler.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": str}
+    return handler
 
 
 def output_model_of(method: Callable[..., Any]) -> type[BaseModel]:

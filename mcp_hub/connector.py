@@ -33,6 +33,7 @@ SettingsT = TypeVar("SettingsT", bound="ConnectorSettings")
 
 _TOOL_MARK = "__mcp_hub_tool__"
 _RESOURCE_MARK = "__mcp_hub_resource__"
+_PROMPT_MARK = "__mcp_hub_prompt__"
 
 
 class ConnectorSettings(BaseModel):
@@ -118,6 +119,34 @@ def resource(
             raise TypeError(f"resource {fn.__name__} must be async")
         spec = ResourceSpec(name or fn.__name__, uri_template, description, toolset, mime_type)
         setattr(fn, _RESOURCE_MARK, spec)
+        return fn
+
+    return mark
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSpec:
+    """What `@prompt` records about a method."""
+
+    name: str
+    description: str
+    toolset: str
+
+
+def prompt(
+    *, description: str, toolset: str, name: str | None = None
+) -> Callable[[Callable[..., Awaitable[str]]], Callable[..., Awaitable[str]]]:
+    """Mark a connector method as an MCP prompt (a message template a user picks in the client).
+
+    The method takes `str` keyword arguments and returns the user message's
+    text; it runs on the default instance. Policy treats it like a read-only
+    tool named `<connector>_<name>` in `toolset`.
+    """
+
+    def mark(fn: Callable[..., Awaitable[str]]) -> Callable[..., Awaitable[str]]:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"prompt {fn.__name__} must be async")
+        setattr(fn, _PROMPT_MARK, PromptSpec(name or fn.__name__, description, toolset))
         return fn
 
     return mark
@@ -247,6 +276,16 @@ class Connector(Generic[SettingsT]):
             fn = getattr(cls, attr, None)
             spec = getattr(fn, _RESOURCE_MARK, None)
             if isinstance(spec, ResourceSpec) and fn is not None:
+                found.append((spec, fn))
+        return sorted(found, key=lambda item: item[0].name)
+
+    @classmethod
+    def prompt_methods(cls) -> list[tuple[PromptSpec, Callable[..., Awaitable[str]]]]:
+        found: list[tuple[PromptSpec, Callable[..., Awaitable[str]]]] = []
+        for attr in dir(cls):
+            fn = getattr(cls, attr, None)
+            spec = getattr(fn, _PROMPT_MARK, None)
+            if isinstance(spec, PromptSpec) and fn is not None:
                 found.append((spec, fn))
         return sorted(found, key=lambda item: item[0].name)
 

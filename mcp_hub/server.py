@@ -19,7 +19,9 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.prompts import Prompt
 from mcp_types import CallToolResult, InputRequiredResult, TextContent
+from mcp_types import Prompt as MCPPrompt
 from mcp_types import ResourceTemplate as MCPResourceTemplate
 from mcp_types import Tool as MCPTool
 from pydantic import AnyUrl, ValidationError
@@ -30,9 +32,11 @@ from mcp_hub.calls import _CALLER
 from mcp_hub.catalog import (
     ERROR_META_KEY,
     MIME_TYPE_KEY,
+    HubPrompt,
     HubResource,
     HubTool,
     build_handler,
+    build_prompt_handler,
     build_resource_handler,
     compact_schema,
     output_model_of,
@@ -72,6 +76,7 @@ class HubServer(MCPServer[Any]):
         *,
         tools: list[HubTool],
         resources: list[HubResource],
+        prompts: list[HubPrompt] | None = None,
         connectors: list[Connector[Any]],
         statuses: list[InstanceStatus],
         default_caller: Caller,
@@ -112,6 +117,15 @@ class HubServer(MCPServer[Any]):
                 description=resource.spec.description,
                 mime_type=resource.spec.mime_type,
             )(build_resource_handler(resource, self.current_caller, boundary, redactor, self._sink_resource_meta))
+        self.hub_prompts = {prompt.facts.name: prompt for prompt in prompts or []}
+        for hub_prompt in prompts or []:
+            self.add_prompt(
+                Prompt.from_function(
+                    build_prompt_handler(hub_prompt, self.current_caller, redactor),
+                    name=hub_prompt.facts.name,
+                    description=hub_prompt.spec.description,
+                )
+            )
         if discovery:
             from mcp_hub.discovery import register_discovery_tools
 
@@ -193,6 +207,13 @@ class HubServer(MCPServer[Any]):
             for template in listed
             if template.uri_template not in self.hub_resources
             or caller.policy.permits(self.hub_resources[template.uri_template].facts)
+        ]
+
+    async def list_prompts(self) -> list[MCPPrompt]:
+        caller = self.current_caller()
+        listed = await super().list_prompts()
+        return [
+            p for p in listed if p.name not in self.hub_prompts or caller.policy.permits(self.hub_prompts[p.name].facts)
         ]
 
     async def read_resource(
@@ -306,10 +327,11 @@ def build_server(
         redactor.add(connector.secrets())
     for token in config.http.tokens.values():
         redactor.add([token.token.get_secret_value()])
-    tools, resources = build_catalog(registry, by_connector)
+    tools, resources, prompts = build_catalog(registry, by_connector)
     return HubServer(
         tools=tools,
         resources=resources,
+        prompts=prompts,
         connectors=connectors,
         statuses=statuses,
         default_caller=caller or Caller("local", "stdio", policy),
@@ -322,10 +344,11 @@ def build_server(
 
 def build_catalog(
     registry: Registry, by_connector: dict[str, dict[str, Connector[Any]]]
-) -> tuple[list[HubTool], list[HubResource]]:
-    """One tool per tool method and one resource per resource method of each enabled connector."""
+) -> tuple[list[HubTool], list[HubResource], list[HubPrompt]]:
+    """One tool, resource or prompt per marked method of each enabled connector."""
     tools: list[HubTool] = []
     resources: list[HubResource] = []
+    prompts: list[HubPrompt] = []
     for name, instances in sorted(by_connector.items()):
         cls = registry.connector_class(name)
         default = DEFAULT_INSTANCE if DEFAULT_INSTANCE in instances else sorted(instances)[0]
@@ -346,4 +369,7 @@ def build_catalog(
         for rspec, rmethod in cls.resource_methods():
             facts = ToolFacts(f"{name}_{rspec.name}", name, rspec.toolset, True, False, in_defaults(rspec.toolset))
             resources.append(HubResource(facts, rspec, rmethod, instances, default))
-    return tools, resources
+        for pspec, pmethod in cls.prompt_methods():
+            facts = ToolFacts(f"{name}_{pspec.name}", name, pspec.toolset, True, False, in_defaults(pspec.toolset))
+            prompts.append(HubPrompt(facts, pspec, pmethod, instances[default]))
+    return tools, resources, prompts

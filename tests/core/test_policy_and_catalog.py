@@ -45,8 +45,8 @@ async def test_annotations_are_truthful(make_hub: Callable[..., HubServer]) -> N
     [
         ("notes.admin", {"notes_fail"}),
         ("admin", {"notes_fail"}),
-        ("notes", {"notes_list_notes", "notes_get_note", "notes_fail"}),
-        ("all", {"notes_list_notes", "notes_get_note", "notes_fail"}),
+        ("notes", {"notes_list_notes", "notes_get_note", "notes_fail", "notes_probe_context"}),
+        ("all", {"notes_list_notes", "notes_get_note", "notes_fail", "notes_probe_context"}),
         ("default,admin", {"notes_list_notes", "notes_get_note", "notes_fail"}),
         ("github", set()),
     ],

@@ -62,3 +62,17 @@ async def test_lockdown_reaches_the_connector(make_hub: Callable[..., HubServer]
     finally:
         _CALLER.reset(token)
     assert contents[0].content == "[withheld: lockdown]"
+
+
+async def test_prompts_listed_rendered_and_under_policy(make_hub: Callable[..., HubServer]) -> None:
+    async with Client(make_hub()) as client:
+        prompts = (await client.list_prompts()).prompts
+        rendered = await client.get_prompt("notes_summarise", {"style": "long"})
+        with pytest.raises(MCPError, match="no style"):
+            await client.get_prompt("notes_summarise", {"style": "weird"})
+    assert [(p.name, p.description) for p in prompts] == [("notes_summarise", "Summarise the notes.")]
+    assert "2 notes (long)" in rendered.messages[0].content.text
+    async with Client(make_hub({"MCP_HUB_TOOLSETS": "write"})) as client:
+        assert (await client.list_prompts()).prompts == []
+        with pytest.raises(MCPError, match="Unknown prompt"):
+            await client.get_prompt("notes_summarise", {})

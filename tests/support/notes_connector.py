@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar
 from pydantic import BaseModel, Field
 
 from mcp_hub.calls import current_context, lockdown_requested
-from mcp_hub.connector import Connector, ConnectorSettings, ResourceOutput, ToolOutput, resource, tool
+from mcp_hub.connector import Connector, ConnectorSettings, ResourceOutput, ToolOutput, prompt, resource, tool
 from mcp_hub.errors import NotFound, RateLimited
 from mcp_hub.provenance import Provenance
 from mcp_hub.secret import Secret
@@ -77,7 +77,13 @@ class NotesConnector(Connector[NotesSettings]):
         self.notes.clear()
         return ToolOutput(NoteList(notes=[], instance=self.instance), Provenance("notes", "public"))
 
-    @tool(toolset="admin", description="Report progress through the MCP context.")
+    @prompt(toolset="read", description="Summarise the notes.")
+    async def summarise(self, style: str = "short") -> str:
+        if style not in ("short", "long"):
+            raise NotFound(f"no style {style!r}; use short or long")
+        return f"Summarise these {len(self.notes)} notes ({style}): call notes_list_notes first."
+
+    @tool(toolset="probe", description="Report progress through the MCP context.")
     async def probe_context(self) -> ToolOutput[Note]:
         ctx = current_context()
         await ctx.report_progress(1, 2, "halfway")
