@@ -1,4 +1,4 @@
-"""Writes on code and pull requests: reviews, replies, pull requests, merges, branches, files, commits."""
+"""Writes on code and pull requests: reviews, replies, comment edits, PRs, merges, branches, files, commits."""
 
 from __future__ import annotations
 
@@ -105,6 +105,29 @@ class WriteTools(PullTools):
         )
         out = Written(id=created.body["id"], number=number)
         return ToolOutput(out, self.provenance(f"{r.full}/pull/{number}/comments", await self.visibility(r)))
+
+    @tool(
+        toolset="pull_requests",
+        description="Replace a comment's text: kind=issue for a conversation comment, review for an inline one.",
+        read_only=False,
+    )
+    async def update_comment(
+        self,
+        repo: RepoArg,
+        comment_id: Annotated[int, Field(ge=1)],
+        kind: Literal["issue", "review"],
+        body: Annotated[str, Field(min_length=1, max_length=65_000)],
+    ) -> ToolOutput[Written]:
+        r = self.repo(repo)
+        area = "issues" if kind == "issue" else "pulls"
+        updated = await self.client.request(
+            "PATCH",
+            f"{r.api}/{area}/comments/{comment_id}",
+            what=f"{'comment' if kind == 'issue' else 'review comment'} {comment_id} of {r.full}",
+            body={"body": body},
+        )
+        out = Written(id=updated.body["id"], html_url=updated.body.get("html_url"))
+        return ToolOutput(out, self.provenance(f"{r.full}/{area}/comments/{comment_id}", await self.visibility(r)))
 
     @tool(toolset="pull_requests", description="Open a pull request.", read_only=False)
     async def create_pull_request(

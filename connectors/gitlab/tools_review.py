@@ -1,5 +1,5 @@
-"""Merge requests, write side: comments (also on a diff line), replies, resolving, reviews from draft notes,
-creating and merging.
+"""Merge requests, write side: comments (also on a diff line), replies, note edits, resolving, reviews from
+draft notes, creating and merging.
 
 A note on a diff line needs GitLab's position object: the MR's diff refs
 (base_sha, start_sha, head_sha) plus old/new path and line. The position is
@@ -119,6 +119,24 @@ class ReviewTools(GitlabBase):
             ),
             what=f"discussion {discussion_id} of merge request !{iid}",
             idempotent=False,
+        )
+        assert isinstance(raw, dict)
+        return self.out(Created(id=int(raw["id"]), iid=iid), self.provenance(info, f"merge_requests/{iid}"))
+
+    @tool(
+        toolset="merge_requests",
+        description="Replace the text of a merge request note (only the token's own notes).",
+        read_only=False,
+    )
+    async def update_merge_request_note(
+        self, project: ProjectArg, iid: Iid, note_id: Annotated[int, Field(ge=1)], body: Body
+    ) -> ToolOutput[Created]:
+        info = await self.project(project)
+        raw = await self.call(
+            lambda gl: gl.http_put(
+                f"/projects/{info.id}/merge_requests/{iid}/notes/{note_id}", post_data={"body": body}
+            ),
+            what=f"note {note_id} of merge request !{iid}",
         )
         assert isinstance(raw, dict)
         return self.out(Created(id=int(raw["id"]), iid=iid), self.provenance(info, f"merge_requests/{iid}"))

@@ -9,7 +9,8 @@ scans the change's own added lines whatever the model said.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,9 @@ from model.review.report import Change, Coverage, ReviewReport, Usage
 from model.review.security import security_pass
 from model.toolcalls import ParseFailure, constraint_params
 
-Progress = Callable[[int, int, str], None]
+#: (done, total, message) before each model call and once at the end; may be async (the MCP tool's
+#: `ctx.report_progress`).
+Progress = Callable[[int, int, str], Awaitable[None] | None]
 
 #: Diff tokens per call never exceed this, whatever the context (long prompts dilute a review).
 MAX_CHUNK_TOKENS = 12_000
@@ -45,6 +48,13 @@ class ReviewOptions:
     instructions: str = ""
     max_tokens: int | None = None
     use_bandit: bool = True
+
+
+async def _report(progress: Progress | None, done: int, total: int, message: str) -> None:
+    if progress is not None:
+        result = progress(done, total, message)
+        if inspect.isawaitable(result):
+            await result
 
 
 def diff_budget(profile: Profile, max_tokens: int | None = None) -> int:
@@ -76,8 +86,8 @@ async def review_change(
             for path in chunk.paths:
                 failed.setdefault(path, f"over the limit of {options.max_calls} model calls")
             continue
-        if progress is not None:
-            progress(index - 1, len(chunks), f"reviewing part {index} of {len(chunks)} ({', '.join(chunk.paths[:3])})")
+        paths = ", ".join(chunk.paths[:3])
+        await _report(progress, index - 1, len(chunks), f"reviewing part {index} of {len(chunks)} ({paths})")
         answer = await _ask(client, profile, options, change, chunk, index, len(chunks), usage)
         if answer is None:
             for path in chunk.paths:
@@ -89,8 +99,7 @@ async def review_change(
             report.summaries.append(summary.strip())
         for piece in chunk.pieces:
             done_lines[piece.file.path] = done_lines.get(piece.file.path, 0) + piece.changed
-    if progress is not None:
-        progress(len(chunks), len(chunks), "checking findings against the diff")
+    await _report(progress, len(chunks), len(chunks), "checking findings against the diff")
     by_path = {f.path: f for f in change.files}
     checked = [f for f in validate(found, by_path) if rank(f.severity) >= rank(options.min_severity)]
     report.findings = [f for f in checked if f.in_diff]

@@ -2,11 +2,12 @@
 
 GitHub: `github_get_pull_request`, `github_get_pull_request_files` (pages reassembled),
 `github_get_contents` (settings at the base branch), `github_get_pull_request_reviews`
-(earlier markers); posts with `github_create_review` and retires findings with
-`github_reply_to_review_comment`.
+(earlier markers); posts with `github_create_review` and retires findings by editing the bot's
+comment with `github_update_comment`.
 GitLab: `gitlab_get_merge_request`, `gitlab_list_merge_request_changes`, `gitlab_get_file`,
 `gitlab_list_merge_request_discussions`; posts with `gitlab_create_merge_request_review` and
-retires with `gitlab_reply_to_merge_request_discussion` + `gitlab_resolve_merge_request_discussion`.
+retires by editing the bot's note (`gitlab_update_merge_request_note`) and resolving its discussion
+(`gitlab_resolve_merge_request_discussion`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class Earlier:
 
     #: fingerprint -> thread id (GitHub: the comment id; GitLab: the discussion id)
     findings: dict[str, str] = field(default_factory=dict)
+    #: fingerprint -> (id, body) of the comment/note carrying its marker (edited when it is retired)
+    notes: dict[str, tuple[str, str]] = field(default_factory=dict)
     outdated: set[str] = field(default_factory=set)
     summary: bool = False
 
@@ -56,13 +59,14 @@ class Forge(Protocol):
 
     def review_arguments(self, summary: str, notes: list[InlineNote]) -> dict[str, Any]: ...
 
-    def retire_calls(self, thread: str, body: str) -> list[tuple[str, dict[str, Any]]]: ...
+    def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]: ...
 
 
-def _scan_markers(earlier: Earlier, body: str, thread: str) -> None:
+def _scan_markers(earlier: Earlier, body: str, thread: str, note: str) -> None:
     for kind, fp in markers_in(body):
         if kind == "finding" and fp:
             earlier.findings.setdefault(fp, thread)
+            earlier.notes.setdefault(fp, (note, body))
         elif kind == "outdated" and fp:
             earlier.outdated.add(fp)
         elif kind == "summary":
@@ -71,7 +75,7 @@ def _scan_markers(earlier: Earlier, body: str, thread: str) -> None:
 
 class GithubForge:
     review_tool: str = "github_create_review"
-    retire_tools: tuple[str, ...] = ("github_reply_to_review_comment",)
+    retire_tools: tuple[str, ...] = ("github_update_comment",)
 
     def __init__(self, target: Target, hub: HubCalls) -> None:
         self.target = target
@@ -117,11 +121,11 @@ class GithubForge:
                 args["cursor"] = cursor
             page = await self.hub.call("github_get_pull_request_reviews", args)
             for review in page.data.get("reviews", []):
-                _scan_markers(earlier, review.get("body") or "", str(review.get("id")))
+                _scan_markers(earlier, review.get("body") or "", str(review.get("id")), str(review.get("id")))
             for comment in page.data.get("comments", []):
                 # A reply's markers belong to the thread it answers.
                 thread = str(comment.get("in_reply_to") or comment.get("id"))
-                _scan_markers(earlier, comment.get("body") or "", thread)
+                _scan_markers(earlier, comment.get("body") or "", thread, str(comment.get("id")))
             cursor = page.data.get("next_cursor")
             if not cursor:
                 break
@@ -136,9 +140,9 @@ class GithubForge:
             "comments": [{"path": n.path, "line": n.line, "side": "RIGHT", "body": n.body} for n in notes],
         }
 
-    def retire_calls(self, thread: str, body: str) -> list[tuple[str, dict[str, Any]]]:
-        args = {"repo": self.target.repo, "number": self.target.number, "comment_id": int(thread), "body": body}
-        return [("github_reply_to_review_comment", args)]
+    def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]:
+        args = {"repo": self.target.repo, "comment_id": int(note), "kind": "review", "body": body}
+        return [("github_update_comment", args)]
 
 
 def _add_part(parts: list[dict[str, Any]], item: dict[str, Any]) -> None:
@@ -166,7 +170,7 @@ def _file(item: dict[str, Any]) -> FileDiff:
 class GitlabForge:
     review_tool: str = "gitlab_create_merge_request_review"
     retire_tools: tuple[str, ...] = (
-        "gitlab_reply_to_merge_request_discussion",
+        "gitlab_update_merge_request_note",
         "gitlab_resolve_merge_request_discussion",
     )
 
@@ -225,7 +229,7 @@ class GitlabForge:
             page = await self.hub.call("gitlab_list_merge_request_discussions", args)
             for discussion in page.data.get("discussions", []):
                 for note in discussion.get("notes", []):
-                    _scan_markers(earlier, note.get("body") or "", str(discussion.get("id")))
+                    _scan_markers(earlier, note.get("body") or "", str(discussion.get("id")), str(note.get("id")))
             cursor = str(page.data.get("next_cursor") or "")
             if not cursor:
                 break
@@ -239,11 +243,11 @@ class GitlabForge:
             "comments": [{"path": n.path, "line": n.line, "side": "new", "body": n.body} for n in notes],
         }
 
-    def retire_calls(self, thread: str, body: str) -> list[tuple[str, dict[str, Any]]]:
-        where = {"project": self.target.repo, "iid": self.target.number, "discussion_id": thread}
+    def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]:
+        where = {"project": self.target.repo, "iid": self.target.number}
         return [
-            ("gitlab_reply_to_merge_request_discussion", where | {"body": body}),
-            ("gitlab_resolve_merge_request_discussion", where | {"resolved": True}),
+            ("gitlab_update_merge_request_note", where | {"note_id": int(note), "body": body}),
+            ("gitlab_resolve_merge_request_discussion", where | {"discussion_id": thread, "resolved": True}),
         ]
 
 

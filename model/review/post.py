@@ -18,7 +18,7 @@ from model.gate import Gate
 from model.review.findings import CATEGORIES, Finding, fingerprint
 from model.review.forges import Earlier, Forge, InlineNote
 from model.review.hubcalls import ReviewError
-from model.review.render import SUMMARY_MARKER, comment_body, outdated_body, report_markdown, text
+from model.review.render import SUMMARY_MARKER, comment_body, report_markdown, retired_body, text
 from model.review.report import Posted, ReviewReport
 from model.scanner import scan_write
 
@@ -80,7 +80,7 @@ async def publish(
     gone = [
         (fp, thread)
         for fp, thread in earlier.findings.items()
-        if fp not in current and fp not in earlier.outdated and not still_derivable(fp, report)
+        if fp not in current and fp not in earlier.outdated and fp in earlier.notes and not still_derivable(fp, report)
     ]
     if earlier.summary and not notes and not gone:
         posted.skipped_reason = "nothing new since the last review"
@@ -93,7 +93,9 @@ async def publish(
     posted.tool_calls.append(forge.review_tool)
     posted.new = len(notes)
     for fp, thread in gone:
-        for tool, arguments in forge.retire_calls(thread, outdated_body(fp, report.change.head_sha, report.lang)):
+        note_id, original = earlier.notes[fp]
+        body = retired_body(original, fp, report.change.head_sha, report.lang)
+        for tool, arguments in forge.retire_calls(thread, note_id, body):
             await _gated(gate, hub, do_call, tool, arguments)
             posted.tool_calls.append(tool)
         posted.outdated += 1

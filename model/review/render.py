@@ -75,8 +75,16 @@ def comment_body(finding: Finding, lang: str = "en") -> str:
     return body + "\n\n" + finding_marker(finding.fingerprint)
 
 
-def outdated_body(fp: str, sha: str, lang: str = "en") -> str:
-    return text(lang, "outdated").format(sha=sha[:12]) + "\n\n" + outdated_marker(fp)
+_MARKER_TEXT = re.compile(r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:[^>\]]*(?:-->|\])")
+
+
+def retired_body(original: str, fp: str, sha: str, lang: str = "en") -> str:
+    """The bot's own finding comment, edited to say it is outdated: the notice, the old text quoted
+    (its suggested change no longer applicable), the finding's marker kept and the outdated one added."""
+    kept = _MARKER_TEXT.sub("", original).replace("```suggestion", "```").strip()
+    quoted = "\n".join(f"> {line}" if line else ">" for line in kept.splitlines())
+    notice = text(lang, "outdated").format(sha=sha[:12])
+    return f"{notice}\n\n{quoted}\n\n{finding_marker(fp)}\n{outdated_marker(fp)}"
 
 
 def _finding_line(f: Finding, with_suggestion: bool) -> str:

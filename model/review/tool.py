@@ -12,18 +12,20 @@ shows the outer `review_*` call and, nested under it, the agent's reads and writ
     approve_posting = false          # true: review_publish_review may post without asking
     hub_config = "/etc/mcp-hub.toml" # the config the inner hub is built from (default: env only)
 
-Posting asks the client for approval (MCP elicitation) unless pre-approved; the hub's
-connector contract does not hand tool methods the MCP context yet, so until it does,
-posting needs `approve_posting = true` (see model/README.md).
+Both tools report progress per model call to clients that ask for it. Posting asks the
+client's user after the review and before anything is posted (MCP elicitation, yes/no)
+unless `approve_posting = true`; without an explicit yes nothing is posted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from mcp_hub.calls import current_context
 from mcp_hub.connector import Connector, ConnectorSettings, ToolOutput, tool
 from mcp_hub.errors import InvalidInput, PolicyDenied
 from mcp_hub.provenance import Provenance
@@ -73,14 +75,23 @@ class ReviewWorkflow(Connector[ReviewSettings]):
         read_only=False,
     )
     async def publish_review(self, url: Url, lang: Lang = None) -> ToolOutput[ReviewResult]:
-        if not self.settings.approve_posting:
-            raise PolicyDenied(
-                "posting a review needs approval: set [review] approve_posting = true, "
-                "or run review_pull_request and post it yourself"
-            )
-        return await self._review(url, lang, post=True)
+        from model.review.consent import asker, cannot_ask
 
-    async def _review(self, url: str, lang: str | None, *, post: bool) -> ToolOutput[ReviewResult]:
+        if self.settings.approve_posting:
+            return await self._review(url, lang, post=True)
+        ctx = current_context()
+        reason = cannot_ask(ctx)
+        if reason is not None:
+            raise PolicyDenied(
+                f"posting a review needs the user's approval and this client cannot be asked ({reason}); "
+                "nothing was reviewed or posted: set [review] approve_posting = true, "
+                "or run review_pull_request and post the findings yourself"
+            )
+        return await self._review(url, lang, post=True, confirm=asker(ctx, url))
+
+    async def _review(
+        self, url: str, lang: str | None, *, post: bool, confirm: Callable[[Any], Awaitable[None]] | None = None
+    ) -> ToolOutput[ReviewResult]:
         from model.client import ModelClient
         from model.endpoint import resolve_endpoint
         from model.hub import open_hub
@@ -99,12 +110,15 @@ class ReviewWorkflow(Connector[ReviewSettings]):
         s = self.settings
         endpoint = resolve_endpoint(s.backend, s.base_url, s.api_key)
         options = ReviewOptions(budget_tokens=s.budget_tokens, max_calls=s.max_calls, model=s.served_name)
+        ctx = current_context()
+        progress = ctx.report_progress if ctx is not None else None
         try:
             async with AsyncExitStack() as stack:
                 client = await stack.enter_async_context(ModelClient(endpoint))
                 session = await stack.enter_async_context(open_hub(self._inner_hub()))
+                posting = PostOptions(post=post, confirm=confirm)
                 report = await run_review(
-                    session, client, get_profile(s.profile), url, options, lang=lang, posting=PostOptions(post=post)
+                    session, client, get_profile(s.profile), url, options, lang=lang, posting=posting, progress=progress
                 )
         except BaseExceptionGroup as group:
             raise first_hub_error(group) or group from None

@@ -7,6 +7,7 @@ library users call.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,6 +32,9 @@ class PostOptions:
     #: Asks a person when a write needs one (scanner "review", flow guard); None: such writes are denied.
     ask: AskFn | None = None
     verdict_log: Path | None = None
+    #: Called with the finished review before anything is posted; raises to stop posting
+    #: (the MCP tool asks the client's user here).
+    confirm: Callable[[ReviewReport], Awaitable[None]] | None = None
 
 
 async def run_review(
@@ -63,6 +67,8 @@ async def run_review(
     if warning:
         report.notes.append(warning)
     if posting.post:
+        if posting.confirm is not None:
+            await posting.confirm(report)
         approver = Approver(globs=posting_tools(forge), ask=posting.ask)
         gate = Gate(approver, hub.guard, VerdictLog(posting.verdict_log), run=new_run_id())
         report.posted = await publish(report, forge, gate)

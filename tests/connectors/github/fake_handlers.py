@@ -21,6 +21,10 @@ def error(status: int, message: str, **extra: Any) -> Result:
 NOT_FOUND = error(404, "Not Found")
 
 
+def _missing_body(resource: str) -> Result:
+    return error(422, "Validation Failed", errors=[{"resource": resource, "code": "missing_field", "field": "body"}])
+
+
 @dataclass
 class Req:
     method: str
@@ -180,6 +184,18 @@ class Handlers:
         self.state.comments.setdefault(full, {}).setdefault(n, []).append(c)
         return 201, fr.comment_json(req.api, full, n, c), {}
 
+    def update_issue_comment(self, req: Req) -> Result:
+        full = f"{req.m['owner']}/{req.m['repo']}"
+        cid = int(req.m["cid"])
+        for n, thread in self.state.comments.get(full, {}).items():
+            for c in thread:
+                if c["id"] == cid:
+                    if not isinstance((req.body or {}).get("body"), str):
+                        return _missing_body("IssueComment")
+                    c["body"] = req.body["body"]
+                    return 200, fr.comment_json(req.api, full, n, c), {}
+        return error(404, "Not Found")
+
     # -- pulls ---------------------------------------------------------------------------------
 
     def _pull(self, req: Req) -> tuple[RepoState, dict[str, Any]] | None:
@@ -327,6 +343,19 @@ class Handlers:
         ]
         page, headers = paginate(req, items)
         return 200, page, headers
+
+    def update_review_comment(self, req: Req) -> Result:
+        r = req.repo(self.state)
+        cid = int(req.m["cid"])
+        for n, thread in self.state.review_comments.get(r.full, {}).items() if r else ():
+            for c in thread:
+                if c["id"] == cid:
+                    if not isinstance((req.body or {}).get("body"), str):
+                        return _missing_body("PullRequestReviewComment")
+                    c["body"] = req.body["body"]
+                    head = r.branches.get(self.state.pulls[r.full][n]["head"], "")
+                    return 200, fr.review_comment_json(req.api, r.full, n, c, head), {}
+        return error(404, "Not Found")
 
     def reply(self, req: Req) -> Result:
         found = self._pull(req)

@@ -57,6 +57,10 @@ CASES: list[tuple[str, dict[str, Any], str | None, list[str]]] = [
     ("create_review", {"repo": W, "number": 1}, "invalid_input", ["needs a body or inline comments"]),
     ("reply_to_review_comment", {"repo": W, "number": 1, "comment_id": 123456, "body": "x"}, "not_found",
      ["review comment 123456 of acme/widgets#1 was not found"]),
+    ("update_comment", {"repo": W, "comment_id": 123456, "kind": "issue", "body": "x"}, "not_found",
+     ["comment 123456 of acme/widgets was not found"]),
+    ("update_comment", {"repo": W, "comment_id": 702, "kind": "thread", "body": "x"}, "invalid_input",
+     ["kind", "'issue' or 'review'"]),
     ("create_pull_request", {"repo": W, "title": "t", "head": NO_BRANCH, "base": "main"}, "invalid_input",
      ["422: Validation Failed; PullRequest head invalid", "Fix the arguments"]),
     ("merge_pull_request", {"repo": W, "number": 3}, "invalid_input",
@@ -88,7 +92,7 @@ AREAS = {
         "issues": {"list_issues", "search_issues", "get_issue", "create_issue", "add_comment", "update_issue"},
         "pulls": {
             "list_pull_requests", "get_pull_request", "get_pull_request_files", "get_pull_request_reviews",
-            "create_review", "reply_to_review_comment", "create_pull_request", "merge_pull_request",
+            "create_review", "reply_to_review_comment", "update_comment", "create_pull_request", "merge_pull_request",
         },
         "actions": {"list_workflow_runs", "list_run_jobs", "get_job_log"},
         "code_changes": {"create_branch", "put_file", "commit_files"},
@@ -99,7 +103,7 @@ AREAS = {
 def test_every_tool_has_a_bad_input_case() -> None:
     tools = {spec.name for spec, _ in GithubConnector.tool_methods()}
     covered = {case[0] for case in CASES}
-    assert len(tools) == 26 and tools <= covered, f"tools without a bad-input case: {sorted(tools - covered)}"
+    assert len(tools) == 27 and tools <= covered, f"tools without a bad-input case: {sorted(tools - covered)}"
     assert sum(len(cases) for cases in AREAS.values()) == len(CASES)  # every case in one area
 
 

@@ -63,6 +63,24 @@ async def test_comment_create_and_update_issue(make_hub: Callable[..., HubServer
     assert nothing.is_error and "nothing to update" in nothing.content[0].text
 
 
+async def test_update_comment_edits_issue_and_review_comments(
+    make_hub: Callable[..., HubServer], fake: FakeGithub
+) -> None:
+    hub = make_hub(writes=True)
+    issue = await call(hub, "update_comment", repo=W, comment_id=702, kind="issue", body="Looking into it (edited).")
+    assert not issue.is_error, issue.content
+    assert issue.structured_content["id"] == 702 and issue.structured_content["html_url"].endswith("#issuecomment-702")
+    assert [c["body"] for c in fake.state.comments[W][40]][1] == "Looking into it (edited)."
+    assert prov(issue)["resource"] == f"github://{W}/issues/comments/702"
+    review = await call(hub, "update_comment", repo=W, comment_id=902, kind="review", body="Outdated.")
+    assert not review.is_error, review.content
+    assert next(c for c in fake.state.review_comments[W][1] if c["id"] == 902)["body"] == "Outdated."
+    assert ("PATCH", f"/repos/{W}/pulls/comments/902") in [(e[0], e[1]) for e in fake.state.log]
+    wrong_kind = await call(hub, "update_comment", repo=W, comment_id=702, kind="review", body="x")
+    assert wrong_kind.is_error and "review comment 702 of acme/widgets was not found" in wrong_kind.content[0].text
+    assert [c["body"] for c in fake.state.comments[W][40]][1] == "Looking into it (edited)."
+
+
 async def test_review_inline_comments_are_checked_against_the_diff(
     make_hub: Callable[..., HubServer], fake: FakeGithub
 ) -> None:

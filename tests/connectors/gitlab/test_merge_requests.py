@@ -164,6 +164,29 @@ async def test_reply_and_resolve(make_hub: Make, fake: Fake) -> None:
     assert unknown.is_error and unknown.meta["mcp_hub/error"] == "not_found"
 
 
+async def test_update_merge_request_note(make_hub: Make, fake: Fake) -> None:
+    async with Client(make_hub(writes=True)) as client:
+        started = await client.call_tool("gitlab_comment_on_merge_request", {"project": APP, "iid": 1, "body": "Q"})
+        discussion = fake.state.projects[1].discussions[1][-1]
+        note_id = discussion["notes"][0]["id"]
+        args = {"project": APP, "iid": 1, "note_id": note_id, "body": "Q (edited)"}
+        edited = await client.call_tool("gitlab_update_merge_request_note", args)
+        missing = await client.call_tool("gitlab_update_merge_request_note", args | {"note_id": 987654})
+        empty = await client.call_tool("gitlab_update_merge_request_note", args | {"body": ""})
+        discussion["notes"][0]["author"] = fake.state.user("alice")
+        foreign = await client.call_tool("gitlab_update_merge_request_note", args | {"body": "mine now"})
+    assert not started.is_error and not edited.is_error, edited.content
+    assert edited.structured_content == {"id": note_id, "iid": 1, "state": None, "sha": None, "detail": None}
+    assert discussion["notes"][0]["body"] == "Q (edited)"
+    assert ("PUT", f"/api/v4/projects/1/merge_requests/1/notes/{note_id}") in fake.state.requests
+    assert missing.is_error and missing.meta["mcp_hub/error"] == "not_found"
+    assert "note 987654 of merge request !1 was not found" in missing.content[0].text
+    assert empty.is_error and empty.meta["mcp_hub/error"] == "invalid_input"
+    assert "body: String should have at least 1 character" in empty.content[0].text
+    assert foreign.is_error and foreign.meta["mcp_hub/error"] == "auth" and "403" in foreign.content[0].text
+    assert discussion["notes"][0]["body"] == "Q (edited)"  # someone else's note is left alone
+
+
 async def test_review_from_draft_notes_published_at_once(make_hub: Make, fake: Fake) -> None:
     comments = [
         {"path": "src/mod02.py", "line": 10, "body": "rename"},

@@ -64,15 +64,18 @@ async def test_post_then_rerun_without_duplicates(
     third = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
     assert third.posted is not None
     assert (third.posted.new, third.posted.already, third.posted.outdated) == (0, 1, 1)
-    assert third.posted.tool_calls == ["github_create_review", "github_reply_to_review_comment"]
+    assert third.posted.tool_calls == ["github_create_review", "github_update_comment"]
     after = bot_comments(github, number)
-    assert len([c for c in after if c["in_reply_to"] is None]) == 2  # the TODO moved to line 5: not posted again
-    [reply] = [c for c in after if c["in_reply_to"] is not None]
-    assert reply["in_reply_to"] == next(c["id"] for c in comments if c["line"] == 2)
-    assert "No longer applies" in reply["body"] and markers_in(reply["body"])[0][0] == "outdated"
+    assert len(after) == 2 and all(c["in_reply_to"] is None for c in after)  # the TODO moved: not posted again
+    retired = next(c for c in after if c["line"] == 2)  # the bot's own comment, edited in place
+    assert retired["body"].startswith("No longer applies as of ") and "```suggestion" not in retired["body"]
+    assert "\n> **medium** · bug: Compare with None" in retired["body"]  # the old finding, quoted
+    assert sorted(kind for kind, _ in markers_in(retired["body"])) == ["finding", "outdated"]
+    untouched = next(c for c in after if c["line"] == 4)
+    assert untouched["body"] == next(c["body"] for c in comments if c["line"] == 4)
     fourth = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
     assert fourth.posted is not None and fourth.posted.skipped_reason  # the outdated note is not repeated
-    assert len(bot_comments(github, number)) == 3 and len(reviews(github, number)) == 2
+    assert len(bot_comments(github, number)) == 2 and len(reviews(github, number)) == 2
 
 
 async def test_scanner_withholds_a_risky_suggestion(

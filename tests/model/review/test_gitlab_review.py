@@ -71,6 +71,12 @@ async def test_review_post_and_rerun_on_gitlab(
     push(gitlab, iid, "review-gl", {"src/payments.py": fixed})
     third = await run_review(gl_session, model_client, PROFILE, URL.format(iid=iid), OPTIONS, posting=posting)
     assert third.posted is not None and (third.posted.new, third.posted.outdated) == (0, 1)
+    assert third.posted.tool_calls[-2:] == [
+        "gitlab_update_merge_request_note",
+        "gitlab_resolve_merge_request_discussion",
+    ]
     retired = next(d for d, n in inline if n["position"]["new_line"] == 2)
-    assert retired["notes"][-1]["body"].startswith("No longer applies")
-    assert markers_in(retired["notes"][-1]["body"]) and retired["notes"][0].get("resolved") is True
+    [edited] = retired["notes"]  # the bot's own note, edited in place (no reply)
+    assert edited["body"].startswith("No longer applies") and "```suggestion" not in edited["body"]
+    assert sorted(kind for kind, _ in markers_in(edited["body"])) == ["finding", "outdated"]
+    assert edited.get("resolved") is True

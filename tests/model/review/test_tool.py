@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import mcp_types
 import pytest
 from mcp import Client
 
@@ -55,7 +56,8 @@ async def test_review_tool_reviews_through_the_hub(
         assert data["findings"] == 2 and data["worst"] == "medium" and data["model_calls"] == 1
         assert "`src/payments.py:2`" in data["markdown"] and data["posted"] is None
         denied = await client.call_tool("review_publish_review", {"url": url(number)})
-        assert denied.is_error and "approve_posting" in denied.content[0].text
+        assert denied.is_error and "does not support MCP elicitation" in denied.content[0].text
+        assert "approve_posting" in denied.content[0].text
         bad = await client.call_tool("review_pull_request", {"url": "https://example.com/not/a/pr"})
         assert bad.is_error and "names neither" in bad.content[0].text
         missing = await client.call_tool("review_pull_request", {"url": url(999)})
@@ -82,3 +84,115 @@ async def test_pre_approved_publishing(
     assert not result.is_error, result.content
     assert result.structured_content["posted"].startswith("2 new")
     assert len(github.state.review_comments[REPO][number]) == 2
+
+
+async def test_progress_per_model_call(
+    github: Any,
+    github_served: tuple[Any, str],
+    model_url: str,
+    reviewer: FakeReviewer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, total, message))
+
+    number = add_pull(github, SMALL_CHANGE)
+    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=True)
+    async with Client(hub) as client:
+        for tool in ("review_pull_request", "review_publish_review"):
+            progress.clear()
+            result = await client.call_tool(tool, {"url": url(number)}, progress_callback=on_progress)
+            assert not result.is_error, result.content
+            assert [(v, t) for v, t, _ in progress] == [(0, 1), (1, 1)]  # one model call, then the check
+            assert progress[0][2] is not None and progress[0][2].startswith("reviewing part 1 of 1 (src/payments.py")
+            assert progress[1][2] == "checking findings against the diff"
+
+
+def answering(*answers: mcp_types.ElicitResult | mcp_types.ErrorData) -> tuple[list[str], Any]:
+    """An elicitation callback giving `answers` in turn, and the questions it was asked."""
+    asked: list[str] = []
+
+    async def callback(context: Any, params: mcp_types.ElicitRequestParams) -> Any:
+        asked.append(params.message)
+        return answers[len(asked) - 1]
+
+    return asked, callback
+
+
+async def test_publishing_asks_the_user_first(
+    github: Any,
+    github_served: tuple[Any, str],
+    model_url: str,
+    reviewer: FakeReviewer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    number = add_pull(github, SMALL_CHANGE)
+    asked, callback = answering(mcp_types.ElicitResult(action="accept", content={"post": True}))
+    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
+    async with Client(hub, mode="legacy", elicitation_callback=callback) as client:
+        result = await client.call_tool("review_publish_review", {"url": url(number)})
+    assert not result.is_error, result.content
+    assert asked == [
+        f"Post the review of {url(number)}? 2 findings on the diff, worst medium; "
+        "only findings not posted before are posted, as the hub's bot account."
+    ]
+    assert result.structured_content["posted"].startswith("2 new")
+    assert len(github.state.review_comments[REPO][number]) == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (mcp_types.ElicitResult(action="decline"), "the user declined posting the review"),
+        (mcp_types.ElicitResult(action="cancel"), "the user cancelled posting the review"),
+        (mcp_types.ElicitResult(action="accept", content={"post": False}), "the user declined posting the review"),
+        (mcp_types.ElicitResult(action="accept", content={"post": "maybe"}), "could not ask the user"),
+        (mcp_types.ErrorData(code=mcp_types.INVALID_REQUEST, message="no UI here"), "could not ask the user"),
+    ],
+    ids=["decline", "cancel", "no", "bad-answer", "client-error"],
+)
+async def test_nothing_posted_without_a_yes(
+    answer: mcp_types.ElicitResult | mcp_types.ErrorData,
+    expected: str,
+    github: Any,
+    github_served: tuple[Any, str],
+    model_url: str,
+    reviewer: FakeReviewer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    number = add_pull(github, SMALL_CHANGE)
+    asked, callback = answering(answer)
+    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
+    async with Client(hub, mode="legacy", elicitation_callback=callback) as client:
+        result = await client.call_tool("review_publish_review", {"url": url(number)})
+        assert result.is_error and expected in result.content[0].text, result.content
+        assert "nothing was posted" in result.content[0].text
+        assert len(asked) == 1
+        assert (await client.call_tool("review_pull_request", {"url": url(number)})).is_error is False  # still serving
+    assert github.state.reviews.get(REPO, {}).get(number) is None
+    assert not github.state.review_comments.get(REPO, {}).get(number)
+
+
+async def test_modern_protocol_clients_are_refused_before_reviewing(
+    github: Any,
+    github_served: tuple[Any, str],
+    model_url: str,
+    reviewer: FakeReviewer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Under 2026-07-28 the server cannot ask mid-call: refused up front, no model call, nothing posted."""
+    number = add_pull(github, SMALL_CHANGE)
+    asked, callback = answering(mcp_types.ElicitResult(action="accept", content={"post": True}))
+    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
+    async with Client(hub, elicitation_callback=callback) as client:
+        result = await client.call_tool("review_publish_review", {"url": url(number)})
+    assert result.is_error and "MCP protocol 2026-07-28" in result.content[0].text, result.content
+    assert "approve_posting = true" in result.content[0].text
+    assert asked == [] and reviewer.requests == []
+    assert github.state.reviews.get(REPO, {}).get(number) is None

@@ -180,6 +180,22 @@ async def resolve(call: Call) -> Response:
     return JSONResponse(discussion)
 
 
+async def update_note(call: Call) -> Response:
+    # docs.gitlab.com "Notes API" – Modify existing merge request note (body); only the author may
+    proj, item = mr_of(call)
+    wanted = call.int_param("note")
+    found = next((n for d in proj.discussions[item["iid"]] for n in d["notes"] if n["id"] == wanted), None)
+    if found is None:
+        raise not_found("Note")
+    if found["author"]["username"] != call.state.me:
+        raise HttpError(403, {"message": "403 Forbidden"})
+    body = call.arg("body")
+    if not body:
+        raise HttpError(400, {"error": "body is missing"})
+    found["body"] = body
+    return JSONResponse(found)
+
+
 async def create_draft(call: Call) -> Response:
     # docs.gitlab.com "Draft Notes API" – Create a draft note (note; optional position)
     proj, item = mr_of(call)
@@ -322,6 +338,7 @@ ROUTES = [
     ("POST", f"{MR}/discussions", create_discussion),
     ("POST", f"{MR}/discussions/:discussion/notes", reply),
     ("PUT", f"{MR}/discussions/:discussion", resolve),
+    ("PUT", f"{MR}/notes/:note", update_note),
     ("POST", f"{MR}/draft_notes", create_draft),
     ("DELETE", f"{MR}/draft_notes/:draft", delete_draft),
     ("POST", f"{MR}/draft_notes/bulk_publish", bulk_publish),
