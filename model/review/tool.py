@@ -1,4 +1,4 @@
-"""`review_pull_request` and `review_publish_review` for any MCP client attached to the hub.
+"""`review_pull_request` and `review_publish_review` (and the prompt `review_pull_request`) for any MCP client.
 
 A workflow registered like a connector (entry point `review = "model.review:MANIFEST"`),
 so the core never imports the model. It calls back into the hub through an in-memory
@@ -26,7 +26,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from mcp_hub.calls import current_context
-from mcp_hub.connector import Connector, ConnectorSettings, ToolOutput, tool
+from mcp_hub.connector import Connector, ConnectorSettings, ToolOutput, prompt, tool
 from mcp_hub.errors import InvalidInput, PolicyDenied
 from mcp_hub.provenance import Provenance
 from mcp_hub.secret import Secret
@@ -68,6 +68,18 @@ class ReviewWorkflow(Connector[ReviewSettings]):
     @tool(toolset="review", description="Review a GitHub PR or GitLab MR with the hub's self-hosted model.")
     async def pull_request(self, url: Url, lang: Lang = None) -> ToolOutput[ReviewResult]:
         return await self._review(url, lang, post=False)
+
+    @prompt(toolset="review", name="pull_request", description="Have the team's self-hosted model review a PR/MR.")
+    async def pull_request_prompt(self, url: str, lang: str = "en") -> str:
+        """The user message for clients that offer prompts (slash commands) rather than tools."""
+        if not url.startswith(("http://", "https://")):
+            raise InvalidInput("url must be the pull request's or merge request's http(s) URL")
+        language = "Japanese" if lang == "ja" else "English"
+        return (
+            f"Review the change at {url}: call the review_pull_request tool with url={url!r} and lang={lang!r}, "
+            f"then present its Markdown to me in {language}, most severe findings first, keeping its coverage "
+            "footer. Do not post anything unless I ask; posting is review_publish_review."
+        )
 
     @tool(
         toolset="review",

@@ -9,6 +9,7 @@ from typing import Any
 import mcp_types
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 
 from connectors.github import GithubConnector
 from mcp_hub.config import load_config
@@ -67,6 +68,20 @@ async def test_review_tool_reviews_through_the_hub(
     assert ("agent", "github_get_pull_request_files") in inner  # nested calls audited as the agent
     assert ("local", "review_pull_request") in [(e["caller"], e["tool"]) for e in entries]
     assert github.state.reviews.get(REPO, {}).get(number) is None  # nothing posted
+
+
+async def test_review_is_offered_as_a_prompt(
+    github_served: tuple[Any, str], model_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "audit.jsonl", approve=False)
+    async with Client(hub) as client:
+        prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+        rendered = await client.get_prompt("review_pull_request", {"url": url(7), "lang": "ja"})
+        with pytest.raises(MCPError, match="http"):
+            await client.get_prompt("review_pull_request", {"url": "not a url"})
+    assert [a.name for a in prompts["review_pull_request"].arguments or []] == ["url", "lang"]
+    text = rendered.messages[0].content.text
+    assert f"url={url(7)!r}" in text and "Japanese" in text and "review_publish_review" in text
 
 
 async def test_pre_approved_publishing(
