@@ -36,6 +36,8 @@ class Earlier:
     notes: dict[str, tuple[str, str]] = field(default_factory=dict)
     outdated: set[str] = field(default_factory=set)
     summary: bool = False
+    #: id of the conversation comment/note carrying the summary marker (edited in place on re-runs)
+    summary_note: str | None = None
 
 
 @dataclass
@@ -50,6 +52,10 @@ class Forge(Protocol):
     hub: HubCalls
     review_tool: str
     retire_tools: tuple[str, ...]
+    summary_tools: tuple[str, ...]
+    #: True: the summary is always its own conversation comment (GitHub, whose review bodies cannot be
+    #: edited through the hub); False: the first review's body carries it (GitLab publishes it as a note).
+    summary_separate: bool
 
     async def fetch(self) -> Change: ...
 
@@ -61,8 +67,11 @@ class Forge(Protocol):
 
     def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]: ...
 
+    def summary_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]: ...
 
-def _scan_markers(earlier: Earlier, body: str, thread: str, note: str) -> None:
+
+def _scan_markers(earlier: Earlier, body: str, thread: str, note: str, *, editable: bool = True) -> None:
+    """Record the bot's markers in one comment; `editable` says whether the hub can edit that comment."""
     for kind, fp in markers_in(body):
         if kind == "finding" and fp:
             earlier.findings.setdefault(fp, thread)
@@ -71,11 +80,15 @@ def _scan_markers(earlier: Earlier, body: str, thread: str, note: str) -> None:
             earlier.outdated.add(fp)
         elif kind == "summary":
             earlier.summary = True
+            if editable and earlier.summary_note is None:
+                earlier.summary_note = note
 
 
 class GithubForge:
     review_tool: str = "github_create_review"
     retire_tools: tuple[str, ...] = ("github_update_comment",)
+    summary_tools: tuple[str, ...] = ("github_add_comment", "github_update_comment")
+    summary_separate = True
 
     def __init__(self, target: Target, hub: HubCalls) -> None:
         self.target = target
@@ -121,7 +134,8 @@ class GithubForge:
                 args["cursor"] = cursor
             page = await self.hub.call("github_get_pull_request_reviews", args)
             for review in page.data.get("reviews", []):
-                _scan_markers(earlier, review.get("body") or "", str(review.get("id")), str(review.get("id")))
+                review_id = str(review.get("id"))
+                _scan_markers(earlier, review.get("body") or "", review_id, review_id, editable=False)
             for comment in page.data.get("comments", []):
                 # A reply's markers belong to the thread it answers.
                 thread = str(comment.get("in_reply_to") or comment.get("id"))
@@ -129,7 +143,24 @@ class GithubForge:
             cursor = page.data.get("next_cursor")
             if not cursor:
                 break
+        cursor = None
+        for _ in range(MAX_PAGES):  # the summary lives in the conversation
+            args = {"repo": self.target.repo, "number": self.target.number, "limit": 100}
+            if cursor:
+                args["cursor"] = cursor
+            page = await self.hub.call("github_get_issue", args)
+            for comment in page.data.get("comments", []):
+                _scan_markers(earlier, comment.get("body") or "", str(comment.get("id")), str(comment.get("id")))
+            cursor = page.data.get("next_cursor")
+            if not cursor:
+                break
         return earlier
+
+    def summary_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]:
+        if existing is not None:
+            args = {"repo": self.target.repo, "comment_id": int(existing), "kind": "issue", "body": body}
+            return [("github_update_comment", args)]
+        return [("github_add_comment", {"repo": self.target.repo, "number": self.target.number, "body": body})]
 
     def review_arguments(self, summary: str, notes: list[InlineNote]) -> dict[str, Any]:
         return {
@@ -173,6 +204,8 @@ class GitlabForge:
         "gitlab_update_merge_request_note",
         "gitlab_resolve_merge_request_discussion",
     )
+    summary_tools: tuple[str, ...] = ("gitlab_update_merge_request_note",)
+    summary_separate = False
 
     def __init__(self, target: Target, hub: HubCalls) -> None:
         self.target = target
@@ -242,6 +275,12 @@ class GitlabForge:
             "body": summary,
             "comments": [{"path": n.path, "line": n.line, "side": "new", "body": n.body} for n in notes],
         }
+
+    def summary_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]:
+        if existing is None:
+            return []  # the first review's body is the summary note
+        where = {"project": self.target.repo, "iid": self.target.number}
+        return [("gitlab_update_merge_request_note", where | {"note_id": int(existing), "body": body})]
 
     def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]:
         where = {"project": self.target.repo, "iid": self.target.number}

@@ -27,7 +27,7 @@ MAX_INLINE = 50
 
 
 def posting_tools(forge: Forge) -> tuple[str, ...]:
-    return (forge.review_tool, *forge.retire_tools)
+    return tuple(dict.fromkeys((forge.review_tool, *forge.retire_tools, *forge.summary_tools)))
 
 
 def still_derivable(fp: str, report: ReviewReport) -> bool:
@@ -89,8 +89,20 @@ async def publish(
     if scan_write({"body": summary}, use_bandit=False).action != "allow":
         summary = text(report.lang, "title") + " (details withheld by the scanner)"
     summary += "\n\n" + SUMMARY_MARKER
-    await _gated(gate, hub, do_call, forge.review_tool, forge.review_arguments(summary, notes))
-    posted.tool_calls.append(forge.review_tool)
+    if earlier.summary_note is None and not forge.summary_separate:
+        # GitLab: the first review's body is the summary note (found and edited on later runs).
+        await _gated(gate, hub, do_call, forge.review_tool, forge.review_arguments(summary, notes))
+        posted.tool_calls.append(forge.review_tool)
+    else:
+        # The summary is one conversation comment, edited in place on re-runs; a review carries only
+        # the new inline comments, and is not posted when there are none.
+        if notes:
+            pointer = text(report.lang, "title") + f": {len(notes)} new inline comment(s); see the summary comment."
+            await _gated(gate, hub, do_call, forge.review_tool, forge.review_arguments(pointer, notes))
+            posted.tool_calls.append(forge.review_tool)
+        for tool, arguments in forge.summary_calls(summary, earlier.summary_note):
+            await _gated(gate, hub, do_call, tool, arguments)
+            posted.tool_calls.append(tool)
     posted.new = len(notes)
     for fp, thread in gone:
         note_id, original = earlier.notes[fp]

@@ -33,6 +33,11 @@ def reviews(github: Any, number: int) -> list[dict[str, Any]]:
     return list(github.state.reviews.get(REPO, {}).get(number, []))
 
 
+def summaries(github: Any, number: int) -> list[dict[str, Any]]:
+    comments = github.state.comments.get(REPO, {}).get(number, [])
+    return [c for c in comments if ("summary", "") in markers_in(c.get("body") or "")]
+
+
 async def test_post_then_rerun_without_duplicates(
     github: Any,
     gh_session: HubSession,
@@ -44,16 +49,23 @@ async def test_post_then_rerun_without_duplicates(
     log = tmp_path / "verdicts.jsonl"
     posting = PostOptions(post=True, verdict_log=log)
     first = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
-    assert first.posted is not None and first.posted.new == 2 and first.posted.tool_calls == ["github_create_review"]
+    assert first.posted is not None and first.posted.new == 2
+    assert first.posted.tool_calls == ["github_create_review", "github_add_comment"]
     [review] = reviews(github, number)
-    assert "<!-- mcp-hub-review:summary -->" in review["body"] and "Security pass" in review["body"]
+    assert "2 new inline comment(s)" in review["body"]
+    [summary] = summaries(github, number)  # the summary is one conversation comment
+    assert "<!-- mcp-hub-review:summary -->" in summary["body"] and "Security pass" in summary["body"]
+    summary_id, summary_body = summary["id"], summary["body"]  # the fake edits its dict in place
     comments = bot_comments(github, number)
     assert {(c["path"], c["line"]) for c in comments} == {("src/payments.py", 2), ("src/payments.py", 4)}
     suggestion = next(c["body"] for c in comments if c["line"] == 2)
     assert "```suggestion\n    if account is None:\n```" in suggestion
     assert all(kind == "finding" for c in comments for kind, _ in markers_in(c["body"]))
     verdicts = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [(v["tool"], v["decision"], v["how"]) for v in verdicts] == [("github_create_review", "approved", "glob")]
+    assert [(v["tool"], v["decision"], v["how"]) for v in verdicts] == [
+        ("github_create_review", "approved", "glob"),
+        ("github_add_comment", "approved", "glob"),
+    ]
 
     again = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
     assert again.posted is not None and again.posted.skipped_reason and again.posted.already == 2
@@ -64,7 +76,10 @@ async def test_post_then_rerun_without_duplicates(
     third = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
     assert third.posted is not None
     assert (third.posted.new, third.posted.already, third.posted.outdated) == (0, 1, 1)
-    assert third.posted.tool_calls == ["github_create_review", "github_update_comment"]
+    assert third.posted.tool_calls == ["github_update_comment", "github_update_comment"]  # summary, then finding
+    [edited] = summaries(github, number)  # edited in place, not posted again
+    assert edited["id"] == summary_id and edited["body"] != summary_body
+    assert len(reviews(github, number)) == 1  # no new inline comments: no new review
     after = bot_comments(github, number)
     assert len(after) == 2 and all(c["in_reply_to"] is None for c in after)  # the TODO moved: not posted again
     retired = next(c for c in after if c["line"] == 2)  # the bot's own comment, edited in place
@@ -75,7 +90,8 @@ async def test_post_then_rerun_without_duplicates(
     assert untouched["body"] == next(c["body"] for c in comments if c["line"] == 4)
     fourth = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
     assert fourth.posted is not None and fourth.posted.skipped_reason  # the outdated note is not repeated
-    assert len(bot_comments(github, number)) == 2 and len(reviews(github, number)) == 2
+    assert len(bot_comments(github, number)) == 2 and len(reviews(github, number)) == 1
+    assert len(summaries(github, number)) == 1
 
 
 async def test_scanner_withholds_a_risky_suggestion(

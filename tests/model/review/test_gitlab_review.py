@@ -71,10 +71,13 @@ async def test_review_post_and_rerun_on_gitlab(
     push(gitlab, iid, "review-gl", {"src/payments.py": fixed})
     third = await run_review(gl_session, model_client, PROFILE, URL.format(iid=iid), OPTIONS, posting=posting)
     assert third.posted is not None and (third.posted.new, third.posted.outdated) == (0, 1)
-    assert third.posted.tool_calls[-2:] == [
-        "gitlab_update_merge_request_note",
+    assert third.posted.tool_calls == [
+        "gitlab_update_merge_request_note",  # the summary, in place
+        "gitlab_update_merge_request_note",  # the finding that no longer applies
         "gitlab_resolve_merge_request_discussion",
     ]
+    summaries = [n for _, n in notes(gitlab, iid) if "<!-- mcp-hub-review:summary -->" in n["body"]]
+    assert len(summaries) == 1 and len(notes(gitlab, iid)) == len(posted)  # edited, nothing new posted
     retired = next(d for d, n in inline if n["position"]["new_line"] == 2)
     [edited] = retired["notes"]  # the bot's own note, edited in place (no reply)
     assert edited["body"].startswith("No longer applies") and "```suggestion" not in edited["body"]
