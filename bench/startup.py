@@ -93,7 +93,7 @@ def main() -> None:
         account = {
             "type": "service_account",
             "client_email": "bench@example.iam.gserviceaccount.com",
-            "private_key": "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n",
+            "private_key": "placeholder (never read: the hub signs nothing until a Drive tool is called)",
             "private_key_id": "k",
             "client_id": "1",
             "token_uri": "http://127.0.0.1:9/token",
