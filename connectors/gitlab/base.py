@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -194,6 +194,16 @@ class GitlabBase(Connector[GitlabSettings]):
             cached = (time.monotonic() + self.settings.cache_ttl_s, await self.call(fetch, what="project members"))
             self._members[info.id] = cached
         return TextGuard(cached[1], self.lockdown())
+
+
+def listing_query(state: str, filters: dict[str, str], labels: Iterable[str], cursor: str | None) -> dict[str, Any]:
+    """Query of an issue or MR listing: newest updates first, 20 a page, empty filters left out."""
+    params: dict[str, Any] = {"state": state, "per_page": 20, "order_by": "updated_at"}
+    params.update({key: value for key, value in filters.items() if value})
+    if labels:
+        params["labels"] = ",".join(labels)
+    params.update(page_query(cursor))
+    return params
 
 
 def page_query(cursor: str | None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from connectors.gitlab.args import Body, Cursor, Iid, Labels, ProjectArg, Users
-from connectors.gitlab.base import GitlabBase, TextGuard, next_cursor, page_query, username
+from connectors.gitlab.base import GitlabBase, TextGuard, listing_query, next_cursor, page_query, username
 from connectors.gitlab.models import Created, Issue, IssueDetail, IssueList, Note
 from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.errors import InvalidInput
@@ -74,13 +74,8 @@ class IssueTools(GitlabBase):
         from connectors.gitlab.client import get_page
 
         info = await self.project(project)
-        params: dict[str, Any] = {"state": _STATE[state], "per_page": 20, "order_by": "updated_at"}
-        for key, value in (("search", search), ("assignee_username", assignee), ("author_username", author)):
-            if value:
-                params[key] = value
-        if labels:
-            params["labels"] = ",".join(labels)
-        params.update(page_query(cursor))
+        filters = {"search": search, "assignee_username": assignee, "author_username": author}
+        params = listing_query(_STATE[state], filters, labels, cursor)
         items, more = await self.call(lambda gl: get_page(gl, f"/projects/{info.id}/issues", params))
         guard = await self.guard(info)
         result = IssueList(issues=[issue_of(i, guard) for i in items], next_cursor=next_cursor(more))

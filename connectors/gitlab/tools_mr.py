@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from connectors.gitlab.args import Cursor, Iid, Labels, MaxTokens, ProjectArg
-from connectors.gitlab.base import GitlabBase, TextGuard, next_cursor, page_query, username
+from connectors.gitlab.base import GitlabBase, TextGuard, listing_query, next_cursor, page_query, username
 from connectors.gitlab.diffs import file_diff, within_budget
 from connectors.gitlab.models import (
     Approvals,
@@ -98,13 +98,8 @@ class MergeRequestTools(GitlabBase):
         from connectors.gitlab.client import get_page
 
         info = await self.project(project)
-        params: dict[str, Any] = {"state": _STATE[state], "per_page": 20, "order_by": "updated_at"}
-        for key, value in (("search", search), ("author_username", author), ("target_branch", target)):
-            if value:
-                params[key] = value
-        if labels:
-            params["labels"] = ",".join(labels)
-        params.update(page_query(cursor))
+        filters = {"search": search, "author_username": author, "target_branch": target}
+        params = listing_query(_STATE[state], filters, labels, cursor)
         items, more = await self.call(lambda gl: get_page(gl, f"/projects/{info.id}/merge_requests", params))
         guard = await self.guard(info)
         result = MergeRequestList(merge_requests=[mr_of(m, guard) for m in items], next_cursor=next_cursor(more))
