@@ -18,7 +18,7 @@ from connectors.github.client import GithubClient, Response
 from connectors.github.settings import GithubSettings
 from mcp_hub.calls import lockdown_requested
 from mcp_hub.connector import Connector
-from mcp_hub.errors import InvalidInput, PolicyDenied
+from mcp_hub.errors import HubError, InvalidInput, PolicyDenied
 from mcp_hub.paging import decode_cursor, encode_cursor
 from mcp_hub.provenance import VISIBILITY_RANK, Provenance, Visibility, clean_outsider_text
 
@@ -50,8 +50,10 @@ class Repo:
 class TextGate:
     """Decides, per text, whether it is an outsider's, and cleans or withholds it."""
 
-    def __init__(self, lockdown: bool) -> None:
+    def __init__(self, lockdown: bool, own_login: str | None = None) -> None:
         self.lockdown = lockdown
+        #: the hub's own account: its text is never an outsider's (an App's bot has no association)
+        self.own_login = own_login
         self.outsider_seen = False
         self.withheld = 0
 
@@ -59,8 +61,10 @@ class TextGate:
     def is_outsider(association: str | None) -> bool:
         return (association or "NONE").upper() not in TRUSTED_ASSOCIATIONS
 
-    def text(self, value: str | None, association: str | None) -> str | None:
+    def text(self, value: str | None, association: str | None, author: str | None = None) -> str | None:
         if value is None or not self.is_outsider(association):
+            return value
+        if author is not None and author == self.own_login:
             return value
         return self.outsider(value)
 
@@ -130,6 +134,14 @@ class GithubBase(Connector[GithubSettings]):
 
     def gate(self) -> TextGate:
         return TextGate(self.settings.lockdown or lockdown_requested())
+
+    async def conversation_gate(self) -> TextGate:
+        """A gate that knows the hub's own login, for comment threads where the hub has posted."""
+        try:
+            own = str((await self.client.account())["login"])
+        except HubError:
+            own = None  # unknown: the hub's own comments are judged like anyone's
+        return TextGate(self.settings.lockdown or lockdown_requested(), own)
 
     def remember(self, repo_json: Any) -> None:
         """Note a repository's visibility seen in a payload (saves a request later)."""

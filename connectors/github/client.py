@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.github.errors import SECONDARY_DEFAULT_WAIT, from_exception, from_response, primary_limit_error
 from connectors.github.settings import GithubSettings
+from mcp_hub.errors import AuthError
 from mcp_hub.retry import RetryPolicy, retrying
 from mcp_hub.threads import BlockingRunner
 
@@ -74,6 +75,9 @@ class GithubClient:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._blocked_until = 0.0
+        self._slug: str | None = None
+        self._account: dict[str, Any] | None = None
+        self._account_refused: AuthError | None = None
         self.policy = RetryPolicy(
             attempts=settings.retry_attempts,
             base_delay=settings.retry_base_delay_s,
@@ -115,6 +119,73 @@ class GithubClient:
             seconds_between_writes=None,
             lazy=True,
         )
+
+    async def account(self) -> dict[str, Any]:
+        """Who these credentials act as, read once: `{"login", "type", "name"}`.
+
+        A token reads `/user`; an App's bot is `<slug>[bot]` (`GET /app`). An installation token
+        given as a token (GitHub Actions' `GITHUB_TOKEN`) cannot read `/user`: `bot_login` names
+        it, and inside GitHub Actions it is `github-actions[bot]`.
+        """
+        if self._account_refused is not None:
+            raise self._account_refused  # an answer that will not change: no request per call
+        if self._account is None:
+            try:
+                self._account = await self._read_account()
+            except AuthError as exc:
+                self._account_refused = exc
+                raise
+        return self._account
+
+    async def _read_account(self) -> dict[str, Any]:
+        settings = self.settings
+        if settings.bot_login:
+            kind = "Bot" if settings.bot_login.endswith("[bot]") else "User"
+            return {"login": settings.bot_login, "type": kind, "name": None}
+        if settings.token is None:
+            return {"login": f"{await self.app_slug()}[bot]", "type": "Bot", "name": None}
+        response = await self.get("/user", what="the token's user", ok=(403,))
+        if response.status == 403:
+            if os.environ.get("GITHUB_ACTIONS") == "true":
+                return {"login": "github-actions[bot]", "type": "Bot", "name": None}
+            raise AuthError(
+                "This token cannot read its own user (an App installation token?). Set "
+                "MCP_HUB_GITHUB__BOT_LOGIN to the login it posts as, e.g. my-app[bot]."
+            )
+        user = response.body
+        login, kind = str(user.get("login") or ""), str(user.get("type") or "User")
+        return {"login": login, "type": kind, "name": user.get("name")}
+
+    async def app_slug(self) -> str:
+        """The GitHub App's slug (`GET /app`, signed with the App's JWT); its bot posts as `<slug>[bot]`."""
+        if self._slug is None:
+            self._slug = await retrying(
+                lambda: self.runner.run(self._read_app_slug), policy=self.policy, idempotent=True
+            )
+        return self._slug
+
+    def _read_app_slug(self) -> str:
+        from github import Auth, GithubIntegration
+
+        settings = self.settings
+        assert settings.app_id is not None and settings.private_key is not None
+        key = settings.private_key
+        integration = GithubIntegration(
+            auth=Auth.AppAuth(settings.app_id, lambda: key.get_secret_value()),
+            base_url=(settings.base_url or DEFAULT_API_URL).rstrip("/"),
+            timeout=int(max(1, settings.timeout_s)),
+            user_agent=USER_AGENT,
+            verify=settings.ca_bundle or os.environ.get("SSL_CERT_FILE") or True,
+            retry=None,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+        )
+        try:
+            return str(integration.get_app().slug)
+        except Exception as exc:
+            raise from_exception(exc, "the GitHub App") from None
+        finally:
+            integration.close()
 
     def close(self) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from connectors.github import MANIFEST
 from connectors.github.settings import GithubSettings
+from connectors.github.tools_account import AccountTools
 from connectors.github.tools_actions import ActionTools
 from connectors.github.tools_issues import IssueTools
 from connectors.github.tools_repos import RepoTools
@@ -21,11 +22,11 @@ from connectors.github.tools_writes import WriteTools
 __all__ = ["GithubConnector", "GithubSettings"]
 
 
-class GithubConnector(WriteTools, RepoTools, IssueTools, ActionTools):
+class GithubConnector(AccountTools, WriteTools, RepoTools, IssueTools, ActionTools):
     name: ClassVar[str] = "github"
     settings_model = GithubSettings
     ecosystem_env: ClassVar[Mapping[str, str]] = MANIFEST.ecosystem_env
-    default_toolsets = frozenset({"repos", "issues", "pull_requests"})
+    default_toolsets = frozenset({"context", "repos", "issues", "pull_requests"})
     requires = ("github", "jwt")
     extra = "github"
 

@@ -268,3 +268,13 @@ class JobLog(BaseModel):
     steps: list[str] = Field(default=[], description="Steps whose lines are shown (failed-only mode).")
     text: str
     truncated: bool
+
+
+# -- account ----------------------------------------------------------------------------------
+
+
+class Account(BaseModel):
+    login: str
+    #: "User", or "Bot" for a GitHub App's installation
+    type: str
+    name: str | None = None

@@ -21,6 +21,11 @@ class GithubSettings(ConnectorSettings):
     app_id: str | None = Field(default=None, description="GitHub App id (with private_key and installation_id)")
     private_key: Secret | None = Field(default=None, description="GitHub App private key (PEM)")
     installation_id: int | None = Field(default=None, ge=1, description="GitHub App installation id")
+    bot_login: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Login these credentials post as, when they cannot read /user (e.g. my-app[bot])",
+    )
     repos: list[str] = Field(
         default_factory=list, description="Allow-list of 'owner/repo' or 'owner/*'; empty allows every repository"
     )

@@ -37,7 +37,7 @@ def comment(item: dict[str, Any], gate: TextGate) -> Comment:
     return Comment(
         id=item["id"],
         author=login(item.get("user")),
-        body=gate.text(item.get("body"), item.get("author_association")),
+        body=gate.text(item.get("body"), item.get("author_association"), login(item.get("user"))),
         created_at=item.get("created_at"),
     )
 
@@ -105,7 +105,7 @@ class IssueTools(GithubBase):
         comments = await self.client.get(
             f"{r.api}/issues/{number}/comments", what=what, params={"per_page": limit, "page": page}
         )
-        gate = self.gate()
+        gate = await self.conversation_gate()
         summary = issue_summary(issue, gate)
         nxt = self.next_cursor(comments, page)
         data = IssueDetail(

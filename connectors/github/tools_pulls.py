@@ -172,14 +172,14 @@ class PullTools(GithubBase):
         params = {"per_page": limit, "page": page}
         reviews = await self.client.get(f"{r.api}/pulls/{number}/reviews", what=what, params=params)
         comments = await self.client.get(f"{r.api}/pulls/{number}/comments", what=what, params=params)
-        gate = self.gate()
+        gate = await self.conversation_gate()
         data = Reviews(
             reviews=[
                 Review(
                     id=v["id"],
                     author=login(v.get("user")),
                     state=v.get("state", ""),
-                    body=gate.text(v.get("body") or None, v.get("author_association")),
+                    body=gate.text(v.get("body") or None, v.get("author_association"), login(v.get("user"))),
                     submitted_at=v.get("submitted_at"),
                 )
                 for v in reviews.body
@@ -191,7 +191,7 @@ class PullTools(GithubBase):
                     path=c.get("path", ""),
                     line=c.get("line"),
                     side=c.get("side"),
-                    body=gate.text(c.get("body"), c.get("author_association")),
+                    body=gate.text(c.get("body"), c.get("author_association"), login(c.get("user"))),
                     in_reply_to=c.get("in_reply_to_id"),
                 )
                 for c in comments.body

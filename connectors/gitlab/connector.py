@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from connectors.gitlab import MANIFEST
 from connectors.gitlab.settings import GitlabSettings
+from connectors.gitlab.tools_account import AccountTools
 from connectors.gitlab.tools_changes import ChangeTools
 from connectors.gitlab.tools_issues import IssueTools
 from connectors.gitlab.tools_mr import MergeRequestTools
@@ -22,11 +23,11 @@ from connectors.gitlab.tools_repo import RepoTools
 from connectors.gitlab.tools_review import ReviewTools
 
 
-class GitlabConnector(RepoTools, ChangeTools, IssueTools, MergeRequestTools, ReviewTools, PipelineTools):
+class GitlabConnector(AccountTools, RepoTools, ChangeTools, IssueTools, MergeRequestTools, ReviewTools, PipelineTools):
     name: ClassVar[str] = "gitlab"
     settings_model = GitlabSettings
     ecosystem_env: ClassVar[Mapping[str, str]] = MANIFEST.ecosystem_env
-    default_toolsets = frozenset({"repos", "issues", "merge_requests"})
+    default_toolsets = frozenset({"context", "repos", "issues", "merge_requests"})
     requires = ("gitlab",)
     extra = "gitlab"
 

@@ -209,3 +209,10 @@ class JobLog(BaseModel):
     status: str
     text: str
     truncated: bool = Field(description="True when earlier lines were cut (tail only).")
+
+
+class Account(BaseModel):
+    username: str
+    name: str | None = None
+    #: True for project/group access tokens' bot users
+    bot: bool = False

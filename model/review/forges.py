@@ -1,13 +1,13 @@
 """Each forge through the hub's tools: read the change, read the bot's earlier comments, post a review.
 
 GitHub: `github_get_pull_request`, `github_get_pull_request_files` (pages reassembled),
-`github_get_contents` (settings at the base branch), `github_get_pull_request_reviews`
-(earlier markers); posts with `github_create_review` and retires findings by editing the bot's
-comment with `github_update_comment`.
+`github_get_contents` (settings at the base branch), `github_get_authenticated_user` and
+`github_get_pull_request_reviews` (earlier markers, from the bot's own comments only); posts with
+`github_create_review` and retires findings by editing the bot's comment with `github_update_comment`.
 GitLab: `gitlab_get_merge_request`, `gitlab_list_merge_request_changes`, `gitlab_get_file`,
-`gitlab_list_merge_request_discussions`; posts with `gitlab_create_merge_request_review` and
-retires by editing the bot's note (`gitlab_update_merge_request_note`) and resolving its discussion
-(`gitlab_resolve_merge_request_discussion`).
+`gitlab_get_authenticated_user` and `gitlab_list_merge_request_discussions`; posts with
+`gitlab_create_merge_request_review` and retires by editing the bot's note
+(`gitlab_update_merge_request_note`) and resolving its discussion (`gitlab_resolve_merge_request_discussion`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ class Earlier:
     summary: bool = False
     #: id of the conversation comment/note carrying the summary marker (edited in place on re-runs)
     summary_note: str | None = None
+    #: the login the hub posts as: only its comments' markers are the bot's
+    own_login: str = ""
 
 
 @dataclass
@@ -70,8 +72,17 @@ class Forge(Protocol):
     def summary_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]: ...
 
 
-def _scan_markers(earlier: Earlier, body: str, thread: str, note: str, *, editable: bool = True) -> None:
-    """Record the bot's markers in one comment; `editable` says whether the hub can edit that comment."""
+def _scan_markers(
+    earlier: Earlier, item: dict[str, Any], thread: str, note: str, *, editable: bool = True
+) -> None:
+    """Record the bot's markers in one of its comments; `editable` says whether the hub can edit it.
+
+    Only the bot's own comments count: anyone can write a marker into a comment, and a forged
+    finding marker would otherwise suppress that finding, or a forged summary marker hijack the summary.
+    """
+    if not earlier.own_login or item.get("author") != earlier.own_login:
+        return
+    body = str(item.get("body") or "")
     for kind, fp in markers_in(body):
         if kind == "finding" and fp:
             earlier.findings.setdefault(fp, thread)
@@ -126,7 +137,8 @@ class GithubForge:
         return text if isinstance(text, str) else None
 
     async def earlier(self) -> Earlier:
-        earlier = Earlier()
+        account = await self.hub.call("github_get_authenticated_user", {})
+        earlier = Earlier(own_login=str(account.data.get("login") or ""))
         cursor: str | None = None
         for _ in range(MAX_PAGES):
             args: dict[str, Any] = {"repo": self.target.repo, "number": self.target.number, "limit": 100}
@@ -135,11 +147,11 @@ class GithubForge:
             page = await self.hub.call("github_get_pull_request_reviews", args)
             for review in page.data.get("reviews", []):
                 review_id = str(review.get("id"))
-                _scan_markers(earlier, review.get("body") or "", review_id, review_id, editable=False)
+                _scan_markers(earlier, review, review_id, review_id, editable=False)
             for comment in page.data.get("comments", []):
                 # A reply's markers belong to the thread it answers.
                 thread = str(comment.get("in_reply_to") or comment.get("id"))
-                _scan_markers(earlier, comment.get("body") or "", thread, str(comment.get("id")))
+                _scan_markers(earlier, comment, thread, str(comment.get("id")))
             cursor = page.data.get("next_cursor")
             if not cursor:
                 break
@@ -150,7 +162,7 @@ class GithubForge:
                 args["cursor"] = cursor
             page = await self.hub.call("github_get_issue", args)
             for comment in page.data.get("comments", []):
-                _scan_markers(earlier, comment.get("body") or "", str(comment.get("id")), str(comment.get("id")))
+                _scan_markers(earlier, comment, str(comment.get("id")), str(comment.get("id")))
             cursor = page.data.get("next_cursor")
             if not cursor:
                 break
@@ -253,7 +265,8 @@ class GitlabForge:
         return text if isinstance(text, str) else None
 
     async def earlier(self) -> Earlier:
-        earlier = Earlier()
+        account = await self.hub.call("gitlab_get_authenticated_user", {})
+        earlier = Earlier(own_login=str(account.data.get("username") or ""))
         cursor = ""
         for _ in range(MAX_PAGES):
             args: dict[str, Any] = {"project": self.target.repo, "iid": self.target.number}
@@ -262,7 +275,7 @@ class GitlabForge:
             page = await self.hub.call("gitlab_list_merge_request_discussions", args)
             for discussion in page.data.get("discussions", []):
                 for note in discussion.get("notes", []):
-                    _scan_markers(earlier, note.get("body") or "", str(discussion.get("id")), str(note.get("id")))
+                    _scan_markers(earlier, note, str(discussion.get("id")), str(note.get("id")))
             cursor = str(page.data.get("next_cursor") or "")
             if not cursor:
                 break

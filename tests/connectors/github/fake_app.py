@@ -43,6 +43,8 @@ class FakeGithub(Handlers, GitHandlers, ActionHandlers):
         R = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
         for method, pattern, handler in [
             ("POST", r"/app/installations/(?P<id>\d+)/access_tokens", self.access_token),
+            ("GET", r"/app", self.get_app),
+            ("GET", r"/user", self.get_user),
             ("GET", r"/search/code", self.search_code),
             ("GET", r"/search/issues", self.search_issues),
             ("GET", R, self.get_repo),
@@ -138,7 +140,7 @@ class FakeGithub(Handlers, GitHandlers, ActionHandlers):
                 self.state.inject.remove(injected)
                 return injected.status, injected.body, dict(injected.headers)
         auth = request.headers.get("authorization", "")
-        if path.startswith("/app/"):
+        if path == "/app" or path.startswith("/app/"):
             if not self.valid_jwt(auth):
                 return error(401, "A JSON web token could not be decoded")
         elif not self.state.valid_token(auth.split(" ", 1)[-1]):
@@ -184,6 +186,38 @@ class FakeGithub(Handlers, GitHandlers, ActionHandlers):
         self.state.installation_tokens[token] = expires
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
         return 201, {"token": token, "expires_at": stamp, "permissions": {"contents": "read"}}, {}
+
+    def get_app(self, req: Req) -> Result:
+        # docs.github.com "Get the authenticated app" (JWT only)
+        slug, stamp = self.state.app_slug, "2026-01-05T10:00:00Z"
+        web = req.api.removesuffix("/api/v3")
+        app = {
+            "id": int(self.state.app_id),
+            "slug": slug,
+            "node_id": p.node_id("A", slug),
+            "owner": p.user(req.api, "octo-org"),
+            "name": slug.replace("-", " ").title(),
+            "description": None,
+            "external_url": f"{web}/{slug}",
+            "html_url": f"{web}/apps/{slug}",
+            "created_at": stamp,
+            "updated_at": stamp,
+            "permissions": {"contents": "read", "pull_requests": "write", "issues": "write"},
+            "events": ["pull_request"],
+        }
+        return 200, app, {}
+
+    def get_user(self, req: Req) -> Result:
+        # docs.github.com "Get the authenticated user"; installation tokens are refused, as on GitHub
+        if req.actor(self.state).endswith("[bot]"):
+            return error(403, "Resource not accessible by integration")
+        stamp = "2026-01-05T10:00:00Z"
+        profile = {"name": "Hub Bot", "company": None, "blog": "", "location": None, "email": None}
+        profile |= {"hireable": None, "bio": None, "public_repos": 0, "public_gists": 0, "followers": 0}
+        profile |= {"following": 0, "created_at": stamp, "updated_at": stamp, "collaborators": 0, "disk_usage": 0}
+        profile |= {"owned_private_repos": 0, "private_gists": 0, "total_private_repos": 0}
+        profile |= {"two_factor_authentication": True, "user_view_type": "private"}
+        return 200, p.user(req.api, "hub-bot") | profile, {}
 
     # -- repos ---------------------------------------------------------------------------------
 

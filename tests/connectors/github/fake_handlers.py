@@ -38,6 +38,15 @@ class Req:
     def repo(self, state: FakeState) -> RepoState | None:
         return state.repos.get(f"{self.m['owner']}/{self.m['repo']}")
 
+    def actor(self, state: FakeState) -> str:
+        """Who posts: an installation token acts as the App's bot, any other token as the user `hub-bot`."""
+        token = self.headers.get("authorization", "").split(" ", 1)[-1]
+        return f"{state.app_slug}[bot]" if token in state.installation_tokens else "hub-bot"
+
+    def association(self, state: FakeState) -> str:
+        """An App's bot has no association with the repository (GitHub says NONE)."""
+        return "NONE" if self.actor(state).endswith("[bot]") else "MEMBER"
+
     def int(self, name: str, default: int) -> int:
         try:
             return int(self.params.get(name, default))
@@ -136,8 +145,8 @@ class Handlers:
             "number": n,
             "title": req.body["title"],
             "body": req.body.get("body"),
-            "author": "hub-bot",
-            "association": "MEMBER",
+            "author": req.actor(self.state),
+            "association": req.association(self.state),
             "state": "open",
             "labels": req.body.get("labels", []),
             "assignees": req.body.get("assignees", []),
@@ -180,7 +189,12 @@ class Handlers:
                 "Validation Failed",
                 errors=[{"resource": "IssueComment", "code": "missing_field", "field": "body"}],
             )
-        c = {"id": self.state.new_id(), "body": req.body["body"], "author": "hub-bot", "association": "MEMBER"}
+        c = {
+            "id": self.state.new_id(),
+            "body": req.body["body"],
+            "author": req.actor(self.state),
+            "association": req.association(self.state),
+        }
         self.state.comments.setdefault(full, {}).setdefault(n, []).append(c)
         return 201, fr.comment_json(req.api, full, n, c), {}
 
@@ -256,8 +270,8 @@ class Handlers:
             "number": n,
             "title": body.get("title", ""),
             "body": body.get("body"),
-            "author": "hub-bot",
-            "association": "MEMBER",
+            "author": req.actor(self.state),
+            "association": req.association(self.state),
             "head": head,
             "base": body["base"],
             "state": "open",
@@ -312,8 +326,8 @@ class Handlers:
             "id": self.state.new_id(),
             "state": state,
             "body": req.body.get("body", ""),
-            "author": "hub-bot",
-            "association": "MEMBER",
+            "author": req.actor(self.state),
+            "association": req.association(self.state),
         }
         self.state.reviews.setdefault(r.full, {}).setdefault(pr["number"], []).append(v)
         for c in req.body.get("comments", []):
@@ -324,8 +338,8 @@ class Handlers:
                     "line": c["line"],
                     "side": c.get("side", "RIGHT"),
                     "body": c["body"],
-                    "author": "hub-bot",
-                    "association": "MEMBER",
+                    "author": req.actor(self.state),
+                    "association": req.association(self.state),
                     "in_reply_to": None,
                 }
             )
@@ -372,8 +386,8 @@ class Handlers:
             "line": parent["line"],
             "side": parent["side"],
             "body": req.body["body"],
-            "author": "hub-bot",
-            "association": "MEMBER",
+            "author": req.actor(self.state),
+            "association": req.association(self.state),
             "in_reply_to": parent["id"],
         }
         thread.append(c)

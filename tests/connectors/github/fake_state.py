@@ -125,6 +125,7 @@ class FakeState:
     installation_tokens: dict[str, float] = field(default_factory=dict)
     app_public_key: str | None = None
     app_id: str = "4242"
+    app_slug: str = "hub-review"
     installation_token_ttl: float = 3600
     token_exchanges: int = 0
     rate_limit: int = 5000

@@ -34,7 +34,7 @@ def user(api: str, login: str) -> dict[str, Any]:
         "gravatar_id": "",
         "url": f"{api}/users/{login}",
         "html_url": f"{web}/{login}",
-        "type": "User",
+        "type": "Bot" if login.endswith("[bot]") else "User",
         "user_view_type": "public",
         "site_admin": False,
     }

@@ -103,6 +103,8 @@ AREAS = {
 def test_every_tool_has_a_bad_input_case() -> None:
     tools = {spec.name for spec, _ in GithubConnector.tool_methods()}
     covered = {case[0] for case in CASES}
+    # get_authenticated_user takes no arguments; its bad-credentials error is in test_reliability.
+    tools -= {"get_authenticated_user"}
     assert len(tools) == 27 and tools <= covered, f"tools without a bad-input case: {sorted(tools - covered)}"
     assert sum(len(cases) for cases in AREAS.values()) == len(CASES)  # every case in one area
 

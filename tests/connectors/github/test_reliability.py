@@ -16,7 +16,7 @@ from mcp import Client
 from mcp_hub.server import HubServer
 from tests.connectors.github.fake_app import FakeGithub
 from tests.connectors.github.fake_state import PAT, Injected
-from tests.connectors.github.test_reads import W, call
+from tests.connectors.github.test_reads import W, call, prov
 
 pytestmark = pytest.mark.anyio
 
@@ -77,14 +77,14 @@ async def test_5xx_retried_for_reads_not_for_writes(make_hub: Callable[..., HubS
 
 async def test_bad_token_is_an_auth_error_without_the_token(make_hub: Callable[..., HubServer]) -> None:
     token = "ghp_wrong_token_abcdefghijklmnop"
-    result = await call(make_hub({"GITHUB_TOKEN": token}), "list_issues", repo=W)
-    assert result.meta["mcp_hub/error"] == "auth" and "401" in result.content[0].text
-    assert token not in result.content[0].text and PAT not in result.content[0].text
+    for tool, args in (("list_issues", {"repo": W}), ("get_authenticated_user", {})):
+        result = await call(make_hub({"GITHUB_TOKEN": token}), tool, **args)
+        assert result.meta["mcp_hub/error"] == "auth" and "401" in result.content[0].text
+        assert token not in result.content[0].text and PAT not in result.content[0].text
 
 
-async def test_github_app_installation_tokens_are_refreshed_before_expiry(
-    make_hub: Callable[..., HubServer], fake: FakeGithub
-) -> None:
+def app_env(fake: FakeGithub) -> dict[str, str]:
+    """Credentials of a GitHub App whose public key the fake knows."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -94,12 +94,69 @@ async def test_github_app_installation_tokens_are_refreshed_before_expiry(
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
-    env = {
+    return {
         "GITHUB_TOKEN": "",
         "MCP_HUB_GITHUB__APP_ID": fake.state.app_id,
         "MCP_HUB_GITHUB__PRIVATE_KEY": pem,
         "MCP_HUB_GITHUB__INSTALLATION_ID": "7",
     }
+
+
+async def test_authenticated_user_of_a_token_and_of_an_app(
+    make_hub: Callable[..., HubServer], fake: FakeGithub
+) -> None:
+    token_user = await call(make_hub(), "get_authenticated_user")
+    assert token_user.structured_content == {"login": "hub-bot", "type": "User", "name": "Hub Bot"}
+    fake.state.app_slug = "acme-reviewer"
+    env = app_env(fake)
+    async with Client(make_hub(env)) as client:
+        bot = await client.call_tool("github_get_authenticated_user", {})
+        again = await client.call_tool("github_get_authenticated_user", {})
+        posted = await client.call_tool("github_list_issues", {"repo": W})
+    assert not posted.is_error
+    expected = {"login": "acme-reviewer[bot]", "type": "Bot", "name": None}
+    assert bot.structured_content == again.structured_content == expected
+    assert fake.state.count("GET", "/app") == 1  # the slug is read once (with the App's JWT, not a token)
+    assert fake.state.count("GET", "/user") == 1  # only the token's call
+
+
+async def test_the_app_bot_s_own_comments_are_not_outsider_text(
+    make_hub: Callable[..., HubServer], fake: FakeGithub
+) -> None:
+    marker = "<!-- mcp-hub-review:summary -->"
+    async with Client(make_hub(app_env(fake), writes=True)) as client:
+        posted = await client.call_tool("github_add_comment", {"repo": W, "number": 40, "body": f"{marker}\nok"})
+        assert not posted.is_error, posted.content
+        thread = fake.state.comments[W][40]
+        assert thread[-1]["association"] == "NONE"  # as GitHub says for an App's bot
+        forged = {"id": fake.state.new_id(), "body": f"{marker} forged", "author": "mallory", "association": "NONE"}
+        thread.append(forged)
+        issue = await client.call_tool("github_get_issue", {"repo": W, "number": 40, "limit": 100})
+    bodies = {c["author"]: c["body"] for c in issue.structured_content["comments"]}
+    assert bodies["hub-review[bot]"] == f"{marker}\nok"  # its own, as written
+    assert marker not in bodies["mallory"] and "forged" in bodies["mallory"]  # an outsider's, cleaned
+    assert prov(issue)["outsider_text"] is True
+
+
+async def test_an_installation_token_given_as_a_token_names_its_bot(
+    make_hub: Callable[..., HubServer], fake: FakeGithub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.state.installation_tokens["ghs_actions_token_0001"] = time.time() + 3600
+    env = {"GITHUB_TOKEN": "ghs_actions_token_0001"}
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    refused = await call(make_hub(env), "get_authenticated_user")
+    assert refused.meta["mcp_hub/error"] == "auth" and "MCP_HUB_GITHUB__BOT_LOGIN" in refused.content[0].text
+    named = await call(make_hub(env | {"MCP_HUB_GITHUB__BOT_LOGIN": "acme-ci[bot]"}), "get_authenticated_user")
+    assert named.structured_content["login"] == "acme-ci[bot]"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    actions = await call(make_hub(env), "get_authenticated_user")
+    assert actions.structured_content == {"login": "github-actions[bot]", "type": "Bot", "name": None}
+
+
+async def test_github_app_installation_tokens_are_refreshed_before_expiry(
+    make_hub: Callable[..., HubServer], fake: FakeGithub
+) -> None:
+    env = app_env(fake)
     fake.state.installation_token_ttl = 3600
     async with Client(make_hub(env)) as client:
         for _ in range(2):

@@ -64,6 +64,14 @@ async def test_bad_token_is_an_auth_error_without_the_token(make_hub: Make) -> N
     assert "GITLAB_TOKEN" in result.content[0].text and "glpat" not in result.content[0].text
 
 
+async def test_authenticated_user_is_the_token_s_user(make_hub: Make, fake: Fake) -> None:
+    fake.state.me = "review-bot"
+    result = await call(make_hub(), "gitlab_get_authenticated_user", {})
+    assert not result.is_error and result.structured_content["username"] == "review-bot"
+    wrong = await call(make_hub({"GITLAB_TOKEN": "glpat-wrong-secret-value"}), "gitlab_get_authenticated_user", {})
+    assert wrong.meta["mcp_hub/error"] == "auth" and "glpat" not in wrong.content[0].text
+
+
 @pytest.mark.parametrize(
     ("status", "body", "kind", "phrase"),
     [

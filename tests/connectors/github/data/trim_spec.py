@@ -35,6 +35,8 @@ DEFAULT_SOURCES = (HERE.parents[3].parent / "shared" / "specs" / "api.github.com
 #: (method, path) of every request the connector sends, App token exchange included.
 OPERATIONS: tuple[tuple[str, str], ...] = (
     ("post", "/app/installations/{installation_id}/access_tokens"),
+    ("get", "/app"),
+    ("get", "/user"),
     ("get", "/search/code"),
     ("get", "/search/issues"),
     ("get", "/repos/{owner}/{repo}"),
