@@ -36,3 +36,25 @@ def current_context() -> Any:
     callers need not import the SDK's server module.
     """
     return _CONTEXT.get()
+
+
+class InputRequired(Exception):
+    """Raised by a tool method to answer with an `InputRequiredResult` (MCP 2026-07-28).
+
+    The client fulfils `result.input_requests` and calls the tool again with the same
+    arguments, carrying its answers and the echoed `request_state` (read them on the
+    retry from `current_context().input_responses` / `.request_state`). The SDK seals
+    `request_state` on the way out and verifies it on the way back, so the tool reads
+    only state it minted itself.
+    """
+
+    def __init__(self, result: Any) -> None:
+        super().__init__("input required")
+        self.result = result
+
+
+def asks_by_input_required(ctx: Any) -> bool:
+    """True when this call's client is asked through `InputRequired` (>= 2026-07-28), not `ctx.elicit`."""
+    from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+    return ctx is not None and ctx.protocol_version in MODERN_PROTOCOL_VERSIONS

@@ -21,10 +21,10 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.shared.exceptions import MCPError
 from mcp.shared.uri_template import UriTemplate
-from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
+from mcp_types import INVALID_PARAMS, CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from mcp_hub.calls import _CONTEXT
+from mcp_hub.calls import _CONTEXT, InputRequired
 from mcp_hub.connector import Connector, PromptSpec, ResourceOutput, ResourceSpec, ToolOutput, ToolSpec
 from mcp_hub.errors import HubError, PolicyDenied
 from mcp_hub.policy import Caller, DataBoundary, ToolFacts
@@ -215,13 +215,17 @@ def build_handler(
         parameters.append(param.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[param.name]))
     parameters.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
 
-    async def handler(ctx: Context, **arguments: Any) -> CallToolResult:
+    async def handler(ctx: Context, **arguments: Any) -> CallToolResult | InputRequiredResult:
         instance = arguments.pop("instance", tool.default_instance)
         connector = tool.instances[instance]
         caller = current_caller()
         context_token = _CONTEXT.set(ctx)
         try:
-            output = await tool.method(connector, **arguments)
+            try:
+                output = await tool.method(connector, **arguments)
+            except InputRequired as asked:
+                result: InputRequiredResult = asked.result
+                return result
             visibility = output.provenance.visibility
             if not boundary.permits(caller.name, visibility):
                 raise PolicyDenied(

@@ -181,6 +181,8 @@ class HubServer(MCPServer[Any]):
             result = await super().call_tool(name, arguments, context)
             if isinstance(result, CallToolResult) and result.is_error:
                 outcome = str((result.meta or {}).get(ERROR_META_KEY, "error"))
+            elif isinstance(result, InputRequiredResult):
+                outcome = "input_required"
             return result
         except ToolError as exc:
             if outcome == "ok":

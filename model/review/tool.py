@@ -14,18 +14,21 @@ shows the outer `review_*` call and, nested under it, the agent's reads and writ
 
 Both tools report progress per model call to clients that ask for it. Posting asks the
 client's user after the review and before anything is posted (MCP elicitation, yes/no)
-unless `approve_posting = true`; without an explicit yes nothing is posted.
+unless `approve_posting = true`; without an explicit yes nothing is posted. Handshake-era
+clients are asked mid-call; 2026-07-28 clients get an `InputRequiredResult` and retry with
+the answer, and the retry posts the review already made (no second model run), unless the
+change was pushed to in between.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
-from mcp_hub.calls import current_context
+from mcp_hub.calls import InputRequired, asks_by_input_required, current_context
 from mcp_hub.connector import Connector, ConnectorSettings, ToolOutput, prompt, tool
 from mcp_hub.errors import InvalidInput, PolicyDenied
 from mcp_hub.provenance import Provenance
@@ -99,24 +102,43 @@ class ReviewWorkflow(Connector[ReviewSettings]):
                 "nothing was reviewed or posted: set [review] approve_posting = true, "
                 "or run review_pull_request and post the findings yourself"
             )
+        if asks_by_input_required(ctx):
+            return await self._review_then_ask(url, lang, ctx)
         return await self._review(url, lang, post=True, confirm=asker(ctx, url))
+
+    async def _review_then_ask(self, url: str, lang: str | None, ctx: Any) -> ToolOutput[ReviewResult]:
+        """MCP 2026-07-28: review, answer with the question; on the client's retry, post what was approved."""
+        from model.review.consent import approval_request, require_yes
+        from model.review.snapshot import freeze, thaw
+        from model.review.workflow import PostOptions, post_approved
+
+        if ctx.request_state is None:
+            report = await self._run(url, lang, post=False)
+            raise InputRequired(approval_request(url, report, freeze(report, url, lang)))
+        report = thaw(ctx.request_state, url, lang)
+        require_yes(ctx.input_responses)
+        async with self._hub_session() as session:
+            report = await post_approved(session, report, PostOptions(post=True))
+        return self._output(report)
 
     async def _review(
         self, url: str, lang: str | None, *, post: bool, confirm: Callable[[Any], Awaitable[None]] | None = None
     ) -> ToolOutput[ReviewResult]:
+        return self._output(await self._run(url, lang, post=post, confirm=confirm))
+
+    async def _run(
+        self, url: str, lang: str | None, *, post: bool, confirm: Callable[[Any], Awaitable[None]] | None = None
+    ) -> Any:
         from model.client import ModelClient
         from model.endpoint import resolve_endpoint
-        from model.hub import open_hub
         from model.profiles import get_profile
         from model.review.engine import ReviewOptions
-        from model.review.findings import SEVERITIES
-        from model.review.hubcalls import ReviewError, first_hub_error
-        from model.review.render import report_markdown
+        from model.review.hubcalls import ReviewError
         from model.review.target import parse_target
         from model.review.workflow import PostOptions, run_review
 
         try:
-            target = parse_target(url)
+            parse_target(url)
         except ReviewError as exc:
             raise InvalidInput(exc.message) from None
         s = self.settings
@@ -124,16 +146,30 @@ class ReviewWorkflow(Connector[ReviewSettings]):
         options = ReviewOptions(budget_tokens=s.budget_tokens, max_calls=s.max_calls, model=s.served_name)
         ctx = current_context()
         progress = ctx.report_progress if ctx is not None else None
+        async with AsyncExitStack() as stack:
+            client = await stack.enter_async_context(ModelClient(endpoint))
+            session = await stack.enter_async_context(self._hub_session())
+            posting = PostOptions(post=post, confirm=confirm)
+            return await run_review(
+                session, client, get_profile(s.profile), url, options, lang=lang, posting=posting, progress=progress
+            )
+
+    @asynccontextmanager
+    async def _hub_session(self) -> AsyncIterator[Any]:
+        """A session on the inner hub; the HubError a review raised comes out of the client's task group."""
+        from model.hub import open_hub
+        from model.review.hubcalls import first_hub_error
+
         try:
-            async with AsyncExitStack() as stack:
-                client = await stack.enter_async_context(ModelClient(endpoint))
-                session = await stack.enter_async_context(open_hub(self._inner_hub()))
-                posting = PostOptions(post=post, confirm=confirm)
-                report = await run_review(
-                    session, client, get_profile(s.profile), url, options, lang=lang, posting=posting, progress=progress
-                )
+            async with open_hub(self._inner_hub()) as session:
+                yield session
         except BaseExceptionGroup as group:
             raise first_hub_error(group) or group from None
+
+    def _output(self, report: Any) -> ToolOutput[ReviewResult]:
+        from model.review.findings import SEVERITIES
+        from model.review.render import report_markdown
+
         worst = report.worst()
         posted = None
         if report.posted is not None:
@@ -147,6 +183,7 @@ class ReviewWorkflow(Connector[ReviewSettings]):
             model_calls=report.usage.calls,
             posted=posted,
         )
+        target = report.change.target
         resource = f"{target.forge}://{target.repo}/{'pull' if target.forge == 'github' else 'merge_requests'}"
         visibility: Any = report.change.visibility if report.change.visibility in ("public", "internal") else "private"
         return ToolOutput(data, Provenance(resource=f"{resource}/{target.number}/review", visibility=visibility))

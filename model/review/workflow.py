@@ -18,8 +18,8 @@ from model.gate import Gate, VerdictLog
 from model.hub import HubSession
 from model.profiles import Profile
 from model.review.engine import Progress, ReviewOptions, review_change
-from model.review.forges import forge_for
-from model.review.hubcalls import HubCalls
+from model.review.forges import Forge, forge_for
+from model.review.hubcalls import HubCalls, ReviewError
 from model.review.post import posting_tools, publish
 from model.review.report import ReviewReport
 from model.review.settings import SETTINGS_PATH, parse_settings
@@ -69,10 +69,34 @@ async def run_review(
     if posting.post:
         if posting.confirm is not None:
             await posting.confirm(report)
-        approver = Approver(globs=posting_tools(forge), ask=posting.ask)
-        gate = Gate(approver, hub.guard, VerdictLog(posting.verdict_log), run=new_run_id())
-        report.posted = await publish(report, forge, gate)
+        await _post(report, forge, posting)
     return report
+
+
+async def post_approved(session: HubSession, report: ReviewReport, posting: PostOptions) -> ReviewReport:
+    """Post a review finished earlier (`report`, its diff left out) once a person approved it.
+
+    The change is read again through the hub, which also shows the flow guard what is being
+    written about; a change pushed to since the review is not posted on (its findings may no
+    longer match), and the caller is told to review again.
+    """
+    hub = HubCalls(session)
+    forge = forge_for(report.change.target, hub)
+    change = await forge.fetch()
+    if change.head_sha != report.change.head_sha:
+        raise ReviewError(
+            f"{report.change.target.label} changed since the review (head {report.change.head_sha[:12]} is now "
+            f"{change.head_sha[:12]}); nothing was posted: review it again"
+        )
+    report.change = change
+    await _post(report, forge, posting)
+    return report
+
+
+async def _post(report: ReviewReport, forge: Forge, posting: PostOptions) -> None:
+    approver = Approver(globs=posting_tools(forge), ask=posting.ask)
+    gate = Gate(approver, forge.hub.guard, VerdictLog(posting.verdict_log), run=new_run_id())
+    report.posted = await publish(report, forge, gate)
 
 
 def _severity_rank(severity: str) -> int:

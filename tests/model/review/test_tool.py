@@ -18,7 +18,7 @@ from mcp_hub.server import build_server
 from model.review.tool import ReviewWorkflow
 from tests.model.review.conftest import MODEL, github_env
 from tests.model.review.fake_reviewer import FakeReviewer
-from tests.model.review.seed import REPO, SMALL_CHANGE, add_pull, url
+from tests.model.review.seed import REPO, SMALL_CHANGE, add_pull, push, url
 
 pytestmark = pytest.mark.anyio
 
@@ -57,7 +57,7 @@ async def test_review_tool_reviews_through_the_hub(
         assert data["findings"] == 2 and data["worst"] == "medium" and data["model_calls"] == 1
         assert "`src/payments.py:2`" in data["markdown"] and data["posted"] is None
         denied = await client.call_tool("review_publish_review", {"url": url(number)})
-        assert denied.is_error and "does not support MCP elicitation" in denied.content[0].text
+        assert denied.is_error and "does not support MCP form elicitation" in denied.content[0].text
         assert "approve_posting" in denied.content[0].text
         bad = await client.call_tool("review_pull_request", {"url": "https://example.com/not/a/pr"})
         assert bad.is_error and "names neither" in bad.content[0].text
@@ -193,7 +193,7 @@ async def test_nothing_posted_without_a_yes(
     assert not github.state.review_comments.get(REPO, {}).get(number)
 
 
-async def test_modern_protocol_clients_are_refused_before_reviewing(
+async def test_modern_protocol_clients_approve_through_input_required(
     github: Any,
     github_served: tuple[Any, str],
     model_url: str,
@@ -201,13 +201,67 @@ async def test_modern_protocol_clients_are_refused_before_reviewing(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    """Under 2026-07-28 the server cannot ask mid-call: refused up front, no model call, nothing posted."""
+    """Under 2026-07-28 the question rides an InputRequiredResult; the retry posts the review already made."""
     number = add_pull(github, SMALL_CHANGE)
-    asked, callback = answering(mcp_types.ElicitResult(action="accept", content={"post": True}))
-    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
+    yes = mcp_types.ElicitResult(action="accept", content={"post": True})
+    asked, callback = answering(yes, yes)
+    audit = tmp_path / "a.jsonl"
+    hub = outer_hub(monkeypatch, github_served[1], model_url, audit, approve=False)
     async with Client(hub, elicitation_callback=callback) as client:
         result = await client.call_tool("review_publish_review", {"url": url(number)})
-    assert result.is_error and "MCP protocol 2026-07-28" in result.content[0].text, result.content
+        model_calls = len(reviewer.requests)
+        assert not result.is_error, result.content
+        assert asked and asked[0].startswith(f"Post the review of {url(number)}? 2 findings on the diff")
+        assert result.structured_content["posted"].startswith("2 new")
+        assert len(github.state.review_comments[REPO][number]) == 2
+        assert model_calls == result.structured_content["model_calls"] >= 1  # reviewed once, not again on the retry
+        again = await client.call_tool("review_publish_review", {"url": url(number)})  # a re-run: nothing new
+    assert not again.is_error and again.structured_content["posted"] == "nothing new since the last review"
+    entries = [json.loads(line) for line in audit.read_text().splitlines()]
+    outcomes = [e["outcome"] for e in entries if e["tool"] == "review_publish_review"]
+    assert outcomes == ["input_required", "ok", "input_required", "ok"]
+
+
+async def test_modern_protocol_decline_and_a_push_meanwhile_post_nothing(
+    github: Any,
+    github_served: tuple[Any, str],
+    model_url: str,
+    reviewer: FakeReviewer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    number = add_pull(github, SMALL_CHANGE)
+    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
+    _, declining = answering(mcp_types.ElicitResult(action="decline"))
+    async with Client(hub, elicitation_callback=declining) as client:
+        declined = await client.call_tool("review_publish_review", {"url": url(number)})
+    assert declined.is_error and "the user declined posting the review" in declined.content[0].text
+
+    async def push_then_accept(context: Any, params: mcp_types.ElicitRequestParams) -> Any:
+        push(github, "review-1", {"src/payments.py": b"# moved\n" + SMALL_CHANGE["src/payments.py"]})
+        return mcp_types.ElicitResult(action="accept", content={"post": True})
+
+    async with Client(hub, elicitation_callback=push_then_accept) as client:
+        stale = await client.call_tool("review_publish_review", {"url": url(number)})
+    assert stale.is_error and "changed since the review" in stale.content[0].text, stale.content
+    assert "nothing was posted" in stale.content[0].text
+    assert github.state.reviews.get(REPO, {}).get(number) is None
+    assert not github.state.review_comments.get(REPO, {}).get(number)
+
+
+async def test_clients_without_elicitation_are_refused_before_reviewing(
+    github: Any,
+    github_served: tuple[Any, str],
+    model_url: str,
+    reviewer: FakeReviewer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    number = add_pull(github, SMALL_CHANGE)
+    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
+    async with Client(hub) as client:
+        result = await client.call_tool("review_publish_review", {"url": url(number)})
+    assert result.is_error and "does not support MCP form elicitation" in result.content[0].text, result.content
     assert "approve_posting = true" in result.content[0].text
-    assert asked == [] and reviewer.requests == []
+    assert reviewer.requests == []
     assert github.state.reviews.get(REPO, {}).get(number) is None
