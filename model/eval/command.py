@@ -65,8 +65,9 @@ async def run_eval_command(args: argparse.Namespace, make_client: Callable[..., 
                     skipped[suite] = plan.skipped
                 plans.append((target, plan, {"data_version": version}))
         progress = Progress(sum(len(p.cases) for _, p, _ in plans) * args.samples, quiet=args.json)
+        failed: list[str] = []
         for target, plan, meta in plans:
-            await run_cases(store, target, plan.cases, args.samples, progress, meta)
+            failed += await run_cases(store, target, plan.cases, args.samples, progress, meta)
         progress.close()
     models = [t.name for t in targets]
     summary = summarise(store.records, models, suites)
@@ -87,6 +88,13 @@ async def run_eval_command(args: argparse.Namespace, make_client: Callable[..., 
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
         _print_summary(report)
+    if failed:
+        print(
+            f"error: {len(failed)} samples failed on a model error and are not in {args.results.name} "
+            f"(re-run to retry them); first: {failed[0]}",
+            file=sys.stderr,
+        )
+        return 2
     return 1 if failures else 0
 
 

@@ -48,8 +48,13 @@ class Plan:
 
 async def run_cases(
     store: ResultsStore, target: Target, cases: list[Case], samples: int, progress: Progress, meta: dict[str, Any]
-) -> None:
-    """Run every (case, sample) not already in the results file, appending each as it finishes."""
+) -> list[str]:
+    """Run every (case, sample) not already in the results file, appending each as it finishes.
+
+    A sample whose model call failed (endpoint down, rate limit, bad response) is not stored, so a
+    re-run retries it; the failures are returned as sentences.
+    """
+    failures: list[str] = []
     for case in cases:
         for sample in range(samples):
             label = f"{target.name} {case.suite} {case.id} #{sample}"
@@ -59,8 +64,12 @@ async def run_cases(
             try:
                 record = await case.run(sample)
             except ModelError as exc:
-                record = {"error": exc.message}
+                record = {"status": "model_error", "error": exc.message}
+            progress.step(label)
+            if record.get("status") == "model_error":
+                failures.append(f"{label}: {record.get('error')}")
+                continue
             store.append(
                 {"model": target.name, "suite": case.suite, "case": case.id, "sample": sample, **meta, **record}
             )
-            progress.step(label)
+    return failures

@@ -169,23 +169,30 @@ def github_app() -> Any:
 
 @asynccontextmanager
 async def serve_app(app: Any) -> AsyncIterator[str]:
-    """Serve an ASGI app on a free 127.0.0.1 port inside this event loop; yield its base URL."""
+    """Serve an ASGI app on a free 127.0.0.1 port from a worker thread; yield its base URL.
+
+    A thread rather than a task of this loop, so that errors of the evaluation are not wrapped in an
+    exception group, and the fake answers while the connector's SDK blocks its own worker thread.
+    """
+    import threading
+
     import uvicorn
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    async with anyio.create_task_group() as group:
-        group.start_soon(server.serve, [sock])
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
         with anyio.fail_after(10):
             while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
                 await anyio.sleep(0.01)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-    sock.close()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await anyio.to_thread.run_sync(thread.join, 10)
+        sock.close()
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------------
