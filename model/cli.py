@@ -1,4 +1,4 @@
-"""`mcp-hub model serve|check`, `mcp-hub agent` and `mcp-hub review`, for the hub's CLI to mount.
+"""`mcp-hub model serve|check|eval`, `mcp-hub agent` and `mcp-hub review`, for the hub's CLI to mount.
 
 from model import cli as model_cli
 model_cli.add_commands(subparsers)          # in mcp_hub.cli's parser
@@ -41,6 +41,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     check = sub.add_parser("check", help="probe an OpenAI-compatible endpoint")
     _endpoint_args(check)
     check.add_argument("--model", dest="served_model", help="served model name (default: the first listed)")
+    from model.eval.options import add_eval_parser
+
+    add_eval_parser(sub)
     agent = subparsers.add_parser("agent", help="run the agent on a task through the hub")
     agent.add_argument("task")
     agent.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
@@ -69,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
             return _serve(args)
         if args.command == "model" and args.model_command == "check":
             return anyio.run(_check, args)
+        if args.command == "model" and args.model_command == "eval":
+            return anyio.run(_eval, args)
         if args.command == "agent":
             return anyio.run(_agent, args)
         if args.command == "review":
@@ -152,3 +157,9 @@ async def _agent(args: argparse.Namespace) -> int:
     from model.runner import run_agent_command
 
     return await run_agent_command(args, _client)
+
+
+async def _eval(args: argparse.Namespace) -> int:
+    from model.eval.command import run_eval_command
+
+    return await run_eval_command(args, _client)

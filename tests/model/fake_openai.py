@@ -10,7 +10,7 @@ an unknown model, 400 for a context overflow).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -53,6 +53,8 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.script: list[Reply] = []
         self.repeat = False
+        #: When set, answers every request from its body instead of the script (scripted behaviours).
+        self.responder: Callable[[dict[str, Any]], Reply] | None = None
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.models = ["deepseek-ai/DeepSeek-R1-Distill-Qwen-14B"]
@@ -65,6 +67,7 @@ class FakeOpenAI:
 
     def reset(self) -> None:
         self.script, self.repeat, self.requests, self.headers = [], False, [], []
+        self.responder = None
 
     def push(self, *replies: Reply) -> None:
         self.script.extend(replies)
@@ -81,6 +84,13 @@ class FakeOpenAI:
                 {"object": "error", "message": f"The model `{body.get('model')}` does not exist.", "code": 404},
                 status_code=404,
             )
+        if self.responder is not None:
+            reply = self.responder(body)
+            if reply.status != 200:
+                return self._error(reply)
+            if body.get("stream"):
+                return StreamingResponse(self._stream(reply, body["model"]), media_type="text/event-stream")
+            return JSONResponse(self._completion(reply, body["model"]))
         if not self.script:
             return self._error(Reply(status=500, error="fake: no scripted reply left"))
         reply = self.script[0] if (self.repeat and len(self.script) == 1) else self.script.pop(0)
