@@ -124,3 +124,20 @@ def test_optional_postgres_and_redis(compose: dict[str, Any]) -> None:
     redis = compose["services"]["redis"]
     assert redis["command"][:1] == ["redis-server"] and "ports" not in redis  # not published
     assert redis["user"] != "0" and redis["cap_drop"] == ["ALL"]
+
+
+def test_azure_scripts_parse_and_name_what_exists() -> None:
+    for script in ("vm.sh", "aks.sh"):
+        path = DEPLOY / "azure" / script
+        subprocess.run(["bash", "-n", str(path)], check=True, timeout=30)
+        assert path.read_text().startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in path.read_text()
+    aks = (DEPLOY / "azure" / "aks.sh").read_text()
+    overlay = re.search(r"^OVERLAY=(\S+)$", aks, re.M)
+    assert overlay is not None and (ROOT / overlay.group(1) / "kustomization.yaml").is_file()
+    acr = re.search(r"^ACR_NAME=\$\{ACR_NAME:-(\w+)\}$", aks, re.M)
+    assert acr is not None
+    assert f"newName: {acr.group(1)}.azurecr.io/mcp-hub" in (ROOT / overlay.group(1) / "kustomization.yaml").read_text()
+    assert "--file deploy/Dockerfile ." in aks
+    vm = (DEPLOY / "azure" / "vm.sh").read_text()
+    assert (DEPLOY / "azure" / "cloud-init.yaml").is_file() and 'dirname "$0")/cloud-init.yaml' in vm
+    assert yaml.safe_load((DEPLOY / "azure" / "cloud-init.yaml").read_text())["runcmd"]
