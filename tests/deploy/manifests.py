@@ -1,7 +1,7 @@
 """Render the Kustomize overlays with the real Kustomize and validate objects against Kubernetes' schemas.
 
 Kustomize: a `kustomize` binary if one is on PATH, else `kubectl kustomize` (kubectl embeds
-Kustomize; Debian/Ubuntu: the `kubectl` package). Neither is a Python package, so a machine
+Kustomize; Debian: `apt install kubernetes-client`). Neither is a Python package, so a machine
 without both fails these tests with that message instead of skipping them.
 
 Schemas: `kubernetes-validate` (PyPI) bundles the JSON schemas of each Kubernetes release, so
@@ -36,7 +36,7 @@ def kustomize_command() -> list[str]:
         return ["kubectl", "kustomize"]
     raise RuntimeError(
         "neither kustomize nor kubectl is installed: these tests render the manifests with the real "
-        "Kustomize (apt install kubectl, or a kustomize release binary on PATH)"
+        "Kustomize (Debian: apt install kubernetes-client; or kubectl / a kustomize binary on PATH)"
     )
 
 
