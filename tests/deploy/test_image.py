@@ -1,0 +1,200 @@
+"""deploy/Dockerfile and the image's entrypoint and healthcheck, run directly with the image's environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from tests.deploy.dockerfile import stages
+from tests.deploy.manifests import DEPLOY, ROOT
+from tests.support.http_server import free_port
+
+ENTRYPOINT = DEPLOY / "entrypoint.sh"
+HEALTHCHECK = DEPLOY / "healthcheck.py"
+TOKEN = "deploy-test-token-0123456789abcdef"
+
+
+def image_env(**overrides: str) -> dict[str, str]:
+    """The environment the runtime stage sets, with this venv's `mcp-hub` first on PATH."""
+    runtime = stages()[-1].env()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_HUB_") and k != "DATABASE_URL"}
+    env |= {k: v for k, v in runtime.items() if k != "PATH"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["HOME"] = env["TMPDIR"] = os.environ.get("TMPDIR", "/tmp")
+    return env | overrides
+
+
+@contextmanager
+def entrypoint(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen[str]]:
+    port = env["MCP_HUB_HTTP__PORT"]
+    proc = subprocess.Popen(
+        ["/bin/sh", str(ENTRYPOINT), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the entrypoint did not start the hub: {proc.stderr.read() if proc.stderr else ''}")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)
+
+
+def test_dockerfile_is_multi_stage_non_root_with_every_connector_and_a_healthcheck() -> None:
+    build, runtime = stages()
+    assert (build.name, runtime.name) == ("build", "runtime")
+    assert build.base == runtime.base == "python:${PYTHON_VERSION}-slim"
+    install = next(run for run in build.all("RUN") if "pip install" in run)
+    extras = install.split('".[', 1)[1].split(']"', 1)[0].split(",")
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    entry_points = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["mcp_hub.connectors"]
+    installed = set()
+    for extra in extras:
+        for requirement in declared[extra]:
+            if requirement.startswith("mcp-hub["):
+                installed |= set(requirement.split("[", 1)[1].split("]", 1)[0].split(","))
+        installed.add(extra)
+    connectors = {name for name in entry_points if name in declared}  # review needs no extra
+    assert connectors == {"postgres", "github", "gitlab", "slack", "gdrive"}
+    assert connectors <= installed
+    assert any(source.startswith("--from=build ") for source in runtime.all("COPY"))
+    # Only the runtime stage ships: no compiler, no pip cache, a non-root numeric user.
+    (user,) = runtime.all("USER")
+    uid, _, gid = user.partition(":")
+    assert int(uid) > 0 and int(gid) > 0
+    assert f"--uid {uid}" in " ".join(runtime.all("RUN"))
+    (healthcheck,) = runtime.all("HEALTHCHECK")
+    assert json.loads(healthcheck.split("CMD ", 1)[1]) == ["python", "/usr/local/bin/mcp-hub-healthcheck"]
+    assert runtime.exec_form("ENTRYPOINT") == ["/usr/local/bin/mcp-hub-entrypoint"]
+    assert runtime.exec_form("CMD") == ["serve"]
+    copies = dict(reversed(c.split()) for c in runtime.all("COPY") if not c.startswith("--"))
+    assert copies == {
+        "/usr/local/bin/mcp-hub-entrypoint": "deploy/entrypoint.sh",
+        "/usr/local/bin/mcp-hub-healthcheck": "deploy/healthcheck.py",
+    }
+    for source in copies.values():
+        assert (ROOT / source).is_file() and os.access(ROOT / source, os.X_OK)
+    env = runtime.env()
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1" and env["HOME"] == env["TMPDIR"] == "/tmp"
+    assert env["MCP_HUB_HTTP__HOST"] == "0.0.0.0"
+    assert env["MCP_HUB_HTTP__TOKENS__TEAM__TOKEN_FILE"].startswith("/run/secrets/")
+    # Every file the build stage copies exists in the build context.
+    for copy in build.all("COPY"):
+        for source in copy.split()[:-1]:
+            assert (ROOT / source).exists(), source
+
+
+def test_dockerignore_lets_in_what_the_build_copies() -> None:
+    lines = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+    ignore = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    copied = {s for c in stages()[0].all("COPY") for s in c.split()[:-1]}
+    copied |= {c.split()[0] for c in stages()[-1].all("COPY") if not c.startswith("--")}
+    assert copied <= allowed
+    assert ignore[0] == "*"  # everything else stays out (.venv, deploy/secrets, .git)
+
+
+def test_entrypoint_serves_streamable_http_with_the_token_and_audits_to_stdout(pg_dsn: Any, tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "token").write_text(TOKEN + "\n")
+    port = str(free_port())
+    env = image_env(
+        MCP_HUB_HTTP__PORT=port,
+        MCP_HUB_HTTP__TOKENS__TEAM__TOKEN_FILE=str(secrets / "token"),
+        DATABASE_URL=pg_dsn.reader_dsn,
+    )
+    assert env["MCP_HUB_HTTP__HOST"] == "0.0.0.0"  # as in the image: the hub's public-bind guard applies
+    with entrypoint(env) as proc:
+        base = f"http://127.0.0.1:{port}"
+        assert httpx2.post(f"{base}/mcp", json={}).status_code == 401
+        health = subprocess.run([sys.executable, str(HEALTHCHECK)], env=env, capture_output=True, timeout=30)
+        assert health.returncode == 0, health.stderr
+
+        async def call() -> Any:
+            http = create_mcp_http_client(headers={"authorization": f"Bearer {TOKEN}"})
+            async with http, Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client:
+                return await client.call_tool("postgres_query", {"sql": "SELECT 6 * 7 AS n"})
+
+        import anyio
+
+        result = anyio.run(call)
+        assert result.structured_content["rows"] == [[42]]
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=15)
+    audit = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    assert [(a["caller"], a["tool"], a["outcome"]) for a in audit] == [("team", "postgres_query", "ok")]
+    assert "listening on http://0.0.0.0:" in stderr
+    assert TOKEN not in stdout + stderr
+
+
+def test_healthcheck_fails_when_nothing_answers() -> None:
+    env = image_env(MCP_HUB_HTTP__PORT=str(free_port()))
+    done = subprocess.run([sys.executable, str(HEALTHCHECK)], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert "unhealthy: http://127.0.0.1:" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (None, "which does not exist: mount the hub's bearer token there"),
+        ("", "which is empty: write a long random token into it"),
+    ],
+)
+def test_entrypoint_refuses_to_start_without_a_usable_token_file(tmp_path: Path, make: str | None, says: str) -> None:
+    token = tmp_path / "token"
+    if make is not None:
+        token.write_text(make)
+    env = image_env(MCP_HUB_HTTP__PORT=str(free_port()), MCP_HUB_HTTP__TOKENS__TEAM__TOKEN_FILE=str(token))
+    done = subprocess.run(["/bin/sh", str(ENTRYPOINT)], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 64
+    assert f"MCP_HUB_HTTP__TOKENS__TEAM__TOKEN_FILE names {token}, {says}" in done.stderr
+
+
+def test_entrypoint_refuses_an_unreadable_token_file() -> None:
+    # A directory anyone may enter (pytest's tmp_path is private to its user), a file nobody may read.
+    with tempfile.TemporaryDirectory() as directory:
+        Path(directory).chmod(0o755)
+        token = Path(directory) / "token"
+        token.write_text(TOKEN)
+        token.chmod(0)
+        env = image_env(MCP_HUB_HTTP__PORT=str(free_port()), MCP_HUB_HTTP__TOKENS__TEAM__TOKEN_FILE=str(token))
+        command = ["/bin/sh", str(ENTRYPOINT)]
+        if os.geteuid() == 0:  # root reads any file: run as nobody, as the image runs as 10001
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 64
+    uid = 65534 if os.geteuid() == 0 else os.geteuid()
+    assert f"names {token}, which user {uid} cannot read: make it readable" in done.stderr
+
+
+def test_entrypoint_passes_other_commands_to_mcp_hub() -> None:
+    done = subprocess.run(
+        ["/bin/sh", str(ENTRYPOINT), "--version"], env=image_env(), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("mcp-hub ")
