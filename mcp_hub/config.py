@@ -59,6 +59,12 @@ class HubSettings(BaseModel):
     internal_data_callers: list[str] = Field(default_factory=lambda: ["*"])
     connectors: list[str] | None = Field(default=None, description="Only load these connectors.")
     log_level: str = "INFO"
+    #: Shared state across replicas (rate-limit budgets): unset = in-process; "redis://host:6379/0" = Redis.
+    state_url: str | None = None
+    #: Prefix of every key the hub writes to the shared state (one per hub deployment).
+    state_prefix: str = "mcp-hub:"
+    #: OpenTelemetry spans around tool and model calls (also on when OTEL_EXPORTER_OTLP_ENDPOINT is set).
+    tracing: bool = False
 
     _lists = field_validator(
         "toolsets", "allow", "deny", "private_data_callers", "internal_data_callers", "connectors", mode="before"
