@@ -161,9 +161,9 @@ def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
 
     host = args.host or config.http.host
     port = args.port if args.port is not None else config.http.port
-    if not is_loopback(host) and not config.http.tokens:
+    if not is_loopback(host) and not config.http.authenticated:
         raise ConfigError(
-            f"refusing to bind {host} without authentication: configure http.tokens "
+            f"refusing to bind {host} without authentication: configure http.tokens or http.oidc "
             "(e.g. MCP_HUB_HTTP__TOKENS__ME__TOKEN_FILE=/path/to/token) or bind 127.0.0.1"
         )
     app = build_http_app(server, config, hub_policy(config), args.transport, host, port)
