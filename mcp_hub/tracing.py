@@ -70,15 +70,17 @@ def _default_provider() -> Any:
     return provider
 
 
-def start_span(name: str, attributes: dict[str, str | int | float | bool]) -> SpanHandle | None:
-    """Start a span and make it current (None when tracing is off); end it with `end_span`."""
+def start_span(
+    name: str, attributes: dict[str, str | int | float | bool], *, current: bool = True
+) -> SpanHandle | None:
+    """Start a span (None when tracing is off), current unless `current=False`; end it with `end_span`."""
     tracer = _tracer
     if tracer is None:
         return None
     from opentelemetry import context, trace
 
     span = tracer.start_span(name, attributes=attributes)
-    return SpanHandle(span, context.attach(trace.set_span_in_context(span)))
+    return SpanHandle(span, context.attach(trace.set_span_in_context(span)) if current else None)
 
 
 def end_span(
@@ -95,5 +97,6 @@ def end_span(
     if outcome != "ok":
         handle.span.set_status(Status(StatusCode.ERROR, outcome))
     handle.span.end()
-    with contextlib.suppress(ValueError):  # ended in another context (a cancelled task): the span is still recorded
-        context.detach(handle.token)
+    if handle.token is not None:
+        with contextlib.suppress(ValueError):  # ended in another context (a cancelled task): still recorded
+            context.detach(handle.token)
