@@ -161,9 +161,9 @@ def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
 
     host = args.host or config.http.host
     port = args.port if args.port is not None else config.http.port
-    if not is_loopback(host) and not config.http.tokens:
+    if not is_loopback(host) and not config.http.authenticated:
         raise ConfigError(
-            f"refusing to bind {host} without authentication: configure http.tokens "
+            f"refusing to bind {host} without authentication: configure http.tokens or http.oidc "
             "(e.g. MCP_HUB_HTTP__TOKENS__ME__TOKEN_FILE=/path/to/token) or bind 127.0.0.1"
         )
     app = build_http_app(server, config, hub_policy(config), args.transport, host, port)
@@ -198,6 +198,8 @@ def _config_check(args: argparse.Namespace, redactor: Redactor) -> int:
             "toolsets": config.hub.toolsets,
             "discovery": config.hub.discovery,
             "http_tokens": sorted(config.http.tokens),
+            "http_oidc_issuer": config.http.oidc.issuer if config.http.oidc is not None else "",
+            "state": "redis" if config.hub.state_url else "in-process",
             "audit_log": str(config.hub.audit_log or ""),
         },
     }
@@ -239,7 +241,13 @@ def _render_check(report: dict[str, Any]) -> str:
         f"destructive {'allowed' if policy['allow_destructive'] else 'off'}, toolsets {','.join(policy['toolsets'])}"
         + (", discovery mode" if policy["discovery"] else "")
     )
-    lines.append(f"http tokens: {', '.join(policy['http_tokens']) or 'none (loopback only)'}")
+    unauthenticated = not policy["http_tokens"] and not policy["http_oidc_issuer"]
+    lines.append(
+        f"http tokens: {', '.join(policy['http_tokens']) or ('none (loopback only)' if unauthenticated else 'none')}"
+    )
+    if policy["http_oidc_issuer"]:
+        lines.append(f"http oidc: tokens from {policy['http_oidc_issuer']}")
+    lines.append(f"shared state: {policy['state']}")
     return "\n".join(lines)
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mcp_hub.errors import ConfigError
 from mcp_hub.secret import Secret, secret_from_env
@@ -59,18 +59,23 @@ class HubSettings(BaseModel):
     internal_data_callers: list[str] = Field(default_factory=lambda: ["*"])
     connectors: list[str] | None = Field(default=None, description="Only load these connectors.")
     log_level: str = "INFO"
+    #: Shared state across replicas (rate-limit budgets): unset = in-process; "redis://host:6379/0" = Redis.
+    state_url: str | None = None
+    #: Prefix of every key the hub writes to the shared state (one per hub deployment).
+    state_prefix: str = "mcp-hub:"
+    #: OpenTelemetry spans around tool and model calls (also on when OTEL_EXPORTER_OTLP_ENDPOINT is set).
+    tracing: bool = False
 
     _lists = field_validator(
         "toolsets", "allow", "deny", "private_data_callers", "internal_data_callers", "connectors", mode="before"
     )(_split_list)
 
 
-class TokenSettings(BaseModel):
-    """One HTTP bearer token; its name is the caller's identity in the audit log."""
+class PolicySettings(BaseModel):
+    """A named narrowing of the hub's policy (`[http.policies.<name>]`, or a token's own)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    token: Secret
     connectors: list[str] | None = None
     toolsets: list[str] | None = None
     allow: list[str] = Field(default_factory=list)
@@ -81,17 +86,94 @@ class TokenSettings(BaseModel):
     _lists = field_validator("connectors", "toolsets", "allow", "deny", mode="before")(_split_list)
 
 
+class TokenSettings(PolicySettings):
+    """One HTTP bearer token; its name is the caller's identity in the audit log."""
+
+    token: Secret
+
+
+class OidcSettings(BaseModel):
+    """Bearer JWTs from an OpenID Connect issuer (`[http.oidc]`), per the MCP authorization spec.
+
+    The hub is an OAuth protected resource: it validates tokens (signature from
+    the issuer's JWKS, `iss`, `aud` = this resource, `exp`/`nbf`) and never passes
+    them on; connectors use their own credentials.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str
+    #: This hub's identifier as the tokens' `aud` names it (Entra ID: `api://<app id>` or the app id).
+    audience: str
+    #: The issuer's JWKS over HTTP(S); or `jwks_file` (read into `jwks`, re-read when it changes).
+    jwks_url: str | None = None
+    jwks: Secret | None = None
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
+    #: Every token must carry these (in `scope`/`scp`, or Entra's `roles`); 403 otherwise.
+    required_scopes: list[str] = Field(default_factory=list)
+    #: Advertised in the protected-resource metadata (default: `required_scopes`).
+    scopes_supported: list[str] = Field(default_factory=list)
+    #: Advertised in the metadata (default: `[issuer]`).
+    authorization_servers: list[str] = Field(default_factory=list)
+    #: The metadata's `resource` (default: `audience`).
+    resource: str | None = None
+    #: The claim naming the caller (audit log, data-boundary globs), prefixed `oidc:`.
+    caller_claim: str = "sub"
+    #: Named policy (`http.policies` or `http.tokens`) for callers no `claim_policies` entry matches.
+    policy: str | None = None
+    #: Claim whose values pick a policy (Entra ID app roles: `roles`).
+    policy_claim: str = "roles"
+    #: Claim value -> policy name; the first entry (in this order) whose value the token carries wins.
+    claim_policies: dict[str, str] = Field(default_factory=dict)
+    leeway_s: float = Field(default=30.0, ge=0, le=300)
+    jwks_cache_s: float = Field(default=3600.0, ge=0)
+    #: A token with an unknown `kid` refetches the JWKS at most this often.
+    jwks_refetch_min_s: float = Field(default=30.0, ge=0)
+
+    _lists = field_validator(
+        "algorithms", "required_scopes", "scopes_supported", "authorization_servers", mode="before"
+    )(_split_list)
+
+    @field_validator("algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: list[str]) -> list[str]:
+        allowed = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+        bad = [alg for alg in value if alg not in allowed]
+        if bad or not value:
+            raise ValueError(f"algorithms must be asymmetric ones from {sorted(allowed)}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> OidcSettings:
+        if (self.jwks_url is None) == (self.jwks is None):
+            raise ValueError("set exactly one of jwks_url and jwks_file")
+        return self
+
+
 class HttpSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     tokens: dict[str, TokenSettings] = Field(default_factory=dict)
+    policies: dict[str, PolicySettings] = Field(default_factory=dict)
+    oidc: OidcSettings | None = None
+    #: Serve Prometheus metrics at /metrics (behind the same auth as /mcp unless `metrics_public`).
+    metrics: bool = False
+    metrics_public: bool = False
+    #: The hub's public base URL (e.g. https://hub.example.com) for the protected-resource metadata link;
+    #: default: from each request's Host.
+    public_url: str | None = None
     allowed_hosts: list[str] = Field(default_factory=list)
     allowed_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     _lists = field_validator("allowed_hosts", "allowed_origins", mode="before")(_split_list)
+
+    @property
+    def authenticated(self) -> bool:
+        """True when requests must present credentials (static tokens or OIDC)."""
+        return bool(self.tokens) or self.oidc is not None
 
 
 @dataclass

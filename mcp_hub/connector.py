@@ -20,13 +20,14 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from mcp_hub.provenance import Provenance, Visibility
 from mcp_hub.redaction import Redactor
+from mcp_hub.state import InProcessState, StateStore
 
 DataT = TypeVar("DataT", bound=BaseModel)
 SettingsT = TypeVar("SettingsT", bound="ConnectorSettings")
@@ -195,6 +196,8 @@ class ConnectorContext:
     """What the hub hands a connector instance."""
 
     redactor: Redactor
+    #: Where rate-limit budgets shared across replicas live (`mcp_hub.state`); in-process by default.
+    state: StateStore = field(default_factory=InProcessState)
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,8 @@ class RateLimited(ConnectorError):
     kind = "rate_limited"
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
+        #: The message without the "Retry after" suffix (shared with other replicas, see mcp_hub.state).
+        self.reason = message
         if retry_after is not None:
             message = f"{message} Retry after {retry_after:.0f} s."
         super().__init__(message)

@@ -15,6 +15,11 @@ One ASGI layer in front of the SDK's Streamable HTTP or SSE app, on every bind
 - `X-MCP-Hub-Lockdown: 1` makes the request's caller ask connectors to
   withhold outsider text (a header can switch lockdown on, never off).
 - Bodies over `http.max_body_bytes` get 413 before they reach the server.
+- With `[http.oidc]`, bearer JWTs from the issuer are accepted too (mcp_hub.oidc);
+  `/.well-known/oauth-protected-resource` (RFC 9728) is served without auth and
+  every 401 names it in `WWW-Authenticate: Bearer resource_metadata="…"`.
+- With `http.metrics`, `/metrics` serves Prometheus text, behind the same auth
+  as /mcp unless `http.metrics_public`.
 """
 
 from __future__ import annotations
@@ -29,12 +34,15 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mcp_hub.config import HubConfig
+from mcp_hub import metrics
+from mcp_hub.config import HubConfig, PolicySettings
+from mcp_hub.errors import ConfigError
 from mcp_hub.policy import Caller, Policy
 from mcp_hub.server import CALLER_SCOPE_KEY
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 LOCKDOWN_HEADER = "x-mcp-hub-lockdown"
+METADATA_PATH = "/.well-known/oauth-protected-resource"
 
 
 def is_loopback(host: str) -> bool:
@@ -53,32 +61,49 @@ class _Token:
     caller_policy: Policy
 
 
+def _narrowed(policy: Policy, spec: PolicySettings) -> Policy:
+    return policy.narrowed(
+        allow_writes=spec.allow_writes,
+        allow_destructive=spec.allow_destructive,
+        toolsets=spec.toolsets,
+        allow=spec.allow,
+        deny=spec.deny,
+        connectors=spec.connectors,
+    )
+
+
 class HttpGuard:
     def __init__(
         self, app: ASGIApp, *, config: HubConfig, policy: Policy, transport: str, host: str, port: int
     ) -> None:
+        http = config.http
         self.app = app
         self.transport = transport
-        self.max_body = config.http.max_body_bytes
-        self.tokens = [
-            _Token(
-                name,
-                spec.token,
-                policy.narrowed(
-                    allow_writes=spec.allow_writes,
-                    allow_destructive=spec.allow_destructive,
-                    toolsets=spec.toolsets,
-                    allow=spec.allow,
-                    deny=spec.deny,
-                    connectors=spec.connectors,
-                ),
-            )
-            for name, spec in sorted(config.http.tokens.items())
-        ]
+        self.max_body = http.max_body_bytes
+        self.tokens = [_Token(name, spec.token, _narrowed(policy, spec)) for name, spec in sorted(http.tokens.items())]
+        #: Named policies an OIDC token can map to: `http.policies`, then the tokens' own.
+        self.policies: dict[str, Policy] = {name: _narrowed(policy, spec) for name, spec in http.policies.items()}
+        self.policies.update({t.name: t.caller_policy for t in self.tokens if t.name not in self.policies})
+        self.hub_policy = policy
+        self.oidc: Any = None
+        self.oidc_settings = http.oidc
+        if http.oidc is not None:
+            from mcp_hub.oidc import OidcVerifier
+
+            for name in [http.oidc.policy, *http.oidc.claim_policies.values()]:
+                if name is not None and name not in self.policies:
+                    raise ConfigError(f"http.oidc names policy {name!r}: define [http.policies.{name}]")
+            self.oidc = OidcVerifier(http.oidc)
+        self.authenticated = http.authenticated
+        self.metrics = http.metrics
+        self.metrics_public = http.metrics_public
+        if http.metrics:
+            metrics.enable()
+        self.public_url = http.public_url.rstrip("/") if http.public_url else None
         self.anonymous = Caller("local-http", transport, policy)
-        hosts = {*LOOPBACK_NAMES, host, *config.http.allowed_hosts}
+        hosts = {*LOOPBACK_NAMES, host, *http.allowed_hosts}
         self.allowed_hosts = tuple(hosts)
-        self.check_host = not self.tokens or bool(config.http.allowed_hosts)
+        self.check_host = not self.authenticated or bool(http.allowed_hosts)
         origins = [f"http://{h}" for h in LOOPBACK_NAMES] + [f"https://{h}" for h in LOOPBACK_NAMES]
         self.allowed_origins = tuple(origins + [o.rstrip("/") for o in config.http.allowed_origins])
         self.port = port
@@ -95,17 +120,24 @@ class HttpGuard:
         if origin is not None and not self._origin_allowed(origin):
             await _reply(send, 403, {"error": "forbidden: Origin not allowed (add it to http.allowed_origins)"})
             return
-        if scope["path"] == "/healthz":
+        path = scope["path"]
+        if path == "/healthz":
             await _reply(send, 200, {"status": "ok"})
             return
-        caller = self._authenticate(headers.get("authorization", ""))
+        if self.oidc_settings is not None and (path == METADATA_PATH or path.startswith(METADATA_PATH + "/")):
+            from mcp_hub.oidc import protected_resource_metadata
+
+            await _reply(send, 200, protected_resource_metadata(self.oidc_settings))
+            return
+        if path == "/metrics" and self.metrics and self.metrics_public:
+            await _reply_metrics(send)
+            return
+        caller, problem = await self._authenticate(headers.get("authorization", ""))
         if caller is None:
-            await _reply(
-                send,
-                401,
-                {"error": "unauthorized: send Authorization: Bearer <token>"},
-                [(b"www-authenticate", b"Bearer")],
-            )
+            await self._refuse(scope, headers, send, problem)
+            return
+        if path == "/metrics" and self.metrics:
+            await _reply_metrics(send)
             return
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
@@ -116,17 +148,45 @@ class HttpGuard:
         scope[CALLER_SCOPE_KEY] = caller
         await self.app(scope, _limited(receive, self.max_body), send)
 
-    def _authenticate(self, authorization: str) -> Caller | None:
-        if not self.tokens:
-            return self.anonymous
+    async def _authenticate(self, authorization: str) -> tuple[Caller | None, Any]:
+        """The caller, or None and why (a `TokenRejected` when a token was presented and refused)."""
+        if not self.authenticated:
+            return self.anonymous, None
         scheme, _, presented = authorization.partition(" ")
+        presented = presented.strip()
         if scheme.lower() != "bearer" or not presented:
-            return None
+            return None, None
         matched: _Token | None = None
         for token in self.tokens:  # compare against every token: no early exit
-            if hmac.compare_digest(token.secret.get_secret_value().encode(), presented.strip().encode()):
+            if hmac.compare_digest(token.secret.get_secret_value().encode(), presented.encode()):
                 matched = token
-        return Caller(matched.name, self.transport, matched.caller_policy) if matched else None
+        if matched is not None:
+            return Caller(matched.name, self.transport, matched.caller_policy), None
+        if self.oidc is None:
+            return None, None
+        from mcp_hub.oidc import TokenRejected
+
+        try:
+            identity = await self.oidc.verify(presented)
+        except TokenRejected as rejected:
+            return None, rejected
+        policy = self.policies[identity.policy] if identity.policy is not None else self.hub_policy
+        return Caller(identity.caller, self.transport, policy), None
+
+    async def _refuse(self, scope: Scope, headers: dict[str, str], send: Send, problem: Any) -> None:
+        status = getattr(problem, "status", 401)
+        message = getattr(problem, "message", None)
+        challenge = "Bearer"
+        if self.oidc_settings is not None:
+            base = self.public_url or f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+            challenge += f' resource_metadata="{base}{METADATA_PATH}"'
+            if problem is not None:
+                challenge += f', error="{problem.error}", error_description="{_header_safe(message)}"'
+                if problem.error == "insufficient_scope":
+                    challenge += f', scope="{" ".join(self.oidc_settings.required_scopes)}"'
+        text = "forbidden" if status == 403 else "unauthorized"
+        detail = message or "send Authorization: Bearer <token>"
+        await _reply(send, status, {"error": f"{text}: {detail}"}, [(b"www-authenticate", challenge.encode("latin-1"))])
 
     def _host_allowed(self, host_header: str) -> bool:
         host = _strip_port(host_header)
@@ -136,6 +196,11 @@ class HttpGuard:
         origin = origin.rstrip("/")
         bare = origin.rsplit(":", 1)[0] if origin.count(":") == 2 else origin
         return any(fnmatchcase(origin, o) or fnmatchcase(bare, o) for o in self.allowed_origins)
+
+
+def _header_safe(text: Any) -> str:
+    """Printable ASCII without quotes or backslashes (parts of the message may come from the token)."""
+    return "".join(ch for ch in str(text) if 32 <= ord(ch) < 127 and ch not in '"\\')
 
 
 def _strip_port(host: str) -> str:
@@ -168,6 +233,13 @@ async def _reply(send: Send, status: int, body: dict[str, str], extra: Iterable[
     payload = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _reply_metrics(send: Send) -> None:
+    payload = metrics.render()
+    headers = [(b"content-type", metrics.CONTENT_TYPE.encode()), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 

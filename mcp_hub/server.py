@@ -26,7 +26,7 @@ from mcp_types import ResourceTemplate as MCPResourceTemplate
 from mcp_types import Tool as MCPTool
 from pydantic import AnyUrl, ValidationError
 
-from mcp_hub import __version__
+from mcp_hub import __version__, metrics, tracing
 from mcp_hub.audit import AuditLog
 from mcp_hub.calls import _CALLER
 from mcp_hub.catalog import (
@@ -46,6 +46,7 @@ from mcp_hub.connector import Connector, ConnectorContext
 from mcp_hub.policy import Caller, DataBoundary, Policy, ToolFacts
 from mcp_hub.redaction import Redactor
 from mcp_hub.registry import DEFAULT_INSTANCE, InstanceStatus, Registry
+from mcp_hub.state import InProcessState, StateStore, open_state
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class HubServer(MCPServer[Any]):
         audit: AuditLog,
         redactor: Redactor,
         discovery: bool = False,
+        state: StateStore | None = None,
     ) -> None:
         super().__init__("mcp-hub", version=__version__, instructions=INSTRUCTIONS, lifespan=self._lifespan)
         self.hub_tools = {tool.facts.name: tool for tool in tools}
@@ -94,6 +96,7 @@ class HubServer(MCPServer[Any]):
         self.audit = audit
         self.redactor = redactor
         self.discovery = discovery
+        self.state: StateStore = state or InProcessState()
         self.hub_resources = {resource.uri_template: resource for resource in resources}
         self._resource_meta: ContextVar[dict[str, Any] | None] = ContextVar("mcp_hub_resource_meta", default=None)
         self._users = 0
@@ -172,6 +175,10 @@ class HubServer(MCPServer[Any]):
         tool = self.hub_tools.get(name)
         started = time.perf_counter()
         outcome = "ok"
+        span = tracing.start_span(
+            "mcp_hub.tool_call",
+            {"mcp_hub.tool": name, "mcp_hub.caller": caller.name, "mcp_hub.transport": caller.transport},
+        )
         try:
             if tool is not None and not caller.policy.permits(tool.facts):
                 outcome = "denied"
@@ -192,14 +199,18 @@ class HubServer(MCPServer[Any]):
             outcome = "cancelled_or_failed"
             raise
         finally:
+            elapsed = time.perf_counter() - started
             self.audit.record(
                 transport=caller.transport,
                 caller=caller.name,
                 tool=name,
                 arguments=arguments,
                 outcome=outcome,
-                duration_ms=(time.perf_counter() - started) * 1000,
+                duration_ms=elapsed * 1000,
             )
+            # Unknown names are not labels: a client could otherwise grow the metrics without bound.
+            metrics.record_tool_call(name if outcome != "unknown_tool" else "(unknown)", outcome, elapsed)
+            tracing.end_span(span, outcome)
 
     async def list_resource_templates(self) -> list[MCPResourceTemplate]:
         caller = self.current_caller()
@@ -249,6 +260,8 @@ class HubServer(MCPServer[Any]):
         if self._users == 0:
             stack = AsyncExitStack()
             try:
+                await self.state.check()
+                stack.push_async_callback(self.state.aclose)
                 for connector in self.connectors:
                     await stack.enter_async_context(connector.lifespan())
             except BaseException:
@@ -316,7 +329,12 @@ def build_server(
     redactor = Redactor()
     statuses = registry.resolve(config, include_unconfigured=include_unconfigured)
     policy = policy or hub_policy(config)
-    context = ConnectorContext(redactor=redactor)
+    state = open_state(config.hub.state_url, config.hub.state_prefix)
+    if config.hub.state_url:
+        redactor.add([config.hub.state_url])
+    if tracing.wanted(config.hub.tracing):
+        tracing.enable()
+    context = ConnectorContext(redactor=redactor, state=state)
     by_connector: dict[str, dict[str, Connector[Any]]] = {}
     for status in statuses:
         if status.enabled and status.settings is not None:
@@ -341,6 +359,7 @@ def build_server(
         audit=AuditLog(config.hub.audit_log, redactor),
         redactor=redactor,
         discovery=config.hub.discovery if discovery is None else discovery,
+        state=state,
     )
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mcp_hub import metrics
 from model.client import ModelClient
 from model.conversation import Conversation
 from model.errors import ModelError
@@ -104,6 +105,7 @@ class Agent:
         conversation.start(task, "" if self.native else protocol_prompt(tools))
         params = self._params(tools)
         for step in range(1, self.options.max_steps + 1):
+            metrics.record_agent_step()
             try:
                 completion = await self._ask(conversation, params)
                 action = await self._decide(completion, conversation, params)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,10 +21,13 @@ from typing import Any, TypeVar
 import anyio
 import httpx2
 
+from mcp_hub import metrics, tracing
 from model.endpoint import Endpoint
 from model.errors import BadModelResponse, EndpointUnavailable, ModelError, ModelRateLimited, ModelTimeout
 from model.reasoning import ThinkSplitter, field_reasoning, split_message
 from model.wire import Completion, StreamEvent, ToolCall, http_error
+
+MODEL_SPAN = "mcp_hub.model_call"
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,7 +89,14 @@ class ModelClient:
             response = await self._send("POST", "chat/completions", body, model)
             return parse_completion(_json(response.content, self.endpoint.base_url), self.endpoint.base_url)
 
-        return await self._retrying(call)
+        span = tracing.start_span(MODEL_SPAN, {"gen_ai.operation.name": "chat", "gen_ai.request.model": model})
+        started = time.perf_counter()
+        completion: Completion | None = None
+        try:
+            completion = await self._retrying(call)
+            return completion
+        finally:
+            _observe(span, model, started, completion)
 
     async def raw_complete(self, model: str, messages: list[dict[str, Any]], **params: Any) -> dict[str, Any]:
         """The server's own JSON for one non-streamed completion (for probing its shapes)."""
@@ -99,6 +110,21 @@ class ModelClient:
 
     async def stream(self, model: str, messages: list[dict[str, Any]], **params: Any) -> AsyncIterator[StreamEvent]:
         """Reasoning, answer and tool-call events as they arrive; the last one ("done") holds the whole completion."""
+        # Not made current: this generator's context is its consumer's between events.
+        span = tracing.start_span(
+            MODEL_SPAN, {"gen_ai.operation.name": "chat", "gen_ai.request.model": model}, current=False
+        )
+        started = time.perf_counter()
+        completion: Completion | None = None
+        try:
+            async for event in self._stream(model, messages, **params):
+                if event.kind == "done":
+                    completion = event.completion
+                yield event
+        finally:
+            _observe(span, model, started, completion)
+
+    async def _stream(self, model: str, messages: list[dict[str, Any]], **params: Any) -> AsyncIterator[StreamEvent]:
         body = {
             "model": model,
             "messages": messages,
@@ -308,3 +334,16 @@ class _Assembler:
             return self._reasoning(text)
         self.content.append(text)
         return StreamEvent("content", text)
+
+
+def _observe(span: tracing.SpanHandle | None, model: str, started: float, completion: Completion | None) -> None:
+    """Metrics and the span's end for one model call (token counts only: never the messages)."""
+    usage = completion.usage if completion is not None else {}
+    prompt = int(usage.get("prompt_tokens") or 0)
+    produced = int(usage.get("completion_tokens") or 0)
+    metrics.record_model_call(model, time.perf_counter() - started, prompt, produced)
+    tracing.end_span(
+        span,
+        "ok" if completion is not None else "error",
+        {"gen_ai.usage.input_tokens": prompt, "gen_ai.usage.output_tokens": produced},
+    )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
@@ -38,3 +39,43 @@ def pg_dsn(pg_admin_dsn: str) -> Iterator[TestDatabase]:
 
 
 # ---- end of PostgreSQL test database -------------------------------------------------------------
+
+
+# ---- Redis (shared state across hub replicas) ----------------------------------------------------
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    url: str
+    #: Unique to the test: every key the test writes starts with it, and is deleted afterwards.
+    prefix: str
+
+
+@pytest.fixture
+def redis_target() -> Iterator[RedisTarget]:
+    """Redis at 127.0.0.1:6379 (MCP_HUB_TEST_REDIS_URL overrides) with a key prefix of the test's own.
+
+    Fails, never skips, when Redis is not running: `.ci/run` starts it (`redis-server --daemonize yes`).
+    """
+    import os
+    import uuid
+
+    import redis
+
+    url = os.environ.get("MCP_HUB_TEST_REDIS_URL", REDIS_URL)
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is not reachable at {url} ({exc}); start it with `redis-server --daemonize yes`")
+    prefix = f"mcp-hub-test:{uuid.uuid4().hex[:12]}:"
+    try:
+        yield RedisTarget(url, prefix)
+    finally:
+        for key in client.scan_iter(match=prefix + "*"):
+            client.delete(key)
+        client.close()
+
+
+# ---- end of Redis --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from mcp_hub.connector import Connector
 from mcp_hub.errors import HubError, InvalidInput, PolicyDenied
 from mcp_hub.paging import decode_cursor, encode_cursor
 from mcp_hub.provenance import VISIBILITY_RANK, Provenance, Visibility, clean_outsider_text
+from mcp_hub.state import RateBudget, credential_key
 
 _REPO = re.compile(r"^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)$")
 #: author_association values of people inside the repository's organisation.
@@ -100,7 +101,12 @@ class GithubBase(Connector[GithubSettings]):
     @property
     def client(self) -> GithubClient:
         if self._client is None:
-            self._client = GithubClient(self.settings)
+            settings = self.settings
+            credential = settings.token.get_secret_value() if settings.token is not None else None
+            key = credential_key(
+                "github", settings.base_url, credential, settings.app_id, str(settings.installation_id or "")
+            )
+            self._client = GithubClient(settings, instance=self.instance, budget=RateBudget(self.context.state, key))
             self._visibility = {}
             self._outsiders = {}
         return self._client

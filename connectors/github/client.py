@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.github.errors import SECONDARY_DEFAULT_WAIT, from_exception, from_response, primary_limit_error
 from connectors.github.settings import GithubSettings
-from mcp_hub.errors import AuthError
+from mcp_hub import metrics
+from mcp_hub.errors import AuthError, RateLimited
 from mcp_hub.retry import RetryPolicy, retrying
+from mcp_hub.state import RateBudget
 from mcp_hub.threads import BlockingRunner
 
 if TYPE_CHECKING:
@@ -67,8 +69,13 @@ class Stats:
 
 
 class GithubClient:
-    def __init__(self, settings: GithubSettings) -> None:
+    def __init__(
+        self, settings: GithubSettings, *, instance: str = "default", budget: RateBudget | None = None
+    ) -> None:
         self.settings = settings
+        self.instance = instance
+        #: This account's rate-limit state shared with the hub's other replicas (mcp_hub.state).
+        self.budget = budget
         self.runner = BlockingRunner(settings.max_concurrency)
         self.stats = Stats()
         self._gh: Github | None = None
@@ -214,7 +221,23 @@ class GithubClient:
         """
 
         async def attempt() -> Response:
-            return await self.runner.run(self._send, verb, path, params, body, accept, follow_redirect, what, ok)
+            if self.budget is None:
+                return await self.runner.run(self._send, verb, path, params, body, accept, follow_redirect, what, ok)
+            await self.budget.check()  # another replica may have used the budget up: don't send
+            try:
+                response = await self.runner.run(
+                    self._send, verb, path, params, body, accept, follow_redirect, what, ok
+                )
+            except RateLimited as exc:
+                if exc.retry_after is not None:
+                    await self.budget.block(time.time() + exc.retry_after, exc.reason)
+                raise
+            if self._blocked_until > time.time():  # this answer used the last request of the window
+                wait = self._blocked_until - time.time()
+                await self.budget.block(self._blocked_until, primary_limit_error(wait).reason)
+            else:
+                await self.budget.clear()
+            return response
 
         return await retrying(attempt, policy=self.policy, idempotent=verb == "GET")
 
@@ -275,7 +298,10 @@ class GithubClient:
 
     def _note_rate_limit(self, status: int, headers: Mapping[str, str]) -> None:
         """Remember a used-up primary limit, so no request is sent before it resets."""
-        if headers.get("x-ratelimit-remaining") == "0":
+        remaining = headers.get("x-ratelimit-remaining")
+        if remaining is not None and remaining.isdigit():
+            metrics.record_rate_limit("github", self.instance, int(remaining))
+        if remaining == "0":
             try:
                 self._blocked_until = float(headers.get("x-ratelimit-reset", "0"))
             except ValueError:

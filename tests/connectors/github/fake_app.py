@@ -140,6 +140,7 @@ class FakeGithub(Handlers, GitHandlers, ActionHandlers):
                 self.state.inject.remove(injected)
                 return injected.status, injected.body, dict(injected.headers)
         auth = request.headers.get("authorization", "")
+        self.state.auth_seen.append(auth)
         if path == "/app" or path.startswith("/app/"):
             if not self.valid_jwt(auth):
                 return error(401, "A JSON web token could not be decoded")

@@ -1,0 +1,196 @@
+"""State that matters across replicas of the hub: rate-limit budgets per upstream credential.
+
+In-process by default (one hub process, nothing to run). With `[hub] state_url =
+"redis://host:6379/0"` the budgets live in Redis, so when one replica learns that
+an upstream credential is throttled (GitHub's `x-ratelimit-remaining: 0` until
+reset, a `Retry-After`), every replica answers with the same actionable
+`RateLimited` error without sending the request. Keys are
+`<state_prefix>ratelimit:<connector>:<hash>`, the hash being of the credential and
+the base URL: the credential itself is never stored. The Redis client (`redis`
+extra) is imported only when a Redis URL is configured.
+
+If Redis becomes unreachable while serving, a replica falls back to what it knows
+itself (and logs a warning): a shared budget is an optimisation, not a lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from mcp_hub.errors import ConfigError, RateLimited
+
+log = logging.getLogger(__name__)
+
+
+class StateStore(Protocol):
+    """A tiny key-value store with expiry; values are short strings."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str, ttl_s: float) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def check(self) -> None:
+        """Raise `ConfigError` when the store cannot be reached (called as the hub starts)."""
+
+    async def aclose(self) -> None: ...
+
+
+class InProcessState:
+    """The default: a dict with expiry, shared by the connector instances of one process."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self._items: dict[str, tuple[str, float]] = {}
+
+    async def get(self, key: str) -> str | None:
+        item = self._items.get(self.prefix + key)
+        if item is None:
+            return None
+        if item[1] <= time.time():
+            self._items.pop(self.prefix + key, None)
+            return None
+        return item[0]
+
+    async def set(self, key: str, value: str, ttl_s: float) -> None:
+        self._items[self.prefix + key] = (value, time.time() + max(ttl_s, 0.001))
+
+    async def delete(self, key: str) -> None:
+        self._items.pop(self.prefix + key, None)
+
+    async def check(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class RedisState:
+    """Redis (`redis>=5`, asyncio API); connects lazily on first use."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        try:
+            import redis.asyncio
+        except ImportError:
+            raise ConfigError(
+                "hub.state_url names Redis but the redis client is not installed: pip install 'mcp-hub[redis]'"
+            ) from None
+        self.url = url
+        self.prefix = prefix
+        self._client: Any = redis.asyncio.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._warned_at = 0.0
+
+    async def get(self, key: str) -> str | None:
+        try:
+            value = await self._client.get(self.prefix + key)
+        except Exception as exc:
+            self._warn(exc)
+            return None
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def set(self, key: str, value: str, ttl_s: float) -> None:
+        try:
+            await self._client.set(self.prefix + key, value, px=max(1, int(ttl_s * 1000)))
+        except Exception as exc:
+            self._warn(exc)
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self._client.delete(self.prefix + key)
+        except Exception as exc:
+            self._warn(exc)
+
+    async def check(self) -> None:
+        try:
+            await self._client.ping()
+        except Exception as exc:
+            raise ConfigError(
+                f"shared state at {safe_url(self.url)} is unreachable ({type(exc).__name__}); "
+                "start Redis or unset hub.state_url"
+            ) from None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _warn(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned_at > 60:
+            self._warned_at = now
+            log.warning(
+                "shared state at %s failed (%s); using this replica's own knowledge",
+                safe_url(self.url),
+                type(exc).__name__,
+            )
+
+
+def open_state(url: str | None, prefix: str = "mcp-hub:") -> StateStore:
+    """The store for `hub.state_url`: None (in-process) or `redis://` / `rediss://` / `unix://`."""
+    if not url:
+        return InProcessState(prefix)
+    scheme = urlsplit(url).scheme
+    if scheme in ("redis", "rediss", "unix"):
+        return RedisState(url, prefix)
+    raise ConfigError(f"hub.state_url: unsupported scheme {scheme!r} (use redis://host:6379/0 or leave it unset)")
+
+
+def safe_url(url: str) -> str:
+    """`url` without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def credential_key(connector: str, *parts: str | None) -> str:
+    """A stable key for an upstream credential (token, base URL, …) that does not reveal it."""
+    digest = hashlib.sha256("\0".join(p or "" for p in parts).encode()).hexdigest()[:32]
+    return f"ratelimit:{connector}:{digest}"
+
+
+@dataclass(slots=True)
+class RateBudget:
+    """One upstream credential's rate-limit state, shared through a `StateStore`.
+
+    `check()` raises the recorded `RateLimited` (with the time left) while the
+    budget is used up; `block()` records a new limit; `clear()` forgets it early
+    (the upstream answered again).
+    """
+
+    store: StateStore
+    key: str
+    _published_until: float = 0.0
+
+    async def check(self) -> None:
+        raw = await self.store.get(self.key)
+        if raw is None:
+            return
+        try:
+            data = json.loads(raw)
+            until, message = float(data["until"]), str(data["message"])
+        except (ValueError, KeyError, TypeError):
+            return
+        wait = until - time.time()
+        if wait > 0:
+            raise RateLimited(message, retry_after=wait)
+
+    async def block(self, until: float, message: str) -> None:
+        """Record that the credential is throttled until `until` (epoch seconds)."""
+        ttl = until - time.time()
+        if ttl <= 0 or until <= self._published_until + 1.0:  # already published (give or take rounding)
+            return
+        self._published_until = until
+        await self.store.set(self.key, json.dumps({"until": until, "message": message}), ttl)
+
+    async def clear(self) -> None:
+        if self._published_until > time.time():
+            self._published_until = 0.0
+            await self.store.delete(self.key)

@@ -1,0 +1,64 @@
+"""Shared state (mcp_hub.state): the in-process default and Redis behave the same."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mcp_hub.errors import ConfigError, RateLimited
+from mcp_hub.state import InProcessState, RateBudget, RedisState, StateStore, credential_key, open_state, safe_url
+from tests.conftest import RedisTarget
+
+pytestmark = pytest.mark.anyio
+
+
+async def exercise(store: StateStore) -> None:
+    key = credential_key("github", "https://ghe.example", "ghp_secret")
+    one, two = RateBudget(store, key), RateBudget(store, key)  # two replicas' views of one credential
+    await one.check()  # nothing recorded: no error
+    await one.block(time.time() + 30, "GitHub's API rate limit for this account is used up.")
+    with pytest.raises(RateLimited) as caught:
+        await two.check()
+    assert caught.value.reason == "GitHub's API rate limit for this account is used up."
+    assert caught.value.retry_after is not None and 28 < caught.value.retry_after <= 30
+    await one.clear()  # the upstream answered again before the reset
+    await two.check()
+    await one.block(time.time() + 0.2, "short")
+    time.sleep(0.3)
+    await two.check()  # expired
+
+
+async def test_in_process_budget() -> None:
+    await exercise(InProcessState())
+
+
+async def test_redis_budget(redis_target: RedisTarget) -> None:
+    store = open_state(redis_target.url, redis_target.prefix)
+    assert isinstance(store, RedisState)
+    await store.check()
+    try:
+        await exercise(store)
+    finally:
+        await store.aclose()
+
+
+def test_keys_hide_the_credential() -> None:
+    key = credential_key("github", None, "ghp_secret")
+    assert "ghp_secret" not in key and key.startswith("ratelimit:github:")
+    assert key != credential_key("github", None, "ghp_other") and key == credential_key("github", None, "ghp_secret")
+
+
+async def test_unreachable_redis_is_a_config_error_without_the_password() -> None:
+    store = open_state("redis://user:hunter2@127.0.0.1:1/0")
+    with pytest.raises(ConfigError) as caught:
+        await store.check()
+    assert "hunter2" not in caught.value.message and "127.0.0.1:1" in caught.value.message
+    await store.get("x")  # while serving, a failing store degrades to "nothing known"
+    await store.aclose()
+
+
+def test_unknown_scheme_and_safe_url() -> None:
+    with pytest.raises(ConfigError, match="unsupported scheme"):
+        open_state("memcached://127.0.0.1")
+    assert safe_url("redis://:pw@h:6379/1") == "redis://:***@h:6379/1"
