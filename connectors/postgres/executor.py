@@ -4,11 +4,13 @@ Imported lazily by the connector on first use, so psycopg is imported at the top
 
 A read is one pipelined round trip on one pooled connection::
 
-    BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY
-    SELECT set_config('statement_timeout', $1, true)     -- local to this transaction
+    BEGIN READ ONLY
+    SELECT set_config('statement_timeout', $1, true)     -- only for a limit other than the instance's
     DECLARE mcp_hub_rows NO SCROLL CURSOR FOR <statement>  -- or the statement itself (SHOW, EXPLAIN)
     FETCH FORWARD <max_rows + 1> FROM mcp_hub_rows
     ROLLBACK
+
+(the hub's own scripts of several commands run in REPEATABLE READ, one snapshot for all).
 
 Pipeline mode sends every command over the extended protocol, so the server
 itself refuses a second statement hidden in the caller's text, even if the
@@ -17,7 +19,9 @@ guard were bypassed. (psycopg uses the simple protocol, which runs
 empty parameter list counts as none.) The cursor makes the server produce at
 most `max_rows + 1` rows, so a huge result never crosses the network.
 The transaction always ends in ROLLBACK (`pool._release` rolls back whatever
-we could not), and the pool runs `DISCARD ALL` before a connection is reused.
+we could not), and the pool runs `DISCARD ALL` before a connection is reused
+(in the background, after the answer). Every connection's own
+`statement_timeout` is the instance's (a startup option).
 A write is the same with `BEGIN READ WRITE`, the statement itself, and COMMIT;
 it is never retried.
 """
@@ -36,14 +40,15 @@ from psycopg_pool import PoolTimeout
 
 from connectors.postgres.cells import json_cell
 from connectors.postgres.errors import translate
-from connectors.postgres.pool import CLEANUP_TIMEOUT_S, Connection, Pool, borrow, open_pool
+from connectors.postgres.pool import CLEANUP_TIMEOUT_S, Connection, Pool, borrow, open_pool, session_timeout_ms
 from connectors.postgres.wire import Command, Outcome, run_pipeline
 
 __all__ = ["Pool", "QueryRows", "describe_role", "open_pool", "run_internal", "run_read_only", "run_write"]
 
 _CURSOR = "mcp_hub_rows"
 _DECLARE = f"DECLARE {_CURSOR} NO SCROLL CURSOR FOR "
-_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_BEGIN_READ = "BEGIN READ ONLY"
+_BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
 _TIMEOUT = "SELECT set_config('statement_timeout', $1, true)"
 #: Statements a cursor cannot wrap; their output is small (a plan, a setting).
@@ -112,8 +117,10 @@ async def run_internal(
     args = _adapt_params(params)
     begin = _BEGIN_READ if read_only else _BEGIN_WRITE
 
+    own_timeout = None if timeout_ms == session_timeout_ms(pool) else timeout_ms
+
     async def fetch(conn: Connection) -> tuple[Outcome, float]:
-        return await _fetch(conn, statement, args, max_rows + 1, timeout_ms, declare, begin=begin)
+        return await _fetch(conn, statement, args, max_rows + 1, own_timeout, declare, begin=begin)
 
     try:
         outcome, elapsed_ms = await borrow(pool, fetch, retry=True)
@@ -160,7 +167,7 @@ async def run_script(
     `close_after` closes the connection instead of returning it, for commands that
     leave state DISCARD ALL does not clear (hypopg's hypothetical indexes).
     """
-    script = [Command(_BEGIN_READ), Command(_TIMEOUT, [str(timeout_ms)]), *commands, Command("ROLLBACK")]
+    script = [Command(_BEGIN_SNAPSHOT), Command(_TIMEOUT, [str(timeout_ms)]), *commands, Command("ROLLBACK")]
 
     async def run(conn: Connection) -> list[Outcome]:
         try:
@@ -204,16 +211,19 @@ async def _fetch(
     statement: str,
     params: Sequence[Any] | None,
     limit: int,
-    timeout_ms: int,
+    timeout_ms: int | None,
     declare: bool,
     *,
     begin: str = _BEGIN_READ,
 ) -> tuple[Outcome, float]:
     """One pipelined round trip (see the module doc); at most `limit` rows.
 
-    No guard here. On error the transaction is left aborted and the caller rolls back.
+    `timeout_ms` None keeps the connection's own statement_timeout. No guard here.
+    On error the transaction is left aborted and the caller rolls back.
     """
-    commands = [Command(begin), Command(_TIMEOUT, [str(timeout_ms)])]
+    commands = [Command(begin)]
+    if timeout_ms is not None:
+        commands.append(Command(_TIMEOUT, [str(timeout_ms)]))
     if declare:
         commands += [Command(_DECLARE + statement, params), Command(f"FETCH FORWARD {int(limit)} FROM {_CURSOR}")]
     else:

@@ -3,9 +3,14 @@
 Borrowing (`borrow`): a pooled connection, once more on a fresh one when it
 turns out dead (server restarted, backend terminated) and the work is safe to
 repeat; a clear error when every connection is busy. Giving back (`_release`):
-a connection left idle was discarded in the statement's own round trip (see
-`wire.run_pipeline`); one left in a transaction is rolled back and discarded
-here; one in an unknown state is closed.
+a connection left in a transaction is rolled back here; one in an unknown state
+is closed. The pool then runs `DISCARD ALL` on it (its reset callback) in a
+background task before anyone may borrow it again: session state a statement
+may have left (advisory locks, settings, prepared statements, temp tables,
+LISTEN) is gone, and the caller's answer does not wait for it.
+Every connection starts with the instance's `statement_timeout` (a startup
+option, so `DISCARD ALL` returns to it); a call with another limit sets its own
+for its transaction.
 Cancelling: see `wire._drive`.
 
 Imported lazily by the executor, so psycopg is imported at the top.
@@ -16,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import anyio
 import psycopg
@@ -35,30 +41,40 @@ T = TypeVar("T")
 CLEANUP_TIMEOUT_S = 5.0
 
 
+#: The `statement_timeout` each pool's connections start with (see `session_timeout_ms`).
+_SESSION_TIMEOUTS: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
+
+
+def session_timeout_ms(pool: Pool) -> int | None:
+    """The `statement_timeout` the pool's connections start with (None: the server's default)."""
+    return _SESSION_TIMEOUTS.get(pool)
+
+
 def conninfo_for(settings: PostgresSettings, dsn: str) -> str:
-    """`dsn` with the TLS settings applied; ConfigError (quoting nothing of it) when it is malformed."""
+    """`dsn` with the TLS settings and the statement timeout applied; ConfigError (quoting nothing of
+    it) when it is malformed."""
     try:
-        psycopg.conninfo.conninfo_to_dict(dsn)
+        given = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
         # Its message quotes the DSN, password included: say nothing more.
         raise ConfigError("the PostgreSQL DSN is not a valid libpq URL or key=value string") from None
-    extra: dict[str, Any] = {}
+    # Startup options the DSN may carry (`-c search_path=…`) are kept; ours comes last and wins.
+    options = f"{given.get('options') or ''} -c statement_timeout={int(settings.statement_timeout_ms)}"
+    extra: dict[str, Any] = {"options": options.strip()}
     if settings.sslmode:
         extra["sslmode"] = settings.sslmode
     root = settings.sslrootcert or settings.ca_bundle
     if root:
         extra["sslrootcert"] = root
-    return psycopg.conninfo.make_conninfo(dsn, **extra) if extra else dsn
+    return psycopg.conninfo.make_conninfo(dsn, **extra)
 
 
 async def open_pool(settings: PostgresSettings, dsn: str | None = None) -> Pool:
     """Open a connection pool for `settings` without waiting for a connection.
 
     Connections are autocommit (we write our own BEGIN) and never auto-prepare
-    (DISCARD ALL after every statement deallocates everything anyway). The pool
-    has no reset callback: `wire.run_pipeline` discards in the same round trip,
-    and `_release` catches the rest. `dsn` overrides the settings' (the
-    embedded database's).
+    (DISCARD ALL after every statement deallocates everything anyway). `dsn`
+    overrides the settings' (the embedded database's).
     """
     if dsn is None:
         if settings.dsn is None:
@@ -77,10 +93,17 @@ async def open_pool(settings: PostgresSettings, dsn: str | None = None) -> Pool:
         max_size=settings.pool_max_size,
         timeout=settings.connect_timeout_s,
         name="mcp-hub-postgres",
+        reset=_discard,
         open=False,
     )
+    _SESSION_TIMEOUTS[pool] = int(settings.statement_timeout_ms)
     await pool.open(wait=False)
     return pool
+
+
+async def _discard(conn: Connection) -> None:
+    """The pool's reset, run in its background worker; a failure makes the pool close the connection."""
+    await conn.execute("DISCARD ALL")
 
 
 async def borrow(pool: Pool, work: Callable[[Connection], Awaitable[T]], *, retry: bool) -> T:
@@ -123,7 +146,6 @@ async def _release(pool: Pool, conn: Connection) -> None:
         try:
             with anyio.fail_after(CLEANUP_TIMEOUT_S):
                 await conn.execute("ROLLBACK")
-                await conn.execute("DISCARD ALL")
         except (psycopg.Error, TimeoutError):
             await conn.close()
     await pool.putconn(conn)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import anyio
+import psycopg
 import pytest
 from mcp import Client
 
@@ -78,8 +79,17 @@ async def test_tls_required_by_a_server_without_it(pg_cluster: Cluster) -> None:
 
 
 def test_tls_settings_reach_libpq() -> None:
-    base = PostgresSettings(dsn=Secret("postgresql://u@db.internal/app?sslmode=prefer"))
-    assert conninfo_for(base, base.dsn.get_secret_value()) == "postgresql://u@db.internal/app?sslmode=prefer"  # type: ignore[union-attr]
+    base = PostgresSettings(dsn=Secret("postgresql://u@db.internal/app?sslmode=prefer"), statement_timeout_ms=2500)
+    plain = psycopg.conninfo.conninfo_to_dict(conninfo_for(base, base.dsn.get_secret_value()))  # type: ignore[union-attr]
+    assert plain == {
+        "user": "u",
+        "dbname": "app",
+        "host": "db.internal",
+        "sslmode": "prefer",
+        "options": "-c statement_timeout=2500",
+    }
+    kept = conninfo_for(base, "host=db.internal options='-c search_path=app'")  # the DSN's own options stay
+    assert psycopg.conninfo.conninfo_to_dict(kept)["options"] == "-c search_path=app -c statement_timeout=2500"
     bundle = PostgresSettings(sslmode="verify-full", ca_bundle="/etc/ssl/corp-ca.pem")
     mapped = conninfo_for(bundle, "postgresql://u@db.internal/app?sslmode=prefer")
     assert "sslmode=verify-full" in mapped and "sslrootcert=/etc/ssl/corp-ca.pem" in mapped
