@@ -19,9 +19,8 @@ guard were bypassed. (psycopg uses the simple protocol, which runs
 empty parameter list counts as none.) The cursor makes the server produce at
 most `max_rows + 1` rows, so a huge result never crosses the network.
 The transaction always ends in ROLLBACK (`pool._release` rolls back whatever
-we could not), and the pool runs `DISCARD ALL` before a connection is reused
-(in the background, after the answer). Every connection's own
-`statement_timeout` is the instance's (a startup option).
+we could not), and `DISCARD ALL` runs before a connection is reused. Every
+connection's own `statement_timeout` is the instance's (a startup option).
 A write is the same with `BEGIN READ WRITE`, the statement itself, and COMMIT;
 it is never retried.
 """

@@ -59,14 +59,17 @@ class Outcome:
 
 
 async def run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command]) -> list[Outcome]:
-    """Send `commands` and one Sync in a single round trip; one `Outcome` per command.
+    """Send `commands`, then `DISCARD ALL`, then one Sync, in a single round trip.
 
-    When a command fails, the server skips the rest up to the Sync, the
+    Returns one `Outcome` per command. `commands` must start a transaction and end
+    it: `DISCARD ALL` (which forgets session state a statement may have left:
+    advisory locks, prepared statements, temp tables, settings, LISTEN) cannot run
+    inside one. When a command fails, the server skips the rest up to the Sync, the
     transaction stays aborted, and the first error is raised once every result is
-    read: the pool's `_release` then rolls back (and the pool's reset discards the
-    session's state). A connection failure, or anything interrupting us mid-way,
-    leaves the connection in an unknown state: it is closed before the error
-    propagates.
+    read: the pool's `_release` then rolls back and discards. So a connection that
+    ends idle has always been discarded. A connection failure, or anything
+    interrupting us mid-way, leaves the connection in an unknown state: it is
+    closed before the error propagates.
     """
     pgconn = conn.pgconn
     encoding = conn.info.encoding
@@ -75,6 +78,7 @@ async def run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command]) 
         pgconn.enter_pipeline_mode()
         for command in commands:
             _send_one(pgconn, tx, command, encoding)
+        pgconn.send_query_params(b"DISCARD ALL", None)
         pgconn.pipeline_sync()
         raw = await _drive(conn, _exchange(pgconn))
         pgconn.exit_pipeline_mode()
@@ -83,7 +87,7 @@ async def run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command]) 
             with anyio.CancelScope(shield=True):
                 await conn.close()
         raise
-    if len(raw) != len(commands):
+    if len(raw) != len(commands) + 1:
         await conn.close()
         raise psycopg.OperationalError("the server did not answer every command; the connection was closed")
     outcomes: list[Outcome] = []
@@ -97,9 +101,14 @@ async def run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command]) 
                 continue
             outcome = _outcome(tx, result, encoding)
         outcomes.append(outcome)
+    discarded = raw[-1][-1].status == pq.ExecStatus.COMMAND_OK if raw[-1] else False
+    if failure is not None and discarded is False and all(r and r[-1].status not in _FAILED for r in raw[:-1]):
+        # Only DISCARD ALL failed (a server that refuses it in a pipeline): discard on its own.
+        await conn.execute("DISCARD ALL")
+        failure = None
     if failure is not None:
         raise failure
-    return outcomes
+    return outcomes[:-1]
 
 
 async def _drive(conn: AsyncConnection[Any], gen: PQGen[T]) -> T:
