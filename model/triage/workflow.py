@@ -73,10 +73,13 @@ async def run_triage(
         issue = await full(number)
         others = [(o.number, o.title) for o in open_issues if o.number != number]
         target = f"{issue.title}\n{issue.body}"
-        shortlist = rank_similar(target, others, limit=5, min_score=0.1)
-        texts = [(c.number, f"{(await full(c.number)).title}\n{bodies[c.number].body}") for c in shortlist]
-        ranked = rank_similar(target, texts, limit=3)
-        candidates = [bodies[c.number] for c in ranked]
+        # Titles of every open issue first, then the shortlist again with bodies; the better score counts.
+        shortlist = {c.number: c.score for c in rank_similar(target, others, limit=5, min_score=0.1)}
+        texts = [(n, f"{(await full(n)).title}\n{bodies[n].body}") for n in shortlist]
+        rescored = {c.number: c.score for c in rank_similar(target, texts, limit=5, min_score=0.0)}
+        best = {n: max(score, rescored.get(n, 0.0)) for n, score in shortlist.items()}
+        ranked = sorted((n for n in best if best[n] >= 0.15), key=lambda n: (-best[n], n))[:3]
+        candidates = [bodies[n] for n in ranked]
         answer, calls = await ask_model(
             client, profile, repo.path, issue, labels, candidates, lang=options.lang, model=options.model
         )
@@ -85,7 +88,7 @@ async def run_triage(
         if answer is None:
             result.status = "unreadable"
         else:
-            scores = {c.number: c.score for c in ranked}
+            scores = best
             result.summary = answer.summary
             result.labels = answer.labels
             result.duplicates = [Duplicate(n, reason, scores.get(n, 0.0)) for n, reason in answer.duplicates]
