@@ -15,6 +15,7 @@ post nothing new (see model/review/README.md), so the crash window is harmless.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,8 +57,8 @@ class Store(Protocol):
 
 
 def open_store(url: str, *, prefix: str = "mcp_hub_webhook") -> Store:
-    """`sqlite:///path/queue.db` (or a plain path), `postgresql://…`, or `redis://…`."""
-    if url.startswith(("postgres://", "postgresql://")):
+    """`sqlite:///path/queue.db` (or a plain path), `postgresql://…` (or `host=… dbname=…`), or `redis://…`."""
+    if url.startswith(("postgres://", "postgresql://")) or re.match(r"^\s*\w+\s*=", url):  # URL or key=value DSN
         from model.webhook.store_postgres import PostgresStore
 
         return PostgresStore(url, prefix)
