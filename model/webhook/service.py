@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 
@@ -29,6 +30,8 @@ from model.webhook.worker import Worker
 async def serve(args: argparse.Namespace) -> int:
     from model.endpoint import resolve_endpoint
 
+    for noisy in ("httpx", "httpx2"):  # one line per request: our own JSON lines say what happened
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     registry = Registry.discover()
     config = load_config(args.config, ecosystem_env=registry.ecosystem_env())
     settings = take_webhook_settings(config)

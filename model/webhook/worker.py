@@ -52,7 +52,7 @@ class Worker:
         self.running: set[str] = set()
 
     async def run(self, stop: anyio.Event) -> None:
-        limiter = anyio.CapacityLimiter(self.concurrency)
+        limiter = anyio.Semaphore(self.concurrency)
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._watch, stop, tg.cancel_scope)
             while not stop.is_set():
@@ -77,7 +77,7 @@ class Worker:
         await stop.wait()
         scope.cancel()
 
-    async def _execute(self, job: Job, limiter: anyio.CapacityLimiter) -> None:
+    async def _execute(self, job: Job, limiter: anyio.Semaphore) -> None:
         started = time.monotonic()
         self.running.add(job.key)
         self.log("job_started", key=job.key, kind=job.kind, attempt=job.attempts + 1, worker=self.id)
