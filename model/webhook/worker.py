@@ -60,6 +60,9 @@ class Worker:
                     await _sleep_or_stop(stop, min(self.poll_s, self.backpressure.remaining) or self.poll_s)
                     continue
                 await limiter.acquire()
+                if self.backpressure.active:  # tripped by a job that ended while this loop waited for a slot
+                    limiter.release()
+                    continue
                 try:
                     job = await self.store.claim(self.id, self.lease_s)
                 except Exception as exc:  # the store is down: say so and try again
