@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _config_check(args, redactor)
         if args.command == "postgres":
             return _postgres_demo(args, redactor)
-        if args.command in ("model", "agent", "review"):
+        if args.command in ("model", "agent", "review", "triage", "webhook"):
             from model import cli as model_cli
 
             return model_cli.run(args)

@@ -35,6 +35,9 @@ from mcp_hub.secret import Secret, secret_from_env
 ENV_PREFIX = "MCP_HUB_"
 #: Sections that are not connectors: the hub's own, and the model/agent settings (model/settings.py).
 _RESERVED_SECTIONS = ("hub", "http", "model")
+#: Sections of the model's services (`mcp-hub triage`, `mcp-hub webhook`): kept raw in `HubConfig.services`,
+#: validated by those commands, never taken for connectors.
+SERVICE_SECTIONS = ("triage", "webhook")
 
 
 def _split_list(value: Any) -> Any:
@@ -184,6 +187,8 @@ class HubConfig:
     connectors: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Raw `[model]` section, validated by `model.settings` (the core does not know the model's settings).
     model: dict[str, Any] = field(default_factory=dict)
+    #: Raw `[triage]` / `[webhook]` sections (SERVICE_SECTIONS), validated by the model's commands.
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "defaults"
 
 
@@ -215,6 +220,10 @@ def load_config(
     if from_env:
         sources.append("MCP_HUB_* variables")
     _merge(tree, from_env)
+    services = {k: tree.pop(k) for k in SERVICE_SECTIONS if k in tree}
+    for name, section in services.items():
+        if not isinstance(section, dict):
+            raise ConfigError(f"[{name}] must be a table")
     hub_raw = {k: v for k, v in tree.items() if k not in _RESERVED_SECTIONS and not isinstance(v, dict)}
     hub_raw.update(tree.get("hub", {}))
     try:
@@ -226,7 +235,14 @@ def load_config(
     model = tree.get("model", {})
     if not isinstance(model, dict):
         raise ConfigError("[model] must be a table")
-    return HubConfig(hub=hub, http=http, connectors=connectors, model=model, source=" + ".join(sources) or "defaults")
+    return HubConfig(
+        hub=hub,
+        http=http,
+        connectors=connectors,
+        model=model,
+        services=services,
+        source=" + ".join(sources) or "defaults",
+    )
 
 
 def _plain_or_secret(secret: Secret) -> Any:

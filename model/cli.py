@@ -1,4 +1,4 @@
-"""`mcp-hub model serve|check|eval`, `mcp-hub agent` and `mcp-hub review`, for the hub's CLI to mount.
+"""`mcp-hub model serve|check|eval`, `agent`, `review`, `triage` and `webhook`, for the hub's CLI to mount.
 
 from model import cli as model_cli
 model_cli.add_commands(subparsers)          # in mcp_hub.cli's parser
@@ -23,7 +23,7 @@ from model.profiles import PROFILES, get_profile
 from model.serve import ServeOptions, build_command, missing_template
 
 #: The top-level commands this module adds (and `run` dispatches).
-COMMANDS = ("model", "agent", "review")
+COMMANDS = ("model", "agent", "review", "triage", "webhook")
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -59,6 +59,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     from model.review.command import add_review_command
 
     add_review_command(subparsers)
+    from model.triage.command import add_triage_command
+
+    add_triage_command(subparsers)
+    from model.webhook.command import add_webhook_command
+
+    add_webhook_command(subparsers)
 
 
 def _endpoint_args(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
             return anyio.run(_agent, args)
         if args.command == "review":
             return anyio.run(_review, args)
+        if args.command == "triage":
+            return anyio.run(_triage, args)
+        if args.command == "webhook":
+            return _webhook(args)
     except HubError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
@@ -151,6 +161,18 @@ async def _review(args: argparse.Namespace) -> int:
     from model.review.command import run_review_command
 
     return await run_review_command(args, _client)
+
+
+async def _triage(args: argparse.Namespace) -> int:
+    from model.triage.command import run_triage_command
+
+    return await run_triage_command(args, _client)
+
+
+def _webhook(args: argparse.Namespace) -> int:
+    from model.webhook.command import run_webhook_command
+
+    return run_webhook_command(args, _client)
 
 
 async def _agent(args: argparse.Namespace) -> int:

@@ -114,6 +114,15 @@ class Issues(Paged):
     total: int | None = None
 
 
+class RepoLabel(BaseModel):
+    name: str
+    description: str | None = None
+
+
+class RepoLabels(Paged):
+    labels: list[RepoLabel]
+
+
 class Comment(BaseModel):
     id: int
     author: str | None

@@ -1,4 +1,4 @@
-"""Issues: list, search, read with comments; create, comment, update (writes)."""
+"""Issues: list, search, read with comments, the repository's labels; create, comment, update, label (writes)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from connectors.github.base import GithubBase, TextGate, login, names
-from connectors.github.models import Comment, IssueDetail, Issues, IssueSummary, Written
+from connectors.github.models import Comment, IssueDetail, Issues, IssueSummary, RepoLabel, RepoLabels, Written
 from connectors.github.tools_repos import Cursor, Limit, RepoArg
 from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.errors import InvalidInput
@@ -15,6 +15,7 @@ from mcp_hub.errors import InvalidInput
 Labels = Annotated[list[Annotated[str, Field(max_length=100)]] | None, Field(max_length=50)]
 Logins = Annotated[list[Annotated[str, Field(max_length=100)]] | None, Field(max_length=10)]
 Body = Annotated[str, Field(max_length=65_000)]
+NewLabels = Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(min_length=1, max_length=50)]
 
 
 def issue_summary(item: dict[str, Any], gate: TextGate, repo: str | None = None) -> IssueSummary:
@@ -181,3 +182,29 @@ class IssueTools(GithubBase):
         )
         out = Written(number=number, state=updated.body.get("state"))
         return ToolOutput(out, self.provenance(f"{r.full}/issues/{number}", await self.visibility(r)))
+
+    @tool(toolset="issues", description="List the repository's labels.")
+    async def list_labels(self, repo: RepoArg, limit: Limit = 100, cursor: Cursor = None) -> ToolOutput[RepoLabels]:
+        r = self.repo(repo)
+        page = self.page(cursor)
+        response = await self.client.get(
+            f"{r.api}/labels", what=f"labels of {r.full}", params={"per_page": limit, "page": page}
+        )
+        labels = [RepoLabel(name=str(x["name"]), description=x.get("description") or None) for x in response.body]
+        nxt = self.next_cursor(response, page)
+        data = RepoLabels(labels=labels, next_cursor=nxt, truncated=nxt is not None)
+        return ToolOutput(data, self.provenance(f"{r.full}/labels", await self.visibility(r)))
+
+    @tool(toolset="issues", description="Add labels to an issue or pull request (existing ones kept).", read_only=False)
+    async def add_labels(
+        self,
+        repo: RepoArg,
+        number: Annotated[int, Field(ge=1)],
+        labels: NewLabels,
+    ) -> ToolOutput[Written]:
+        r = self.repo(repo)
+        await self.client.request(
+            "POST", f"{r.api}/issues/{number}/labels", what=f"issue {r.full}#{number}", body={"labels": labels}
+        )
+        where = self.provenance(f"{r.full}/issues/{number}", await self.visibility(r))
+        return ToolOutput(Written(number=number), where)

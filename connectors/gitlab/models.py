@@ -110,6 +110,15 @@ class IssueList(Listing):
     issues: list[Issue]
 
 
+class ProjectLabel(BaseModel):
+    name: str
+    description: str | None = None
+
+
+class LabelList(Listing):
+    labels: list[ProjectLabel]
+
+
 class Note(BaseModel):
     id: int
     author: str | None = None

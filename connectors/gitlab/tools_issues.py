@@ -1,4 +1,4 @@
-"""Issues: list/search, one with its notes, create, comment, update."""
+"""Issues: list/search, one with its notes, the project's labels, create, comment, update."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pydantic import Field
 
 from connectors.gitlab.args import Body, Cursor, Iid, Labels, ProjectArg, Users
 from connectors.gitlab.base import GitlabBase, TextGuard, listing_query, next_cursor, page_query, username
-from connectors.gitlab.models import Created, Issue, IssueDetail, IssueList, Note
+from connectors.gitlab.models import Created, Issue, IssueDetail, IssueList, LabelList, Note, ProjectLabel
 from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.errors import InvalidInput
 
@@ -102,6 +102,16 @@ class IssueTools(GitlabBase):
             notes_cursor=next_cursor(more),
         )
         return self.out(detail, self.provenance(info, f"issues/{iid}", guard))
+
+    @tool(toolset="issues", description="List the project's labels.")
+    async def list_labels(self, project: ProjectArg, cursor: Cursor = "") -> ToolOutput[LabelList]:
+        from connectors.gitlab.client import get_page
+
+        info = await self.project(project)
+        params = {"per_page": 100, **page_query(cursor)}
+        items, more = await self.call(lambda gl: get_page(gl, f"/projects/{info.id}/labels", params))
+        labels = [ProjectLabel(name=str(x["name"]), description=x.get("description") or None) for x in items]
+        return self.out(LabelList(labels=labels, next_cursor=next_cursor(more)), self.provenance(info, "labels"))
 
     @tool(toolset="issues", description="Create an issue.", read_only=False)
     async def create_issue(

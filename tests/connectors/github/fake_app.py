@@ -59,6 +59,8 @@ class FakeGithub(Handlers, GitHandlers, ActionHandlers):
             ("POST", R + r"/issues", self.create_issue),
             ("GET", R + r"/issues/(?P<n>\d+)", self.get_issue),
             ("PATCH", R + r"/issues/(?P<n>\d+)", self.update_issue),
+            ("GET", R + r"/labels", self.list_labels),
+            ("POST", R + r"/issues/(?P<n>\d+)/labels", self.add_labels),
             ("GET", R + r"/issues/(?P<n>\d+)/comments", self.issue_comments),
             ("POST", R + r"/issues/(?P<n>\d+)/comments", self.add_comment),
             ("PATCH", R + r"/issues/comments/(?P<cid>\d+)", self.update_issue_comment),

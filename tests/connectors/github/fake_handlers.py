@@ -169,6 +169,35 @@ class Handlers:
         shown = {**item, "assignees": item.get("assignees", [])}
         return 200, fr.issue_json(req.api, full, shown, self.state, is_pull), {}
 
+    def list_labels(self, req: Req) -> Result:
+        # docs.github.com/rest/issues/labels#list-labels-for-a-repository (paged with Link headers)
+        r = req.repo(self.state)
+        if r is None:
+            return NOT_FOUND
+        items = [fr.label_json(req.api, r.full, x) for x in self.state.labels.get(r.full, [])]
+        page, headers = paginate(req, items)
+        return 200, page, headers
+
+    def add_labels(self, req: Req) -> Result:
+        # docs.github.com/rest/issues/labels#add-labels-to-an-issue: unknown names are created, the issue's
+        # labels after the change are returned
+        full = f"{req.m['owner']}/{req.m['repo']}"
+        n = int(req.m["n"])
+        item = self.state.issues.get(full, {}).get(n) or self.state.pulls.get(full, {}).get(n)
+        names = (req.body or {}).get("labels") if isinstance(req.body, dict) else None
+        if item is None:
+            return NOT_FOUND
+        if not isinstance(names, list) or not names or not all(isinstance(x, str) for x in names):
+            return error(422, "Validation Failed", errors=[{"resource": "Label", "code": "invalid", "field": "labels"}])
+        known = self.state.labels.setdefault(full, [])
+        for name in names:
+            if not any(x["name"] == name for x in known):
+                known.append({"name": name, "description": None, "color": "ededed"})
+            if name not in item.setdefault("labels", []):
+                item["labels"].append(name)
+        by_name = {x["name"]: x for x in known}
+        return 200, [fr.label_json(req.api, full, by_name[name]) for name in item["labels"] if name in by_name], {}
+
     def issue_comments(self, req: Req) -> Result:
         full = f"{req.m['owner']}/{req.m['repo']}"
         n = int(req.m["n"])

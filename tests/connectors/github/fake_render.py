@@ -337,3 +337,8 @@ def review_comment_json(api: str, full: str, number: int, c: dict[str, Any], hea
     if c.get("in_reply_to"):
         out["in_reply_to_id"] = c["in_reply_to"]
     return out
+
+
+def label_json(api: str, full: str, label: dict[str, Any]) -> dict[str, Any]:
+    """A repository label as GitHub sends it (with the description and colour the repository gave it)."""
+    return p.label(api, full, label["name"]) | {"color": label["color"], "description": label.get("description")}

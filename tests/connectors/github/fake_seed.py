@@ -105,6 +105,21 @@ def seed(state: FakeState) -> None:
             },
         },
     }
+    state.labels = {
+        "acme/widgets": [
+            {"name": name, "description": description, "color": color}
+            for name, description, color in (
+                ("bug", "Something isn't working", "d73a4a"),
+                ("documentation", "Improvements or additions to documentation", "0075ca"),
+                ("duplicate", "This issue or pull request already exists", "cfd3d7"),
+                ("enhancement", "New feature or request", "a2eeef"),
+                ("good first issue", "Good for newcomers", "7057ff"),
+                ("question", "Further information is requested", "d876e3"),
+                ("performance", None, "fbca04"),
+            )
+        ],
+        "acme/secret": [{"name": "bug", "description": None, "color": "d73a4a"}],
+    }
     state.comments = {
         "acme/widgets": {
             40: [

@@ -115,6 +115,8 @@ class FakeState:
     comments: dict[str, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
     pulls: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     reviews: dict[str, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
+    #: repo -> its labels ({"name", "description", "color"}), in creation order
+    labels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     review_comments: dict[str, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
     check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)

@@ -45,6 +45,9 @@ CASES: list[tuple[str, dict[str, Any], str | None, list[str]]] = [
     ("create_issue", {"repo": W, "title": ""}, "invalid_input", ["title", "at least 1 character"]),
     ("add_comment", {"repo": W, "number": 999, "body": "x"}, "not_found", ["issue acme/widgets#999 was not found"]),
     ("update_issue", {"repo": W, "number": 40}, "invalid_input", ["nothing to update: give state"]),
+    ("list_labels", {"repo": "acme/nope"}, "not_found", ["labels of acme/nope was not found"]),
+    ("add_labels", {"repo": W, "number": 999, "labels": ["bug"]}, "not_found",
+     ["issue acme/widgets#999 was not found"]),
     # -- pull requests
     ("list_pull_requests", {"repo": W, "cursor": encode_cursor({"page": 0})}, "invalid_input",
      ["invalid cursor: pass back the next_cursor"]),
@@ -89,7 +92,8 @@ AREAS = {
     area: [c for c in CASES if c[0] in tools]
     for area, tools in {
         "repos": {"get_contents", "search_code", "list_branches", "list_commits", "get_commit", "compare_refs"},
-        "issues": {"list_issues", "search_issues", "get_issue", "create_issue", "add_comment", "update_issue"},
+        "issues": {"list_issues", "search_issues", "get_issue", "create_issue", "add_comment", "update_issue",
+                   "list_labels", "add_labels"},
         "pulls": {
             "list_pull_requests", "get_pull_request", "get_pull_request_files", "get_pull_request_reviews",
             "create_review", "reply_to_review_comment", "update_comment", "create_pull_request", "merge_pull_request",
@@ -105,7 +109,7 @@ def test_every_tool_has_a_bad_input_case() -> None:
     covered = {case[0] for case in CASES}
     # get_authenticated_user takes no arguments; its bad-credentials error is in test_reliability.
     tools -= {"get_authenticated_user"}
-    assert len(tools) == 27 and tools <= covered, f"tools without a bad-input case: {sorted(tools - covered)}"
+    assert len(tools) == 29 and tools <= covered, f"tools without a bad-input case: {sorted(tools - covered)}"
     assert sum(len(cases) for cases in AREAS.values()) == len(CASES)  # every case in one area
 
 

@@ -126,7 +126,33 @@ async def create_note(call: Call) -> Response:
     return JSONResponse(note, status_code=201)
 
 
+async def list_labels(call: Call) -> Response:
+    # docs.gitlab.com "Labels API" – List labels (offset pagination; ids, colours, open issue counts)
+    proj = call.project()
+    items = [
+        {
+            "id": 300 + index,
+            "name": label["name"],
+            "color": label.get("color", "#428BCA"),
+            "text_color": "#FFFFFF",
+            "description": label.get("description"),
+            "description_html": label.get("description") or "",
+            "open_issues_count": sum(
+                1 for i in proj.issues.values() if i["state"] == "opened" and label["name"] in i["labels"]
+            ),
+            "closed_issues_count": 0,
+            "open_merge_requests_count": 0,
+            "subscribed": False,
+            "priority": None,
+            "is_project_label": True,
+        }
+        for index, label in enumerate(proj.labels)
+    ]
+    return paginate(call, items)
+
+
 ROUTES = [
+    ("GET", "projects/:project/labels", list_labels),
     ("GET", "projects/:project/issues", list_issues),
     ("POST", "projects/:project/issues", create_issue),
     ("GET", "projects/:project/issues/:iid", get_issue),

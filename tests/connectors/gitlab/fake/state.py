@@ -46,6 +46,8 @@ class Project:
     commits: dict[str, GitCommit] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: {"name", "description", "color"} per label, in creation order
+    labels: list[dict[str, Any]] = field(default_factory=list)
     issue_notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     mrs: dict[int, dict[str, Any]] = field(default_factory=dict)
     discussions: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
@@ -196,6 +198,12 @@ def seed(state: State) -> None:
     """Two projects: a public one with an outsider, a private one; an MR with many files."""
     app = Project(1, "acme/app", "public", members=["alice", "bob", "hub-bot"])
     state.projects[1] = app
+    app.labels = [
+        {"name": "bug", "description": "Something is broken", "color": "#d9534f"},
+        {"name": "feature", "description": "New functionality", "color": "#5cb85c"},
+        {"name": "docs", "description": None, "color": "#428bca"},
+        {"name": "needs-info", "description": "Waiting for the reporter", "color": "#f0ad4e"},
+    ]
     base_files = {f"src/mod{i:02d}.py": "".join(f"line {n} of mod{i:02d}\n" for n in range(1, 41)) for i in range(25)}
     base_files["README.md"] = "# app\n"
     base_files["docs/guide.md"] = "guide\n"

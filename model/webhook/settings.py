@@ -1,0 +1,52 @@
+"""`[webhook]` in the hub's TOML file (or `MCP_HUB_WEBHOOK__*`), then flags.
+
+[webhook]
+host = "127.0.0.1"
+port = 8090
+store = "sqlite:///var/lib/mcp-hub/webhook.db"   # or postgresql://…, redis://…
+github_secret_file = "/run/secrets/github-webhook"
+gitlab_token_file = "/run/secrets/gitlab-webhook"
+concurrency = 2            # jobs at once in this process
+lease_s = 600              # a job whose worker stops renewing is taken over after this
+max_body_bytes = 1048576   # larger deliveries get 413
+delivery_ttl_s = 604800    # delivery ids remembered this long (replays rejected)
+review = true              # review opened/updated PRs and MRs (posting needs MCP_HUB_ALLOW_WRITES=1)
+triage = true              # triage new issues ([triage] approve = true to label and post)
+slow_call_s = 120          # a model call slower than this starts backpressure
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mcp_hub.config import HubConfig, describe_validation_error
+from mcp_hub.errors import ConfigError
+from mcp_hub.secret import Secret
+
+
+class WebhookSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8090, ge=0, le=65535)
+    store: str = "sqlite:///mcp-hub-webhook.db"
+    prefix: str = Field(default="mcp_hub_webhook", pattern=r"^[a-z_][a-z0-9_]{0,40}$")
+    github_secret: Secret | None = None
+    gitlab_token: Secret | None = None
+    concurrency: int = Field(default=2, ge=1, le=64)
+    lease_s: float = Field(default=600, ge=1)
+    poll_s: float = Field(default=1.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    delivery_ttl_s: float = Field(default=7 * 86400, ge=60)
+    review: bool = True
+    triage: bool = True
+    slow_call_s: float = Field(default=120, gt=0)
+    backoff_max_s: float = Field(default=300, gt=0)
+
+
+def take_webhook_settings(config: HubConfig) -> WebhookSettings:
+    try:
+        return WebhookSettings.model_validate(config.services.get("webhook", {}))
+    except ValidationError as exc:
+        raise ConfigError(f"[webhook]: {describe_validation_error(exc)}") from None
