@@ -9,6 +9,7 @@ from mcp_types import CallToolResult, TextContent
 
 from mcp_hub.errors import HubError
 from mcp_hub.provenance import META_KEY
+from model.gate import Gate, GateDecision
 from model.guard import FlowGuard
 from model.hub import HubSession
 
@@ -49,6 +50,23 @@ class HubCalls:
         self.guard.observe(meta)
         data = result.structured_content
         return HubResult(dict(data) if isinstance(data, dict) else {"text": text}, meta)
+
+    async def gate_check(self, gate: Gate, tool: str, arguments: dict[str, Any]) -> GateDecision | None:
+        """The gate's decision on writing `arguments` with `tool` (None: the hub offers no such tool).
+
+        The reads the flow guard asks for (where does this write go?) go through this hub too.
+        """
+        info = self.session.tools.get(tool)
+        if info is None:
+            return None
+
+        async def probe(name: str, args: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return dict((await self.call(name, args)).provenance)
+            except ReviewError:
+                return {}
+
+        return await gate.check(info, arguments, probe)
 
     async def try_call(self, tool: str, arguments: dict[str, Any]) -> HubResult | None:
         """A read whose failure is not fatal (an optional settings file, say)."""

@@ -117,17 +117,9 @@ async def publish(
 async def _gated(
     gate: Gate, hub: Any, call: Callable[[str, dict[str, Any]], Awaitable[Any]], tool: str, arguments: dict[str, Any]
 ) -> None:
-    info = hub.session.tools.get(tool)
-    if info is None:
+    decision = await hub.gate_check(gate, tool, arguments)
+    if decision is None:
         raise ReviewError(f"the hub offers no tool {tool}: allow writes (MCP_HUB_ALLOW_WRITES=1) to post reviews")
-
-    async def probe(name: str, args: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return dict((await hub.call(name, args)).provenance)
-        except ReviewError:
-            return {}
-
-    decision = await gate.check(info, arguments, probe)
     if not decision.allowed:
         raise ReviewError(f"posting with {tool} was not allowed: {decision.message()}")
     await call(tool, arguments)

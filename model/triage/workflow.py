@@ -127,17 +127,9 @@ async def _apply(report: TriageReport, forge: IssueForge, hub: HubCalls, options
 
 
 async def _write(gate: Gate, hub: HubCalls, tool: str, arguments: dict[str, Any]) -> str:
-    info = hub.session.tools.get(tool)
-    if info is None:
+    decision = await hub.gate_check(gate, tool, arguments)
+    if decision is None:
         return f"failed: the hub offers no {tool} (configure its connector and allow writes: MCP_HUB_ALLOW_WRITES=1)"
-
-    async def probe(name: str, args: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return dict((await hub.call(name, args)).provenance)
-        except ReviewError:
-            return {}
-
-    decision = await gate.check(info, arguments, probe)
     if not decision.allowed:
         hint = " (run with --approve, or answer yes at the terminal)" if decision.how == "non-interactive" else ""
         return f"not approved ({decision.how}): {'; '.join(decision.reasons)}{hint}"
