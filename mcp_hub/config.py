@@ -68,10 +68,21 @@ class HubSettings(BaseModel):
     state_prefix: str = "mcp-hub:"
     #: OpenTelemetry spans around tool and model calls (also on when OTEL_EXPORTER_OTLP_ENDPOINT is set).
     tracing: bool = False
+    #: Key sealing the `request_state` of 2026-07-28 input-required rounds (e.g. a review's approval),
+    #: shared by every replica so a retry may reach any of them; unset = a key of this process only.
+    #: Give it as `request_state_key_file`; 32 characters or more.
+    request_state_key: Secret | None = None
 
     _lists = field_validator(
         "toolsets", "allow", "deny", "private_data_callers", "internal_data_callers", "connectors", mode="before"
     )(_split_list)
+
+    @field_validator("request_state_key")
+    @classmethod
+    def _long_enough(cls, value: Secret | None) -> Secret | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("request_state_key must be 32 characters or more (e.g. `openssl rand -hex 32`)")
+        return value
 
 
 class PolicySettings(BaseModel):

@@ -20,6 +20,7 @@ from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts import Prompt
+from mcp.server.request_state import RequestStateSecurity
 from mcp_types import CallToolResult, InputRequiredResult, TextContent
 from mcp_types import Prompt as MCPPrompt
 from mcp_types import ResourceTemplate as MCPResourceTemplate
@@ -86,8 +87,17 @@ class HubServer(MCPServer[Any]):
         redactor: Redactor,
         discovery: bool = False,
         state: StateStore | None = None,
+        request_state_key: str | None = None,
     ) -> None:
-        super().__init__("mcp-hub", version=__version__, instructions=INSTRUCTIONS, lifespan=self._lifespan)
+        # A shared key lets any replica take the retry of an input-required round another one started.
+        security = RequestStateSecurity(keys=[request_state_key]) if request_state_key else None
+        super().__init__(
+            "mcp-hub",
+            version=__version__,
+            instructions=INSTRUCTIONS,
+            lifespan=self._lifespan,
+            request_state_security=security,
+        )
         self.hub_tools = {tool.facts.name: tool for tool in tools}
         self.connectors = connectors
         self.statuses = statuses
@@ -347,6 +357,9 @@ def build_server(
         redactor.add(connector.secrets())
     for token in config.http.tokens.values():
         redactor.add([token.token.get_secret_value()])
+    key = config.hub.request_state_key.get_secret_value() if config.hub.request_state_key else None
+    if key:
+        redactor.add([key])
     tools, resources, prompts = build_catalog(registry, by_connector)
     return HubServer(
         tools=tools,
@@ -360,6 +373,7 @@ def build_server(
         redactor=redactor,
         discovery=config.hub.discovery if discovery is None else discovery,
         state=state,
+        request_state_key=key,
     )
 
 
