@@ -13,12 +13,13 @@ import inspect
 import logging
 import secrets
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPError
 from mcp.shared.uri_template import UriTemplate
 from mcp_types import INVALID_PARAMS, CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
@@ -30,6 +31,7 @@ from mcp_hub.errors import HubError, PolicyDenied
 from mcp_hub.policy import Caller, DataBoundary, ToolFacts
 from mcp_hub.provenance import META_KEY, Provenance, delimit_outsider_text, new_boundary
 from mcp_hub.redaction import Redactor
+from mcp_hub.registry import DEFAULT_INSTANCE
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +41,11 @@ CallerLookup = Callable[[], Caller]
 
 
 @dataclass(frozen=True)
-class HubTool:
-    """One tool of the catalog and the instances it can run on."""
+class ToolEntry:
+    """What the hub knows of a tool without its connector: its policy facts and `@tool` spec."""
 
     facts: ToolFacts
     spec: ToolSpec
-    method: Callable[..., Awaitable[ToolOutput[Any]]]
-    instances: dict[str, Connector[Any]]
-    default_instance: str
-    output_model: type[BaseModel]
 
     @property
     def annotations(self) -> ToolAnnotations:
@@ -58,6 +56,16 @@ class HubTool:
             idempotent_hint=self.spec.idempotent if not self.spec.read_only else None,
             open_world_hint=self.spec.open_world,
         )
+
+
+@dataclass(frozen=True)
+class HubTool(ToolEntry):
+    """One tool of the catalog and the instances it can run on."""
+
+    method: Callable[..., Awaitable[ToolOutput[Any]]]
+    instances: dict[str, Connector[Any]]
+    default_instance: str
+    output_model: type[BaseModel]
 
 
 @dataclass(frozen=True)
@@ -73,14 +81,33 @@ class HubResource:
     @property
     def uri_template(self) -> str:
         """The connector's template, plus an `instance` query variable when there are several."""
-        template = self.spec.uri_template
-        if len(self.instances) < 2:
-            return template
-        if "{?" in template:
-            start = template.index("{?")
-            end = template.index("}", start)
-            return template[:end] + ",instance" + template[end:]
-        return template + "{?instance}"
+        return instance_uri_template(self.spec.uri_template, len(self.instances))
+
+
+def instance_uri_template(template: str, instances: int) -> str:
+    """`template` plus an `instance` query variable when there are several instances."""
+    if instances < 2:
+        return template
+    if "{?" in template:
+        start = template.index("{?")
+        end = template.index("}", start)
+        return template[:end] + ",instance" + template[end:]
+    return template + "{?instance}"
+
+
+def resource_parameters(uri_template: str) -> list[inspect.Parameter]:
+    """A resource handler's keyword parameters: the template's variables (query variables optional)."""
+    template = UriTemplate.parse(uri_template)
+    optional = set(template.query_variable_names)
+    return [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None if name in optional else inspect.Parameter.empty,
+            annotation=str | None if name in optional else str,
+        )
+        for name in template.variable_names
+    ]
 
 
 #: Key under which a resource handler reports the MIME type of what it read (not sent as `_meta`).
@@ -98,17 +125,7 @@ def build_resource_handler(
     meta_sink: ResourceMetaSink,
 ) -> Callable[..., Any]:
     """An async function whose parameters are the URI template's variables."""
-    template = UriTemplate.parse(resource.uri_template)
-    optional = set(template.query_variable_names)
-    parameters = [
-        inspect.Parameter(
-            name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=None if name in optional else inspect.Parameter.empty,
-            annotation=str | None if name in optional else str,
-        )
-        for name in template.variable_names
-    ]
+    parameters = resource_parameters(resource.uri_template)
 
     async def handler(**arguments: Any) -> str | bytes:
         instance = arguments.pop("instance", None) or resource.default_instance
@@ -255,6 +272,19 @@ def build_handler(
     return handler
 
 
+def build_handler_tool(tool: HubTool, current_caller: CallerLookup, boundary: DataBoundary, redactor: Redactor) -> Tool:
+    """The SDK tool of `tool` (what `MCPServer.add_tool` would register), with its input schema compacted."""
+    sdk_tool = Tool.from_function(
+        build_handler(tool, current_caller, boundary, redactor),
+        name=tool.facts.name,
+        title=tool.spec.title,
+        description=tool.spec.description,
+        annotations=tool.annotations,
+    )
+    sdk_tool.parameters = compact_schema(sdk_tool.parameters)
+    return sdk_tool
+
+
 def render(tool: HubTool, instance: str, output: ToolOutput[Any]) -> CallToolResult:
     data = output.data.model_dump(mode="json")
     # What a model reads: compact JSON without nulls (they carry nothing) unless the connector rendered text.
@@ -288,3 +318,40 @@ def compact_schema(schema: Any) -> Any:
     if isinstance(schema, list):
         return [compact_schema(item) for item in schema]
     return schema
+
+
+def connector_catalog(
+    name: str, cls: type[Connector[Any]], instances: dict[str, Connector[Any]]
+) -> tuple[list[HubTool], list[HubResource], list[HubPrompt]]:
+    """One tool, resource or prompt per marked method of connector `name` (class `cls`)."""
+    default = default_instance(instances)
+
+    def in_defaults(toolset: str) -> bool:
+        return cls.default_toolsets is None or toolset in cls.default_toolsets
+
+    tools: list[HubTool] = []
+    for spec, method in cls.tool_methods():
+        facts = ToolFacts(
+            name=f"{name}_{spec.name}",
+            connector=name,
+            toolset=spec.toolset,
+            read_only=spec.read_only,
+            destructive=spec.destructive,
+            default_toolset=in_defaults(spec.toolset),
+        )
+        tools.append(HubTool(facts, spec, method, instances, default, output_model_of(method)))
+    resources: list[HubResource] = []
+    for rspec, rmethod in cls.resource_methods():
+        facts = ToolFacts(f"{name}_{rspec.name}", name, rspec.toolset, True, False, in_defaults(rspec.toolset))
+        resources.append(HubResource(facts, rspec, rmethod, instances, default))
+    prompts: list[HubPrompt] = []
+    for pspec, pmethod in cls.prompt_methods():
+        facts = ToolFacts(f"{name}_{pspec.name}", name, pspec.toolset, True, False, in_defaults(pspec.toolset))
+        prompts.append(HubPrompt(facts, pspec, pmethod, instances[default]))
+    return tools, resources, prompts
+
+
+def default_instance(instances: Iterable[str]) -> str:
+    """The instance a call without `instance` runs on: "default" if configured, else the first by name."""
+    names = sorted(instances)
+    return DEFAULT_INSTANCE if DEFAULT_INSTANCE in names else names[0]

@@ -138,18 +138,23 @@ def _load(args: argparse.Namespace) -> tuple[HubConfig, Any]:
     return config, registry
 
 
-def _build(args: argparse.Namespace, transport: str = "stdio") -> tuple[HubConfig, HubServer]:
+def _build(
+    args: argparse.Namespace, transport: str = "stdio", *, use_catalog_cache: bool = False
+) -> tuple[HubConfig, HubServer]:
     from mcp_hub.policy import Caller
     from mcp_hub.server import build_server, hub_policy
 
     config, registry = _load(args)
     caller = Caller("local", transport, hub_policy(config))
     # Connectors nothing configures are never imported: an assistant spawns this per session.
-    return config, build_server(config, registry=registry, caller=caller, include_unconfigured=False)
+    # `serve` also publishes tools from the catalog cache and imports a connector on its first call.
+    return config, build_server(
+        config, registry=registry, caller=caller, include_unconfigured=False, use_catalog_cache=use_catalog_cache
+    )
 
 
 def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
-    config, server = _build(args, args.transport)
+    config, server = _build(args, args.transport, use_catalog_cache=True)
     _setup_logging(args.log_level or config.hub.log_level, server.redactor)
     if args.transport == "stdio":
         import anyio

@@ -219,6 +219,12 @@ class ConnectorManifest:
     ecosystem_env: Mapping[str, str]
     #: True when the connector works with no configuration at all (Postgres's embedded database).
     enabled_without_config: bool = False
+    #: "package.module:SettingsClass" of its light settings model: with it (and `requires`, `extra`, which
+    #: must match the class's), resolving the config never imports the connector itself.
+    settings: str = ""
+    #: Same as `Connector.requires` / `Connector.extra` (checked by the tests).
+    requires: tuple[str, ...] = ()
+    extra: str = ""
 
     def load(self) -> type[Connector[Any]]:
         import importlib
@@ -227,6 +233,16 @@ class ConnectorManifest:
         loaded = getattr(importlib.import_module(module_name), attr)
         if not (isinstance(loaded, type) and issubclass(loaded, Connector)):
             raise TypeError(f"{self.target} is not a Connector subclass")
+        return loaded
+
+    def load_settings_model(self) -> type[ConnectorSettings]:
+        """The `settings` target (only call when it is set)."""
+        import importlib
+
+        module_name, _, attr = self.settings.partition(":")
+        loaded = getattr(importlib.import_module(module_name), attr)
+        if not (isinstance(loaded, type) and issubclass(loaded, ConnectorSettings)):
+            raise TypeError(f"{self.settings} is not a ConnectorSettings subclass")
         return loaded
 
 
@@ -294,11 +310,16 @@ class Connector(Generic[SettingsT]):
 
     def secrets(self) -> list[str]:
         """Secret values of this instance, for redaction."""
-        values: list[str] = []
-        for field_value in self.settings.__dict__.values():
-            getter = getattr(field_value, "get_secret_value", None)
-            if callable(getter):
-                secret = getter()
-                if isinstance(secret, str) and secret:
-                    values.append(secret)
-        return values
+        return settings_secrets(self.settings)
+
+
+def settings_secrets(settings: ConnectorSettings) -> list[str]:
+    """The secret values of an instance's settings (what `Connector.secrets` returns)."""
+    values: list[str] = []
+    for field_value in settings.__dict__.values():
+        getter = getattr(field_value, "get_secret_value", None)
+        if callable(getter):
+            secret = getter()
+            if isinstance(secret, str) and secret:
+                values.append(secret)
+    return values

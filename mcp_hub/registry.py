@@ -106,17 +106,34 @@ class Registry:
             if not (configured or include_unconfigured):
                 continue
             try:
-                cls = self.connector_class(name)
+                settings_model, requires, extra = self._settings_facts(name)
             except (ImportError, AttributeError, TypeError) as exc:
                 statuses.append(InstanceStatus(name, DEFAULT_INSTANCE, False, f"cannot be loaded: {exc}", None))
                 continue
-            statuses.extend(self._instances(name, cls, dict(config.connectors.get(name, {}))))
+            raw = dict(config.connectors.get(name, {}))
+            statuses.extend(self._instances(name, settings_model, requires, extra, raw))
         return statuses
 
-    def _instances(self, name: str, cls: type[AnyConnector], raw: dict[str, Any]) -> list[InstanceStatus]:
-        missing_modules = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+    def _settings_facts(self, name: str) -> tuple[type[ConnectorSettings], tuple[str, ...], str]:
+        """Settings model, required modules and extra: from the manifest when it names a settings model
+        (the connector itself is not imported), else from the connector's class."""
+        manifest = self.manifests[name]
+        if manifest.settings and name not in self._classes:
+            return manifest.load_settings_model(), manifest.requires, manifest.extra
+        cls = self.connector_class(name)
+        return cls.settings_model, cls.requires, cls.extra
+
+    def _instances(
+        self,
+        name: str,
+        settings_model: type[ConnectorSettings],
+        requires: tuple[str, ...],
+        extra: str,
+        raw: dict[str, Any],
+    ) -> list[InstanceStatus]:
+        missing_modules = [m for m in requires if importlib.util.find_spec(m) is None]
         if missing_modules:
-            hint = f"not installed: pip install 'mcp-hub[{cls.extra or name}]'"
+            hint = f"not installed: pip install 'mcp-hub[{extra or name}]'"
             return [InstanceStatus(name, DEFAULT_INSTANCE, False, hint, None)]
         named = raw.pop("instances", {}) or {}
         if not isinstance(named, dict):
@@ -126,7 +143,7 @@ class Registry:
         statuses = []
         for instance, values, optional in candidates:
             try:
-                settings = cls.settings_model.model_validate(values)
+                settings = settings_model.model_validate(values)
             except ValidationError as exc:
                 raise ConfigError(f"[{name}] instance {instance!r}: {describe_validation_error(exc)}") from None
             reason = settings.missing()

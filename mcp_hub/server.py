@@ -8,9 +8,10 @@ and every call is audited.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -20,6 +21,7 @@ from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts import Prompt
+from mcp.server.mcpserver.tools import Tool
 from mcp.server.request_state import RequestStateSecurity
 from mcp_types import CallToolResult, InputRequiredResult, TextContent
 from mcp_types import Prompt as MCPPrompt
@@ -27,7 +29,7 @@ from mcp_types import ResourceTemplate as MCPResourceTemplate
 from mcp_types import Tool as MCPTool
 from pydantic import AnyUrl, ValidationError
 
-from mcp_hub import __version__, metrics, tracing
+from mcp_hub import __version__, catalog_cache, metrics, tracing
 from mcp_hub.audit import AuditLog
 from mcp_hub.calls import _CALLER
 from mcp_hub.catalog import (
@@ -36,17 +38,22 @@ from mcp_hub.catalog import (
     HubPrompt,
     HubResource,
     HubTool,
-    build_handler,
+    ToolEntry,
+    build_handler_tool,
     build_prompt_handler,
     build_resource_handler,
     compact_schema,
-    output_model_of,
+    connector_catalog,
+    default_instance,
+    instance_uri_template,
+    resource_parameters,
 )
 from mcp_hub.config import HubConfig
-from mcp_hub.connector import Connector, ConnectorContext
+from mcp_hub.connector import Connector, ConnectorContext, ConnectorSettings, settings_secrets
+from mcp_hub.deferred import ConnectorLoader, DeferredResourceEntry, DeferredTool, DeferredToolEntry
 from mcp_hub.policy import Caller, DataBoundary, Policy, ToolFacts
 from mcp_hub.redaction import Redactor
-from mcp_hub.registry import DEFAULT_INSTANCE, InstanceStatus, Registry
+from mcp_hub.registry import InstanceStatus, Registry
 from mcp_hub.state import InProcessState, StateStore, open_state
 
 log = logging.getLogger(__name__)
@@ -76,8 +83,8 @@ class HubServer(MCPServer[Any]):
     def __init__(
         self,
         *,
-        tools: list[HubTool],
-        resources: list[HubResource],
+        tools: list[HubTool | DeferredToolEntry],
+        resources: list[HubResource | DeferredResourceEntry],
         prompts: list[HubPrompt] | None = None,
         connectors: list[Connector[Any]],
         statuses: list[InstanceStatus],
@@ -98,7 +105,7 @@ class HubServer(MCPServer[Any]):
             lifespan=self._lifespan,
             request_state_security=security,
         )
-        self.hub_tools = {tool.facts.name: tool for tool in tools}
+        self.hub_tools: dict[str, ToolEntry] = {tool.facts.name: tool for tool in tools}
         self.connectors = connectors
         self.statuses = statuses
         self.default_caller = default_caller
@@ -107,7 +114,9 @@ class HubServer(MCPServer[Any]):
         self.redactor = redactor
         self.discovery = discovery
         self.state: StateStore = state or InProcessState()
-        self.hub_resources = {resource.uri_template: resource for resource in resources}
+        self.hub_resources: dict[str, HubResource | DeferredResourceEntry] = {
+            resource.uri_template: resource for resource in resources
+        }
         self._resource_meta: ContextVar[dict[str, Any] | None] = ContextVar("mcp_hub_resource_meta", default=None)
         self._users = 0
         self._stack: AsyncExitStack | None = None
@@ -116,20 +125,24 @@ class HubServer(MCPServer[Any]):
                 # Every caller's policy narrows the hub's (the default caller's): nobody could call
                 # this tool, so skip building its schema (start-up cost). Calls still get "denied".
                 continue
-            self.add_tool(
-                build_handler(tool, self.current_caller, boundary, redactor),
-                name=tool.facts.name,
-                title=tool.spec.title,
-                description=tool.spec.description,
-                annotations=tool.annotations,
-            )
+            if isinstance(tool, DeferredToolEntry):
+                # Listed from the catalog cache as is (already compact); built on its first call.
+                self._tool_manager._tools[tool.facts.name] = DeferredTool.from_entry(tool, self._materialize_tool)
+            else:
+                self._tool_manager._tools[tool.facts.name] = self._sdk_tool(tool)
         for resource in resources:
+            if isinstance(resource, DeferredResourceEntry):
+                handler = self._deferred_resource_handler(resource)
+            else:
+                handler = build_resource_handler(
+                    resource, self.current_caller, boundary, redactor, self._sink_resource_meta
+                )
             self.resource(
                 resource.uri_template,
                 name=resource.facts.name,
                 description=resource.spec.description,
                 mime_type=resource.spec.mime_type,
-            )(build_resource_handler(resource, self.current_caller, boundary, redactor, self._sink_resource_meta))
+            )(handler)
         self.hub_prompts = {prompt.facts.name: prompt for prompt in prompts or []}
         for hub_prompt in prompts or []:
             self.add_prompt(
@@ -144,8 +157,63 @@ class HubServer(MCPServer[Any]):
 
             register_discovery_tools(self)
         for registered in self._tool_manager.list_tools():
-            registered.parameters = compact_schema(registered.parameters)
+            if registered.name not in self.hub_tools:  # the hub's own tools are compact already
+                registered.parameters = compact_schema(registered.parameters)
         self.middleware.append(self._caller_middleware)
+
+    # -- the catalog -----------------------------------------------------------------------------
+
+    def _sdk_tool(self, tool: HubTool) -> Tool:
+        return build_handler_tool(tool, self.current_caller, self.boundary, self.redactor)
+
+    async def _load(self, loader: ConnectorLoader) -> dict[str, Any]:
+        """Import a deferred connector (once) and open its instances' lifespans if the hub is running."""
+        first = loader.loaded is None
+        loaded = loader.load()
+        if first:
+            instances = list(loaded.instances.values())
+            for connector in instances:
+                self.redactor.add(connector.secrets())
+            self.connectors.extend(instances)
+            if self._stack is not None:
+                for connector in instances:
+                    await self._stack.enter_async_context(connector.lifespan())
+        return {"tools": loaded.tools, "resources": loaded.resources}
+
+    async def _materialize_tool(self, name: str) -> Tool:
+        """The real SDK tool behind a deferred one; replaces it, so later calls go straight to it."""
+        registered = self._tool_manager.get_tool(name)
+        if registered is not None and not isinstance(registered, DeferredTool):
+            return registered
+        entry = self.hub_tools[name]
+        assert isinstance(entry, DeferredToolEntry)
+        loaded = await self._load(entry.loader)
+        hub_tool: HubTool = loaded["tools"][name]
+        real = self._sdk_tool(hub_tool)
+        self._tool_manager._tools[name] = real
+        self.hub_tools[name] = hub_tool
+        return real
+
+    def _deferred_resource_handler(self, entry: DeferredResourceEntry) -> Callable[..., Any]:
+        built: list[Callable[..., Any]] = []
+
+        async def handler(**arguments: Any) -> str | bytes:
+            if not built:
+                loaded = await self._load(entry.loader)
+                resource: HubResource = loaded["resources"][entry.facts.name]
+                built.append(
+                    build_resource_handler(
+                        resource, self.current_caller, self.boundary, self.redactor, self._sink_resource_meta
+                    )
+                )
+            result: str | bytes = await built[0](**arguments)
+            return result
+
+        parameters = resource_parameters(entry.uri_template)
+        handler.__name__ = entry.facts.name
+        handler.__signature__ = inspect.Signature(parameters, return_annotation=str | bytes)  # type: ignore[attr-defined]
+        handler.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": str | bytes}
+        return handler
 
     # -- callers -----------------------------------------------------------------------------
 
@@ -162,7 +230,7 @@ class HubServer(MCPServer[Any]):
         finally:
             _CALLER.reset(token)
 
-    def visible_tools(self, caller: Caller) -> list[HubTool]:
+    def visible_tools(self, caller: Caller) -> list[ToolEntry]:
         return [tool for tool in self.hub_tools.values() if caller.policy.permits(tool.facts)]
 
     # -- MCP surface ---------------------------------------------------------------------------
@@ -329,11 +397,15 @@ def build_server(
     policy: Policy | None = None,
     discovery: bool | None = None,
     include_unconfigured: bool = True,
+    use_catalog_cache: bool = False,
 ) -> HubServer:
     """The hub for `config`. `caller` is who stdio/in-process requests come from.
 
     `include_unconfigured=False` skips (and never imports) connectors that
     nothing configures: `serve` starts faster, `statuses` lists only the rest.
+    `use_catalog_cache=True` (what `serve` uses, unless MCP_HUB_CATALOG_CACHE=0)
+    publishes connectors' tools from `mcp_hub.catalog_cache` and imports each
+    connector on its first call; connectors with prompts always load eagerly.
     """
     registry = registry or Registry.discover(config.hub.connectors)
     redactor = Redactor()
@@ -345,13 +417,28 @@ def build_server(
     if tracing.wanted(config.hub.tracing):
         tracing.enable()
     context = ConnectorContext(redactor=redactor, state=state)
-    by_connector: dict[str, dict[str, Connector[Any]]] = {}
+    settings_by_connector: dict[str, dict[str, ConnectorSettings]] = {}
     for status in statuses:
         if status.enabled and status.settings is not None:
-            cls = registry.connector_class(status.connector)
-            by_connector.setdefault(status.connector, {})[status.instance] = cls(
-                status.instance, status.settings, context
-            )
+            settings_by_connector.setdefault(status.connector, {})[status.instance] = status.settings
+    use_cache = use_catalog_cache and catalog_cache.enabled()
+    by_connector: dict[str, dict[str, Connector[Any]]] = {}
+    cached: dict[str, tuple[catalog_cache.CachedCatalog, ConnectorLoader]] = {}
+    to_store: dict[str, str] = {}
+    for name, settings in sorted(settings_by_connector.items()):
+        cache_key = None
+        if use_cache:
+            cache_key = catalog_cache.cache_key(registry.manifests[name], list(settings), default_instance(settings))
+        found = catalog_cache.read(name, cache_key) if cache_key else None
+        if found is not None:
+            cached[name] = (found, ConnectorLoader(registry, name, settings, context))
+            for instance_settings in settings.values():
+                redactor.add(settings_secrets(instance_settings))
+            continue
+        if cache_key:
+            to_store[name] = cache_key
+        cls = registry.connector_class(name)
+        by_connector[name] = {instance: cls(instance, s, context) for instance, s in settings.items()}
     connectors = [c for instances in by_connector.values() for c in instances.values()]
     for connector in connectors:
         redactor.add(connector.secrets())
@@ -360,8 +447,21 @@ def build_server(
     key = config.hub.request_state_key.get_secret_value() if config.hub.request_state_key else None
     if key:
         redactor.add([key])
-    tools, resources, prompts = build_catalog(registry, by_connector)
-    return HubServer(
+    tools: list[HubTool | DeferredToolEntry] = []
+    resources: list[HubResource | DeferredResourceEntry] = []
+    prompts: list[HubPrompt] = []
+    eager: dict[str, tuple[list[HubTool], list[HubResource], list[HubPrompt]]] = {}
+    for name in sorted(settings_by_connector):
+        if name in cached:
+            found, loader = cached[name]
+            tools += _deferred_tools(name, found, loader)
+            resources += _deferred_resources(name, found, loader, len(settings_by_connector[name]))
+            continue
+        eager[name] = connector_catalog(name, registry.connector_class(name), by_connector[name])
+        tools += eager[name][0]
+        resources += eager[name][1]
+        prompts += eager[name][2]
+    server = HubServer(
         tools=tools,
         resources=resources,
         prompts=prompts,
@@ -375,6 +475,63 @@ def build_server(
         state=state,
         request_state_key=key,
     )
+    for name, cache_key in to_store.items():
+        connector_tools, connector_resources, connector_prompts = eager[name]
+        if not connector_prompts:  # prompts are not deferred: such a connector always loads eagerly
+            catalog_cache.write(name, cache_key, _cache_entries(server, connector_tools, connector_resources))
+    return server
+
+
+def _deferred_tools(name: str, found: catalog_cache.CachedCatalog, loader: ConnectorLoader) -> list[DeferredToolEntry]:
+    return [
+        DeferredToolEntry(
+            ToolFacts(
+                name=f"{name}_{tool.spec.name}",
+                connector=name,
+                toolset=tool.spec.toolset,
+                read_only=tool.spec.read_only,
+                destructive=tool.spec.destructive,
+                default_toolset=tool.default_toolset,
+            ),
+            tool.spec,
+            tool.parameters,
+            tool.output_schema,
+            loader,
+        )
+        for tool in found.tools
+    ]
+
+
+def _deferred_resources(
+    name: str, found: catalog_cache.CachedCatalog, loader: ConnectorLoader, instances: int
+) -> list[DeferredResourceEntry]:
+    return [
+        DeferredResourceEntry(
+            ToolFacts(f"{name}_{r.spec.name}", name, r.spec.toolset, True, False, r.default_toolset),
+            r.spec,
+            instance_uri_template(r.spec.uri_template, instances),
+            loader,
+        )
+        for r in found.resources
+    ]
+
+
+def _cache_entries(
+    server: HubServer, tools: list[HubTool], resources: list[HubResource]
+) -> catalog_cache.CachedCatalog:
+    """What the cache keeps of an eagerly built connector: its tools as `server` lists them."""
+    cached_tools = []
+    for tool in tools:
+        registered = server._tool_manager.get_tool(tool.facts.name)
+        if registered is None:  # hidden from the default caller: built only for the cache
+            registered = server._sdk_tool(tool)
+        cached_tools.append(
+            catalog_cache.CachedTool(
+                tool.spec, tool.facts.default_toolset, registered.parameters, registered.output_schema
+            )
+        )
+    cached_resources = [catalog_cache.CachedResource(r.spec, r.facts.default_toolset) for r in resources]
+    return catalog_cache.CachedCatalog(cached_tools, cached_resources)
 
 
 def build_catalog(
@@ -385,26 +542,8 @@ def build_catalog(
     resources: list[HubResource] = []
     prompts: list[HubPrompt] = []
     for name, instances in sorted(by_connector.items()):
-        cls = registry.connector_class(name)
-        default = DEFAULT_INSTANCE if DEFAULT_INSTANCE in instances else sorted(instances)[0]
-
-        def in_defaults(toolset: str, cls: type[Connector[Any]] = cls) -> bool:
-            return cls.default_toolsets is None or toolset in cls.default_toolsets
-
-        for spec, method in cls.tool_methods():
-            facts = ToolFacts(
-                name=f"{name}_{spec.name}",
-                connector=name,
-                toolset=spec.toolset,
-                read_only=spec.read_only,
-                destructive=spec.destructive,
-                default_toolset=in_defaults(spec.toolset),
-            )
-            tools.append(HubTool(facts, spec, method, instances, default, output_model_of(method)))
-        for rspec, rmethod in cls.resource_methods():
-            facts = ToolFacts(f"{name}_{rspec.name}", name, rspec.toolset, True, False, in_defaults(rspec.toolset))
-            resources.append(HubResource(facts, rspec, rmethod, instances, default))
-        for pspec, pmethod in cls.prompt_methods():
-            facts = ToolFacts(f"{name}_{pspec.name}", name, pspec.toolset, True, False, in_defaults(pspec.toolset))
-            prompts.append(HubPrompt(facts, pspec, pmethod, instances[default]))
+        more_tools, more_resources, more_prompts = connector_catalog(name, registry.connector_class(name), instances)
+        tools += more_tools
+        resources += more_resources
+        prompts += more_prompts
     return tools, resources, prompts

@@ -18,6 +18,9 @@ MANIFEST = ConnectorManifest(
     name="gdrive",
     target="connectors.gdrive.connector:GdriveConnector",
     ecosystem_env={"GOOGLE_APPLICATION_CREDENTIALS": "credentials_path"},
+    settings="connectors.gdrive.settings:GdriveSettings",
+    requires=("googleapiclient", "google.auth", "google_auth_httplib2", "httplib2"),
+    extra="gdrive",
 )
 
 __all__ = ["MANIFEST", "GdriveConnector"]

@@ -18,6 +18,9 @@ MANIFEST = ConnectorManifest(
     name="github",
     target="connectors.github.connector:GithubConnector",
     ecosystem_env={"GITHUB_TOKEN": "token", "GITHUB_API_URL": "base_url"},
+    settings="connectors.github.settings:GithubSettings",
+    requires=("github", "jwt"),
+    extra="github",
 )
 
 __all__ = ["MANIFEST", "GithubConnector"]

@@ -18,6 +18,9 @@ MANIFEST = ConnectorManifest(
     name="gitlab",
     target="connectors.gitlab.connector:GitlabConnector",
     ecosystem_env={"GITLAB_TOKEN": "token", "GITLAB_URL": "base_url"},
+    settings="connectors.gitlab.settings:GitlabSettings",
+    requires=("gitlab",),
+    extra="gitlab",
 )
 
 __all__ = ["MANIFEST", "GitlabConnector"]

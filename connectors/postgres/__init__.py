@@ -19,6 +19,9 @@ MANIFEST = ConnectorManifest(
     target="connectors.postgres.connector:PostgresConnector",
     ecosystem_env={"DATABASE_URL": "dsn"},
     enabled_without_config=True,  # the embedded database
+    settings="connectors.postgres.settings:PostgresSettings",
+    requires=("psycopg", "psycopg_pool", "pglast"),
+    extra="postgres",
 )
 
 __all__ = ["MANIFEST", "PostgresConnector"]

@@ -18,6 +18,9 @@ MANIFEST = ConnectorManifest(
     name="slack",
     target="connectors.slack.connector:SlackConnector",
     ecosystem_env={"SLACK_BOT_TOKEN": "bot_token", "SLACK_USER_TOKEN": "user_token"},
+    settings="connectors.slack.settings:SlackSettings",
+    requires=("slack_sdk", "aiohttp"),
+    extra="slack",
 )
 
 __all__ = ["MANIFEST", "SlackConnector"]
