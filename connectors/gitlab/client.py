@@ -71,7 +71,7 @@ class LimitWatch:
         remaining = str(headers.get("RateLimit-Remaining", "")).strip()
         if remaining.isdigit():
             metrics.record_rate_limit("gitlab", self.instance, int(remaining))
-        if remaining == "0" and response.status_code < 400:  # this answer used the window's last request
+        if remaining == "0":  # this answer used the window's last request
             wait = retry_after({"RateLimit-Reset": headers.get("RateLimit-Reset")})
             self.blocked_until = time.time() + (DEFAULT_RESET_WAIT if wait is None else wait)
         elif response.status_code < 400:
