@@ -6,7 +6,8 @@ an upstream credential is throttled (GitHub's `x-ratelimit-remaining: 0` until
 reset, a `Retry-After`), every replica answers with the same actionable
 `RateLimited` error without sending the request. Keys are
 `<state_prefix>ratelimit:<connector>:<hash>`, the hash being of the credential and
-the base URL: the credential itself is never stored. The Redis client (`redis`
+the base URL: the credential itself is never stored. A service whose limits are per
+method (Slack) adds the method: `…:<hash>:<method>`. The Redis client (`redis`
 extra) is imported only when a Redis URL is configured.
 
 If Redis becomes unreachable while serving, a replica falls back to what it knows
@@ -19,13 +20,15 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from mcp_hub.errors import ConfigError, RateLimited
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class StateStore(Protocol):
@@ -150,10 +153,14 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def credential_key(connector: str, *parts: str | None) -> str:
-    """A stable key for an upstream credential (token, base URL, …) that does not reveal it."""
+def credential_key(connector: str, *parts: str | None, scope: str | None = None) -> str:
+    """A stable key for an upstream credential (token, base URL, …) that does not reveal it.
+
+    `scope` narrows the budget to part of what the credential may do, for services whose
+    limits are per method (Slack's `conversations.history`); it is kept readable.
+    """
     digest = hashlib.sha256("\0".join(p or "" for p in parts).encode()).hexdigest()[:32]
-    return f"ratelimit:{connector}:{digest}"
+    return f"ratelimit:{connector}:{digest}" + (f":{scope}" if scope else "")
 
 
 @dataclass(slots=True)
@@ -194,3 +201,27 @@ class RateBudget:
         if self._published_until > time.time():
             self._published_until = 0.0
             await self.store.delete(self.key)
+
+    async def guard(
+        self, send: Callable[[], Awaitable[T]], used_up: Callable[[], tuple[float, str] | None] | None = None
+    ) -> T:
+        """`send()` unless the budget is used up; what it learns is published for the other replicas.
+
+        A `RateLimited` with a wait (`Retry-After`) blocks the budget for that long. After an
+        answer, `used_up()` says whether the service reported its last request spent (e.g. a
+        remaining count of 0): `(until, reason)` blocks the budget until then; `None` clears
+        what this replica had published (the service answers again).
+        """
+        await self.check()
+        try:
+            result = await send()
+        except RateLimited as exc:
+            if exc.retry_after is not None:
+                await self.block(time.time() + exc.retry_after, exc.reason)
+            raise
+        spent = used_up() if used_up is not None else None
+        if spent is not None:
+            await self.block(*spent)
+        else:
+            await self.clear()
+        return result

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from connectors.github.errors import SECONDARY_DEFAULT_WAIT, from_exception, from_response, primary_limit_error
 from connectors.github.settings import GithubSettings
 from mcp_hub import metrics
-from mcp_hub.errors import AuthError, RateLimited
+from mcp_hub.errors import AuthError
 from mcp_hub.retry import RetryPolicy, retrying
 from mcp_hub.state import RateBudget
 from mcp_hub.threads import BlockingRunner
@@ -220,26 +220,21 @@ class GithubClient:
         thing asked for in that error ("pull request o/r#5").
         """
 
+        async def send() -> Response:
+            return await self.runner.run(self._send, verb, path, params, body, accept, follow_redirect, what, ok)
+
         async def attempt() -> Response:
             if self.budget is None:
-                return await self.runner.run(self._send, verb, path, params, body, accept, follow_redirect, what, ok)
-            await self.budget.check()  # another replica may have used the budget up: don't send
-            try:
-                response = await self.runner.run(
-                    self._send, verb, path, params, body, accept, follow_redirect, what, ok
-                )
-            except RateLimited as exc:
-                if exc.retry_after is not None:
-                    await self.budget.block(time.time() + exc.retry_after, exc.reason)
-                raise
-            if self._blocked_until > time.time():  # this answer used the last request of the window
-                wait = self._blocked_until - time.time()
-                await self.budget.block(self._blocked_until, primary_limit_error(wait).reason)
-            else:
-                await self.budget.clear()
-            return response
+                return await send()
+            # another replica may have used the budget up: then nothing is sent
+            return await self.budget.guard(send, self._used_up)
 
         return await retrying(attempt, policy=self.policy, idempotent=verb == "GET")
+
+    def _used_up(self) -> tuple[float, str] | None:
+        """Until when, and why, when the last answer used the last request of the window."""
+        wait = self._blocked_until - time.time()
+        return (self._blocked_until, primary_limit_error(wait).reason) if wait > 0 else None
 
     async def get(self, path: str, *, what: str, **kwargs: Any) -> Response:
         return await self.request("GET", path, what=what, **kwargs)

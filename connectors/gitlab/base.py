@@ -32,10 +32,13 @@ from mcp_hub.errors import HubError, InvalidInput, PolicyDenied
 from mcp_hub.paging import decode_cursor, encode_cursor
 from mcp_hub.provenance import Provenance, Visibility, clean_outsider_text
 from mcp_hub.retry import retrying
+from mcp_hub.state import RateBudget, credential_key
 from mcp_hub.threads import BlockingRunner
 
 if TYPE_CHECKING:
     from gitlab import Gitlab
+
+    from connectors.gitlab.client import LimitWatch
 
 T = TypeVar("T")
 D = TypeVar("D", bound=BaseModel)
@@ -78,7 +81,11 @@ class GitlabBase(Connector[GitlabSettings]):
     def __init__(self, instance: str, settings: GitlabSettings, context: ConnectorContext) -> None:
         super().__init__(instance, settings, context)
         self._client: Gitlab | None = None
+        self._watch: LimitWatch | None = None
         self._runner = BlockingRunner(settings.max_concurrency)
+        token = settings.token.get_secret_value() if settings.token is not None else None
+        #: This token's rate-limit state, shared with the hub's other replicas (mcp_hub.state).
+        self.budget = RateBudget(context.state, credential_key("gitlab", settings.url, token))
         self._projects: dict[str, tuple[float, ProjectInfo]] = {}
         self._members: dict[int, tuple[float, frozenset[str]]] = {}
         self._allow_ids = frozenset(p for p in settings.projects if p.isdigit())
@@ -95,9 +102,10 @@ class GitlabBase(Connector[GitlabSettings]):
 
     def gl(self) -> Gitlab:
         if self._client is None:
-            from connectors.gitlab.client import make_client
+            from connectors.gitlab.client import LimitWatch, make_client
 
-            self._client = make_client(self.settings)
+            self._watch = LimitWatch(self.instance)
+            self._client = make_client(self.settings, self._watch)
         return self._client
 
     async def call(self, fn: Callable[[Gitlab], T], *, what: str = "the resource", idempotent: bool = True) -> T:
@@ -107,7 +115,7 @@ class GitlabBase(Connector[GitlabSettings]):
         errors = upstream_errors()
         gl = self.gl()
 
-        async def once() -> T:
+        async def send() -> T:
             try:
                 return await self._runner.run(fn, gl)
             except HubError:
@@ -115,7 +123,19 @@ class GitlabBase(Connector[GitlabSettings]):
             except errors as exc:
                 raise translate(exc, what) from None
 
+        async def once() -> T:
+            # another replica may have used the token's budget up: then nothing is sent
+            return await self.budget.guard(send, self._used_up)
+
         return await retrying(once, idempotent=idempotent)
+
+    def _used_up(self) -> tuple[float, str] | None:
+        """Until when, and why, when GitLab's last answer said `RateLimit-Remaining: 0`."""
+        from connectors.gitlab.errors import window_used_up
+
+        if self._watch is None or self._watch.wait() <= 0:
+            return None
+        return self._watch.blocked_until, window_used_up(self._watch.blocked_until)
 
     # -- projects ------------------------------------------------------------------------------
 

@@ -5,6 +5,11 @@ here). The hub owns retries: every request goes out with `obey_rate_limit=False`
 `max_retries=0` and `retry_transient_errors=False`, and a 429 is turned into
 `Throttled` (carrying `Retry-After` / `RateLimit-Reset`) by a response hook,
 because python-gitlab's own exceptions drop the response headers.
+
+The same hook reads `RateLimit-Remaining` (GitLab sends it where rate limits are
+on): the hub's gauge follows it, and at 0 nothing more is sent until
+`RateLimit-Reset`, in this process (`LimitWatch`) or, through the connector's
+shared budget, in any replica.
 """
 
 from __future__ import annotations
@@ -17,18 +22,25 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import gitlab
 import requests
 
+from connectors.gitlab.errors import window_used_up
 from connectors.gitlab.settings import GitlabSettings
+from mcp_hub import metrics
+
+#: Wait assumed when GitLab says `RateLimit-Remaining: 0` without a usable `RateLimit-Reset`.
+DEFAULT_RESET_WAIT = 60.0
 
 #: Query keys of a `Link: rel=next` URL that resume a listing (offset and keyset pagination).
 _CURSOR_KEYS = frozenset({"page", "page_token", "id_after", "id_before", "cursor", "pagination"})
 
 
 class Throttled(Exception):
-    """GitLab answered 429; `retry_after` in seconds when it said."""
+    """GitLab answered 429 (or said the window is used up); `retry_after` in seconds when it said."""
 
-    def __init__(self, retry_after: float | None) -> None:
+    def __init__(self, retry_after: float | None, reason: str | None = None) -> None:
         super().__init__("429 Too Many Requests")
         self.retry_after = retry_after
+        #: What the caller is told, when more precise than "rate limiting this token".
+        self.reason = reason
 
 
 def retry_after(headers: Any, now: float | None = None) -> float | None:
@@ -42,29 +54,60 @@ def retry_after(headers: Any, now: float | None = None) -> float | None:
     return None
 
 
-def _raise_on_429(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-    if response.status_code == 429:
-        _ = response.content  # read the body so the connection goes back to the pool
-        raise Throttled(retry_after(response.headers))
+class LimitWatch:
+    """What GitLab's `RateLimit-*` headers said last, for one instance's token.
+
+    Fed by the session's response hook (in worker threads: plain assignments only).
+    """
+
+    def __init__(self, instance: str = "default") -> None:
+        self.instance = instance
+        #: Epoch seconds until which the window is used up (0: not used up, as far as we know).
+        self.blocked_until = 0.0
+
+    def observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """The response hook: note the remaining count, then turn a 429 into `Throttled`."""
+        headers = response.headers
+        remaining = str(headers.get("RateLimit-Remaining", "")).strip()
+        if remaining.isdigit():
+            metrics.record_rate_limit("gitlab", self.instance, int(remaining))
+        if remaining == "0":  # this answer used the window's last request
+            wait = retry_after({"RateLimit-Reset": headers.get("RateLimit-Reset")})
+            self.blocked_until = time.time() + (DEFAULT_RESET_WAIT if wait is None else wait)
+        elif response.status_code < 400:
+            self.blocked_until = 0.0
+        if response.status_code == 429:
+            _ = response.content  # read the body so the connection goes back to the pool
+            raise Throttled(retry_after(headers))
+
+    def wait(self) -> float:
+        """Seconds until the used-up window resets; 0 when requests may be sent."""
+        return max(0.0, self.blocked_until - time.time())
 
 
 class HubGitlab(gitlab.Gitlab):
-    """python-gitlab with its retry loop disabled on every request."""
+    """python-gitlab with its retry loop disabled on every request, and nothing sent into a used-up window."""
+
+    watch: LimitWatch
 
     def http_request(self, verb: str, path: str, *args: Any, **kwargs: Any) -> requests.Response:
+        wait = self.watch.wait()
+        if wait > 0:
+            raise Throttled(wait, window_used_up(self.watch.blocked_until))
         kwargs["obey_rate_limit"] = False
         kwargs["max_retries"] = 0
         kwargs["retry_transient_errors"] = False
         return super().http_request(verb, path, *args, **kwargs)
 
 
-def make_client(settings: GitlabSettings) -> HubGitlab:
+def make_client(settings: GitlabSettings, watch: LimitWatch | None = None) -> HubGitlab:
     """A client for `settings`; proxies come from HTTPS_PROXY/NO_PROXY (requests' trust_env)."""
     assert settings.token is not None
+    watch = watch or LimitWatch()
     session = requests.Session()
-    session.hooks["response"].append(_raise_on_429)
+    session.hooks["response"].append(watch.observe)
     verify: bool | str = settings.ca_bundle or os.environ.get("SSL_CERT_FILE") or True
-    return HubGitlab(
+    client = HubGitlab(
         url=settings.url,
         private_token=settings.token.get_secret_value(),
         ssl_verify=verify,
@@ -73,6 +116,8 @@ def make_client(settings: GitlabSettings) -> HubGitlab:
         retry_transient_errors=False,
         user_agent="mcp-hub",
     )
+    client.watch = watch
+    return client
 
 
 def pid(project: str | int) -> str:

@@ -7,6 +7,7 @@ never part of what we format (and the hub's redactor would mask it anyway).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from mcp_hub.errors import (
@@ -33,6 +34,12 @@ def upstream_errors() -> tuple[type[BaseException], ...]:
     return (gitlab.exceptions.GitlabError, requests.RequestException, Throttled)
 
 
+def window_used_up(until: float) -> str:
+    """The reason given while GitLab's window is used up (`RateLimit-Remaining: 0`) until `until`."""
+    at = datetime.fromtimestamp(until, UTC).strftime("%H:%M:%S UTC")
+    return f"GitLab's rate limit for this token is used up; it resets at {at}."
+
+
 def gitlab_message(raw: Any) -> str:
     """GitLab's error body field as one short line (it may be a string, a list or a dict of lists)."""
     if isinstance(raw, bytes):
@@ -57,7 +64,8 @@ def translate(exc: BaseException, what: str = "the resource") -> HubError:
     if isinstance(exc, HubError):
         return exc
     if isinstance(exc, Throttled):
-        return RateLimited("GitLab is rate limiting this token; wait before calling again.", exc.retry_after)
+        reason = exc.reason or "GitLab is rate limiting this token; wait before calling again."
+        return RateLimited(reason, exc.retry_after)
     if isinstance(exc, requests.exceptions.SSLError):
         return UpstreamUnavailable(
             "TLS verification of the GitLab instance failed: set the instance's ca_bundle "

@@ -50,7 +50,7 @@ class SlackBase(Connector[SlackSettings]):
     def slack(self) -> SlackClient:
         """The instance's client; nothing is opened until its first request."""
         if self._slack is None:
-            self._slack = SlackClient(self.settings)
+            self._slack = SlackClient(self.settings, state=self.context.state)
         return self._slack
 
     @property

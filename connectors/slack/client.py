@@ -1,15 +1,17 @@
-"""slack-sdk's AsyncWebClient, opened lazily, with the hub's retries and per-method rate-limit memory.
+"""slack-sdk's AsyncWebClient, opened lazily, with the hub's retries and per-method rate-limit budgets.
 
 One aiohttp session per instance (opened on the first call, closed by the connector's lifespan) is shared
 by the bot and user clients. slack-sdk's retry handlers are off: `call` wraps every request in
-`mcp_hub.retry.retrying`, and a 429's `Retry-After` is remembered per method, so later calls of that method
-wait (or fail fast when the wait is too long) instead of hammering a throttled tier.
+`mcp_hub.retry.retrying`, and a 429's `Retry-After` is recorded in the budget of that token and method
+(Slack's limits are per method, per app and workspace: a throttled `conversations.history` leaves
+`users.info` alone). Later calls of that method, in this process or, with `hub.state_url`, in any replica,
+wait (or fail fast when the wait is too long) instead of hammering a throttled tier. Slack sends no
+remaining count, so the hub's rate-limit gauge has no Slack series.
 """
 
 from __future__ import annotations
 
 import ssl
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -18,8 +20,9 @@ import anyio
 
 from connectors.slack.errors import translate
 from connectors.slack.settings import SlackSettings
-from mcp_hub.errors import AuthError, RateLimited
+from mcp_hub.errors import AuthError
 from mcp_hub.retry import DEFAULT_POLICY, RetryPolicy, retrying
+from mcp_hub.state import InProcessState, RateBudget, StateStore, credential_key
 
 if TYPE_CHECKING:
     import aiohttp
@@ -38,12 +41,16 @@ class Workspace:
 
 
 class SlackClient:
-    def __init__(self, settings: SlackSettings, policy: RetryPolicy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self, settings: SlackSettings, policy: RetryPolicy = DEFAULT_POLICY, state: StateStore | None = None
+    ) -> None:
         self.settings = settings
         self.policy = policy
+        #: Where rate-limit budgets live: shared with the hub's other replicas (mcp_hub.state).
+        self.state: StateStore = state if state is not None else InProcessState()
         self._session: aiohttp.ClientSession | None = None
         self._clients: dict[bool, AsyncWebClient] = {}
-        self._blocked_until: dict[str, float] = {}
+        self._budgets: dict[tuple[bool, str], RateBudget] = {}
         self._workspace: Workspace | None = None
         self._workspace_lock = anyio.Lock()
 
@@ -99,30 +106,29 @@ class SlackClient:
         bound = getattr(client, method.replace(".", "_"))
         params = {k: v for k, v in params.items() if v is not None}
 
-        async def once() -> dict[str, Any]:
-            await self._wait_for(method)
+        budget = self.budget(method, user_token)
+
+        async def send() -> dict[str, Any]:
             try:
                 response = await bound(**params)
-            except BaseException as exc:
-                if isinstance(exc, Exception):
-                    error = translate(exc, method, token_name)
-                    if isinstance(error, RateLimited):
-                        self._blocked_until[method] = time.monotonic() + (error.retry_after or 1.0)
-                    raise error from None
-                raise
+            except Exception as exc:
+                raise translate(exc, method, token_name) from None
             data: dict[str, Any] = dict(response.data) if isinstance(response.data, dict) else {}
             return data
 
-        return await retrying(once, policy=self.policy, idempotent=idempotent)
+        # An earlier Retry-After of this method (from any replica) raises before sending; `retrying`
+        # waits it out, or hands it to the caller when it is longer than the policy's max_wait.
+        return await retrying(lambda: budget.guard(send), policy=self.policy, idempotent=idempotent)
 
-    async def _wait_for(self, method: str) -> None:
-        """Honour an earlier Retry-After of this method: wait it out, or fail fast when it is too long."""
-        wait = self._blocked_until.get(method, 0.0) - time.monotonic()
-        if wait <= 0:
-            return
-        if wait > self.policy.max_wait:
-            raise RateLimited(f"Slack is rate-limiting {method}.", retry_after=wait)
-        await anyio.sleep(wait)
+    def budget(self, method: str, user_token: bool = False) -> RateBudget:
+        """The shared budget of one token and Web API method."""
+        found = self._budgets.get((user_token, method))
+        if found is None:
+            secret = self.settings.user_token if user_token else self.settings.bot_token
+            token = secret.get_secret_value() if secret is not None else None
+            key = credential_key("slack", self.settings.base_url, token, scope=method)
+            found = self._budgets[(user_token, method)] = RateBudget(self.state, key)
+        return found
 
     async def workspace(self) -> Workspace:
         """The bot token's workspace (auth.test), asked once and cached."""

@@ -62,3 +62,31 @@ def test_unknown_scheme_and_safe_url() -> None:
     with pytest.raises(ConfigError, match="unsupported scheme"):
         open_state("memcached://127.0.0.1")
     assert safe_url("redis://:pw@h:6379/1") == "redis://:***@h:6379/1"
+
+
+async def test_guard_publishes_what_a_send_learns() -> None:
+    store = InProcessState()
+    key = credential_key("slack", None, "xoxb-secret", scope="conversations.history")
+    assert key.endswith(":conversations.history") and "xoxb-secret" not in key
+    assert key != credential_key("slack", None, "xoxb-secret", scope="users.info")
+    one, two = RateBudget(store, key), RateBudget(store, key)
+    sent: list[str] = []
+
+    async def throttled() -> str:
+        sent.append("one")
+        raise RateLimited("Slack is rate-limiting conversations.history.", retry_after=30)
+
+    async def fine() -> str:
+        sent.append("two")
+        return "ok"
+
+    with pytest.raises(RateLimited):
+        await one.guard(throttled)
+    with pytest.raises(RateLimited) as caught:
+        await two.guard(fine)  # not sent: the other view learnt the limit
+    assert sent == ["one"] and caught.value.reason == "Slack is rate-limiting conversations.history."
+    await one.clear()
+    assert await two.guard(fine, lambda: (time.time() + 30, "used up")) == "ok"  # sent; its answer used the window up
+    with pytest.raises(RateLimited, match="used up"):
+        await one.guard(fine)
+    assert sent == ["one", "two"]

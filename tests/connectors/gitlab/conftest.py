@@ -52,8 +52,11 @@ def make_hub(fake: Fake) -> Callable[..., HubServer]:
     """Build a hub on the fake; the same arguments within one test give the same hub (building one costs ~0.15 s)."""
     built: dict[str, HubServer] = {}
 
-    def make(env: dict[str, str] | None = None, writes: bool = False, lockdown: bool = False) -> HubServer:
-        key = repr((sorted((env or {}).items()), writes, lockdown))
+    def make(
+        env: dict[str, str] | None = None, writes: bool = False, lockdown: bool = False, replica: int = 0
+    ) -> HubServer:
+        """`replica` > 0 builds another hub with the same settings (another replica of one deployment)."""
+        key = repr((sorted((env or {}).items()), writes, lockdown, replica))
         if key not in built:
             built[key] = build(env, writes, lockdown)
         return built[key]

@@ -8,14 +8,18 @@ segment. Shapes follow docs.gitlab.com (each handler names its page):
   `X-Total-Pages`, `X-Next-Page`, `X-Prev-Page` and `Link` rel=next/prev/first/last) and keyset
   (`pagination=keyset`, `Link` rel=next only);
 - "REST API" – status codes and error bodies `{"message": …}` / `{"error": …}`;
-- "Rate limits": 429 with `Retry-After` and `RateLimit-*` headers.
+- "Rate limits": 429 with `Retry-After` and `RateLimit-*` headers; GitLab.com ("GitLab.com settings",
+  API throttle) includes `RateLimit-Limit`, `-Observed`, `-Remaining`, `-Reset` (epoch seconds) and
+  `-ResetTime` in every API response: set `State.rate_limit` to turn that window on.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Awaitable, Callable
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
@@ -143,6 +147,33 @@ class FakeGitlab:
 
     async def handle(self, request: Request, raw_path: str) -> Response:
         self.state.requests.append((request.method, unquote(raw_path)))
+        window = self.rate_window()
+        if window is not None and self.state.rate_remaining < 0:  # the window was used up: 429 until its reset
+            response: Response = JSONResponse({"message": "Retry later"}, status_code=429, headers=window)
+            response.headers["Retry-After"] = str(max(0, self.state.rate_reset - int(time.time())))
+        else:
+            response = await self.answer(request, raw_path)
+            response.headers.update(window or {})
+        self.state.statuses.append((time.time(), response.status_code))
+        return response
+
+    def rate_window(self) -> dict[str, str] | None:
+        """Count this request against the window (when on) and its `RateLimit-*` headers."""
+        s = self.state
+        if s.rate_limit is None:
+            return None
+        if s.rate_reset <= time.time():
+            s.rate_reset, s.rate_remaining = int(time.time()) + 60, s.rate_limit
+        s.rate_remaining -= 1
+        return {
+            "RateLimit-Limit": str(s.rate_limit),
+            "RateLimit-Observed": str(min(s.rate_limit, s.rate_limit - s.rate_remaining)),
+            "RateLimit-Remaining": str(max(0, s.rate_remaining)),
+            "RateLimit-Reset": str(s.rate_reset),
+            "RateLimit-ResetTime": formatdate(s.rate_reset, usegmt=True),
+        }
+
+    async def answer(self, request: Request, raw_path: str) -> Response:
         if not raw_path.startswith("/api/v4/"):
             return JSONResponse({"error": "404 Not Found"}, status_code=404)
         for failure in self.state.failures:

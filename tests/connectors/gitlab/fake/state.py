@@ -114,6 +114,14 @@ class State:
         self.projects: dict[int, Project] = {}
         self.user_ids: dict[str, int] = {}
         self.requests: list[tuple[str, str]] = []
+        #: (time, HTTP status) of every answer, in order.
+        self.statuses: list[tuple[float, int]] = []
+        #: Requests per window (None: no `RateLimit-*` headers, as when the instance's rate limits are off).
+        self.rate_limit: int | None = None
+        #: Left in the window; below 0 the window is used up and requests get 429 until `rate_reset`.
+        self.rate_remaining = 0
+        #: Epoch second the window resets (0: start a window of 60 s on the next request).
+        self.rate_reset = 0
         self.failures: list[Failure] = []
         self.advanced_search = True
         self.me = "hub-bot"
