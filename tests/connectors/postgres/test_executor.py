@@ -73,8 +73,10 @@ async def world(db: TestDatabase) -> dict[str, Any]:
             " (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),"
             " (SELECT string_agg(name, ',' ORDER BY id) FROM customers),"
             " (SELECT count(*) FROM pg_largeobject_metadata),"
-            " (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'),"
-            " (SELECT count(*) FROM pg_prepared_xacts)"
+            # This database's only: other suites (the webhook store's advisory locks) may share the server.
+            " (SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+            "  WHERE l.locktype = 'advisory' AND d.datname = current_database()),"
+            " (SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database())"
         )
         row = await cur.fetchone()
     assert row is not None
