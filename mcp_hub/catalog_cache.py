@@ -12,7 +12,8 @@ The key hashes everything the listing is derived from: the cache format, the
 Python, `mcp` and `pydantic` versions, the connector's source files and the
 hub's own, the connector's target and its instance names. A code change gives
 a new key, so a stale file is never read; a file that fails to parse or does
-not match is ignored (and rewritten). `MCP_HUB_CATALOG_CACHE=0` turns it off.
+not match is ignored (and rewritten). `[hub] catalog_cache = false` (`MCP_HUB_HUB__CATALOG_CACHE=0`)
+turns it off.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from mcp_hub.connector import ConnectorManifest, ResourceSpec, ToolSpec
 log = logging.getLogger(__name__)
 
 FORMAT = 1
-ENV_SWITCH = "MCP_HUB_CATALOG_CACHE"
 _HUB_PACKAGE = Path(__file__).resolve().parent
 
 
@@ -56,10 +56,6 @@ class CachedResource:
 class CachedCatalog:
     tools: list[CachedTool]
     resources: list[CachedResource]
-
-
-def enabled() -> bool:
-    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def cache_dir() -> Path:

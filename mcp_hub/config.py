@@ -68,6 +68,9 @@ class HubSettings(BaseModel):
     state_prefix: str = "mcp-hub:"
     #: OpenTelemetry spans around tool and model calls (also on when OTEL_EXPORTER_OTLP_ENDPOINT is set).
     tracing: bool = False
+    #: `mcp-hub serve` lists connectors' tools from an on-disk cache and imports each connector on its
+    #: first call (see `mcp_hub.catalog_cache`); false builds everything at start-up.
+    catalog_cache: bool = True
     #: Key sealing the `request_state` of 2026-07-28 input-required rounds (e.g. a review's approval),
     #: shared by every replica so a retry may reach any of them; unset = a key of this process only.
     #: Give it as `request_state_key_file`; 32 characters or more.

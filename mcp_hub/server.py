@@ -403,7 +403,7 @@ def build_server(
 
     `include_unconfigured=False` skips (and never imports) connectors that
     nothing configures: `serve` starts faster, `statuses` lists only the rest.
-    `use_catalog_cache=True` (what `serve` uses, unless MCP_HUB_CATALOG_CACHE=0)
+    `use_catalog_cache=True` (what `serve` uses, unless `hub.catalog_cache` is false)
     publishes connectors' tools from `mcp_hub.catalog_cache` and imports each
     connector on its first call; connectors with prompts always load eagerly.
     """
@@ -421,7 +421,7 @@ def build_server(
     for status in statuses:
         if status.enabled and status.settings is not None:
             settings_by_connector.setdefault(status.connector, {})[status.instance] = status.settings
-    use_cache = use_catalog_cache and catalog_cache.enabled()
+    use_cache = use_catalog_cache and config.hub.catalog_cache
     by_connector: dict[str, dict[str, Connector[Any]]] = {}
     cached: dict[str, tuple[catalog_cache.CachedCatalog, ConnectorLoader]] = {}
     to_store: dict[str, str] = {}

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from mcp_hub import catalog_cache
 from mcp_hub.config import load_config
 from mcp_hub.connector import ConnectorManifest
 from mcp_hub.deferred import DeferredTool
@@ -38,7 +37,6 @@ def anyio_backend() -> str:
 @pytest.fixture
 def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv(catalog_cache.ENV_SWITCH, raising=False)
     return tmp_path / "cache" / "mcp-hub"
 
 
@@ -110,10 +108,9 @@ async def test_listing_from_the_cache_equals_the_eager_one(
     assert await _listing(hit) == eager
 
 
-def test_the_cache_can_be_turned_off(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(catalog_cache.ENV_SWITCH, "0")
+def test_the_cache_can_be_turned_off(cache_home: Path) -> None:
     registry = Registry.discover(["postgres"])
-    env = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}
+    env = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x", "MCP_HUB_HUB__CATALOG_CACHE": "0"}
     _hub(registry, env, cache=True)
     assert not cache_home.exists()
     assert _hub(registry, env, cache=True).connectors
