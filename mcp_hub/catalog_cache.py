@@ -24,6 +24,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -163,3 +164,20 @@ def write(name: str, key: str, catalog: CachedCatalog) -> None:
             raise
     except OSError as exc:
         log.warning("could not write the catalog cache %s (%s)", path, exc.strerror or type(exc).__name__)
+        return
+    _prune(name, keep=path)
+
+
+#: Another key's file for the same connector (an older version, another install) is removed once
+#: it has not been written for this long: each upgrade would otherwise leave one behind.
+STALE_AFTER_S = 7 * 24 * 3600
+
+
+def _prune(name: str, keep: Path) -> None:
+    cutoff = time.time() - STALE_AFTER_S
+    for other in keep.parent.glob(f"catalog-{name}-*.json"):
+        try:
+            if other != keep and other.stat().st_mtime < cutoff:
+                other.unlink()
+        except OSError:
+            continue  # gone already, or not ours to remove

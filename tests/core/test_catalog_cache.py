@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -216,3 +218,18 @@ async def test_first_call_of_a_cached_tool_imports_the_connector_and_works(
         assert "customers" in str(read.contents[0])
         assert read.contents[0].meta is not None, "provenance reaches deferred resources too"
     assert server._stack is None
+
+
+def test_other_keys_files_are_pruned_once_stale(cache_home: Path) -> None:
+    registry = Registry.discover(["postgres"])
+    env = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}
+    cache_home.mkdir(parents=True)
+    old, recent, other = (cache_home / f"catalog-{n}.json" for n in ("postgres-old", "postgres-recent", "slack-old"))
+    for path in (old, recent, other):
+        path.write_text("{}")
+    week_and_a_day = time.time() - 8 * 24 * 3600
+    os.utime(old, (week_and_a_day, week_and_a_day))
+    os.utime(other, (week_and_a_day, week_and_a_day))
+    _hub(registry, env, cache=True)  # a miss: writes postgres's file, prunes postgres's stale ones
+    assert not old.exists() and recent.exists() and other.exists()
+    assert len(list(cache_home.glob("catalog-postgres-*.json"))) == 2  # the new one and the recent one
