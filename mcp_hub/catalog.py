@@ -282,6 +282,9 @@ def build_handler_tool(tool: HubTool, current_caller: CallerLookup, boundary: Da
         annotations=tool.annotations,
     )
     sdk_tool.parameters = compact_schema(sdk_tool.parameters)
+    # The handler's structured content is `model_dump` of a validated model: the schema stays published,
+    # but the SDK need not validate it again on every call (its cost grows with the rows of a result).
+    sdk_tool.fn_metadata.output_model = None
     return sdk_tool
 
 
