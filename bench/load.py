@@ -33,17 +33,11 @@ from pathlib import Path
 
 import anyio
 import httpx2
-import psycopg
 from mcp import Client
-from psycopg import sql
+from roundtrip import scratch_database  # the same scratch database (people, 10,000 rows)
 
 HUB = str(Path(sys.executable).with_name("mcp-hub"))
 POINT = "SELECT id, name, email FROM people WHERE id = $1"
-SETUP = """
-CREATE TABLE people (id int PRIMARY KEY, name text NOT NULL, email text);
-INSERT INTO people SELECT g, 'person ' || g, 'p' || g || '@example.com' FROM generate_series(1, 10000) g;
-ANALYZE people;
-"""
 
 
 @dataclass
@@ -64,21 +58,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-@contextmanager
-def scratch_database(admin_dsn: str) -> Iterator[str]:
-    name = f"mcp_hub_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = psycopg.conninfo.make_conninfo(admin_dsn, dbname=name)
-    try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(SETUP)
-        yield dsn
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @contextmanager
