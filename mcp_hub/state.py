@@ -1,7 +1,8 @@
 """State that matters across replicas of the hub: rate-limit budgets per upstream credential.
 
 In-process by default (one hub process, nothing to run). With `[hub] state_url =
-"redis://host:6379/0"` the budgets live in Redis, so when one replica learns that
+"redis://host:6379/0"` the budgets live in Redis (or, with `postgresql://…`, in a table
+`mcp_hub_state` of that database), so when one replica learns that
 an upstream credential is throttled (GitHub's `x-ratelimit-remaining: 0` until
 reset, a `Retry-After`), every replica answers with the same actionable
 `RateLimited` error without sending the request. Keys are
@@ -10,7 +11,7 @@ the base URL: the credential itself is never stored. A service whose limits are 
 method (Slack) adds the method: `…:<hash>:<method>`. The Redis client (`redis`
 extra) is imported only when a Redis URL is configured.
 
-If Redis becomes unreachable while serving, a replica falls back to what it knows
+If the store becomes unreachable while serving, a replica falls back to what it knows
 itself (and logs a warning): a shared budget is an optimisation, not a lock.
 """
 
@@ -133,14 +134,136 @@ class RedisState:
             )
 
 
+class PostgresState:
+    """PostgreSQL (psycopg 3, the `postgres` extra): one small table, rows with an expiry.
+
+    For teams that run PostgreSQL but not Redis. Each call is one short autocommit
+    statement on a pool of at most two connections; expired rows are never read and are
+    deleted now and then by `set`.
+    """
+
+    TABLE = "mcp_hub_state"
+
+    def __init__(self, url: str, prefix: str) -> None:
+        try:
+            from psycopg_pool import AsyncConnectionPool
+        except ImportError:
+            raise ConfigError(
+                "hub.state_url names PostgreSQL but psycopg is not installed: pip install 'mcp-hub[postgres]'"
+            ) from None
+        self.url = url
+        self.prefix = prefix
+        self._pool: Any = AsyncConnectionPool(
+            url, min_size=0, max_size=2, timeout=2.0, kwargs={"autocommit": True, "connect_timeout": 2}, open=False
+        )
+        self._opened = False
+        self._down_until = 0.0
+        self._sets = 0
+        self._warned_at = 0.0
+
+    #: After a failure the store is not tried again for this long: a tool call must not wait for the
+    #: pool's timeout every time while the database is down.
+    RETRY_AFTER_S = 10.0
+
+    async def _run(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        if time.monotonic() < self._down_until:
+            raise ConnectionError("the shared state failed recently")
+        if not self._opened:
+            await self._pool.open(wait=False)
+            self._opened = True
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(sql, params)
+                return list(await cursor.fetchall()) if cursor.description else []
+        except Exception:
+            self._down_until = time.monotonic() + self.RETRY_AFTER_S
+            raise
+
+    async def get(self, key: str) -> str | None:
+        sql = f"SELECT value FROM {self.TABLE} WHERE key = %s AND expires_at > clock_timestamp()"  # noqa: S608
+        try:
+            rows = await self._run(sql, (self.prefix + key,))
+        except Exception as exc:
+            self._warn(exc)
+            return None
+        return str(rows[0][0]) if rows else None
+
+    async def set(self, key: str, value: str, ttl_s: float) -> None:
+        sql = (
+            f"INSERT INTO {self.TABLE} (key, value, expires_at)"  # noqa: S608
+            " VALUES (%s, %s, clock_timestamp() + make_interval(secs => %s))"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
+        )
+        try:
+            await self._run(sql, (self.prefix + key, value, max(ttl_s, 0.001)))
+            self._sets += 1
+            if self._sets % 100 == 0:
+                await self._run(f"DELETE FROM {self.TABLE} WHERE expires_at < clock_timestamp()", ())  # noqa: S608
+        except Exception as exc:
+            self._warn(exc)
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self._run(f"DELETE FROM {self.TABLE} WHERE key = %s", (self.prefix + key,))  # noqa: S608
+        except Exception as exc:
+            self._warn(exc)
+
+    async def check(self) -> None:
+        create = (
+            f"CREATE TABLE IF NOT EXISTS {self.TABLE}"
+            " (key text PRIMARY KEY, value text NOT NULL, expires_at timestamptz NOT NULL)"
+        )
+        try:  # its own connection: a refused one fails at once instead of after the pool's timeout
+            import psycopg
+
+            async with await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=2) as conn:
+                await conn.execute(create)
+        except Exception as exc:
+            self._down_until = time.monotonic() + self.RETRY_AFTER_S
+            raise ConfigError(
+                f"shared state at {self._where()} is unusable ({type(exc).__name__}); the role needs to "
+                f"reach the database and create (or use) the table {self.TABLE}; or unset hub.state_url"
+            ) from None
+
+    async def aclose(self) -> None:
+        if self._opened:
+            await self._pool.close()
+
+    def _where(self) -> str:
+        """Host and database for messages; never the password (a URL or a key=value DSN)."""
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            parts = conninfo_to_dict(self.url)
+        except Exception:
+            return "PostgreSQL"
+        return f"PostgreSQL {parts.get('host') or 'localhost'}/{parts.get('dbname') or ''}"
+
+    def _warn(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned_at > 60:
+            self._warned_at = now
+            log.warning(
+                "shared state at %s failed (%s); using this replica's own knowledge",
+                self._where(),
+                type(exc).__name__,
+            )
+
+
 def open_state(url: str | None, prefix: str = "mcp-hub:") -> StateStore:
-    """The store for `hub.state_url`: None (in-process) or `redis://` / `rediss://` / `unix://`."""
+    """The store for `hub.state_url`: None (in-process), `redis://` / `rediss://` / `unix://`, or
+    PostgreSQL (`postgresql://…` or a key=value DSN)."""
     if not url:
         return InProcessState(prefix)
     scheme = urlsplit(url).scheme
     if scheme in ("redis", "rediss", "unix"):
         return RedisState(url, prefix)
-    raise ConfigError(f"hub.state_url: unsupported scheme {scheme!r} (use redis://host:6379/0 or leave it unset)")
+    if scheme in ("postgresql", "postgres") or (not scheme and "=" in url):  # a URL or a key=value DSN
+        return PostgresState(url, prefix)
+    raise ConfigError(
+        f"hub.state_url: unsupported scheme {scheme!r} "
+        "(use redis://host:6379/0, postgresql://user@host/db, or leave it unset)"
+    )
 
 
 def safe_url(url: str) -> str:

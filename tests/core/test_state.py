@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 import pytest
 
 from mcp_hub.errors import ConfigError, RateLimited
-from mcp_hub.state import InProcessState, RateBudget, RedisState, StateStore, credential_key, open_state, safe_url
+from mcp_hub.state import (
+    InProcessState,
+    PostgresState,
+    RateBudget,
+    RedisState,
+    StateStore,
+    credential_key,
+    open_state,
+    safe_url,
+)
 from tests.conftest import RedisTarget
+from tests.pg import TestDatabase
 
 pytestmark = pytest.mark.anyio
 
@@ -40,6 +51,35 @@ async def test_redis_budget(redis_target: RedisTarget) -> None:
     try:
         await exercise(store)
     finally:
+        await store.aclose()
+
+
+async def test_postgres_budget(pg_dsn: TestDatabase) -> None:
+    store = open_state(pg_dsn.superuser_dsn, "test-budget:")
+    assert isinstance(store, PostgresState)
+    await store.check()  # creates its table
+    try:
+        await exercise(store)
+        key = credential_key("github", None, "ghp_secret")
+        await store.set(key, "x", 30)
+        async with await psycopg.AsyncConnection.connect(pg_dsn.superuser_dsn) as conn:
+            rows = await (await conn.execute("SELECT key FROM mcp_hub_state")).fetchall()
+        keys = [r[0] for r in rows]
+        assert "test-budget:" + key in keys and all(k.startswith("test-budget:ratelimit:github:") for k in keys)
+        assert not any("ghp_secret" in k for k in keys)
+    finally:
+        await store.aclose()
+
+
+async def test_unusable_postgres_is_a_config_error_without_the_password() -> None:
+    for dsn in ("postgresql://hub:hunter2@127.0.0.1:1/state", "host=127.0.0.1 port=1 user=hub password=hunter2"):
+        store = open_state(dsn)
+        with pytest.raises(ConfigError) as caught:
+            await store.check()
+        assert "hunter2" not in caught.value.message and "127.0.0.1" in caught.value.message
+        started = time.monotonic()
+        assert await store.get("x") is None  # while serving, a failing store degrades to "nothing known"
+        assert time.monotonic() - started < 0.5  # at once: it failed a moment ago
         await store.aclose()
 
 

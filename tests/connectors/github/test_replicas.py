@@ -1,4 +1,4 @@
-"""Two real hub processes sharing Redis: a rate limit one replica learns is honoured by the other."""
+"""Two real hub processes sharing Redis (or PostgreSQL): a rate limit one replica learns is honoured by the other."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tests.conftest import RedisTarget
 from tests.connectors.github.fake_app import FakeGithub
 from tests.connectors.github.fake_state import PAT, Injected
 from tests.connectors.github.test_reads import W
+from tests.pg import TestDatabase
 from tests.support.http_server import free_port
 
 pytestmark = pytest.mark.anyio
@@ -64,6 +65,18 @@ async def test_primary_limit_learnt_by_one_replica_stops_the_other(
     for result in (second, third):
         assert result.is_error and result.meta["mcp_hub/error"] == "rate_limited"
         assert re.search(r"resets at \d\d:\d\d:\d\d UTC\. Retry after 1[78]\d\d s", result.content[0].text)
+    assert len(fake.state.log) == 2  # replica B never asked GitHub
+
+
+async def test_replicas_can_share_postgresql_instead_of_redis(fake: FakeGithub, api: str, pg_dsn: TestDatabase) -> None:
+    fake.state.rate_remaining = 2
+    fake.state.rate_reset = int(time.time()) + 1800
+    env = replica_env(api, None) | {"MCP_HUB_STATE_URL": pg_dsn.superuser_dsn, "MCP_HUB_STATE_PREFIX": "pg-replicas:"}
+    port_a, port_b = free_port(), free_port()
+    with replicas(env, port_a, port_b):
+        first = await list_issues(port_a)
+        second = await list_issues(port_b)
+    assert not first.is_error and second.meta["mcp_hub/error"] == "rate_limited"
     assert len(fake.state.log) == 2  # replica B never asked GitHub
 
 
