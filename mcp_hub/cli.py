@@ -204,7 +204,7 @@ def _config_check(args: argparse.Namespace, redactor: Redactor) -> int:
             "discovery": config.hub.discovery,
             "http_tokens": sorted(config.http.tokens),
             "http_oidc_issuer": config.http.oidc.issuer if config.http.oidc is not None else "",
-            "state": "redis" if config.hub.state_url else "in-process",
+            "state": _state_kind(config.hub.state_url),
             "audit_log": str(config.hub.audit_log or ""),
         },
     }
@@ -305,3 +305,10 @@ def _postgres_demo(args: argparse.Namespace, redactor: Redactor) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _state_kind(url: str | None) -> str:
+    """Where shared state lives, without the URL (it may hold a password)."""
+    if not url:
+        return "in-process"
+    return "redis" if url.split(":", 1)[0] in ("redis", "rediss", "unix") else "postgresql"

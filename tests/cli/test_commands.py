@@ -36,6 +36,11 @@ def test_config_check_reports_and_never_prints_secrets(pg_dsn: Any) -> None:
     as_json = json.loads(run(["config", "check", "--json"], hub_env(pg_dsn.reader_dsn)).stdout)
     postgres = [c for c in as_json["connectors"] if c["connector"] == "postgres"]
     assert postgres == [{"connector": "postgres", "instance": "default", "enabled": True, "warnings": []}]
+    assert as_json["policy"]["state"] == "in-process"
+    # Shared state in PostgreSQL: named by kind only (its DSN holds a password).
+    shared = run(["config", "check", "--json"], hub_env(pg_dsn.reader_dsn) | {"MCP_HUB_STATE_URL": dsn})
+    assert json.loads(shared.stdout)["policy"]["state"] == "postgresql"
+    assert "hunter2-very-secret" not in shared.stdout + shared.stderr
 
 
 def test_config_check_says_why_disabled() -> None:
