@@ -53,6 +53,24 @@ def _scanned_note(finding: Finding, path: str, lang: str) -> tuple[InlineNote | 
     return InlineNote(finding.path, finding.line, body), ""
 
 
+def _changes(report: ReviewReport, earlier: Earlier) -> tuple[list[Finding], list[tuple[str, str]]]:
+    """The findings not posted before, and the earlier ones to retire (fingerprint, thread)."""
+    new = [f for f in report.findings if f.fingerprint not in earlier.findings]
+    current = {f.fingerprint for f in report.findings}
+    gone = [
+        (fp, thread)
+        for fp, thread in earlier.findings.items()
+        if fp not in current and fp not in earlier.outdated and fp in earlier.notes and not still_derivable(fp, report)
+    ]
+    return new, gone
+
+
+def has_news(report: ReviewReport, earlier: Earlier) -> bool:
+    """Whether posting would change anything (what a person is asked to approve)."""
+    new, gone = _changes(report, earlier)
+    return bool(new or gone or not earlier.summary)
+
+
 async def publish(
     report: ReviewReport,
     forge: Forge,
@@ -64,7 +82,7 @@ async def publish(
     hub = forge.hub
     do_call = call or hub.call
     posted = Posted()
-    new = [f for f in report.findings if f.fingerprint not in earlier.findings]
+    new, gone = _changes(report, earlier)
     posted.already = len(report.findings) - len(new)
     notes: list[InlineNote] = []
     for finding in new:
@@ -76,12 +94,6 @@ async def publish(
             posted.withheld.append(f"{finding.path}:{finding.line} ({why})")
         else:
             notes.append(note)
-    current = {f.fingerprint for f in report.findings}
-    gone = [
-        (fp, thread)
-        for fp, thread in earlier.findings.items()
-        if fp not in current and fp not in earlier.outdated and fp in earlier.notes and not still_derivable(fp, report)
-    ]
     if earlier.summary and not notes and not gone:
         posted.skipped_reason = "nothing new since the last review"
         return posted

@@ -113,8 +113,13 @@ class ReviewWorkflow(Connector[ReviewSettings]):
         from model.review.workflow import PostOptions, post_approved
 
         if ctx.request_state is None:
-            report = await self._run(url, lang, post=False)
-            raise InputRequired(approval_request(url, report, freeze(report, url, lang)))
+            # Reviewed and something new to post: the question goes out with the review sealed in its
+            # state. Nothing new: posting says so and nobody is asked.
+
+            async def ask(report: Any) -> None:
+                raise InputRequired(approval_request(url, report, freeze(report, url, lang)))
+
+            return self._output(await self._run(url, lang, post=True, confirm=ask))
         report = thaw(ctx.request_state, url, lang)
         require_yes(ctx.input_responses)
         async with self._hub_session() as session:
@@ -164,6 +169,9 @@ class ReviewWorkflow(Connector[ReviewSettings]):
             async with open_hub(self._inner_hub()) as session:
                 yield session
         except BaseExceptionGroup as group:
+            asked = group.subgroup(InputRequired)  # a question for the client, not a failure
+            if asked is not None:
+                raise _first(asked) from None
             raise first_hub_error(group) or group from None
 
     def _output(self, report: Any) -> ToolOutput[ReviewResult]:
@@ -201,3 +209,10 @@ class ReviewWorkflow(Connector[ReviewSettings]):
         config = load_config(self.settings.hub_config, ecosystem_env=registry.ecosystem_env())
         config.connectors.pop(self.name, None)  # this workflow's own section: not a connector of the inner hub
         return build_server(config, registry=registry, caller=Caller(AGENT_CALLER, "memory", hub_policy(config)))
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc

@@ -18,9 +18,9 @@ from model.gate import Gate, VerdictLog
 from model.hub import HubSession
 from model.profiles import Profile
 from model.review.engine import Progress, ReviewOptions, review_change
-from model.review.forges import Forge, forge_for
+from model.review.forges import Earlier, Forge, forge_for
 from model.review.hubcalls import HubCalls, ReviewError
-from model.review.post import posting_tools, publish
+from model.review.post import has_news, posting_tools, publish
 from model.review.report import ReviewReport
 from model.review.settings import SETTINGS_PATH, parse_settings
 from model.review.target import parse_target
@@ -67,9 +67,11 @@ async def run_review(
     if warning:
         report.notes.append(warning)
     if posting.post:
-        if posting.confirm is not None:
+        earlier = await forge.earlier()
+        # Nothing new to post (a re-run after no change): nobody is asked; `publish` says so.
+        if posting.confirm is not None and has_news(report, earlier):
             await posting.confirm(report)
-        await _post(report, forge, posting)
+        await _post(report, forge, posting, earlier)
     return report
 
 
@@ -93,10 +95,10 @@ async def post_approved(session: HubSession, report: ReviewReport, posting: Post
     return report
 
 
-async def _post(report: ReviewReport, forge: Forge, posting: PostOptions) -> None:
+async def _post(report: ReviewReport, forge: Forge, posting: PostOptions, earlier: Earlier | None = None) -> None:
     approver = Approver(globs=posting_tools(forge), ask=posting.ask)
     gate = Gate(approver, forge.hub.guard, VerdictLog(posting.verdict_log), run=new_run_id())
-    report.posted = await publish(report, forge, gate)
+    report.posted = await publish(report, forge, gate, earlier)
 
 
 def _severity_rank(severity: str) -> int:

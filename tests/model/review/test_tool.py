@@ -150,6 +150,8 @@ async def test_publishing_asks_the_user_first(
     hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
     async with Client(hub, mode="legacy", elicitation_callback=callback) as client:
         result = await client.call_tool("review_publish_review", {"url": url(number)})
+        again = await client.call_tool("review_publish_review", {"url": url(number)})
+    assert again.structured_content["posted"] == "nothing new since the last review"
     assert not result.is_error, result.content
     assert asked == [
         f"Post the review of {url(number)}? 2 findings on the diff, worst medium; "
@@ -203,8 +205,7 @@ async def test_modern_protocol_clients_approve_through_input_required(
 ) -> None:
     """Under 2026-07-28 the question rides an InputRequiredResult; the retry posts the review already made."""
     number = add_pull(github, SMALL_CHANGE)
-    yes = mcp_types.ElicitResult(action="accept", content={"post": True})
-    asked, callback = answering(yes, yes)
+    asked, callback = answering(mcp_types.ElicitResult(action="accept", content={"post": True}))
     audit = tmp_path / "a.jsonl"
     hub = outer_hub(monkeypatch, github_served[1], model_url, audit, approve=False)
     async with Client(hub, elicitation_callback=callback) as client:
@@ -217,9 +218,10 @@ async def test_modern_protocol_clients_approve_through_input_required(
         assert model_calls == result.structured_content["model_calls"] >= 1  # reviewed once, not again on the retry
         again = await client.call_tool("review_publish_review", {"url": url(number)})  # a re-run: nothing new
     assert not again.is_error and again.structured_content["posted"] == "nothing new since the last review"
+    assert len(asked) == 1  # nothing new to post: nobody is asked
     entries = [json.loads(line) for line in audit.read_text().splitlines()]
     outcomes = [e["outcome"] for e in entries if e["tool"] == "review_publish_review"]
-    assert outcomes == ["input_required", "ok", "input_required", "ok"]
+    assert outcomes == ["input_required", "ok", "ok"]
 
 
 async def test_modern_protocol_decline_and_a_push_meanwhile_post_nothing(
