@@ -76,6 +76,15 @@ class InProcessState:
         return None
 
 
+def warn_degraded(last_warned: float, where: str, exc: Exception) -> float:
+    """Log (at most once a minute) that a shared store failed; returns when it last warned."""
+    now = time.monotonic()
+    if now - last_warned <= 60:
+        return last_warned
+    log.warning("shared state at %s failed (%s); using this replica's own knowledge", where, type(exc).__name__)
+    return now
+
+
 class RedisState:
     """Redis (`redis>=5`, asyncio API); connects lazily on first use."""
 
@@ -124,14 +133,7 @@ class RedisState:
         await self._client.aclose()
 
     def _warn(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if now - self._warned_at > 60:
-            self._warned_at = now
-            log.warning(
-                "shared state at %s failed (%s); using this replica's own knowledge",
-                safe_url(self.url),
-                type(exc).__name__,
-            )
+        self._warned_at = warn_degraded(self._warned_at, safe_url(self.url), exc)
 
 
 class PostgresState:
@@ -240,14 +242,7 @@ class PostgresState:
         return f"PostgreSQL {parts.get('host') or 'localhost'}/{parts.get('dbname') or ''}"
 
     def _warn(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if now - self._warned_at > 60:
-            self._warned_at = now
-            log.warning(
-                "shared state at %s failed (%s); using this replica's own knowledge",
-                self._where(),
-                type(exc).__name__,
-            )
+        self._warned_at = warn_degraded(self._warned_at, self._where(), exc)
 
 
 def open_state(url: str | None, prefix: str = "mcp-hub:") -> StateStore:

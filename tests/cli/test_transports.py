@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +18,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from tests.support.http_server import free_port
+from tests.support.http_server import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB = str(Path(sys.executable).with_name("mcp-hub"))
@@ -37,16 +36,7 @@ def hub_env(dsn: str, **extra: str) -> dict[str, str]:
 def hub_process(args: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[str]]:
     proc = subprocess.Popen([HUB, "serve", *args], env=env, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"hub did not start: {proc.stderr.read() if proc.stderr else ''}")
-            time.sleep(0.1)
+        wait_healthy(proc, port, 20, "hub did not start")
         yield proc
     finally:
         proc.terminate()

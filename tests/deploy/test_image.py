@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from tests.deploy.dockerfile import stages
 from tests.deploy.manifests import DEPLOY, ROOT
-from tests.support.http_server import free_port
+from tests.support.http_server import free_port, wait_healthy
 
 ENTRYPOINT = DEPLOY / "entrypoint.sh"
 HEALTHCHECK = DEPLOY / "healthcheck.py"
@@ -47,16 +46,7 @@ def entrypoint(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen[str
         ["/bin/sh", str(ENTRYPOINT), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the entrypoint did not start the hub: {proc.stderr.read() if proc.stderr else ''}")
-            time.sleep(0.1)
+        wait_healthy(proc, port, 30, "the entrypoint did not start the hub")
         yield proc
     finally:
         proc.send_signal(signal.SIGTERM)

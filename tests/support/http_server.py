@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx2
 import uvicorn
 from starlette.types import ASGIApp
+
+
+def wait_healthy(proc: subprocess.Popen[str], port: int | str, timeout_s: float, what: str) -> None:
+    """Wait until the process serves `/healthz` on 127.0.0.1:`port`; RuntimeError (with its stderr) if it
+    exits or the time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: {proc.stderr.read() if proc.stderr else ''}")
+        time.sleep(0.1)
 
 
 def free_port() -> int:
