@@ -240,9 +240,8 @@ def build_handler(
         try:
             try:
                 output = await tool.method(connector, **arguments)
-            except InputRequired as asked:
-                result: InputRequiredResult = asked.result
-                return result
+            except BaseExceptionGroup as group:  # raised inside a task group (a workflow's inner MCP client)
+                raise _meant(group) from None
             visibility = output.provenance.visibility
             if not boundary.permits(caller.name, visibility):
                 raise PolicyDenied(
@@ -251,6 +250,9 @@ def build_handler(
                     "Ask the hub's operator to add this caller to hub.private_data_callers/internal_data_callers, "
                     "or use a client that is allowed (e.g. the hub's own agent)."
                 )
+        except InputRequired as asked:
+            result: InputRequiredResult = asked.result
+            return result
         except HubError as exc:
             return error_result(exc, redactor)
         except Exception:
@@ -270,6 +272,18 @@ def build_handler(
     handler.__signature__ = inspect.Signature(parameters, return_annotation=tool.output_model)  # type: ignore[attr-defined]
     handler.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": tool.output_model}
     return handler
+
+
+def _meant(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """What a tool meant by the group it raised: a question for the client or a hub error inside it,
+    else the group itself (an unexpected failure)."""
+    for kind in (InputRequired, HubError):
+        found: BaseException | None = group.subgroup(kind)
+        while isinstance(found, BaseExceptionGroup):
+            found = found.exceptions[0]
+        if found is not None:
+            return found
+    return group
 
 
 def build_handler_tool(tool: HubTool, current_caller: CallerLookup, boundary: DataBoundary, redactor: Redactor) -> Tool:

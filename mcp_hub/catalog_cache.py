@@ -18,6 +18,7 @@ turns it off.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -80,20 +81,27 @@ def _hash_sources(digest: Any, directory: Path) -> None:
         digest.update(path.read_bytes() + b"\0")
 
 
+@functools.cache
+def _shared_part() -> str | None:
+    """What every connector's key shares (SDK versions, the hub's own sources): computed once per process."""
+    try:
+        versions = [version("mcp"), version("pydantic")]
+        digest = hashlib.sha256(json.dumps([FORMAT, sys.version, *versions]).encode())
+        _hash_sources(digest, _HUB_PACKAGE)
+    except (PackageNotFoundError, OSError):
+        return None
+    return digest.hexdigest()
+
+
 def cache_key(manifest: ConnectorManifest, instances: list[str], default: str) -> str | None:
     """The key of this connector's catalog, or None when its sources cannot be found (no caching)."""
     package = _package_dir(manifest)
-    if package is None:
+    shared = _shared_part()
+    if package is None or shared is None:
         return None
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(shared.encode())
+    digest.update(json.dumps([manifest.name, manifest.target, sorted(instances), default]).encode())
     try:
-        versions = [version("mcp"), version("pydantic")]
-    except PackageNotFoundError:
-        return None
-    header = [FORMAT, sys.version, *versions, manifest.name, manifest.target, sorted(instances), default]
-    digest.update(json.dumps(header).encode())
-    try:
-        _hash_sources(digest, _HUB_PACKAGE)
         _hash_sources(digest, package)
     except OSError:
         return None

@@ -169,9 +169,6 @@ class ReviewWorkflow(Connector[ReviewSettings]):
             async with open_hub(self._inner_hub()) as session:
                 yield session
         except BaseExceptionGroup as group:
-            asked = group.subgroup(InputRequired)  # a question for the client, not a failure
-            if asked is not None:
-                raise _first(asked) from None
             raise first_hub_error(group) or group from None
 
     def _output(self, report: Any) -> ToolOutput[ReviewResult]:
@@ -210,9 +207,3 @@ class ReviewWorkflow(Connector[ReviewSettings]):
         config.connectors.pop(self.name, None)  # this workflow's own section: not a connector of the inner hub
         return build_server(config, registry=registry, caller=Caller(AGENT_CALLER, "memory", hub_policy(config)))
 
-
-def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    exc: BaseException = group
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    return exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+import anyio
 import mcp_types
 import pytest
 from mcp import Client
@@ -14,7 +15,7 @@ from pydantic import BaseModel
 from mcp_hub.calls import InputRequired, asks_by_input_required, current_context
 from mcp_hub.config import load_config
 from mcp_hub.connector import Connector, ConnectorSettings, ToolOutput, tool
-from mcp_hub.errors import ConfigError
+from mcp_hub.errors import ConfigError, NotFound
 from mcp_hub.policy import Caller
 from mcp_hub.provenance import Provenance
 from mcp_hub.registry import Registry
@@ -55,6 +56,18 @@ class AskConnector(Connector[ConnectorSettings]):
         assert isinstance(answer, mcp_types.ElicitResult)
         data = Answer(what=state["what"], action=answer.action, rounds_asked=state["asked"])
         return ToolOutput(data, Provenance("ask://confirm", "public"))
+
+
+    @tool(toolset="ask", description="Fail inside a task group, as a workflow's inner client does.")
+    async def grouped(self, ask: bool) -> ToolOutput[Answer]:
+        async def fail() -> None:
+            if ask:
+                await self.confirm("from a group")
+            raise NotFound("no such thing, raised inside a task group")
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(fail)
+        raise AssertionError("unreachable")
 
 
 def hub(env: dict[str, str] | None = None) -> HubServer:
@@ -112,3 +125,14 @@ async def test_replicas_sharing_the_key_take_each_other_s_retries() -> None:
 def test_a_short_key_is_refused() -> None:
     with pytest.raises(ConfigError, match="request_state_key must be 32 characters or more"):
         hub({"MCP_HUB_HUB__REQUEST_STATE_KEY": "short"})
+
+
+async def test_what_a_tool_raises_inside_a_task_group_keeps_its_meaning() -> None:
+    async def callback(context: Any, params: mcp_types.ElicitRequestParams) -> Any:
+        return mcp_types.ElicitResult(action="accept", content={})
+
+    async with Client(hub(), elicitation_callback=callback) as client:
+        failed = await client.call_tool("ask_grouped", {"ask": False})
+        asked = await client.session.call_tool("ask_grouped", {"ask": True}, allow_input_required=True)
+    assert failed.is_error and failed.meta["mcp_hub/error"] == "not_found", failed.content  # not masked
+    assert isinstance(asked, mcp_types.InputRequiredResult) and asked.input_requests  # the question, not a failure

@@ -36,3 +36,11 @@ async def test_add_labels_keeps_the_others(make_hub: Make, fake: Fake) -> None:
     done = await call(make_hub(writes=True), "gitlab_update_issue", {"project": APP, "iid": 3, "add_labels": ["docs"]})
     assert not done.is_error
     assert fake.state.projects[1].issues[3]["labels"] == ["bug", "docs"]
+
+
+async def test_list_labels_bad_input(make_hub: Make, fake: Fake) -> None:
+    missing = await call(make_hub(), "gitlab_list_labels", {"project": "acme/nope"})
+    assert missing.is_error and missing.meta["mcp_hub/error"] == "not_found", missing.content[0].text
+    bad_cursor = await call(make_hub(), "gitlab_list_labels", {"project": APP, "cursor": "not-a-cursor"})
+    assert bad_cursor.is_error and bad_cursor.meta["mcp_hub/error"] == "invalid_input", bad_cursor.content[0].text
+    assert "cursor" in bad_cursor.content[0].text

@@ -137,17 +137,26 @@ def answering(*answers: mcp_types.ElicitResult | mcp_types.ErrorData) -> tuple[l
     return asked, callback
 
 
+@pytest.fixture
+def asking_hub(
+    github_served: tuple[Any, str], model_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Any:
+    """A hub whose review tool must ask before posting (approve_posting = false); audit in tmp_path/a.jsonl."""
+    return outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
+
+
+def nothing_posted(github: Any, number: int) -> bool:
+    return github.state.reviews.get(REPO, {}).get(number) is None and not github.state.review_comments.get(
+        REPO, {}
+    ).get(number)
+
+
 async def test_publishing_asks_the_user_first(
-    github: Any,
-    github_served: tuple[Any, str],
-    model_url: str,
-    reviewer: FakeReviewer,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    github: Any, asking_hub: Any, reviewer: FakeReviewer, tmp_path: Path
 ) -> None:
     number = add_pull(github, SMALL_CHANGE)
     asked, callback = answering(mcp_types.ElicitResult(action="accept", content={"post": True}))
-    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
+    hub = asking_hub
     async with Client(hub, mode="legacy", elicitation_callback=callback) as client:
         result = await client.call_tool("review_publish_review", {"url": url(number)})
         again = await client.call_tool("review_publish_review", {"url": url(number)})
@@ -175,39 +184,27 @@ async def test_publishing_asks_the_user_first(
 async def test_nothing_posted_without_a_yes(
     answer: mcp_types.ElicitResult | mcp_types.ErrorData,
     expected: str,
-    github: Any,
-    github_served: tuple[Any, str],
-    model_url: str,
-    reviewer: FakeReviewer,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    github: Any, asking_hub: Any, reviewer: FakeReviewer, tmp_path: Path
 ) -> None:
     number = add_pull(github, SMALL_CHANGE)
     asked, callback = answering(answer)
-    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
+    hub = asking_hub
     async with Client(hub, mode="legacy", elicitation_callback=callback) as client:
         result = await client.call_tool("review_publish_review", {"url": url(number)})
         assert result.is_error and expected in result.content[0].text, result.content
         assert "nothing was posted" in result.content[0].text
         assert len(asked) == 1
         assert (await client.call_tool("review_pull_request", {"url": url(number)})).is_error is False  # still serving
-    assert github.state.reviews.get(REPO, {}).get(number) is None
-    assert not github.state.review_comments.get(REPO, {}).get(number)
+    assert nothing_posted(github, number)
 
 
 async def test_modern_protocol_clients_approve_through_input_required(
-    github: Any,
-    github_served: tuple[Any, str],
-    model_url: str,
-    reviewer: FakeReviewer,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    github: Any, asking_hub: Any, reviewer: FakeReviewer, tmp_path: Path
 ) -> None:
     """Under 2026-07-28 the question rides an InputRequiredResult; the retry posts the review already made."""
     number = add_pull(github, SMALL_CHANGE)
     asked, callback = answering(mcp_types.ElicitResult(action="accept", content={"post": True}))
-    audit = tmp_path / "a.jsonl"
-    hub = outer_hub(monkeypatch, github_served[1], model_url, audit, approve=False)
+    audit, hub = tmp_path / "a.jsonl", asking_hub
     async with Client(hub, elicitation_callback=callback) as client:
         result = await client.call_tool("review_publish_review", {"url": url(number)})
         model_calls = len(reviewer.requests)
@@ -225,15 +222,10 @@ async def test_modern_protocol_clients_approve_through_input_required(
 
 
 async def test_modern_protocol_decline_and_a_push_meanwhile_post_nothing(
-    github: Any,
-    github_served: tuple[Any, str],
-    model_url: str,
-    reviewer: FakeReviewer,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    github: Any, asking_hub: Any, reviewer: FakeReviewer, tmp_path: Path
 ) -> None:
     number = add_pull(github, SMALL_CHANGE)
-    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
+    hub = asking_hub
     _, declining = answering(mcp_types.ElicitResult(action="decline"))
     async with Client(hub, elicitation_callback=declining) as client:
         declined = await client.call_tool("review_publish_review", {"url": url(number)})
@@ -247,23 +239,17 @@ async def test_modern_protocol_decline_and_a_push_meanwhile_post_nothing(
         stale = await client.call_tool("review_publish_review", {"url": url(number)})
     assert stale.is_error and "changed since the review" in stale.content[0].text, stale.content
     assert "nothing was posted" in stale.content[0].text
-    assert github.state.reviews.get(REPO, {}).get(number) is None
-    assert not github.state.review_comments.get(REPO, {}).get(number)
+    assert nothing_posted(github, number)
 
 
 async def test_clients_without_elicitation_are_refused_before_reviewing(
-    github: Any,
-    github_served: tuple[Any, str],
-    model_url: str,
-    reviewer: FakeReviewer,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    github: Any, asking_hub: Any, reviewer: FakeReviewer, tmp_path: Path
 ) -> None:
     number = add_pull(github, SMALL_CHANGE)
-    hub = outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
+    hub = asking_hub
     async with Client(hub) as client:
         result = await client.call_tool("review_publish_review", {"url": url(number)})
     assert result.is_error and "does not support MCP form elicitation" in result.content[0].text, result.content
     assert "approve_posting = true" in result.content[0].text
     assert reviewer.requests == []
-    assert github.state.reviews.get(REPO, {}).get(number) is None
+    assert nothing_posted(github, number)
