@@ -36,6 +36,10 @@ SELECT (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'
        current_setting('server_version_num')::int"""
 
 
+#: A query the hub ran for a client, as pg_stat_statements shows it; the group is the client's text.
+_CAPPED_BY_THE_HUB = r"^SELECT \* FROM \(\n(.*)\n\) AS mcp_hub_rows LIMIT \$\d+$"
+
+
 async def _extensions(pool: Pool) -> tuple[bool, bool, bool, int]:
     (result,) = await run_script(pool, [Command(_EXTENSIONS)], timeout_ms=_TIMEOUT_MS)
     pgss, hypopg, hypopg_available, version = result.rows[0]
@@ -48,14 +52,15 @@ async def top_queries(pool: Pool, order: Order, limit: int) -> TopQueries:
         return TopQueries(available=False, queries=[], note=ENABLE_PGSS)
     column = _ORDER_COLUMNS[order]
     sql = f"""
-        SELECT left(query, 500), calls, total_exec_time, mean_exec_time, rows,
+        SELECT left(regexp_replace(query, $2, '\\1', 's'), 500), calls, total_exec_time, mean_exec_time, rows,
                shared_blks_hit::float8 / nullif(shared_blks_hit + shared_blks_read, 0)
         FROM pg_stat_statements
         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-          AND query !~* '^\\s*(BEGIN|ROLLBACK|COMMIT|DISCARD|SET|SHOW)\\M'
+          AND query !~* '^\\s*(BEGIN|ROLLBACK|COMMIT|DISCARD|DEALLOCATE|SET|SHOW)\\M'
+          AND query !~ '^SELECT (pg_advisory_unlock_all|set_config)\\('
         ORDER BY {column} DESC LIMIT $1"""  # noqa: S608 (column from a fixed map)
     try:
-        (result,) = await run_script(pool, [Command(sql, [limit])], timeout_ms=_TIMEOUT_MS)
+        (result,) = await run_script(pool, [Command(sql, [limit, _CAPPED_BY_THE_HUB])], timeout_ms=_TIMEOUT_MS)
     except HubError as exc:  # created, but not preloaded (SQLSTATE 55000)
         if "shared_preload_libraries" in exc.message:
             return TopQueries(available=False, queries=[], note=ENABLE_PGSS)

@@ -6,9 +6,9 @@ A read is one pipelined round trip on one pooled connection::
 
     BEGIN READ ONLY
     SELECT set_config('statement_timeout', $1, true)     -- only for a limit other than the instance's
-    DECLARE mcp_hub_rows NO SCROLL CURSOR FOR <statement>  -- or the statement itself (SHOW, EXPLAIN)
-    FETCH FORWARD <max_rows + 1> FROM mcp_hub_rows
+    SELECT * FROM (<statement>) AS mcp_hub_rows LIMIT <max_rows + 1>  -- the statement itself for SHOW, EXPLAIN
     ROLLBACK
+    SELECT pg_advisory_unlock_all()
 
 (the hub's own scripts of several commands run in REPEATABLE READ, one snapshot for all).
 
@@ -16,13 +16,16 @@ Pipeline mode sends every command over the extended protocol, so the server
 itself refuses a second statement hidden in the caller's text, even if the
 guard were bypassed. (psycopg uses the simple protocol, which runs
 `SELECT 1; DROP TABLE t` whole, for any query sent with no parameters, and an
-empty parameter list counts as none.) The cursor makes the server produce at
-most `max_rows + 1` rows, so a huge result never crosses the network.
+empty parameter list counts as none.) The LIMIT makes the server produce at
+most `max_rows + 1` rows, so a huge result never crosses the network; unlike a
+cursor (DECLARE), the wrapped statement can be prepared, so a repeated query
+skips the server's parsing and planning (`wire`).
 The transaction always ends in ROLLBACK (`pool._release` rolls back whatever
-we could not), and `DISCARD ALL` runs before a connection is reused. Every
-connection's own `statement_timeout` is the instance's (a startup option).
-A write is the same with `BEGIN READ WRITE`, the statement itself, and COMMIT;
-it is never retried.
+we could not); what a rolled-back READ ONLY transaction can leave in the
+session, session-level advisory locks, is released before the connection is
+reused (`wire.UNLOCK`). Every connection's own `statement_timeout` is the
+instance's (a startup option). A write is the same with `BEGIN READ WRITE`, the
+statement itself, COMMIT and `DISCARD ALL`; it is never retried.
 """
 
 from __future__ import annotations
@@ -40,18 +43,19 @@ from psycopg_pool import PoolTimeout
 from connectors.postgres.cells import json_cell
 from connectors.postgres.errors import translate
 from connectors.postgres.pool import CLEANUP_TIMEOUT_S, Connection, Pool, borrow, open_pool, session_timeout_ms
-from connectors.postgres.wire import Command, Outcome, run_pipeline
+from connectors.postgres.wire import DISCARD, UNLOCK, Command, Outcome, run_pipeline
 
 __all__ = ["Pool", "QueryRows", "describe_role", "open_pool", "run_internal", "run_read_only", "run_write"]
 
-_CURSOR = "mcp_hub_rows"
-_DECLARE = f"DECLARE {_CURSOR} NO SCROLL CURSOR FOR "
+#: Around a SELECT, VALUES or WITH: the newlines end a trailing `--` comment and keep its text apart.
+_CAPPED = "SELECT * FROM (\n{statement}\n) AS mcp_hub_rows LIMIT {limit}"
+_CAPPED_OFFSET = len("SELECT * FROM (\n")
 _BEGIN_READ = "BEGIN READ ONLY"
 _BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
 _TIMEOUT = "SELECT set_config('statement_timeout', $1, true)"
-#: Statements a cursor cannot wrap; their output is small (a plan, a setting).
-_NOT_CURSORABLE = re.compile(r"(?:show|explain)\b", re.IGNORECASE)
+#: Statements a subquery cannot hold; their output is small (a plan, a setting).
+_NOT_CAPPABLE = re.compile(r"(?:show|explain)\b", re.IGNORECASE)
 _CLEANUP_TIMEOUT_MS = int(CLEANUP_TIMEOUT_S * 1000)
 
 
@@ -112,19 +116,18 @@ async def run_internal(
     `read_only=False` runs it in a READ WRITE transaction that is still rolled
     back (EXPLAIN ANALYZE of a write, when writes are allowed).
     """
-    declare = read_only and _NOT_CURSORABLE.match(statement) is None
+    capped = read_only and _NOT_CAPPABLE.match(statement) is None
     args = _adapt_params(params)
-    begin = _BEGIN_READ if read_only else _BEGIN_WRITE
 
     own_timeout = None if timeout_ms == session_timeout_ms(pool) else timeout_ms
 
     async def fetch(conn: Connection) -> tuple[Outcome, float]:
-        return await _fetch(conn, statement, args, max_rows + 1, own_timeout, declare, begin=begin)
+        return await _fetch(conn, statement, args, max_rows + 1, own_timeout, capped, read_only=read_only)
 
     try:
         outcome, elapsed_ms = await borrow(pool, fetch, retry=True)
     except (psycopg.Error, PoolTimeout) as exc:
-        raise translate(exc, timeout_ms=timeout_ms, position_offset=len(_DECLARE) if declare else 0) from exc
+        raise translate(exc, timeout_ms=timeout_ms, position_offset=_CAPPED_OFFSET if capped else 0) from exc
     return _rows(outcome, elapsed_ms, max_rows, max_cell_chars)
 
 
@@ -148,7 +151,7 @@ async def run_write(
 
     async def run(conn: Connection) -> tuple[Outcome, float]:
         started = time.perf_counter()
-        outcomes = await run_pipeline(conn, commands)
+        outcomes = await run_pipeline(conn, commands, reset=DISCARD)
         return outcomes[2], (time.perf_counter() - started) * 1000
 
     try:
@@ -164,13 +167,13 @@ async def run_script(
     """The hub's own commands in one READ ONLY transaction, rolled back; one outcome each.
 
     `close_after` closes the connection instead of returning it, for commands that
-    leave state DISCARD ALL does not clear (hypopg's hypothetical indexes).
+    leave state a reset does not clear (hypopg's hypothetical indexes).
     """
     script = [Command(_BEGIN_SNAPSHOT), Command(_TIMEOUT, [str(timeout_ms)]), *commands, Command("ROLLBACK")]
 
     async def run(conn: Connection) -> list[Outcome]:
         try:
-            return (await run_pipeline(conn, script))[2:-1]
+            return (await run_pipeline(conn, script, reset=UNLOCK))[2:-1]
         finally:
             if close_after:
                 await conn.close()
@@ -211,25 +214,27 @@ async def _fetch(
     params: Sequence[Any] | None,
     limit: int,
     timeout_ms: int | None,
-    declare: bool,
+    capped: bool,
     *,
-    begin: str = _BEGIN_READ,
+    read_only: bool = True,
 ) -> tuple[Outcome, float]:
-    """One pipelined round trip (see the module doc); at most `limit` rows.
+    """One pipelined round trip (see the module doc); at most `limit` rows when `capped`.
 
     `timeout_ms` None keeps the connection's own statement_timeout. No guard here.
-    On error the transaction is left aborted and the caller rolls back.
+    On error the transaction is left aborted and the caller rolls back. A READ
+    WRITE transaction (rolled back too) may leave more than advisory locks in the
+    session (sequence values): `DISCARD ALL` follows it.
     """
-    commands = [Command(begin)]
+    commands = [Command(_BEGIN_READ if read_only else _BEGIN_WRITE)]
     if timeout_ms is not None:
         commands.append(Command(_TIMEOUT, [str(timeout_ms)]))
-    if declare:
-        commands += [Command(_DECLARE + statement, params), Command(f"FETCH FORWARD {int(limit)} FROM {_CURSOR}")]
+    if capped:
+        commands.append(Command(_CAPPED.format(statement=statement, limit=int(limit)), params))
     else:
         commands.append(Command(statement, params))
     commands.append(Command("ROLLBACK"))
     started = time.perf_counter()
-    outcomes = await run_pipeline(conn, commands)
+    outcomes = await run_pipeline(conn, commands, reset=UNLOCK if read_only else DISCARD)
     return outcomes[-2], (time.perf_counter() - started) * 1000
 
 

@@ -3,7 +3,7 @@
 Borrowing (`borrow`): a pooled connection, once more on a fresh one when it
 turns out dead (server restarted, backend terminated) and the work is safe to
 repeat; a clear error when every connection is busy. Giving back (`_release`):
-a connection left idle was discarded in the statement's own round trip (see
+a connection left idle was reset in the statement's own round trip (see
 `wire.run_pipeline`); one left in a transaction is rolled back and discarded
 here; one in an unknown state is closed.
 Every connection starts with the instance's `statement_timeout` (a startup
@@ -29,6 +29,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from connectors.postgres.settings import PostgresSettings
+from connectors.postgres.wire import discard
 from mcp_hub.errors import ConfigError, UpstreamUnavailable
 
 Connection = AsyncConnection[TupleRow]
@@ -70,11 +71,11 @@ def conninfo_for(settings: PostgresSettings, dsn: str) -> str:
 async def open_pool(settings: PostgresSettings, dsn: str | None = None) -> Pool:
     """Open a connection pool for `settings` without waiting for a connection.
 
-    Connections are autocommit (we write our own BEGIN) and never auto-prepare
-    (DISCARD ALL after every statement deallocates everything anyway). The pool
-    has no reset callback: `wire.run_pipeline` discards in the same round trip
-    (cheaper for a call's latency, measured, than a reset in the pool's background
-    worker), and `_release` catches the rest. `dsn` overrides the settings' (the
+    Connections are autocommit (we write our own BEGIN) and psycopg never
+    prepares on them (`wire` prepares our repeated texts itself). The pool has no
+    reset callback: `wire.run_pipeline` resets in the same round trip (cheaper for
+    a call's latency, measured, than a reset in the pool's background worker), and
+    `_release` catches the rest. `dsn` overrides the settings' (the
     embedded database's).
     """
     if dsn is None:
@@ -141,7 +142,7 @@ async def _release(pool: Pool, conn: Connection) -> None:
         try:
             with anyio.fail_after(CLEANUP_TIMEOUT_S):
                 await conn.execute("ROLLBACK")
-                await conn.execute("DISCARD ALL")
+                await discard(conn)
         except (psycopg.Error, TimeoutError):
             await conn.close()
     await pool.putconn(conn)

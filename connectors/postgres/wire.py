@@ -6,6 +6,12 @@ mode and read back with psycopg's own non-blocking generators cost ~30 µs more
 than a bare `execute`. Every command still goes over the extended protocol
 (Parse/Bind/Execute), so the server refuses a second statement in any text.
 
+A command a connection has already run once is prepared on its second run
+(a named statement, like psycopg's own `prepare_threshold`, but at 2) and later
+runs only Bind/Execute: the server then skips parsing and planning, which is
+most of its time for a point query. Each connection keeps at most
+`_MAX_STATEMENTS` texts; the least recently used is deallocated.
+
 Parameters are dumped, and rows loaded, by psycopg's `Transformer` (its
 adapters, so values come back as psycopg would return them); a failed command's
 result becomes psycopg's exception for its SQLSTATE (`error_from_result`), so
@@ -16,9 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import anyio
 import psycopg
@@ -35,6 +44,15 @@ CLEANUP_TIMEOUT_S = 5.0
 
 _ROWS = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.SINGLE_TUPLE)
 _FAILED = (pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.PIPELINE_ABORTED)
+#: A text is prepared on this run on a connection (psycopg's default is 5; ours repeat at once).
+_PREPARE_ON_RUN = 2
+#: Texts remembered per connection (counted or prepared); the least recently used is deallocated.
+_MAX_STATEMENTS = 100
+#: Prepared statement names, unique in the process (so a forgotten one is never reused).
+_NAMES = (f"mcp_hub_{n}".encode() for n in itertools.count(1))
+#: The server answers so when a prepared statement no longer fits its tables (their columns
+#: changed) or was deallocated behind our back: forget them all and run the commands once more.
+_STALE_STATEMENT = frozenset({"0A000", "26000"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,27 +76,106 @@ class Outcome:
     affected: int | None = None
 
 
-async def run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command]) -> list[Outcome]:
-    """Send `commands`, then `DISCARD ALL`, then one Sync, in a single round trip.
+#: The last command of a transaction that was rolled back read-only: session-level advisory locks
+#: are the only state such a transaction can leave (settings, LISTEN, cursors, temp tables and
+#: sequence values are undone by the rollback or refused in a READ ONLY transaction, and the
+#: guard refuses PREPARE), so this clears what `DISCARD ALL` would, keeping prepared statements.
+UNLOCK = Command("SELECT pg_advisory_unlock_all()")
+#: After a commit, or a READ WRITE transaction: everything, prepared statements included.
+DISCARD = Command("DISCARD ALL")
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What one result group in the reply answers: a command (its index), or our own Parse/Close."""
+
+    command: int | None
+    prepared: bool = False
+
+
+class _StaleStatement(Exception):
+    """A prepared statement the server refused as stale (see `_STALE_STATEMENT`)."""
+
+    def __init__(self, error: psycopg.Error) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Statements:
+    """One connection's texts: how often each ran, or the name it is prepared under (LRU order)."""
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[tuple[bytes, tuple[int, ...]], int | bytes] = OrderedDict()
+
+    def use(self, key: tuple[bytes, tuple[int, ...]]) -> tuple[bytes | None, bool, bytes | None]:
+        """(name to execute, whether to prepare it first, a name to deallocate first)."""
+        entry = self.entries.get(key)
+        if isinstance(entry, bytes):
+            self.entries.move_to_end(key)
+            return entry, False, None
+        runs = (entry or 0) + 1
+        name = next(_NAMES) if runs >= _PREPARE_ON_RUN else None
+        self.entries[key] = name if name is not None else runs
+        self.entries.move_to_end(key)
+        evicted = None
+        if len(self.entries) > _MAX_STATEMENTS:
+            _, oldest = self.entries.popitem(last=False)
+            evicted = oldest if isinstance(oldest, bytes) else None
+        return name, name is not None, evicted
+
+
+_STATEMENTS: WeakKeyDictionary[AsyncConnection[Any], _Statements] = WeakKeyDictionary()
+
+
+async def discard(conn: AsyncConnection[Any]) -> None:
+    """`DISCARD ALL` outside a pipeline (the pool's clean-up), forgetting the prepared statements."""
+    _STATEMENTS.pop(conn, None)
+    await conn.execute("DISCARD ALL")
+
+
+async def run_pipeline(
+    conn: AsyncConnection[Any], commands: Sequence[Command], *, reset: Command = DISCARD
+) -> list[Outcome]:
+    """Send `commands`, then `reset` (`UNLOCK` or `DISCARD`), then one Sync, in a single round trip.
 
     Returns one `Outcome` per command. `commands` must start a transaction and end
     it: `DISCARD ALL` (which forgets session state a statement may have left:
     advisory locks, prepared statements, temp tables, settings, LISTEN) cannot run
-    inside one. When a command fails, the server skips the rest up to the Sync, the
+    inside one; `UNLOCK` only after a read-only transaction that was rolled back.
+    When a command fails, the server skips the rest up to the Sync, the
     transaction stays aborted, and the first error is raised once every result is
     read: the pool's `_release` then rolls back and discards. So a connection that
-    ends idle has always been discarded. A connection failure, or anything
+    ends idle has always been reset. A connection failure, or anything
     interrupting us mid-way, leaves the connection in an unknown state: it is
-    closed before the error propagates.
+    closed before the error propagates. A prepared statement the server refuses as
+    stale (its table's columns changed) is forgotten, and the commands run once
+    more: they failed inside their transaction, so nothing of them happened.
     """
+    try:
+        return await _run_pipeline(conn, commands, reset)
+    except _StaleStatement:
+        pass
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        await conn.execute("ROLLBACK")
+    await discard(conn)
+    try:
+        return await _run_pipeline(conn, commands, reset)
+    except _StaleStatement as again:
+        raise again.error from None
+
+
+async def _run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command], reset: Command) -> list[Outcome]:
     pgconn = conn.pgconn
     encoding = conn.info.encoding
     tx: abc.Transformer = Transformer(conn)
+    statements = _STATEMENTS.get(conn)
+    if statements is None:
+        statements = _STATEMENTS[conn] = _Statements()
+    sent: list[_Sent] = []
     try:
         pgconn.enter_pipeline_mode()
-        for command in commands:
-            _send_one(pgconn, tx, command, encoding)
-        pgconn.send_query_params(b"DISCARD ALL", None)
+        for index, command in enumerate((*commands, reset)):
+            sent += _send_one(pgconn, tx, command, encoding, statements, index)
         pgconn.pipeline_sync()
         raw = await _drive(conn, _exchange(pgconn))
         pgconn.exit_pipeline_mode()
@@ -87,26 +184,38 @@ async def run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command]) 
             with anyio.CancelScope(shield=True):
                 await conn.close()
         raise
-    if len(raw) != len(commands) + 1:
+    if reset is DISCARD:
+        _STATEMENTS.pop(conn, None)  # gone on success; on failure `_release` discards
+    if len(raw) != len(sent):
         await conn.close()
         raise psycopg.OperationalError("the server did not answer every command; the connection was closed")
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome] = [Outcome() for _ in range(len(commands) + 1)]
     failure: psycopg.Error | None = None
-    for results in raw:
-        outcome = Outcome()
+    stale = False
+    for what, results in zip(sent, raw, strict=True):
         for result in results:
             if result.status in _FAILED:
                 if failure is None and result.status == pq.ExecStatus.FATAL_ERROR:
                     failure = error_from_result(result, encoding=encoding)
+                    stale = what.prepared and failure.sqlstate in _STALE_STATEMENT
                 continue
-            outcome = _outcome(tx, result, encoding)
-        outcomes.append(outcome)
-    discarded = raw[-1][-1].status == pq.ExecStatus.COMMAND_OK if raw[-1] else False
-    if failure is not None and discarded is False and all(r and r[-1].status not in _FAILED for r in raw[:-1]):
-        # Only DISCARD ALL failed (a server that refuses it in a pipeline): discard on its own.
-        await conn.execute("DISCARD ALL")
-        failure = None
+            if what.command is not None:
+                outcomes[what.command] = _outcome(tx, result, encoding)
     if failure is not None:
+        _STATEMENTS.pop(conn, None)  # whatever was prepared in this round trip is discarded below or by `_release`
+        if stale:
+            raise _StaleStatement(failure)
+        if conn.info.transaction_status == pq.TransactionStatus.IDLE:  # `_release` discards only in a transaction
+            if (
+                raw[-1]
+                and raw[-1][-1].status == pq.ExecStatus.FATAL_ERROR
+                and all(r and r[-1].status not in _FAILED for r in raw[:-1])
+            ):
+                # Only the reset failed (a server that refuses it in a pipeline): reset on its own.
+                await discard(conn)
+                return outcomes[:-1]
+            with contextlib.suppress(psycopg.Error):
+                await discard(conn)
         raise failure
     return outcomes[:-1]
 
@@ -195,13 +304,35 @@ def _exchange(pgconn: pq.abc.PGconn) -> PQGen[list[list[pq.abc.PGresult]]]:
         raw.append(results)
 
 
-def _send_one(pgconn: pq.abc.PGconn, tx: abc.Transformer, command: Command, encoding: str) -> None:
+def _send_one(
+    pgconn: pq.abc.PGconn,
+    tx: abc.Transformer,
+    command: Command,
+    encoding: str,
+    statements: _Statements,
+    index: int,
+) -> list[_Sent]:
+    """Queue `command` (prepared if it ran on this connection before); what each result group will answer."""
     query = command.sql.encode(encoding)
-    if not command.params:
-        pgconn.send_query_params(query, None)
-        return
-    values = tx.dump_sequence(command.params, [PyFormat.AUTO] * len(command.params))
-    pgconn.send_query_params(query, values, tx.types, tx.formats)
+    values: Sequence[abc.Buffer | None] | None = None
+    types: tuple[int, ...] = ()
+    formats = None
+    if command.params:
+        values = tx.dump_sequence(command.params, [PyFormat.AUTO] * len(command.params))
+        types, formats = tuple(tx.types or ()), tx.formats
+    name, prepare, evicted = statements.use((query, types))
+    sent: list[_Sent] = []
+    if evicted is not None:
+        pgconn.send_query_params(b"DEALLOCATE " + evicted, None)
+        sent.append(_Sent(None))
+    if name is None:
+        pgconn.send_query_params(query, values, types or None, formats)
+        return [*sent, _Sent(index)]
+    if prepare:
+        pgconn.send_prepare(name, query, types or None)
+        sent.append(_Sent(None))
+    pgconn.send_query_prepared(name, values, formats)
+    return [*sent, _Sent(index, prepared=True)]
 
 
 def _outcome(tx: abc.Transformer, result: pq.abc.PGresult, encoding: str) -> Outcome:

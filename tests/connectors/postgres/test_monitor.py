@@ -74,11 +74,17 @@ async def test_top_queries_from_pg_stat_statements(pg_cluster: Cluster) -> None:
         for _ in range(3):
             conn.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'pg_%'")
     async with Client(hub_for(pg_cluster.dsn)) as client:
-        top = data(await client.call_tool("postgres_top_queries", {"order_by": "calls", "limit": 5}))
+        for _ in range(4):
+            await client.call_tool("postgres_query", {"sql": "SELECT count(*) AS hub_counted FROM pg_namespace"})
+        top = data(await client.call_tool("postgres_top_queries", {"order_by": "calls", "limit": 50}))
     assert top["available"] is True
     counted = next(q for q in top["queries"] if "FROM pg_class WHERE relname LIKE" in q["query"])
     assert counted["calls"] == 3 and counted["total_ms"] >= counted["mean_ms"] > 0
-    assert not any(q["query"].startswith(("BEGIN", "DISCARD")) for q in top["queries"])
+    # The hub's own queries show as the client wrote them; its transaction and reset not at all.
+    ours = next(q for q in top["queries"] if "hub_counted" in q["query"])
+    assert ours["query"] == "SELECT count(*) AS hub_counted FROM pg_namespace" and ours["calls"] == 4
+    assert not any(q["query"].startswith(("BEGIN", "DISCARD", "ROLLBACK")) for q in top["queries"])
+    assert not any("mcp_hub_rows" in q["query"] or "advisory" in q["query"] for q in top["queries"])
 
 
 async def test_index_advice_without_hypopg(shop_hub: HubFactory) -> None:
