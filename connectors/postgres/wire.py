@@ -85,12 +85,10 @@ UNLOCK = Command("SELECT pg_advisory_unlock_all()")
 DISCARD = Command("DISCARD ALL")
 
 
-@dataclass(frozen=True, slots=True)
-class _Sent:
-    """What one result group in the reply answers: a command (its index), or our own Parse/Close."""
-
-    command: int | None
-    prepared: bool = False
+#: What one result group of the reply answers: (the command's index, or -1 for our own Parse or
+#: DEALLOCATE; whether the command ran prepared).
+_Sent = tuple[int, bool]
+_OURS: _Sent = (-1, False)
 
 
 class _StaleStatement(Exception):
@@ -174,8 +172,9 @@ async def _run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command],
     sent: list[_Sent] = []
     try:
         pgconn.enter_pipeline_mode()
-        for index, command in enumerate((*commands, reset)):
-            sent += _send_one(pgconn, tx, command, encoding, statements, index)
+        for index, command in enumerate(commands):
+            _send_one(pgconn, tx, command, encoding, statements, index, sent)
+        _send_one(pgconn, tx, reset, encoding, statements, -1, sent)  # its outcome is not read
         pgconn.pipeline_sync()
         raw = await _drive(conn, _exchange(pgconn))
         pgconn.exit_pipeline_mode()
@@ -189,18 +188,18 @@ async def _run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command],
     if len(raw) != len(sent):
         await conn.close()
         raise psycopg.OperationalError("the server did not answer every command; the connection was closed")
-    outcomes: list[Outcome] = [Outcome() for _ in range(len(commands) + 1)]
+    outcomes: list[Outcome | None] = [None] * len(commands)
     failure: psycopg.Error | None = None
     stale = False
-    for what, results in zip(sent, raw, strict=True):
+    for (index, prepared), results in zip(sent, raw, strict=True):
         for result in results:
             if result.status in _FAILED:
                 if failure is None and result.status == pq.ExecStatus.FATAL_ERROR:
                     failure = error_from_result(result, encoding=encoding)
-                    stale = what.prepared and failure.sqlstate in _STALE_STATEMENT
+                    stale = prepared and failure.sqlstate in _STALE_STATEMENT
                 continue
-            if what.command is not None:
-                outcomes[what.command] = _outcome(tx, result, encoding)
+            if index >= 0:
+                outcomes[index] = _outcome(tx, result, encoding)
     if failure is not None:
         _STATEMENTS.pop(conn, None)  # whatever was prepared in this round trip is discarded below or by `_release`
         if stale:
@@ -213,11 +212,11 @@ async def _run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command],
             ):
                 # Only the reset failed (a server that refuses it in a pipeline): reset on its own.
                 await discard(conn)
-                return outcomes[:-1]
+                return [outcome or Outcome() for outcome in outcomes]
             with contextlib.suppress(psycopg.Error):
                 await discard(conn)
         raise failure
-    return outcomes[:-1]
+    return [outcome or Outcome() for outcome in outcomes]
 
 
 async def _drive(conn: AsyncConnection[Any], gen: PQGen[T]) -> T:
@@ -311,8 +310,10 @@ def _send_one(
     encoding: str,
     statements: _Statements,
     index: int,
-) -> list[_Sent]:
-    """Queue `command` (prepared if it ran on this connection before); what each result group will answer."""
+    sent: list[_Sent],
+) -> None:
+    """Queue `command` (prepared if it ran on this connection before); append to `sent` what each
+    result group it causes will answer."""
     query = command.sql.encode(encoding)
     values: Sequence[abc.Buffer | None] | None = None
     types: tuple[int, ...] = ()
@@ -321,18 +322,18 @@ def _send_one(
         values = tx.dump_sequence(command.params, [PyFormat.AUTO] * len(command.params))
         types, formats = tuple(tx.types or ()), tx.formats
     name, prepare, evicted = statements.use((query, types))
-    sent: list[_Sent] = []
     if evicted is not None:
         pgconn.send_query_params(b"DEALLOCATE " + evicted, None)
-        sent.append(_Sent(None))
+        sent.append(_OURS)
     if name is None:
         pgconn.send_query_params(query, values, types or None, formats)
-        return [*sent, _Sent(index)]
+        sent.append((index, False))
+        return
     if prepare:
         pgconn.send_prepare(name, query, types or None)
-        sent.append(_Sent(None))
+        sent.append(_OURS)
     pgconn.send_query_prepared(name, values, formats)
-    return [*sent, _Sent(index, prepared=True)]
+    sent.append((index, True))
 
 
 def _outcome(tx: abc.Transformer, result: pq.abc.PGresult, encoding: str) -> Outcome:
