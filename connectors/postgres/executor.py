@@ -93,9 +93,11 @@ async def run_read_only(
     exceptions only. Cancelling the awaiting task cancels the statement in the
     server before the cancellation propagates.
     """
-    from connectors.postgres import guard  # lazily: pglast costs ~60 ms to import
+    # Lazily (pglast costs ~60 ms to import), from the module itself: `from package import
+    # module` inside a function runs importlib's Python code on every call.
+    from connectors.postgres.guard import check_read_only
 
-    statement = guard.check_read_only(sql)
+    statement = check_read_only(sql)
     return await run_internal(
         pool, statement, params, max_rows=max_rows, timeout_ms=timeout_ms, max_cell_chars=max_cell_chars
     )

@@ -105,17 +105,30 @@ async def open_pool(settings: PostgresSettings, dsn: str | None = None) -> Pool:
 async def borrow(pool: Pool, work: Callable[[Connection], Awaitable[T]], *, retry: bool) -> T:
     """Run `work` on a pooled connection; with `retry`, once more on a fresh one if the
     connection turned out dead (server restarted, backend terminated). Only work that is
-    safe to repeat (a read-only statement) may retry: a write may have committed."""
+    safe to repeat (a read-only statement) may retry: a write may have committed.
+
+    Giving the connection back is shielded from cancellation (rolling back must not be
+    cut short), except after work that succeeded and left the connection idle: the
+    pool then takes it back without ever suspending (no reset callback, no lock held
+    across a wait), so no cancellation can land in it, and the shield's cost (a few
+    µs of anyio per call, measured) is saved on every ordinary call.
+    """
     for attempt in (1, 2):
         conn = await _getconn(pool)
         try:
-            return await work(conn)
-        except psycopg.Error:
-            if not retry or attempt == 2 or not conn.closed:
-                raise
-        finally:
+            result = await work(conn)
+        except BaseException as exc:
             with anyio.CancelScope(shield=True):  # bounded inside
                 await _release(pool, conn)
+            if not isinstance(exc, psycopg.Error) or not retry or attempt == 2 or not conn.closed:
+                raise
+        else:
+            if conn.info.transaction_status == TransactionStatus.IDLE:
+                await pool.putconn(conn)
+            else:
+                with anyio.CancelScope(shield=True):
+                    await _release(pool, conn)
+            return result
         await pool.check()  # drop the other dead connections a restart left in the pool
     raise AssertionError("unreachable")
 
