@@ -108,10 +108,11 @@ async def borrow(pool: Pool, work: Callable[[Connection], Awaitable[T]], *, retr
     safe to repeat (a read-only statement) may retry: a write may have committed.
 
     Giving the connection back is shielded from cancellation (rolling back must not be
-    cut short), except after work that succeeded and left the connection idle: the
-    pool then takes it back without ever suspending (no reset callback, no lock held
-    across a wait), so no cancellation can land in it, and the shield's cost (a few
-    µs of anyio per call, measured) is saved on every ordinary call.
+    cut short, nor handing it to a waiting client), except in the ordinary case: work
+    that succeeded, a connection left idle and nobody waiting for one. The pool then
+    puts it back without suspending (no reset callback, no lock held across a wait),
+    so no cancellation can land in it, and the shield's cost (a few µs of anyio per
+    call, measured) is saved.
     """
     for attempt in (1, 2):
         conn = await _getconn(pool)
@@ -123,7 +124,7 @@ async def borrow(pool: Pool, work: Callable[[Connection], Awaitable[T]], *, retr
             if not isinstance(exc, psycopg.Error) or not retry or attempt == 2 or not conn.closed:
                 raise
         else:
-            if conn.info.transaction_status == TransactionStatus.IDLE:
+            if conn.info.transaction_status == TransactionStatus.IDLE and not pool.get_stats().get("requests_waiting"):
                 await pool.putconn(conn)
             else:
                 with anyio.CancelScope(shield=True):
