@@ -122,10 +122,12 @@ class DataBoundary:
 
     def permits(self, caller: str, visibility: Visibility) -> bool:
         if visibility == "private":
-            return any(fnmatchcase(caller, glob) for glob in self.private_callers)
-        if visibility == "internal":
-            return any(fnmatchcase(caller, glob) for glob in self.internal_callers)
-        return True
+            globs = self.private_callers
+        elif visibility == "internal":
+            globs = self.internal_callers
+        else:
+            return True
+        return any(glob == "*" or fnmatchcase(caller, glob) for glob in globs)
 
 
 @dataclass(frozen=True, slots=True)

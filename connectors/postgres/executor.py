@@ -54,6 +54,9 @@ _BEGIN_READ = "BEGIN READ ONLY"
 _BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
 _TIMEOUT = "SELECT set_config('statement_timeout', $1, true)"
+_BEGIN_READ_COMMAND = Command(_BEGIN_READ, quiet=True)
+_BEGIN_WRITE_COMMAND = Command(_BEGIN_WRITE, quiet=True)
+_ROLLBACK_COMMAND = Command("ROLLBACK", quiet=True)
 #: Statements a subquery cannot hold; their output is small (a plan, a setting).
 _NOT_CAPPABLE = re.compile(r"(?:show|explain)\b", re.IGNORECASE)
 _CLEANUP_TIMEOUT_MS = int(CLEANUP_TIMEOUT_S * 1000)
@@ -145,10 +148,10 @@ async def run_write(
     """Run one checked statement in a READ WRITE transaction and commit it; never retried."""
     args = _adapt_params(params)
     commands = [
-        Command(_BEGIN_WRITE),
-        Command(_TIMEOUT, [str(timeout_ms)]),
+        _BEGIN_WRITE_COMMAND,
+        Command(_TIMEOUT, [str(timeout_ms)], quiet=True),
         Command(statement, args),
-        Command("COMMIT"),
+        Command("COMMIT", quiet=True),
     ]
 
     async def run(conn: Connection) -> tuple[Outcome, float]:
@@ -171,7 +174,8 @@ async def run_script(
     `close_after` closes the connection instead of returning it, for commands that
     leave state a reset does not clear (hypopg's hypothetical indexes).
     """
-    script = [Command(_BEGIN_SNAPSHOT), Command(_TIMEOUT, [str(timeout_ms)]), *commands, Command("ROLLBACK")]
+    script = [Command(_BEGIN_SNAPSHOT, quiet=True), Command(_TIMEOUT, [str(timeout_ms)], quiet=True), *commands]
+    script.append(_ROLLBACK_COMMAND)
 
     async def run(conn: Connection) -> list[Outcome]:
         try:
@@ -227,14 +231,14 @@ async def _fetch(
     WRITE transaction (rolled back too) may leave more than advisory locks in the
     session (sequence values): `DISCARD ALL` follows it.
     """
-    commands = [Command(_BEGIN_READ if read_only else _BEGIN_WRITE)]
+    commands = [_BEGIN_READ_COMMAND if read_only else _BEGIN_WRITE_COMMAND]
     if timeout_ms is not None:
-        commands.append(Command(_TIMEOUT, [str(timeout_ms)]))
+        commands.append(Command(_TIMEOUT, [str(timeout_ms)], quiet=True))
     if capped:
         commands.append(Command(_CAPPED.format(statement=statement, limit=int(limit)), params))
     else:
         commands.append(Command(statement, params))
-    commands.append(Command("ROLLBACK"))
+    commands.append(_ROLLBACK_COMMAND)
     started = time.perf_counter()
     outcomes = await run_pipeline(conn, commands, reset=UNLOCK if read_only else DISCARD)
     return outcomes[-2], (time.perf_counter() - started) * 1000

@@ -61,6 +61,8 @@ class Command:
 
     sql: str
     params: Sequence[Any] | None = None
+    #: Nobody reads its outcome (the hub's own BEGIN, ROLLBACK, set_config): none is built.
+    quiet: bool = False
 
 
 @dataclass
@@ -198,7 +200,7 @@ async def _run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command],
                     failure = error_from_result(result, encoding=encoding)
                     stale = prepared and failure.sqlstate in _STALE_STATEMENT
                 continue
-            if index >= 0:
+            if index >= 0 and not commands[index].quiet:
                 outcomes[index] = _outcome(tx, result, encoding)
     if failure is not None:
         _STATEMENTS.pop(conn, None)  # whatever was prepared in this round trip is discarded below or by `_release`
