@@ -2,8 +2,9 @@
 
 Both servers expose a `postgres_query(sql, params, max_rows)` tool with the
 same typed output (columns, rows, row_count, truncated). The bare one runs the
-statement on one open psycopg connection (autocommit, psycopg's defaults), with
-no guard, no transaction, no timeout, no provenance and no audit: the floor.
+statement on one open psycopg connection (autocommit, psycopg's defaults, which
+prepare a query server-side from its fifth run), with no guard, no transaction,
+no timeout, no row cap, no provenance and no audit: the floor.
 Calls are interleaved in batches over the same transport: the in-memory
 `Client(server)`, then stdio subprocesses (`mcp-hub serve` against this file's
 `--serve-bare`). Also times one `LIMIT 1000` query and counts its result in
