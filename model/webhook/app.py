@@ -1,8 +1,8 @@
 """The HTTP side: `POST /webhooks/github`, `POST /webhooks/gitlab`, `GET /healthz`, `GET /metrics`.
 
 A delivery is read up to `max_body_bytes` (413 beyond), verified (401 when the signature or token is
-missing or wrong), checked against the delivery ids seen (409 for a replay), parsed into a job (400
-for a malformed payload; 200 "ignored" for events that ask for nothing) and queued (202). A store
+missing or wrong), parsed into a job (400 for a malformed payload; 200 "ignored" for events that ask
+for nothing), checked against the delivery ids seen (409 for a replay) and queued (202). A store
 failure is a 503 and the delivery id is forgotten, so the forge's retry gets through.
 """
 
@@ -90,8 +90,6 @@ def build_app(service: Service) -> Starlette:
             return reply(forge, 401, "unverified")
         if not delivery or len(delivery) > 200:
             return reply(forge, 400, "no delivery id")
-        if not await service.store.remember_delivery(f"{forge}:{delivery}", s.delivery_ttl_s):
-            return reply(forge, 409, "replayed", delivery)
         if forge == "github" and event == "ping":
             return reply(forge, 200, "pong", delivery)
         try:
@@ -105,6 +103,9 @@ def build_app(service: Service) -> Starlette:
             return reply(forge, 400, "malformed", delivery, reason=str(exc)[:200])
         if (job.kind == "review" and not s.review) or (job.kind == "triage" and not s.triage):
             return reply(forge, 200, "ignored", delivery, reason=f"{job.kind} is off in [webhook]")
+        # Remembered only once it is a job: a malformed or ignored delivery sent again gets the same answer.
+        if not await service.store.remember_delivery(f"{forge}:{delivery}", s.delivery_ttl_s):
+            return reply(forge, 409, "replayed", delivery)
         try:
             queued = await service.store.enqueue(job)
         except Exception:

@@ -138,9 +138,9 @@ def test_oversized_malformed_and_ignored(receiver: tuple[str, Service, Logged]) 
     big = github_pull_request(8, SHA) | {"padding": "x" * 5000}
     response = post(url, "/webhooks/github", *github_delivery("pull_request", big, SECRET))
     assert response.status_code == 413
-    assert (
-        post(url, "/webhooks/github", *github_delivery("pull_request", {"action": "opened"}, SECRET)).status_code == 400
-    )
+    malformed = github_delivery("pull_request", {"action": "opened"}, SECRET)
+    assert post(url, "/webhooks/github", *malformed).status_code == 400
+    assert post(url, "/webhooks/github", *malformed).status_code == 400  # resent: the same answer, not "replayed"
     draft = post(
         url, "/webhooks/github", *github_delivery("pull_request", github_pull_request(9, SHA, draft=True), SECRET)
     )
