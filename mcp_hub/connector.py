@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from mcp_hub.provenance import Provenance, Visibility
-from mcp_hub.redaction import Redactor
+from mcp_hub.redaction import Redactor, SecretValue
 from mcp_hub.state import InProcessState, StateStore
 
 DataT = TypeVar("DataT", bound=BaseModel)
@@ -308,18 +308,27 @@ class Connector(Generic[SettingsT]):
                 found.append((spec, fn))
         return sorted(found, key=lambda item: item[0].name)
 
-    def secrets(self) -> list[str]:
-        """Secret values of this instance, for redaction."""
+    def secrets(self) -> list[str | SecretValue]:
+        """Secrets of this instance, for redaction (objects, so a rotated file is followed)."""
         return settings_secrets(self.settings)
 
 
-def settings_secrets(settings: ConnectorSettings) -> list[str]:
-    """The secret values of an instance's settings (what `Connector.secrets` returns)."""
-    values: list[str] = []
-    for field_value in settings.__dict__.values():
-        getter = getattr(field_value, "get_secret_value", None)
-        if callable(getter):
-            secret = getter()
-            if isinstance(secret, str) and secret:
-                values.append(secret)
-    return values
+def settings_secrets(settings: BaseModel) -> list[str | SecretValue]:
+    """Every secret inside an instance's settings, nested models, lists and dicts included."""
+    found: list[str | SecretValue] = []
+
+    def walk(value: object) -> None:
+        if callable(getattr(value, "get_secret_value", None)):
+            found.append(value)  # type: ignore[arg-type]
+        elif isinstance(value, BaseModel):
+            for item in value.__dict__.values():
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for item in value:
+                walk(item)
+
+    walk(settings)
+    return found

@@ -39,6 +39,8 @@ class ConnectorLoader:
     settings: dict[str, ConnectorSettings]
     context: ConnectorContext
     loaded: LoadedConnector | None = field(default=None, init=False)
+    #: Its instances are registered with the hub (and open, when the hub is running).
+    opened: bool = field(default=False, init=False)
 
     def load(self) -> LoadedConnector:
         if self.loaded is None:

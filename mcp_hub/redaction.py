@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterable
+from typing import Protocol
 from urllib.parse import urlsplit
 
 MASK = "***"
@@ -32,24 +34,49 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
 )
 
 
-class Redactor:
-    """Replaces known secret values and secret-shaped strings with `***`."""
+class SecretValue(Protocol):
+    def get_secret_value(self) -> str: ...
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+
+class Redactor:
+    """Replaces known secret values and secret-shaped strings with `***`.
+
+    Secrets are given as strings or as secret objects (`Secret`, pydantic's
+    `SecretStr`); a file-backed `Secret` that is rotated tells the redactor its
+    new value when it is re-read, so the new value is masked before it is used.
+    """
+
+    def __init__(self, secrets: Iterable[str | SecretValue] = ()) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.Lock()  # rotated secrets are re-read in SDK worker threads
         self.add(secrets)
 
-    def add(self, secrets: Iterable[str]) -> None:
-        changed = False
+    def add(self, secrets: Iterable[str | SecretValue]) -> None:
+        values: list[str] = []
         for secret in secrets:
-            for value in _variants(secret):
-                if len(value) >= 4 and value not in self._secrets:
-                    self._secrets.add(value)
-                    changed = True
-        if changed:
-            ordered = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            if isinstance(secret, str):
+                values.append(secret)
+                continue
+            on_change = getattr(secret, "on_change", None)
+            if callable(on_change):
+                on_change(self._learn)
+            value = secret.get_secret_value()
+            if isinstance(value, str) and value:
+                values.append(value)
+        with self._lock:
+            changed = False
+            for secret_text in values:
+                for value in _variants(secret_text):
+                    if len(value) >= 4 and value not in self._secrets:
+                        self._secrets.add(value)
+                        changed = True
+            if changed:
+                ordered = sorted(self._secrets, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+    def _learn(self, value: str) -> None:
+        self.add([value])
 
     def redact(self, text: str) -> str:
         if self._pattern is not None:

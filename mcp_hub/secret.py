@@ -9,6 +9,7 @@ so a rotated Kubernetes Secret takes effect without a restart.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from mcp_hub.errors import ConfigError
 
 
 class Secret:
-    __slots__ = ("_path", "_stamp", "_value")
+    __slots__ = ("_listeners", "_path", "_stamp", "_value")
 
     def __init__(self, value: str | None = None, path: str | Path | None = None) -> None:
         if (value is None) == (path is None):
@@ -27,6 +28,7 @@ class Secret:
         self._value = value
         self._path = Path(path) if path is not None else None
         self._stamp: tuple[int, int] | None = None
+        self._listeners: list[Callable[[str], None]] = []
 
     @classmethod
     def from_file(cls, path: str | Path) -> Secret:
@@ -35,6 +37,14 @@ class Secret:
     @property
     def path(self) -> Path | None:
         return self._path
+
+    def on_change(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(new_value)` whenever a re-read of the file yields a new value.
+
+        The redactor listens, so a rotated token is masked from the moment the
+        hub first reads it: before any request, error or log line can carry it.
+        """
+        self._listeners.append(listener)
 
     def get_secret_value(self) -> str:
         if self._path is None:
@@ -46,7 +56,12 @@ class Secret:
             raise ConfigError(f"cannot read secret file {self._path}: {exc.strerror}") from None
         stamp = (stat.st_mtime_ns, stat.st_size)
         if stamp != self._stamp or self._value is None:
-            self._value = self._path.read_text(encoding="utf-8").strip()
+            previous = self._value
+            value = self._path.read_text(encoding="utf-8").strip()
+            if previous is not None and value != previous:
+                for listener in self._listeners:
+                    listener(value)
+            self._value = value
             self._stamp = stamp
         return self._value
 

@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
+import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
@@ -120,6 +121,7 @@ class HubServer(MCPServer[Any]):
         self._resource_meta: ContextVar[dict[str, Any] | None] = ContextVar("mcp_hub_resource_meta", default=None)
         self._users = 0
         self._stack: AsyncExitStack | None = None
+        self._opening = anyio.Lock()
         for tool in tools:
             if not default_caller.policy.permits(tool.facts):
                 # Every caller's policy narrows the hub's (the default caller's): nobody could call
@@ -168,16 +170,20 @@ class HubServer(MCPServer[Any]):
 
     async def _load(self, loader: ConnectorLoader) -> dict[str, Any]:
         """Import a deferred connector (once) and open its instances' lifespans if the hub is running."""
-        first = loader.loaded is None
-        loaded = loader.load()
-        if first:
-            instances = list(loaded.instances.values())
-            for connector in instances:
-                self.redactor.add(connector.secrets())
-            self.connectors.extend(instances)
-            if self._stack is not None:
+        if loader.loaded is not None and loader.opened:
+            return {"tools": loader.loaded.tools, "resources": loader.loaded.resources}
+        async with self._opening:  # a concurrent first call waits until the instances are open
+            first = loader.loaded is None
+            loaded = loader.load()
+            if first:
+                instances = list(loaded.instances.values())
                 for connector in instances:
-                    await self._stack.enter_async_context(connector.lifespan())
+                    self.redactor.add(connector.secrets())
+                self.connectors.extend(instances)
+                if self._stack is not None:
+                    for connector in instances:
+                        await self._stack.enter_async_context(connector.lifespan())
+            loader.opened = True
         return {"tools": loaded.tools, "resources": loaded.resources}
 
     async def _materialize_tool(self, name: str) -> Tool:
@@ -334,19 +340,24 @@ class HubServer(MCPServer[Any]):
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[HubServer]:
-        """Keep the connectors open; nested and concurrent entries share one opening."""
-        if self._users == 0:
-            stack = AsyncExitStack()
-            try:
-                await self.state.check()
-                stack.push_async_callback(self.state.aclose)
-                for connector in self.connectors:
-                    await stack.enter_async_context(connector.lifespan())
-            except BaseException:
-                await stack.aclose()
-                raise
-            self._stack = stack
-        self._users += 1
+        """Keep the connectors open; nested and concurrent entries share one opening.
+
+        The opening is under a lock: a second entry that arrives while the first
+        is still opening waits for it instead of opening every connector again.
+        """
+        async with self._opening:
+            if self._users == 0:
+                stack = AsyncExitStack()
+                try:
+                    await self.state.check()
+                    stack.push_async_callback(self.state.aclose)
+                    for connector in self.connectors:
+                        await stack.enter_async_context(connector.lifespan())
+                except BaseException:
+                    await stack.aclose()
+                    raise
+                self._stack = stack
+            self._users += 1
         try:
             yield self
         finally:
