@@ -1,0 +1,84 @@
+"""Every tool name the `model` package calls exists in the hub's full catalog.
+
+A renamed or removed tool would otherwise surface only when a review or a
+triage run reaches that call against a real forge.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from mcp_hub.audit import AuditLog
+from mcp_hub.connector import Connector
+from mcp_hub.policy import Caller, DataBoundary, Policy
+from mcp_hub.redaction import Redactor
+from mcp_hub.registry import Registry
+from mcp_hub.server import HubServer, build_catalog
+
+MODEL = Path(__file__).resolve().parents[2] / "model"
+TOOL_NAME = re.compile(r"(?:github|gitlab|slack|gdrive|postgres|review)_[a-z0-9_]+")
+#: Strings of the tool-name shape that are not tool names (settings fields and keys).
+NOT_TOOLS = frozenset({"slack_channels"})
+#: `f"{self.prefix}_list_issues"`: the forge-neutral callers (triage) put the forge in front.
+FORGES = ("github", "gitlab")
+
+
+def _strings(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.JoinedStr) and len(node.values) == 2:
+        head, tail = node.values
+        if (
+            isinstance(head, ast.FormattedValue)
+            and ast.unparse(head.value).endswith(("prefix", "forge"))
+            and isinstance(tail, ast.Constant)
+            and isinstance(tail.value, str)
+            and tail.value.startswith("_")
+        ):
+            return [forge + tail.value for forge in FORGES]
+    return []
+
+
+def names_in_model_code() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path in sorted(MODEL.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for text in _strings(node):
+                if TOOL_NAME.fullmatch(text):
+                    found.setdefault(text, []).append(f"{path.relative_to(MODEL.parent)}:{getattr(node, 'lineno', 0)}")
+    return {name: where for name, where in found.items() if name not in NOT_TOOLS}
+
+
+def full_catalog() -> set[str]:
+    registry = Registry.discover(None)
+    by_connector: dict[str, dict[str, Connector[Any]]] = {}
+    for name, cls in registry.classes.items():
+        by_connector[name] = {"default": cls.__new__(cls)}  # only the catalog is built
+    tools, resources, _ = build_catalog(registry, by_connector)
+    redactor = Redactor()
+    policy = Policy(allow_writes=True, allow_destructive=True, toolsets=frozenset({"all"}))
+    server = HubServer(
+        tools=tools,
+        resources=resources,
+        connectors=[],
+        statuses=[],
+        default_caller=Caller("test", "memory", policy),
+        boundary=DataBoundary(),
+        audit=AuditLog(None, redactor),
+        redactor=redactor,
+    )
+    return {tool.name for tool in anyio.run(server.list_tools)}
+
+
+def test_every_tool_the_model_package_calls_exists() -> None:
+    used = names_in_model_code()
+    # the scan sees direct calls and the forge-neutral ones
+    assert {"github_get_pull_request", "gitlab_get_merge_request", "gitlab_list_labels"} <= used.keys()
+    catalog = full_catalog()
+    missing = {name: where for name, where in used.items() if name not in catalog}
+    assert not missing, f"model/ calls tools the catalog does not have: {missing}"
