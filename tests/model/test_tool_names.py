@@ -9,16 +9,8 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
-from typing import Any
 
-import anyio
-
-from mcp_hub.audit import AuditLog
-from mcp_hub.connector import Connector
-from mcp_hub.policy import Caller, DataBoundary, Policy
-from mcp_hub.redaction import Redactor
-from mcp_hub.registry import Registry
-from mcp_hub.server import HubServer, build_catalog
+from tests.support.catalog import full_catalog
 
 MODEL = Path(__file__).resolve().parents[2] / "model"
 TOOL_NAME = re.compile(r"(?:github|gitlab|slack|gdrive|postgres|review)_[a-z0-9_]+")
@@ -54,31 +46,10 @@ def names_in_model_code() -> dict[str, list[str]]:
     return {name: where for name, where in found.items() if name not in NOT_TOOLS}
 
 
-def full_catalog() -> set[str]:
-    registry = Registry.discover(None)
-    by_connector: dict[str, dict[str, Connector[Any]]] = {}
-    for name, cls in registry.classes.items():
-        by_connector[name] = {"default": cls.__new__(cls)}  # only the catalog is built
-    tools, resources, _ = build_catalog(registry, by_connector)
-    redactor = Redactor()
-    policy = Policy(allow_writes=True, allow_destructive=True, toolsets=frozenset({"all"}))
-    server = HubServer(
-        tools=tools,
-        resources=resources,
-        connectors=[],
-        statuses=[],
-        default_caller=Caller("test", "memory", policy),
-        boundary=DataBoundary(),
-        audit=AuditLog(None, redactor),
-        redactor=redactor,
-    )
-    return {tool.name for tool in anyio.run(server.list_tools)}
-
-
 def test_every_tool_the_model_package_calls_exists() -> None:
     used = names_in_model_code()
     # the scan sees direct calls and the forge-neutral ones
     assert {"github_get_pull_request", "gitlab_get_merge_request", "gitlab_list_labels"} <= used.keys()
-    catalog = full_catalog()
+    catalog = {tool.name for tool in full_catalog()}
     missing = {name: where for name, where in used.items() if name not in catalog}
     assert not missing, f"model/ calls tools the catalog does not have: {missing}"
