@@ -50,11 +50,13 @@ WITHHELD = "[withheld: outsider-written table (postgres outsider setting); lockd
 #: Type oids whose values are never text an outsider could phrase instructions in (an allow-list:
 #: any other type, enums, domains, composites and extension types included, counts as text-like).
 _PLAIN_TYPES = frozenset(
-    (16, 20, 21, 23, 26, 28, 700, 701, 790, 1700)  # bool, int8/2/4, oid, xid, float4/8, money, numeric
-    + (1082, 1083, 1114, 1184, 1186, 1266)  # date, time, timestamp(tz), interval, timetz
-    + (2950, 869, 650, 829, 774, 1560, 1562, 3220)  # uuid, inet, cidr, macaddr(8), bit, varbit, pg_lsn
-    + (1000, 1005, 1007, 1016, 1021, 1022, 1231, 1182, 1115, 1185, 2951)  # arrays of some of the above
-    + (3904, 3906, 3908, 3910, 3912, 3926)  # int4/num/ts/tstz/date/int8 ranges
+    (
+        *(16, 20, 21, 23, 26, 28, 700, 701, 790, 1700),  # bool, int8/2/4, oid, xid, float4/8, money, numeric
+        *(1082, 1083, 1114, 1184, 1186, 1266),  # date, time, timestamp(tz), interval, timetz
+        *(2950, 869, 650, 829, 774, 1560, 1562, 3220),  # uuid, inet, cidr, macaddr(8), bit, varbit, pg_lsn
+        *(1000, 1005, 1007, 1016, 1021, 1022, 1231, 1182, 1115, 1185, 2951),  # arrays of some of the above
+        *(3904, 3906, 3908, 3910, 3912, 3926),  # int4/num/ts/tstz/date/int8 ranges
+    )
 )
 _BASE_TABLES = ("r", "p")
 

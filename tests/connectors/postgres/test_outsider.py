@@ -59,7 +59,8 @@ def support_db(pg_admin_dsn: str) -> Iterator[TestDatabase]:
     with throwaway_database(pg_admin_dsn) as db:
         with psycopg.connect(db.superuser_dsn, autocommit=True) as conn:
             conn.execute(SUPPORT)
-            conn.execute("INSERT INTO support.tickets VALUES (1, 1, %s, %s, '2025-06-01')", ["Late\u200b order", INJECTION])
+            ticket = "INSERT INTO support.tickets VALUES (1, 1, %s, %s, '2025-06-01')"
+            conn.execute(ticket, ["Late\u200b order", INJECTION])
             conn.execute("INSERT INTO support.archive VALUES (7, %s)", [INJECTION])
             conn.execute("INSERT INTO public.secrets VALUES ('service_role_key', 'sk-\u200bsecret')")
             conn.execute("INSERT INTO public.comments VALUES (1, %s, %s, 5)", ["ann\u200bie", INJECTION])
@@ -67,7 +68,8 @@ def support_db(pg_admin_dsn: str) -> Iterator[TestDatabase]:
             role = sql.Identifier(db.reader_role)
             conn.execute(sql.SQL("GRANT USAGE ON SCHEMA support TO {}").format(role))
             for schema in ("public", "support"):
-                conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(sql.Identifier(schema), role))
+                grant = sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}")
+                conn.execute(grant.format(sql.Identifier(schema), role))
             conn.execute("ANALYZE")
         yield db
 
@@ -236,9 +238,7 @@ async def test_returning_rows_of_a_write_are_labelled(support_db: TestDatabase) 
             "postgres_execute",
             {"sql": "UPDATE support.tickets SET opened = opened WHERE id = 1 RETURNING id, body"},
         )
-        other = await client.call_tool(
-            "postgres_execute", {"sql": "UPDATE secrets SET value = value RETURNING name"}
-        )
+        other = await client.call_tool("postgres_execute", {"sql": "UPDATE secrets SET value = value RETURNING name"})
     assert_fenced_and_clean(result)
     assert result.structured_content["rows"][0][0] == 1 and CLEANED_MARK in result.structured_content["rows"][0][1]
     assert provenance(other)["outsider_text"] is False
@@ -290,5 +290,5 @@ def test_patterns_are_schema_table_or_column() -> None:
         "public.comments.body",
     ]
     for bad in ("tickets", "a.b.c.d", "support."):
-        with pytest.raises(ValidationError, match="schema.table"):
+        with pytest.raises(ValidationError, match=r"schema\.table"):
             PostgresSettings(outsider=[bad])
