@@ -18,7 +18,8 @@ them, about once a second), hence the difference of two readings. A counted
 index stands for its table, a TOAST table for its owner, a partition or child
 for its ancestors, and a materialized view for the relations its definition
 reads (through views, recursively). When `track_counts` is off, nothing can be
-known: every text cell counts as outsider text (fail closed). These two
+known: every text cell counts as outsider text (fail closed). Foreign tables
+have no counters at all: a marked one counts as read by every statement. These two
 readings are sent in the statement's own round trip, and only for an instance
 that marks something.
 
@@ -92,6 +93,8 @@ held AS (
             (SELECT o.oid FROM pg_catalog.pg_class o WHERE o.reltoastrelid = k.heap AND k.heap <> 0), k.heap
         ) AS rel
     FROM counted k
+    UNION ALL  -- foreign tables have no counters: each counts as read by every statement
+    SELECT f.ftrelid, -1, -1, -1, -1, f.ftrelid FROM pg_catalog.pg_foreign_table f
 ),
 source (oid, rel) AS (
     SELECT oid, rel FROM held

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from mcp import Client
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import ValidationError
 
 from connectors.postgres import PostgresConnector
@@ -66,6 +67,32 @@ def support_db(pg_admin_dsn: str) -> Iterator[TestDatabase]:
             conn.execute("INSERT INTO public.comments VALUES (1, %s, %s, 5)", ["ann\u200bie", INJECTION])
             conn.execute("REFRESH MATERIALIZED VIEW public.ticket_digest")
             role = sql.Identifier(db.reader_role)
+            # A foreign table over the tickets, through a loopback server (postgres_fdw, in contrib).
+            here = conninfo_to_dict(db.superuser_dsn)
+            options = {
+                "dbname": db.name,
+                "host": str(here.get("host", "127.0.0.1")),
+                "port": str(here.get("port", 5432)),
+            }
+            conn.execute("CREATE EXTENSION postgres_fdw; CREATE SCHEMA remote")
+            conn.execute(
+                sql.SQL("CREATE SERVER loopback FOREIGN DATA WRAPPER postgres_fdw OPTIONS ({})").format(
+                    sql.SQL(", ").join(
+                        sql.SQL("{} {}").format(sql.Identifier(k), sql.Literal(v)) for k, v in options.items()
+                    )
+                )
+            )
+            conn.execute(
+                sql.SQL(
+                    "CREATE USER MAPPING FOR {} SERVER loopback OPTIONS (user 'postgres', password_required 'false')"
+                ).format(role)
+            )
+            conn.execute(
+                "CREATE FOREIGN TABLE remote.tickets (id int, body text) SERVER loopback"
+                " OPTIONS (schema_name 'support', table_name 'tickets')"
+            )
+            conn.execute(sql.SQL("GRANT USAGE ON SCHEMA remote TO {}").format(role))
+            conn.execute(sql.SQL("GRANT SELECT ON remote.tickets TO {}").format(role))
             conn.execute(sql.SQL("GRANT USAGE ON SCHEMA support TO {}").format(role))
             for schema in ("public", "support"):
                 grant = sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}")
@@ -173,6 +200,20 @@ async def test_other_tables_are_not_labelled_even_right_after_an_outsider_read(s
     # A column traced to an unmarked table stays as it is, even beside an outsider read.
     assert provenance(joined)["outsider_text"] is False
     assert joined.structured_content["rows"] == [["Ada Lovelace", 1]]
+
+
+async def test_a_marked_foreign_table_counts_as_read_by_every_statement(support_db: TestDatabase) -> None:
+    """PostgreSQL keeps no counters for foreign tables: a marked one is assumed read (fail closed);
+    columns traced to unmarked tables stay as they are."""
+    async with Client(make_hub(support_db, "remote.*")) as client:
+        remote = await client.call_tool("postgres_query", {"sql": "SELECT upper(body) FROM remote.tickets"})
+        traced = await client.call_tool("postgres_query", {"sql": "SELECT name FROM customers WHERE id = 1"})
+    assert provenance(remote)["outsider_text"] is True and "SYSTEM" in json.dumps(remote.structured_content)
+    assert "\u200b" not in json.dumps(remote.structured_content, ensure_ascii=False)
+    assert provenance(traced)["outsider_text"] is False and traced.structured_content["rows"] == [["Ada Lovelace"]]
+    async with Client(make_hub(support_db)) as client:  # support.* only: the foreign table is not marked
+        unmarked = await client.call_tool("postgres_query", {"sql": "SELECT 'x' || name FROM customers"})
+    assert provenance(unmarked)["outsider_text"] is False
 
 
 async def test_column_level_marking(support_db: TestDatabase) -> None:
