@@ -71,7 +71,7 @@ WHERE c.oid >= 16384 AND c.relkind IN ('r', 'i', 't', 'm')"""
 #: The same counters, each with the relations whose data it stands for (see the module doc).
 _SOURCES = """
 WITH RECURSIVE
-hit AS (
+counted AS (
     SELECT c.oid, c.relkind,
         pg_catalog.pg_stat_get_xact_numscans(c.oid) AS scans,
         pg_catalog.pg_stat_get_xact_blocks_fetched(c.oid) AS blocks,
@@ -80,23 +80,23 @@ hit AS (
     FROM pg_catalog.pg_class c
     WHERE c.oid >= 16384 AND c.relkind IN ('r', 'i', 't', 'm')
 ),
-counted AS (
-    SELECT h.oid, h.scans, h.blocks, h.returned, h.fetched,
-        CASE WHEN h.relkind = 'i'
-            THEN (SELECT i.indrelid FROM pg_catalog.pg_index i WHERE i.indexrelid = h.oid) ELSE h.oid END AS heap
-    FROM hit h
-    WHERE h.scans + h.blocks + h.returned + h.fetched > 0
-),
-held AS (
-    SELECT k.oid, k.scans, k.blocks, k.returned, k.fetched,
-        COALESCE(
-            (SELECT o.oid FROM pg_catalog.pg_class o WHERE o.reltoastrelid = k.heap AND k.heap <> 0), k.heap
-        ) AS rel
+heaps AS (  -- an index stands for its table (or TOAST table)
+    SELECT k.oid, k.scans, k.blocks, k.returned, k.fetched, COALESCE(i.indrelid, k.oid) AS heap
     FROM counted k
+    LEFT JOIN pg_catalog.pg_index i ON k.relkind = 'i' AND i.indexrelid = k.oid
+    WHERE k.scans + k.blocks + k.returned + k.fetched > 0
+),
+held AS (  -- a TOAST table stands for its owner
+    SELECT h.oid, h.scans, h.blocks, h.returned, h.fetched, COALESCE(
+        CASE WHEN t.relkind = 't' THEN (SELECT o.oid FROM pg_catalog.pg_class o WHERE o.reltoastrelid = h.heap) END,
+        h.heap
+    ) AS rel
+    FROM heaps h
+    JOIN pg_catalog.pg_class t ON t.oid = h.heap
     UNION ALL  -- foreign tables have no counters: each counts as read by every statement
     SELECT f.ftrelid, -1, -1, -1, -1, f.ftrelid FROM pg_catalog.pg_foreign_table f
 ),
-source (oid, rel) AS (
+source (oid, rel) AS (  -- and each relation for its parents and, for a view, what it reads
     SELECT oid, rel FROM held
     UNION
     SELECT s.oid, up.rel
@@ -111,20 +111,31 @@ source (oid, rel) AS (
         WHERE w.ev_class = s.rel
     ) AS up (rel)
 )
-SELECT h.oid::int8, h.scans, h.blocks, h.returned, h.fetched, s.rel::int8, n.nspname::text, c.relname::text,
-    c.relkind::text,
-    ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
-          WHERE a.attrelid = c.oid AND a.attnum > 0 ORDER BY a.attnum),
-    ARRAY(SELECT p.inhparent::int8 FROM pg_catalog.pg_inherits p WHERE p.inhrelid = c.oid)
+SELECT h.oid::int8, h.scans, h.blocks, h.returned, h.fetched, s.rel::int8, m.nspname, m.relname, m.relkind,
+    m.columns, m.parents
 FROM held h
 JOIN source s ON s.oid = h.oid
-JOIN pg_catalog.pg_class c ON c.oid = s.rel
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"""
+CROSS JOIN LATERAL (  -- OFFSET 0: looked up per row by oid, never a scan of pg_class
+    SELECT n.nspname::text, c.relname::text, c.relkind::text,
+        ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+              WHERE a.attrelid = c.oid AND a.attnum > 0 ORDER BY a.attnum) AS columns,
+        ARRAY(SELECT p.inhparent::int8 FROM pg_catalog.pg_inherits p WHERE p.inhrelid = c.oid) AS parents
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = s.rel
+    OFFSET 0
+) AS m"""
 
 #: Sent right before the statement (after BEGIN and the timeout).
 BEFORE = (Command(_COUNTERS),)
-#: Sent right after it (before ROLLBACK or COMMIT).
-AFTER = (Command(_SOURCES), Command("SELECT pg_catalog.current_setting('track_counts')"))
+#: Sent right after it (before ROLLBACK or COMMIT). The planner's estimate for `_SOURCES` is far above
+#: `jit_above_cost` (it runs in well under a millisecond): without `jit = off` (for the rest of this
+#: transaction) compiling it could take a second.
+AFTER = (
+    Command("SELECT pg_catalog.set_config('jit', 'off', true)", quiet=True),
+    Command(_SOURCES),
+    Command("SELECT pg_catalog.current_setting('track_counts')"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +162,7 @@ class Reads:
 
 def reads(outcomes: list[Outcome]) -> Reads:
     """`Reads` from the outcomes of BEFORE + AFTER, in that order."""
-    before, after, track = outcomes
+    before, _, after, track = outcomes
     baseline = {int(row[0]): tuple(row[1:5]) for row in before.rows}
     relations: dict[int, Relation] = {}
     read: set[int] = set()
