@@ -288,6 +288,14 @@ async def test_returning_rows_of_a_write_are_labelled(support_db: TestDatabase) 
     assert provenance(other)["outsider_text"] is False
 
 
+async def test_a_failing_statement_still_reports_its_own_error(support_db: TestDatabase) -> None:
+    async with Client(make_hub(support_db)) as client:
+        failed = await client.call_tool("postgres_query", {"sql": "SELECT 1 / (count(*) - 1) FROM support.tickets"})
+        after = await client.call_tool("postgres_query", {"sql": "SELECT body FROM support.tickets"})
+    assert failed.is_error and "division by zero" in failed.content[0].text
+    assert provenance(after)["outsider_text"] is True
+
+
 async def test_explain_analyze_returns_no_row_values(support_db: TestDatabase) -> None:
     async with Client(make_hub(support_db)) as client:
         result = await client.call_tool(
