@@ -48,6 +48,8 @@ CREATE FUNCTION public.first_ticket() RETURNS text LANGUAGE plpgsql STABLE
     AS $$ BEGIN RETURN (SELECT body FROM support.tickets ORDER BY id LIMIT 1); END $$;
 CREATE FUNCTION public.ticket_count_sql() RETURNS text LANGUAGE plpgsql STABLE
     AS $$ DECLARE r text; BEGIN EXECUTE 'SELECT max(body) FROM support.tickets' INTO r; RETURN r; END $$;
+CREATE FUNCTION public.fake_customers() RETURNS SETOF public.customers LANGUAGE sql STABLE
+    AS $$ SELECT id, body, NULL::text FROM support.tickets $$;
 CREATE TABLE support.archive (id int, body text) PARTITION BY RANGE (id);
 CREATE TABLE public.archive_2024 PARTITION OF support.archive FOR VALUES FROM (0) TO (1000);
 CREATE MATERIALIZED VIEW public.ticket_digest AS SELECT id, left(body, 500) AS head FROM public.open_tickets;
@@ -165,6 +167,9 @@ async def test_outsider_values_are_fenced_and_cleaned(support_db: TestDatabase) 
         "SELECT t FROM support.tickets t",  # the whole row
         "SELECT row_to_json(t) FROM support.tickets t",  # the whole row as JSON
         "SELECT string_agg(body, ',') FROM support.tickets",  # an aggregate
+        "SELECT array_agg(body) FROM support.tickets",  # an array of them
+        "TABLE support.tickets",  # the TABLE statement
+        "SELECT name FROM fake_customers()",  # a function returning another table's row type
         "SELECT name FROM customers WHERE false UNION ALL SELECT body FROM support.tickets",  # a UNION
         "SELECT c.name, t.body FROM customers c JOIN support.tickets t ON t.customer_id = c.id",  # a JOIN
         "SELECT body FROM archive_2024",  # a partition of a marked table, under another name
