@@ -254,7 +254,7 @@ async def test_scans_by_parallel_workers_are_counted(parallel_reader: str) -> No
         plan = await client.call_tool("postgres_explain", {"sql": statement})
         # The second run prepares the statement: no planning (which reads index pages) after it.
         results = [await client.call_tool("postgres_query", {"sql": statement}) for _ in range(3)]
-    assert "Parallel Index Only Scan" in plan.content[0].text  # what this login's sessions plan
+    assert plan.content[0].text.startswith("Gather")  # what sessions of this login plan
     for result in results:
         assert provenance(result)["outsider_text"] is True, result.content
 
