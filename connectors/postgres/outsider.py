@@ -14,7 +14,9 @@ tuples fetched) are read for every user relation; a relation whose counters
 moved was read by the statement, however it was named (a view, a CTE, a
 function, dynamic SQL, a whole-row reference, an index-only scan). Those
 counters are not per transaction (they accumulate until the backend reports
-them, about once a second), hence the difference of two readings. A counted
+them, about once a second), hence the difference of two readings. Parallel
+workers would count their scans in their own processes: parallel query is off
+for the statement. A counted
 index stands for its table, a TOAST table for its owner, a partition or child
 for its ancestors, and a materialized view for the relations its definition
 reads (through views, recursively). When `track_counts` is off, nothing can be
@@ -126,8 +128,18 @@ CROSS JOIN LATERAL (  -- OFFSET 0: looked up per row by oid, never a scan of pg_
     OFFSET 0
 ) AS m"""
 
-#: Sent right before the statement (after BEGIN and the timeout).
-BEFORE = (Command(_COUNTERS),)
+#: Sent right before the statement (after BEGIN and the timeout). Parallel workers count their scans
+#: in their own processes, never in this session's counters (a leader left out of a cached parallel
+#: plan reads nothing itself): for the rest of this transaction, no parallel plans, and no workers
+#: for a plan cached with some (the leader then runs it whole).
+BEFORE = (
+    Command(
+        "SELECT pg_catalog.set_config('max_parallel_workers_per_gather', '0', true),"
+        " pg_catalog.set_config('max_parallel_workers', '0', true)",
+        quiet=True,
+    ),
+    Command(_COUNTERS),
+)
 #: Sent right after it (before ROLLBACK or COMMIT). The planner's estimate for `_SOURCES` is far above
 #: `jit_above_cost` (it runs in well under a millisecond): without `jit = off` (for the rest of this
 #: transaction) compiling it could take a second.
@@ -162,7 +174,7 @@ class Reads:
 
 def reads(outcomes: list[Outcome]) -> Reads:
     """`Reads` from the outcomes of BEFORE + AFTER, in that order."""
-    before, _, after, track = outcomes
+    _, before, _, after, track = outcomes
     baseline = {int(row[0]): tuple(row[1:5]) for row in before.rows}
     relations: dict[int, Relation] = {}
     read: set[int] = set()
