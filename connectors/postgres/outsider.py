@@ -15,15 +15,14 @@ moved was read by the statement, however it was named (a view, a CTE, a
 function, dynamic SQL, a whole-row reference, an index-only scan). Those
 counters are not per transaction (they accumulate until the backend reports
 them, about once a second), hence the difference of two readings. Parallel
-workers would count their scans in their own processes: parallel query is off
-for the statement. A counted
-index stands for its table, a TOAST table for its owner, a partition or child
-for its ancestors, and a materialized view for the relations its definition
-reads (through views, recursively). When `track_counts` is off, nothing can be
-known: every text cell counts as outsider text (fail closed). Foreign tables
-have no counters at all: a marked one counts as read by every statement. These two
-readings are sent in the statement's own round trip, and only for an instance
-that marks something.
+workers would count their scans in their own processes: the statement runs
+without them. A counted index stands for its table, a TOAST table for its
+owner, a partition or child for its ancestors, and a materialized view for the
+relations its definition reads (through views, recursively). Foreign tables
+have no counters: a marked one counts as read by every statement. When
+`track_counts` is off nothing can be known: every text cell counts as outsider
+text (fail closed). All of this is sent in the statement's own round trip, and
+only for an instance that marks something.
 
 **The cell rule**, once a marked relation was read: a column is outsider text
 unless the server traced it (RowDescription's table oid and column number) to a
