@@ -11,6 +11,15 @@ it has not read is probed with a read tool of the same connector
 (`PROBES`, e.g. `github_get_contents(repo, path="")`), whose provenance says
 the visibility. A target it cannot name or probe counts as public: the guard
 fails closed.
+
+Text written by outsiders (`outsider_text` in the labels: an issue by a
+non-member, a row of a table the operator marked, e.g. support tickets) is
+untrusted: once a run has read such text *and* non-public data, every write
+needs a person, whatever the target's label. The outsider who may be steering
+the run can often read a place labelled private (their own support ticket in
+the company database, an issue thread they opened): the "lethal trifecta" of
+private data, untrusted instructions and a way out, which the visibility labels
+alone cannot rule out.
 """
 
 from __future__ import annotations
@@ -44,6 +53,8 @@ class FlowDecision:
 class FlowGuard:
     tainted_by: list[str] = field(default_factory=list)
     outsider_seen: bool = False
+    #: Resources whose results held outsider text.
+    outsider_from: list[str] = field(default_factory=list)
     known: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -59,6 +70,7 @@ class FlowGuard:
             self.tainted_by.append(resource or str(provenance.get("connector", "?")))
         if provenance.get("outsider_text"):
             self.outsider_seen = True
+            self.outsider_from.append(resource or str(provenance.get("connector", "?")))
         key = place_of(resource)
         if key is not None:
             self.known[key] = visibility
@@ -79,11 +91,25 @@ class FlowGuard:
         if target is not None and visibility is None and probe is not None:
             visibility = await self._probe(tool, target, probe)
         if visibility is not None and VISIBILITY_RANK.get(visibility, 0) > 0:
+            if self.outsider_seen:
+                return FlowDecision(
+                    True,
+                    reason=(
+                        f"this run read non-public data ({', '.join(self.tainted_by[:3])}) and text written by "
+                        f"outsiders ({', '.join(self.outsider_from[:3])}), who may be able to read "
+                        f"{target} ({visibility}) and may be steering this run"
+                    ),
+                    target=target,
+                    visibility=visibility,
+                )
             return FlowDecision(False, target=target, visibility=visibility)
         where = f"{target} ({visibility or 'visibility unknown, treated as public'})" if target else "an unknown place"
+        read = f"non-public data ({', '.join(self.tainted_by[:3])})"
+        if self.outsider_seen:
+            read += f" and text written by outsiders ({', '.join(self.outsider_from[:3])})"
         return FlowDecision(
             True,
-            reason=f"this run read non-public data ({', '.join(self.tainted_by[:3])}) and would now write to {where}",
+            reason=f"this run read {read} and would now write to {where}",
             target=target,
             visibility=visibility or "public",
         )

@@ -30,7 +30,7 @@ from connectors.postgres.models import (
 )
 from connectors.postgres.settings import PostgresSettings
 from connectors.postgres.tools import HealthTools
-from mcp_hub.calls import current_caller
+from mcp_hub.calls import current_caller, lockdown_requested
 from mcp_hub.connector import Connector, ResourceOutput, ToolOutput, resource, tool
 from mcp_hub.errors import PolicyDenied, UpstreamUnavailable
 from mcp_hub.paging import decode_cursor, encode_cursor
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
 
     from connectors.postgres.executor import QueryRows
+    from connectors.postgres.outsider import OutsiderRules
 
 __all__ = ["PostgresConnector", "QueryResult"]
 
@@ -61,6 +62,7 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
 
     _pool: AsyncConnectionPool | None = None
     _masker: Masker | None = None
+    _outsider: OutsiderRules | None = None
     _opening: anyio.Lock | None = None
 
     @asynccontextmanager
@@ -97,8 +99,26 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
             self._masker = Masker(self.settings.masked_columns)
         return self._masker
 
-    def _provenance(self, resource: str) -> Provenance:
-        return Provenance(resource=f"postgres://{self.instance}/{resource}", visibility=self.settings.visibility)
+    @property
+    def outsider(self) -> OutsiderRules:
+        if self._outsider is None:
+            from connectors.postgres.outsider import OutsiderRules  # imports psycopg: not at start-up
+
+            self._outsider = OutsiderRules(self.settings.outsider)
+        return self._outsider
+
+    def _provenance(self, resource: str, outsider_text: bool = False) -> Provenance:
+        return Provenance(
+            resource=f"postgres://{self.instance}/{resource}",
+            visibility=self.settings.visibility,
+            outsider_text=outsider_text,
+        )
+
+    def _label_outsider(self, rows: QueryRows) -> bool:
+        """Clean or withhold the cells of outsider-written tables (`outsider.py`); True when some remain."""
+        if not self.outsider:
+            return False
+        return self.outsider.apply(rows, self.settings.lockdown or lockdown_requested()).outsider_text
 
     def _writes_allowed(self, what: str) -> None:
         caller = current_caller()
@@ -135,11 +155,13 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
             max_rows=min(max_rows or settings.max_rows, settings.max_rows),
             timeout_ms=settings.statement_timeout_ms,
             max_cell_chars=settings.max_cell_chars,
+            outsider=bool(self.outsider),
         )
         if self.masker:
             await self._mask(rows, sql)
+        outsider_text = self._label_outsider(rows)
         result = QueryResult(columns=rows.columns, rows=rows.rows, row_count=rows.row_count, truncated=rows.truncated)
-        return ToolOutput(result, self._provenance("query"))
+        return ToolOutput(result, self._provenance("query", outsider_text))
 
     async def _mask(self, rows: QueryRows, sql: str | None) -> None:
         """Mask configured columns in `rows`; `sql` (checked by the guard already) tells what it references."""
@@ -205,13 +227,15 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
             max_rows=settings.max_rows,
             timeout_ms=settings.statement_timeout_ms,
             max_cell_chars=settings.max_cell_chars,
+            outsider=bool(self.outsider),
         )
         if self.masker and rows.columns:
             await self._mask(rows, None)
+        outsider_text = self._label_outsider(rows)
         result = WriteResult(
             status=rows.status, affected=rows.affected, columns=rows.columns, rows=rows.rows, truncated=rows.truncated
         )
-        return ToolOutput(result, self._provenance("execute"))
+        return ToolOutput(result, self._provenance("execute", outsider_text))
 
     # -- schema --------------------------------------------------------------------------------
 
@@ -276,12 +300,15 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
         from connectors.postgres import sample
 
         limit = sample.row_cap(rows)
-        result = await sample.fetch(await self.pool(), self.settings, schema, table, limit)
+        pool, outsider = await self.pool(), bool(self.outsider)
+        result = await sample.fetch(pool, self.settings, schema, table, limit, outsider=outsider)
         if self.masker:
             await self._mask(result, None)
+        outsider_text = self._label_outsider(result)
         body = {"columns": result.columns, "rows": result.rows, "truncated": result.truncated}
         text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-        return ResourceOutput(text, self._provenance(f"{schema}/{table}/sample"), mime_type="application/json")
+        provenance = self._provenance(f"{schema}/{table}/sample", outsider_text)
+        return ResourceOutput(text, provenance, mime_type="application/json")
 
     # -- config check --------------------------------------------------------------------------
 

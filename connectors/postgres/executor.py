@@ -40,8 +40,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import PoolTimeout
 
+from connectors.postgres import outsider as outsider_probe
 from connectors.postgres.cells import json_cell
 from connectors.postgres.errors import translate
+from connectors.postgres.outsider import Reads
 from connectors.postgres.pool import CLEANUP_TIMEOUT_S, Connection, Pool, borrow, open_pool, session_timeout_ms
 from connectors.postgres.wire import DISCARD, UNLOCK, Command, Outcome, run_pipeline
 
@@ -79,6 +81,10 @@ class QueryRows:
     #: The command tag of a write ("UPDATE 3") and the rows it affected.
     status: str = ""
     affected: int | None = None
+    #: Per column, the type oid.
+    types: list[int] = field(default_factory=list)
+    #: What the statement read, when asked for (`outsider=True`).
+    reads: Reads | None = None
 
 
 async def run_read_only(
@@ -89,6 +95,7 @@ async def run_read_only(
     max_rows: int,
     timeout_ms: int,
     max_cell_chars: int,
+    outsider: bool = False,
 ) -> QueryRows:
     """Check `sql` with the guard, then run it read-only (see the module doc).
 
@@ -102,7 +109,13 @@ async def run_read_only(
 
     statement = check_read_only(sql)
     return await run_internal(
-        pool, statement, params, max_rows=max_rows, timeout_ms=timeout_ms, max_cell_chars=max_cell_chars
+        pool,
+        statement,
+        params,
+        max_rows=max_rows,
+        timeout_ms=timeout_ms,
+        max_cell_chars=max_cell_chars,
+        outsider=outsider,
     )
 
 
@@ -115,25 +128,30 @@ async def run_internal(
     timeout_ms: int,
     max_cell_chars: int,
     read_only: bool = True,
+    outsider: bool = False,
 ) -> QueryRows:
     """`run_read_only` without the guard, for checked or the hub's own SQL.
 
     `read_only=False` runs it in a READ WRITE transaction that is still rolled
-    back (EXPLAIN ANALYZE of a write, when writes are allowed).
+    back (EXPLAIN ANALYZE of a write, when writes are allowed). `outsider=True`
+    also learns which tables the statement read (`outsider.BEFORE`/`AFTER`
+    around it, in the same round trip): `QueryRows.reads`.
     """
     capped = read_only and _NOT_CAPPABLE.match(statement) is None
     args = _adapt_params(params)
 
     own_timeout = None if timeout_ms == session_timeout_ms(pool) else timeout_ms
 
-    async def fetch(conn: Connection) -> tuple[Outcome, float]:
-        return await _fetch(conn, statement, args, max_rows + 1, own_timeout, capped, read_only=read_only)
+    async def fetch(conn: Connection) -> tuple[Outcome, float, list[Outcome]]:
+        return await _fetch(
+            conn, statement, args, max_rows + 1, own_timeout, capped, read_only=read_only, outsider=outsider
+        )
 
     try:
-        outcome, elapsed_ms = await borrow(pool, fetch, retry=True)
+        outcome, elapsed_ms, probes = await borrow(pool, fetch, retry=True)
     except (psycopg.Error, PoolTimeout) as exc:
         raise translate(exc, timeout_ms=timeout_ms, position_offset=_CAPPED_OFFSET if capped else 0) from exc
-    return _rows(outcome, elapsed_ms, max_rows, max_cell_chars)
+    return _with_reads(_rows(outcome, elapsed_ms, max_rows, max_cell_chars), probes)
 
 
 async def run_write(
@@ -144,26 +162,34 @@ async def run_write(
     max_rows: int,
     timeout_ms: int,
     max_cell_chars: int,
+    outsider: bool = False,
 ) -> QueryRows:
-    """Run one checked statement in a READ WRITE transaction and commit it; never retried."""
+    """Run one checked statement in a READ WRITE transaction and commit it; never retried.
+
+    `outsider=True`: also learn which tables it read (`QueryRows.reads`, for RETURNING rows)."""
     args = _adapt_params(params)
+    before, after = _probes(outsider)
     commands = [
         _BEGIN_WRITE_COMMAND,
         Command(_TIMEOUT, [str(timeout_ms)], quiet=True),
+        *before,
         Command(statement, args),
+        *after,
         Command("COMMIT", quiet=True),
     ]
+    at = 2 + len(before)
 
-    async def run(conn: Connection) -> tuple[Outcome, float]:
+    async def run(conn: Connection) -> tuple[Outcome, float, list[Outcome]]:
         started = time.perf_counter()
         outcomes = await run_pipeline(conn, commands, reset=DISCARD)
-        return outcomes[2], (time.perf_counter() - started) * 1000
+        probes = outcomes[2:at] + outcomes[at + 1 : -1]
+        return outcomes[at], (time.perf_counter() - started) * 1000, probes
 
     try:
-        outcome, elapsed_ms = await borrow(pool, run, retry=False)
+        outcome, elapsed_ms, probes = await borrow(pool, run, retry=False)
     except (psycopg.Error, PoolTimeout) as exc:
         raise translate(exc, timeout_ms=timeout_ms) from exc
-    return _rows(outcome, elapsed_ms, max_rows, max_cell_chars)
+    return _with_reads(_rows(outcome, elapsed_ms, max_rows, max_cell_chars), probes)
 
 
 async def run_script(
@@ -223,7 +249,8 @@ async def _fetch(
     capped: bool,
     *,
     read_only: bool = True,
-) -> tuple[Outcome, float]:
+    outsider: bool = False,
+) -> tuple[Outcome, float, list[Outcome]]:
     """One pipelined round trip (see the module doc); at most `limit` rows when `capped`.
 
     `timeout_ms` None keeps the connection's own statement_timeout. No guard here.
@@ -234,14 +261,19 @@ async def _fetch(
     commands = [_BEGIN_READ_COMMAND if read_only else _BEGIN_WRITE_COMMAND]
     if timeout_ms is not None:
         commands.append(Command(_TIMEOUT, [str(timeout_ms)], quiet=True))
+    before, after = _probes(outsider)
+    commands.extend(before)
+    at = len(commands)
     if capped:
         commands.append(Command(_CAPPED.format(statement=statement, limit=int(limit)), params))
     else:
         commands.append(Command(statement, params))
+    commands.extend(after)
     commands.append(_ROLLBACK_COMMAND)
     started = time.perf_counter()
     outcomes = await run_pipeline(conn, commands, reset=UNLOCK if read_only else DISCARD)
-    return outcomes[-2], (time.perf_counter() - started) * 1000
+    probes = outcomes[at - len(before) : at] + outcomes[at + 1 : -1] if outsider else []
+    return outcomes[at], (time.perf_counter() - started) * 1000, probes
 
 
 def _rows(outcome: Outcome, elapsed_ms: float, max_rows: int, max_cell_chars: int) -> QueryRows:
@@ -256,7 +288,21 @@ def _rows(outcome: Outcome, elapsed_ms: float, max_rows: int, max_cell_chars: in
         outcome.sources,
         outcome.status,
         outcome.affected,
+        outcome.types,
     )
+
+
+def _probes(outsider: bool) -> tuple[Sequence[Command], Sequence[Command]]:
+    """The commands around a statement that tell which tables it read (`outsider`), or none."""
+    if not outsider:
+        return (), ()
+    return outsider_probe.BEFORE, outsider_probe.AFTER
+
+
+def _with_reads(rows: QueryRows, probes: list[Outcome]) -> QueryRows:
+    if probes:
+        rows.reads = outsider_probe.reads(probes)
+    return rows
 
 
 def _adapt_params(params: Sequence[Any] | None) -> list[Any] | None:

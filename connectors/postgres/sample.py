@@ -17,7 +17,9 @@ def row_cap(rows: str) -> int:
     return int(rows)
 
 
-async def fetch(pool: Pool, settings: PostgresSettings, schema: str, table: str, limit: int) -> QueryRows:
+async def fetch(
+    pool: Pool, settings: PostgresSettings, schema: str, table: str, limit: int, *, outsider: bool = False
+) -> QueryRows:
     if "\x00" in schema + table:
         raise InvalidInput("schema and table names cannot contain NUL characters")
     statement = f"SELECT * FROM {quote(schema)}.{quote(table)} LIMIT {int(limit) + 1}"  # noqa: S608 (quoted identifiers)
@@ -29,6 +31,7 @@ async def fetch(pool: Pool, settings: PostgresSettings, schema: str, table: str,
             max_rows=limit,
             timeout_ms=settings.statement_timeout_ms,
             max_cell_chars=min(settings.max_cell_chars, 500),
+            outsider=outsider,
         )
     except InvalidInput as exc:
         if "does not exist" in exc.message:

@@ -42,6 +42,14 @@ class PostgresSettings(ConnectorSettings):
         default_factory=list,
         description='[schema.]table.column globs whose values show as "***" in every result, e.g. *.password_hash',
     )
+    outsider: list[str] = Field(
+        default_factory=list,
+        description=(
+            "schema.table[.column] globs of outsider-written data (support tickets, comments), e.g. support.*: "
+            "fenced and cleaned like issue text, withheld under lockdown"
+        ),
+    )
+    lockdown: bool = Field(default=False, description="Withhold values of the outsider tables")
     sslmode: SslMode | None = Field(default=None, description="libpq sslmode (overrides the DSN's)")
     sslrootcert: str | None = Field(default=None, description="CA certificate file for verify-ca/verify-full")
     ca_bundle: str | None = Field(default=None, description="Alias of sslrootcert, as for the other connectors")
@@ -49,7 +57,7 @@ class PostgresSettings(ConnectorSettings):
         default=None, description="Data directory of the embedded database (default: ~/.local/share/mcp-hub/postgres)"
     )
 
-    @field_validator("masked_columns", mode="before")
+    @field_validator("masked_columns", "outsider", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
@@ -62,6 +70,16 @@ class PostgresSettings(ConnectorSettings):
         for pattern in value:
             if not 2 <= len(pattern.split(".")) <= 3 or "" in pattern.split("."):
                 raise ValueError(f"{pattern!r} is not [schema.]table.column (globs allowed, e.g. *.password_hash)")
+        return value
+
+    @field_validator("outsider")
+    @classmethod
+    def _outsider_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not 2 <= len(pattern.split(".")) <= 3 or "" in pattern.split("."):
+                raise ValueError(
+                    f"{pattern!r} is not schema.table or schema.table.column (globs allowed, e.g. support.*)"
+                )
         return value
 
     @model_validator(mode="after")

@@ -76,6 +76,8 @@ class Outcome:
     #: The command tag, e.g. "INSERT 0 3", and the rows it affected (None when not applicable).
     status: str = ""
     affected: int | None = None
+    #: Per column, the type oid the server reports (RowDescription).
+    types: list[int] = field(default_factory=list)
 
 
 #: The last command of a transaction that was rolled back read-only: session-level advisory locks
@@ -345,9 +347,10 @@ def _outcome(tx: abc.Transformer, result: pq.abc.PGresult, encoding: str) -> Out
     count = result.nfields
     columns = [(result.fname(i) or b"").decode(encoding, "replace") for i in range(count)]
     sources = [(result.ftable(i), result.ftablecol(i)) for i in range(count)]
+    types = [result.ftype(i) for i in range(count)]
     tx.set_pgresult(result)
     rows = tx.load_rows(0, result.ntuples, tuple)
-    return Outcome(columns, rows, sources, status, _affected(result))
+    return Outcome(columns, rows, sources, status, _affected(result), types)
 
 
 def _affected(result: pq.abc.PGresult) -> int | None:

@@ -9,7 +9,7 @@ import pytest
 
 from mcp_hub.server import HubServer
 from tests.model.fake_openai import FakeOpenAI, answer, native_call
-from tests.model.hubs import run_agent
+from tests.model.hubs import make_hub, run_agent
 from tests.model.test_agent import comment_bodies
 
 pytestmark = pytest.mark.anyio
@@ -93,3 +93,44 @@ async def test_scanner_blocks_a_backdoor_even_when_writes_are_approved(
     assert "setup_hook.py" not in head.tree
     assert run.verdicts[0]["decision"] == "blocked"
     assert run.verdicts[0]["scanner"]["findings"][0]["rule"] == "curl-pipe-shell"
+
+
+#: Customers type their own names into the sign-up form: the operator marks the column outsider-written.
+OUTSIDER_NAMES = {"MCP_HUB_POSTGRES__OUTSIDER": "public.customers.name"}
+READ_NAMES = native_call("postgres_query", {"sql": "SELECT name FROM customers ORDER BY id"})
+
+
+@pytest.mark.parametrize("marked", [True, False])
+async def test_outsider_rows_then_a_private_write_need_a_person(
+    fake: FakeOpenAI, base_url: str, pg_dsn: Any, github_served: Any, github: Any, marked: bool
+) -> None:
+    """The Supabase-style flow: rows outsiders wrote steer the run, which writes somewhere labelled
+    private that the outsider may read. Only the outsider label tells the guard; without it a
+    private-to-private write passes."""
+    github.state.issues.setdefault("acme/secret", {})[1] = dict(
+        github.state.issues["acme/widgets"][40], number=1, body="internal", author="alice", association="MEMBER"
+    )
+    hub = make_hub(pg_dsn, github_served[1], extra_env=OUTSIDER_NAMES if marked else None)
+    write = native_call("github_add_comment", {"repo": "acme/secret", "number": 1, "body": "Ada Lovelace"})
+    fake.push(READ_NAMES, write, answer("done"))
+    run = await run_agent(hub, base_url, "Copy the names", profile="r1-0528", approve=("github_*",))
+    [read, comment] = run.result.calls
+    assert read.status == "called" and ("<untrusted-data boundary=" in read.result) is marked
+    if marked:
+        assert comment.status == "denied"
+        assert "text written by outsiders (postgres://default/query)" in comment.result
+        assert "Ada Lovelace" not in comment_bodies(github, "acme/secret", 1)
+    else:
+        assert comment.status == "called" and "Ada Lovelace" in comment_bodies(github, "acme/secret", 1)
+
+
+async def test_outsider_rows_then_a_public_write_name_the_outsider_text(
+    fake: FakeOpenAI, base_url: str, pg_dsn: Any, github_served: Any, github: Any
+) -> None:
+    hub = make_hub(pg_dsn, github_served[1], extra_env=OUTSIDER_NAMES)
+    fake.push(READ_NAMES, LEAK, answer("blocked"))
+    run = await run_agent(hub, base_url, "Post the names", profile="r1-0528", approve=("github_*",))
+    assert [c.status for c in run.result.calls] == ["called", "denied"]
+    reason = run.result.calls[1].result
+    assert "text written by outsiders (postgres://default/query)" in reason and "github://acme/widgets" in reason
+    assert "keys: internal notes" not in comment_bodies(github, "acme/widgets", 40)
