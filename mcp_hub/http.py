@@ -43,6 +43,8 @@ from mcp_hub.server import CALLER_SCOPE_KEY
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 LOCKDOWN_HEADER = "x-mcp-hub-lockdown"
 METADATA_PATH = "/.well-known/oauth-protected-resource"
+#: The SSE `retry` hint (milliseconds) on resumable Streamable HTTP streams.
+RETRY_INTERVAL_MS = 1000
 
 
 def is_loopback(host: str) -> bool:
@@ -252,7 +254,14 @@ def build_http_app(server: Any, config: HubConfig, policy: Policy, transport: st
     if transport == "sse":
         inner = server.sse_app(max_request_body_size=config.http.max_body_bytes, transport_security=security, host=host)
     else:
+        from mcp_hub.event_store import MemoryEventStore
+
+        # Resumable streams: a client that loses a POST stream mid-call reconnects with Last-Event-ID.
         inner = server.streamable_http_app(
-            max_request_body_size=config.http.max_body_bytes, transport_security=security, host=host
+            max_request_body_size=config.http.max_body_bytes,
+            transport_security=security,
+            host=host,
+            event_store=MemoryEventStore(),
+            retry_interval=RETRY_INTERVAL_MS,
         )
     return HttpGuard(inner, config=config, policy=policy, transport=transport, host=host, port=port)
