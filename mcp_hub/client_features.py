@@ -50,6 +50,8 @@ class ResourceSubscriptions:
 
     def __init__(self) -> None:
         self._by_uri: dict[str, weakref.WeakSet[Any]] = {}
+        #: The SDK's `subscriptions/listen` bus (2026-07-28 clients), set by `install`.
+        self.bus: Any = None
 
     def add(self, uri: str, connection: Any) -> None:
         subscribers = self._by_uri.setdefault(uri, weakref.WeakSet())
@@ -69,6 +71,10 @@ class ResourceSubscriptions:
 
     async def resource_updated(self, uri: str) -> None:
         """What connectors call (through `ConnectorContext.resource_updated`) when `uri` changed."""
+        if self.bus is not None:
+            from mcp.shared.subscriptions import ResourceUpdated
+
+            await self.bus.publish(ResourceUpdated(uri=uri))
         for connection in self.subscribers(uri):
             try:
                 await connection.send_resource_updated(uri)
@@ -78,6 +84,7 @@ class ResourceSubscriptions:
 
 def install(server: HubServer, subscriptions: ResourceSubscriptions) -> None:
     lowlevel = server._lowlevel_server
+    subscriptions.bus = server._subscriptions
 
     async def set_level(ctx: Any, params: SetLevelRequestParams) -> EmptyResult:
         state = client_log.connection_state_of(ctx)

