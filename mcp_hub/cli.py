@@ -126,7 +126,8 @@ def _load(args: argparse.Namespace) -> tuple[HubConfig, Any]:
 
     # Registry first: it knows the ecosystem variables (DATABASE_URL, …) of installed connectors.
     registry = Registry.discover()
-    config = load_config(args.config, ecosystem_env=registry.ecosystem_env())
+    # Every problem at once: the hub's own settings and every connector section's.
+    config = load_config(args.config, ecosystem_env=registry.ecosystem_env(), check_connectors=registry.problems)
     if config.hub.connectors is not None:
         registry = Registry([m for n, m in registry.manifests.items() if n in set(config.hub.connectors)])
     if getattr(args, "toolsets", None):
