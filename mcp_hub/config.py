@@ -123,10 +123,24 @@ class PolicySettings(BaseModel):
     _lists = field_validator("connectors", "toolsets", "allow", "deny", mode="before")(_split_list)
 
 
+#: The shortest static HTTP token accepted (an empty or short one would unlock a public bind).
+MIN_TOKEN_LENGTH = 16
+
+
 class TokenSettings(PolicySettings):
     """One HTTP bearer token; its name is the caller's identity in the audit log."""
 
     token: Secret
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: Secret) -> Secret:
+        if len(value.get_secret_value().strip()) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_TOKEN_LENGTH} characters (e.g. `openssl rand -hex 32`); "
+                "an empty or short token would let anyone in"
+            )
+        return value
 
 
 class OidcSettings(BaseModel):
@@ -280,7 +294,7 @@ def load_config(
     if check_connectors is not None:
         problems += check_connectors(connectors)
     if problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+        raise problems_error(problems)
     assert hub is not None and http is not None and isinstance(model, dict)
     return HubConfig(
         hub=hub,
@@ -364,6 +378,13 @@ def _merge(into: dict[str, Any], other: Mapping[str, Any]) -> None:
             _merge(into[key], value)
         else:
             into[key] = dict(value) if isinstance(value, Mapping) else value
+
+
+def problems_error(problems: list[str]) -> ConfigError:
+    """One problem on one line; several, one per line."""
+    if len(problems) == 1:
+        return ConfigError(f"invalid configuration: {problems[0]}")
+    return ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -17,7 +17,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mcp_hub.config import SERVICE_SECTIONS, HubConfig, describe_validation_error, validation_problems
+from mcp_hub.config import (
+    SERVICE_SECTIONS,
+    HubConfig,
+    describe_validation_error,
+    problems_error,
+    validation_problems,
+)
 from mcp_hub.connector import Connector, ConnectorManifest, ConnectorSettings
 from mcp_hub.errors import ConfigError
 
@@ -97,7 +103,7 @@ class Registry:
         statuses: list[InstanceStatus] = []
         problems = self.problems(config.connectors)
         if problems:
-            raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+            raise problems_error(problems)
         for name, manifest in sorted(self.manifests.items()):
             configured = name in config.connectors or manifest.enabled_without_config
             if not (configured or include_unconfigured):

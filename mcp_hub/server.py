@@ -468,7 +468,7 @@ def build_server(
     if config.hub.state_url:
         redactor.add([config.hub.state_url])
     if tracing.wanted(config.hub.tracing):
-        tracing.enable()
+        tracing.enable(required=config.hub.tracing)
     subscriptions = ResourceSubscriptions()
     context = ConnectorContext(redactor=redactor, state=state, resource_updated=subscriptions.resource_updated)
     settings_by_connector: dict[str, dict[str, ConnectorSettings]] = {}

@@ -22,7 +22,7 @@ def test_env_nesting_and_types() -> None:
             "MCP_HUB_ALLOW_WRITES": "true",
             "MCP_HUB_TOOLSETS": "notes.read, admin",
             "MCP_HUB_HTTP__PORT": "9000",
-            "MCP_HUB_HTTP__TOKENS__CI__TOKEN": "ci-token-value",
+            "MCP_HUB_HTTP__TOKENS__CI__TOKEN": "ci-token-value-0123456789",
             "MCP_HUB_NOTES__INSTANCES__WORK__TOKEN": "w",
             "UNRELATED": "x",
         }
@@ -30,7 +30,7 @@ def test_env_nesting_and_types() -> None:
     assert config.hub.allow_writes is True
     assert config.hub.toolsets == ["notes.read", "admin"]
     assert config.http.port == 9000
-    assert config.http.tokens["ci"].token.get_secret_value() == "ci-token-value"
+    assert config.http.tokens["ci"].token.get_secret_value() == "ci-token-value-0123456789"
     assert config.connectors == {"notes": {"instances": {"work": {"token": "w"}}}}
 
 
@@ -114,7 +114,7 @@ def test_every_problem_at_once_with_its_full_path(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as info:
         load_config(config, env={"MCP_HUB_TOOLSETZ": "all"}, check_connectors=registry.problems)
-    lines = info.value.message.splitlines()[1:]
+    lines = info.value.message.splitlines()[1:]  # several problems: one per line
     assert [line.strip().split(":")[0] for line in lines] == [
         "hub.toolsetz",
         "hub.allow_wirtes",
@@ -139,5 +139,5 @@ def test_test_runner_variables_are_not_configuration() -> None:
     assert set(config.connectors) == {"notes"}
     # A connector section spelled with two underscores is still configuration, and a typo still an error.
     assert load_config(env={"MCP_HUB_TEST__ENABLED": "1"}).connectors == {"test": {"enabled": "1"}}
-    with pytest.raises(ConfigError, match="hub.tests_dsn: unknown setting"):
+    with pytest.raises(ConfigError, match=r"hub\.tests_dsn: unknown setting"):
         load_config(env={"MCP_HUB_TESTS_DSN": "x"})
