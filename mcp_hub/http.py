@@ -43,6 +43,12 @@ from mcp_hub.server import CALLER_SCOPE_KEY
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 LOCKDOWN_HEADER = "x-mcp-hub-lockdown"
 METADATA_PATH = "/.well-known/oauth-protected-resource"
+#: Where OAuth clients look for an authorization server (RFC 8414, OpenID discovery, RFC 9728).
+OAUTH_DISCOVERY_PATHS = (
+    "/.well-known/oauth-protected-resource",
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+)
 #: The SSE `retry` hint (milliseconds) on resumable Streamable HTTP streams.
 RETRY_INTERVAL_MS = 1000
 
@@ -131,6 +137,11 @@ class HttpGuard:
 
             await _reply(send, 200, protected_resource_metadata(self.oidc_settings))
             return
+        if self.oidc_settings is None and path.startswith(OAUTH_DISCOVERY_PATHS):
+            # Static tokens (or none): there is no OAuth here. Say so plainly, without a 401 that a client
+            # would take for "authorization needed", so it does not start a flow it cannot finish.
+            await _reply(send, 404, {"error": "no OAuth here: this hub takes static bearer tokens"})
+            return
         if path == "/metrics" and self.metrics and self.metrics_public:
             await _reply_metrics(send)
             return
@@ -142,12 +153,24 @@ class HttpGuard:
             await _reply_metrics(send)
             return
         length = headers.get("content-length")
+        too_large = {"error": f"request body larger than {self.max_body} bytes"}
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            await _reply(send, 413, {"error": f"request body larger than {self.max_body} bytes"})
+            await _reply(send, 413, too_large)
             return
+        if length is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+            # A chunked body: read it here, up to the limit, so an oversized one gets 413 (not a broken stream).
+            buffered = await _buffered(receive, self.max_body)
+            if buffered is None:
+                await _reply(send, 413, too_large)
+                return
+            receive = buffered
         if headers.get(LOCKDOWN_HEADER, "").strip().lower() in ("1", "true", "yes", "on"):
             caller = replace(caller, lockdown=True)  # a request may turn lockdown on, never off
         scope[CALLER_SCOPE_KEY] = caller
+        if self.authenticated:
+            # The SDK binds each session to the principal that opened it: another caller presenting the
+            # session id gets 404, as if it did not exist (stream, messages and DELETE alike).
+            scope["user"] = _principal(caller)
         await self.app(scope, _limited(receive, self.max_body), send)
 
     async def _authenticate(self, authorization: str) -> tuple[Caller | None, Any]:
@@ -176,16 +199,22 @@ class HttpGuard:
         return Caller(identity.caller, self.transport, policy), None
 
     async def _refuse(self, scope: Scope, headers: dict[str, str], send: Send, problem: Any) -> None:
+        presented = bool(headers.get("authorization", "").partition(" ")[2].strip())
         status = getattr(problem, "status", 401)
         message = getattr(problem, "message", None)
-        challenge = "Bearer"
         if self.oidc_settings is not None:
             base = self.public_url or f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
-            challenge += f' resource_metadata="{base}{METADATA_PATH}"'
+            challenge = f'Bearer resource_metadata="{base}{METADATA_PATH}"'
             if problem is not None:
                 challenge += f', error="{problem.error}", error_description="{_header_safe(message)}"'
                 if problem.error == "insufficient_scope":
                     challenge += f', scope="{" ".join(self.oidc_settings.required_scopes)}"'
+        else:
+            # Static tokens: no resource_metadata, nothing that points a client at an authorization server.
+            challenge = 'Bearer realm="mcp-hub"'
+            if presented:  # RFC 6750: a presented token is invalid_token; none presented, no error code
+                message = "the bearer token is not valid"
+                challenge += f', error="invalid_token", error_description="{message}"'
         text = "forbidden" if status == 403 else "unauthorized"
         detail = message or "send Authorization: Bearer <token>"
         await _reply(send, status, {"error": f"{text}: {detail}"}, [(b"www-authenticate", challenge.encode("latin-1"))])
@@ -213,6 +242,44 @@ def _strip_port(host: str) -> str:
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _principal(caller: Caller) -> Any:
+    """The SDK's authenticated user for `caller`: sessions and request states are bound to it."""
+    from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+    from mcp.server.auth.provider import AccessToken
+
+    # `token` is never a credential here: the SDK compares principals by client id, issuer and subject.
+    token = AccessToken(token="", client_id=caller.name, scopes=[], subject=caller.name, claims={"iss": "mcp-hub"})
+    return AuthenticatedUser(token)
+
+
+async def _buffered(receive: Receive, limit: int) -> Receive | None:
+    """Read a whole body of unknown length; None when it exceeds `limit`, else a receive that replays it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            first: Message | None = message  # the client left: pass that on
+            break
+        body = message.get("body", b"")
+        size += len(body)
+        if size > limit:
+            return None
+        chunks.append(body)
+        if not message.get("more_body", False):
+            first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            break
+
+    async def replay() -> Message:
+        nonlocal first
+        if first is not None:
+            message, first = first, None
+            return message
+        return await receive()
+
+    return replay
 
 
 def _limited(receive: Receive, limit: int) -> Receive:
