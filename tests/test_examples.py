@@ -56,10 +56,30 @@ def test_client_snippets_run_real_commands(snippet: str) -> None:
             assert server["headers"]["Authorization"].startswith("Bearer ")
 
 
-def test_inspector_script_runs_the_hub() -> None:
-    script = (EXAMPLES / "inspector.sh").read_text()
-    assert "@modelcontextprotocol/inspector mcp-hub serve" in script
-    assert subprocess.run(["sh", "-n", str(EXAMPLES / "inspector.sh")], check=False).returncode == 0
+def test_inspector_script_runs_the_hub(tmp_path: Path) -> None:
+    """The Inspector gets `mcp-hub` from PATH, else this clone's venv (what the README installs)."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    npx = fake_bin / "npx"
+    npx.write_text('#!/bin/sh\necho "$@"\n')
+    npx.chmod(0o755)
+    without = subprocess.run(
+        ["sh", str(EXAMPLES / "inspector.sh")],
+        env={"PATH": f"{fake_bin}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert without.stdout.split() == ["@modelcontextprotocol/inspector", str(ROOT / ".venv/bin/mcp-hub"), "serve"]
+    hub = fake_bin / "mcp-hub"
+    hub.write_text("#!/bin/sh\n")
+    hub.chmod(0o755)
+    on_path = subprocess.run(
+        ["sh", str(EXAMPLES / "inspector.sh")],
+        env={"PATH": f"{fake_bin}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert on_path.stdout.split() == ["@modelcontextprotocol/inspector", str(hub), "serve"]
 
 
 def test_readme_commands_exist() -> None:
