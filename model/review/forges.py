@@ -72,7 +72,9 @@ class Forge(Protocol):
     def summary_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]: ...
 
 
-def _scan_markers(earlier: Earlier, item: dict[str, Any], thread: str, note: str, *, editable: bool = True) -> None:
+def _scan_markers(
+    earlier: Earlier, item: dict[str, Any], thread: str, note: str, *, editable: bool = True
+) -> None:
     """Record the bot's markers in one of its comments; `editable` says whether the hub can edit it.
 
     Only the bot's own comments count: anyone can write a marker into a comment, and a forged
