@@ -14,10 +14,16 @@ One ASGI layer in front of the SDK's Streamable HTTP or SSE app, on every bind
   matching token's name and policy become the request's `Caller`.
 - `X-MCP-Hub-Lockdown: 1` makes the request's caller ask connectors to
   withhold outsider text (a header can switch lockdown on, never off).
-- Bodies over `http.max_body_bytes` get 413 before they reach the server.
+- Bodies over `http.max_body_bytes` get 413 before they reach the server (a
+  chunked body is read here up to the limit, then handed on whole).
+- Each MCP session belongs to the caller that opened it (the SDK's principal
+  check, fed from the caller): another caller presenting its id gets 404.
 - With `[http.oidc]`, bearer JWTs from the issuer are accepted too (mcp_hub.oidc);
   `/.well-known/oauth-protected-resource` (RFC 9728) is served without auth and
   every 401 names it in `WWW-Authenticate: Bearer resource_metadata="…"`.
+  Without it, a 401 is `Bearer realm="mcp-hub"` (`error="invalid_token"` when a
+  token was presented) and OAuth discovery paths get 404: nothing sends a
+  client into an OAuth flow that cannot finish.
 - With `http.metrics`, `/metrics` serves Prometheus text, behind the same auth
   as /mcp unless `http.metrics_public`.
 """

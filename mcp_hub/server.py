@@ -346,10 +346,8 @@ class HubServer(MCPServer[Any]):
         declared = {a.name: a.required for a in registered.arguments or []}
         missing = [arg for arg, required in declared.items() if required and arg not in (arguments or {})]
         unknown = sorted(set(arguments or {}) - set(declared))
-        if missing or unknown:
-            problems = [f"missing {', '.join(missing)}"] * bool(missing) + [f"unknown {', '.join(unknown)}"] * bool(
-                unknown
-            )
+        problems = [f"{kind} {', '.join(args)}" for kind, args in (("missing", missing), ("unknown", unknown)) if args]
+        if problems:
             raise MCPError(code=INVALID_PARAMS, message=f"Invalid arguments for prompt {name}: {'; '.join(problems)}")
         return await super().get_prompt(name, arguments, context)
 
