@@ -41,7 +41,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_hub import metrics
-from mcp_hub.config import HubConfig, PolicySettings
+from mcp_hub.config import TOKEN_TOO_SHORT, HubConfig, PolicySettings, token_long_enough
 from mcp_hub.errors import ConfigError
 from mcp_hub.policy import Caller, Policy
 from mcp_hub.server import CALLER_SCOPE_KEY
@@ -95,6 +95,9 @@ class HttpGuard:
         self.transport = transport
         self.max_body = http.max_body_bytes
         self.tokens = [_Token(name, spec.token, _narrowed(policy, spec)) for name, spec in sorted(http.tokens.items())]
+        for token in self.tokens:  # at start-up, token files included
+            if not token_long_enough(token.secret.get_secret_value()):
+                raise ConfigError(f"invalid configuration: http.tokens.{token.name}.token: {TOKEN_TOO_SHORT}")
         #: Named policies an OIDC token can map to: `http.policies`, then the tokens' own.
         self.policies: dict[str, Policy] = {name: _narrowed(policy, spec) for name, spec in http.policies.items()}
         self.policies.update({t.name: t.caller_policy for t in self.tokens if t.name not in self.policies})
@@ -189,7 +192,9 @@ class HttpGuard:
             return None, None
         matched: _Token | None = None
         for token in self.tokens:  # compare against every token: no early exit
-            if hmac.compare_digest(token.secret.get_secret_value().encode(), presented.encode()):
+            secret = token.secret.get_secret_value()
+            # A token file rewritten empty or short since start-up matches nothing.
+            if hmac.compare_digest(secret.encode(), presented.encode()) and token_long_enough(secret):
                 matched = token
         if matched is not None:
             return Caller(matched.name, self.transport, matched.caller_policy), None
