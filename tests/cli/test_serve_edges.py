@@ -145,9 +145,14 @@ def test_stdio_says_once_what_is_ready_and_an_absent_opentelemetry_only_warns() 
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("token", ["", "s3kr1t-x"])
-def test_empty_or_short_static_tokens_are_refused_at_start(token: str) -> None:
-    env = clean_env(MCP_HUB_HTTP__TOKENS__ME__TOKEN=token)
+@pytest.mark.parametrize(("token", "in_file"), [("", False), ("s3kr1t-x", False), ("s3kr1t-x\n", True)])
+def test_empty_or_short_static_tokens_are_refused_at_start(token: str, in_file: bool, tmp_path: Path) -> None:
+    if in_file:
+        (tmp_path / "token").write_text(token)
+        env = clean_env(MCP_HUB_HTTP__TOKENS__ME__TOKEN_FILE=str(tmp_path / "token"))
+        token = token.strip()
+    else:
+        env = clean_env(MCP_HUB_HTTP__TOKENS__ME__TOKEN=token)
     done = run(["serve", "--transport", "http", "--host", "0.0.0.0", "--port", str(free_port())], env)
     assert done.returncode == 2
     line = one_line(done)
