@@ -25,8 +25,18 @@ from mcp.shared.uri_template import UriTemplate
 from mcp_types import INVALID_PARAMS, CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from mcp_hub import client_log
 from mcp_hub.calls import _CONTEXT, InputRequired
-from mcp_hub.connector import Connector, PromptSpec, ResourceOutput, ResourceSpec, ToolOutput, ToolSpec
+from mcp_hub.connector import (
+    Connector,
+    PromptResult,
+    PromptSpec,
+    ResourceOutput,
+    ResourceSpec,
+    ToolOutput,
+    ToolSpec,
+)
+from mcp_hub.content import to_block
 from mcp_hub.errors import HubError, PolicyDenied
 from mcp_hub.policy import Caller, DataBoundary, ToolFacts
 from mcp_hub.provenance import META_KEY, Provenance, delimit_outsider_text, new_boundary
@@ -177,7 +187,7 @@ class HubPrompt:
 
     facts: ToolFacts
     spec: PromptSpec
-    method: Callable[..., Awaitable[str]]
+    method: Callable[..., Awaitable[PromptResult]]
     connector: Connector[Any]
 
 
@@ -189,13 +199,18 @@ def build_prompt_handler(prompt: HubPrompt, current_caller: CallerLookup, redact
         for param in list(inspect.signature(prompt.method).parameters.values())[1:]
     ]
 
-    async def handler(**arguments: Any) -> str:
+    async def handler(**arguments: Any) -> str | list[Any]:
         if not current_caller().policy.permits(prompt.facts):
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {prompt.facts.name}")
         try:
-            return await prompt.method(prompt.connector, **arguments)
+            result = await prompt.method(prompt.connector, **arguments)
         except HubError as exc:  # MCPError passes through the SDK unmasked, so the message stays actionable
             raise MCPError(code=INVALID_PARAMS, message=redactor.redact(exc.message)) from None
+        if isinstance(result, str):
+            return result
+        from mcp.server.mcpserver.prompts.base import UserMessage
+
+        return [UserMessage(content=to_block(item)) for item in result]
 
     handler.__name__ = prompt.facts.name
     handler.__signature__ = inspect.Signature(parameters, return_annotation=str)  # type: ignore[attr-defined]
@@ -237,6 +252,7 @@ def build_handler(
         connector = tool.instances[instance]
         caller = current_caller()
         context_token = _CONTEXT.set(ctx)
+        channel, log_token = client_log.open_call_log(ctx, redactor)
         try:
             try:
                 output = await tool.method(connector, **arguments)
@@ -265,6 +281,9 @@ def build_handler(
                 redactor,
             )
         finally:
+            if channel is not None:
+                await channel.flush()  # what the call logged reaches the client before its result
+            client_log.close_call_log(log_token)
             _CONTEXT.reset(context_token)
         return render(tool, instance, output)
 
@@ -295,7 +314,7 @@ def build_handler_tool(tool: HubTool, current_caller: CallerLookup, boundary: Da
         description=tool.spec.description,
         annotations=tool.annotations,
     )
-    sdk_tool.parameters = compact_schema(sdk_tool.parameters)
+    sdk_tool.parameters = compact_schema(sdk_tool.parameters) | dict(tool.spec.schema_extra or {})
     # The handler's structured content is `model_dump` of a validated model: the schema stays published,
     # but the SDK need not validate it again on every call (its cost grows with the rows of a result).
     sdk_tool.fn_metadata.output_model = None
@@ -309,7 +328,12 @@ def render(tool: HubTool, instance: str, output: ToolOutput[Any]) -> CallToolRes
     delimited, boundary = _delimit_if_outsider(text, output.provenance)
     assert isinstance(delimited, str)
     meta = {META_KEY: output.provenance.to_meta(tool.facts.connector, instance, boundary)}
-    return CallToolResult(content=[TextContent(type="text", text=delimited)], structured_content=data, _meta=meta)
+    content: list[Any] = [TextContent(type="text", text=delimited)]
+    if output.content:
+        # Embedded text from outsiders is delimited with the same per-response boundary as the text.
+        delimit = (lambda body: delimit_outsider_text(body, boundary)) if boundary is not None else None
+        content += [to_block(item, delimit) for item in output.content]
+    return CallToolResult(content=content, structured_content=data, _meta=meta)
 
 
 def error_result(exc: HubError, redactor: Redactor) -> CallToolResult:

@@ -108,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mcp-hub: {redactor.redact(exc.message)}", file=sys.stderr)
         return 2
+    except ServeError as exc:
+        print(f"mcp-hub: {redactor.redact(str(exc))}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -126,7 +129,8 @@ def _load(args: argparse.Namespace) -> tuple[HubConfig, Any]:
 
     # Registry first: it knows the ecosystem variables (DATABASE_URL, …) of installed connectors.
     registry = Registry.discover()
-    config = load_config(args.config, ecosystem_env=registry.ecosystem_env())
+    # Every problem at once: the hub's own settings and every connector section's.
+    config = load_config(args.config, ecosystem_env=registry.ecosystem_env(), check_connectors=registry.problems)
     if config.hub.connectors is not None:
         registry = Registry([m for n, m in registry.manifests.items() if n in set(config.hub.connectors)])
     if getattr(args, "toolsets", None):
@@ -140,7 +144,8 @@ def _load(args: argparse.Namespace) -> tuple[HubConfig, Any]:
 
 def _build(
     args: argparse.Namespace, transport: str = "stdio", *, use_catalog_cache: bool = False
-) -> tuple[HubConfig, HubServer]:
+) -> tuple[HubConfig, HubServer, list[str]]:
+    """The config, the hub, and the installed connectors' names."""
     from mcp_hub.policy import Caller
     from mcp_hub.server import build_server, hub_policy
 
@@ -148,17 +153,41 @@ def _build(
     caller = Caller("local", transport, hub_policy(config))
     # Connectors nothing configures are never imported: an assistant spawns this per session.
     # `serve` also publishes tools from the catalog cache and imports a connector on its first call.
-    return config, build_server(
+    server = build_server(
         config, registry=registry, caller=caller, include_unconfigured=False, use_catalog_cache=use_catalog_cache
     )
+    if getattr(args, "toolsets", None):
+        _check_toolsets(config.hub.toolsets, server, registry)
+    return config, server, sorted(registry.manifests)
+
+
+def _check_toolsets(chosen: list[str], server: HubServer, registry: Any) -> None:
+    """`--toolsets` names only what exists: all, default, a connector, a toolset or connector.toolset."""
+    facts = [t.facts for t in server.hub_tools.values()] + [r.facts for r in server.hub_resources.values()]
+    facts += [p.facts for p in server.hub_prompts.values()]
+    built = {f.connector for f in facts}
+    valid = {"all", "default", *registry.manifests, *(f.toolset for f in facts)}
+    valid |= {f"{f.connector}.{f.toolset}" for f in facts}
+    # A connector that is installed but not configured has no catalog here: its toolsets cannot be checked.
+    unknown = [
+        name
+        for name in chosen
+        if name not in valid
+        and not (name.partition(".")[0] in registry.manifests and name.partition(".")[0] not in built)
+    ]
+    if unknown:
+        raise ConfigError(f"--toolsets: unknown {', '.join(unknown)}; valid: {', '.join(sorted(valid))}")
 
 
 def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
-    config, server = _build(args, args.transport, use_catalog_cache=True)
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port {args.port}: a port is a number from 0 to 65535")
+    config, server, installed = _build(args, args.transport, use_catalog_cache=True)
     _setup_logging(args.log_level or config.hub.log_level, server.redactor)
     if args.transport == "stdio":
         import anyio
 
+        print(server.redactor.redact(_ready_line(server, installed, "stdio")), file=sys.stderr, flush=True)
         anyio.run(server.run_stdio_async)
         return 0
     from mcp_hub.http import build_http_app, is_loopback
@@ -173,18 +202,65 @@ def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
         )
     app = build_http_app(server, config, hub_policy(config), args.transport, host, port)
     path = "/sse" if args.transport == "sse" else "/mcp"
-    log.info("mcp-hub %s listening on http://%s:%d%s", __version__, host, port, path)
+    sock = _bind(host, port)  # before anything says "listening"
+    bound_port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    log.info("mcp-hub %s listening on http://%s:%d%s", __version__, shown_host, bound_port, path)
+    print(
+        server.redactor.redact(_ready_line(server, installed, f"http://{shown_host}:{bound_port}{path}")),
+        file=sys.stderr,
+    )
 
     import anyio
     import uvicorn
 
     async def run() -> None:
-        uv = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", log_config=None))
+        uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", log_config=None))
         async with server.running():
-            await uv.serve()
+            await uv.serve(sockets=[sock])
 
     anyio.run(run)
     return 0
+
+
+class ServeError(Exception):
+    """`serve` cannot start (the address cannot be bound): one line, exit code 1."""
+
+
+def _bind(host: str, port: int) -> Any:
+    """A listening socket on host:port, or `ServeError` saying why not (bad host, port in use, no permission)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ServeError(f"cannot listen on {host}:{port}: unknown host ({exc})") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def _ready_line(server: HubServer, installed: list[str], where: str) -> str:
+    """One line for stderr: what serves where, what is enabled, what is not and why."""
+    enabled = [f"{s.connector}/{s.instance}" for s in server.statuses if s.enabled]
+    disabled = [f"{s.connector}/{s.instance} ({s.reason})" for s in server.statuses if not s.enabled]
+    unconfigured = [name for name in installed if name not in {s.connector for s in server.statuses}]
+    tools = len(server.visible_tools(server.default_caller))
+    line = f"mcp-hub {__version__} ready on {where}: {tools} tools"
+    line += f"; enabled: {', '.join(enabled) or 'none'}"
+    if disabled:
+        line += f"; disabled: {'; '.join(disabled)}"
+    if unconfigured:
+        line += f"; not configured: {', '.join(unconfigured)} (`mcp-hub config check` says what each needs)"
+    return line
 
 
 def _config_check(args: argparse.Namespace, redactor: Redactor) -> int:
@@ -261,7 +337,7 @@ def _tools(args: argparse.Namespace) -> int:
 
     from mcp_hub.tokens import tool_cost
 
-    _, server = _build(args)
+    _, server, _ = _build(args)
     listed = anyio.run(server.list_tools)
     costs = [tool_cost(t.name, t.description, t.input_schema) for t in listed]
     total = sum(c.tokens for c in costs)
@@ -303,12 +379,12 @@ def _postgres_demo(args: argparse.Namespace, redactor: Redactor) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _state_kind(url: str | None) -> str:
     """Where shared state lives, without the URL (it may hold a password)."""
     if not url:
         return "in-process"
     return "redis" if url.split(":", 1)[0] in ("redis", "rediss", "unix") else "postgresql"
+
+
+if __name__ == "__main__":  # last: everything main() calls is defined above
+    sys.exit(main())

@@ -15,6 +15,13 @@ Precedence, lowest first: the ecosystem's usual variables (`DATABASE_URL`,
 
 Any key ending in `_file` names a file holding the secret of the key without
 that suffix; it is re-read when the file changes.
+
+Test-runner variables share the prefix but are never configuration:
+`MCP_HUB_TEST_*` and `MCP_HUB_LIVE_*` (one underscore after TEST/LIVE, e.g.
+`MCP_HUB_TEST_DSN`, `MCP_HUB_LIVE_MODEL_URL`) and `MCP_HUB_UPDATE_SNAPSHOT`.
+
+Every problem is reported at once, each with its full path (`hub.allow_wirtes`,
+`postgres.instances.analytics.dsn`); a section nothing knows is an error.
 """
 
 from __future__ import annotations
@@ -22,10 +29,10 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -38,6 +45,19 @@ _RESERVED_SECTIONS = ("hub", "http", "model")
 #: Sections of the model's services (`mcp-hub triage`, `mcp-hub webhook`): kept raw in `HubConfig.services`,
 #: validated by those commands, never taken for connectors.
 SERVICE_SECTIONS = ("triage", "webhook")
+#: `MCP_HUB_<this><X>` with X not an underscore: a test runner's variable, not configuration.
+_TEST_VARIABLE_PREFIXES = ("TEST_", "LIVE_")
+_TEST_VARIABLES = ("UPDATE_SNAPSHOT",)
+
+
+def is_test_variable(name: str) -> bool:
+    """True for the test runner's `MCP_HUB_…` variables (`MCP_HUB_TEST_DSN`, …), which configure no hub."""
+    rest = name.removeprefix(ENV_PREFIX)
+    if rest == name:
+        return False
+    if rest in _TEST_VARIABLES:
+        return True
+    return any(rest.startswith(p) and rest[len(p) : len(p) + 1] not in ("", "_") for p in _TEST_VARIABLE_PREFIXES)
 
 
 def _split_list(value: Any) -> Any:
@@ -103,10 +123,33 @@ class PolicySettings(BaseModel):
     _lists = field_validator("connectors", "toolsets", "allow", "deny", mode="before")(_split_list)
 
 
+#: The shortest static HTTP token accepted (an empty or short one would unlock a public bind).
+MIN_TOKEN_LENGTH = 16
+
+
 class TokenSettings(PolicySettings):
     """One HTTP bearer token; its name is the caller's identity in the audit log."""
 
     token: Secret
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: Secret) -> Secret:
+        # A `token_file` is read when the hub starts serving (`mcp_hub.http`), not here: `config check`
+        # and manifests' tests load configurations whose secret files exist only where they run.
+        if value.path is None and not token_long_enough(value.get_secret_value()):
+            raise ValueError(TOKEN_TOO_SHORT)
+        return value
+
+
+TOKEN_TOO_SHORT = (
+    f"must be at least {MIN_TOKEN_LENGTH} characters (e.g. `openssl rand -hex 32`); "
+    "an empty or short token would let anyone in"
+)
+
+
+def token_long_enough(value: str) -> bool:
+    return len(value.strip()) >= MIN_TOKEN_LENGTH
 
 
 class OidcSettings(BaseModel):
@@ -210,11 +253,14 @@ def load_config(
     path: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     ecosystem_env: Mapping[str, Mapping[str, str]] | None = None,
+    check_connectors: Callable[[Mapping[str, Any]], list[str]] | None = None,
 ) -> HubConfig:
     """Build the configuration from a TOML file and the environment.
 
     `ecosystem_env` maps connector name -> {variable: field}, e.g.
     {"postgres": {"DATABASE_URL": "dsn"}}; the registry supplies it.
+    `check_connectors(sections)` returns the problems of the connector sections
+    (`Registry.problems`), reported together with the hub's own.
     """
     env = os.environ if env is None else env
     if path is None and env.get(f"{ENV_PREFIX}CONFIG"):
@@ -234,21 +280,31 @@ def load_config(
     if from_env:
         sources.append("MCP_HUB_* variables")
     _merge(tree, from_env)
+    problems: list[str] = []
     services = {k: tree.pop(k) for k in SERVICE_SECTIONS if k in tree}
     for name, section in services.items():
         if not isinstance(section, dict):
-            raise ConfigError(f"[{name}] must be a table")
+            problems.append(f"[{name}] must be a table")
     hub_raw = {k: v for k, v in tree.items() if k not in _RESERVED_SECTIONS and not isinstance(v, dict)}
-    hub_raw.update(tree.get("hub", {}))
-    try:
-        hub = HubSettings.model_validate(hub_raw)
-        http = HttpSettings.model_validate(tree.get("http", {}))
-    except ValidationError as exc:
-        raise ConfigError(f"invalid configuration: {describe_validation_error(exc)}") from None
+    hub_section = tree.get("hub", {})
+    if isinstance(hub_section, dict):
+        hub_raw.update(hub_section)
+    else:
+        problems.append("[hub] must be a table")
+    http_section = tree.get("http", {})
+    hub = _validated(HubSettings, hub_raw, "hub", problems)
+    http = _validated(HttpSettings, http_section if isinstance(http_section, dict) else {}, "http", problems)
+    if not isinstance(http_section, dict):
+        problems.append("[http] must be a table")
     connectors = {k: v for k, v in tree.items() if k not in _RESERVED_SECTIONS and isinstance(v, dict)}
     model = tree.get("model", {})
     if not isinstance(model, dict):
-        raise ConfigError("[model] must be a table")
+        problems.append("[model] must be a table")
+    if check_connectors is not None:
+        problems += check_connectors(connectors)
+    if problems:
+        raise problems_error(problems)
+    assert hub is not None and http is not None and isinstance(model, dict)
     return HubConfig(
         hub=hub,
         http=http,
@@ -257,6 +313,17 @@ def load_config(
         services=services,
         source=" + ".join(sources) or "defaults",
     )
+
+
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+
+
+def _validated(model: type[_ModelT], raw: dict[str, Any], path: str, problems: list[str]) -> _ModelT | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(validation_problems(exc, path))
+        return None
 
 
 def _plain_or_secret(secret: Secret) -> Any:
@@ -276,7 +343,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _env_tree(env: Mapping[str, str]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for name, value in env.items():
-        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG":
+        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG" or is_test_variable(name):
             continue
         parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
         if not parts:
@@ -322,8 +389,23 @@ def _merge(into: dict[str, Any], other: Mapping[str, Any]) -> None:
             into[key] = dict(value) if isinstance(value, Mapping) else value
 
 
+def problems_error(problems: list[str]) -> ConfigError:
+    """One problem on one line; several, one per line."""
+    if len(problems) == 1:
+        return ConfigError(f"invalid configuration: {problems[0]}")
+    return ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """Field paths and messages only: the rejected values may be secrets."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors(include_input=False)
-    )
+    return "; ".join(validation_problems(exc))
+
+
+def validation_problems(exc: ValidationError, path: str = "") -> list[str]:
+    """One line per problem, `path.field: message` (no values: they may be secrets)."""
+    lines = []
+    for err in exc.errors(include_input=False):
+        where = ".".join([path] * bool(path) + [str(p) for p in err["loc"]]) or "value"
+        message = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{where}: {message}")
+    return lines

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from mcp_hub.content import Attachment
 from mcp_hub.provenance import Provenance, Visibility
 from mcp_hub.redaction import Redactor, SecretValue
 from mcp_hub.state import InProcessState, StateStore
@@ -63,6 +64,9 @@ class ToolSpec:
     idempotent: bool
     open_world: bool
     title: str | None = None
+    #: JSON Schema keywords set on the top level of the input schema (e.g. `$schema`,
+    #: `"additionalProperties": False`, which the hub then enforces).
+    schema_extra: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -76,6 +80,8 @@ class ToolOutput(Generic[DataT]):
     data: DataT
     provenance: Provenance
     text: str | None = None
+    #: Images, audio or embedded resources shown after the text (`mcp_hub.content`).
+    content: list[Attachment] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +93,9 @@ class ResourceSpec:
     description: str
     toolset: str
     mime_type: str
+    #: The connector calls `context.resource_updated(uri)` when a resource of this template changes,
+    #: so clients may subscribe to it (`resources/subscribe`).
+    subscribable: bool = False
 
 
 @dataclass(slots=True)
@@ -105,6 +114,7 @@ def resource(
     toolset: str,
     mime_type: str = "text/plain",
     name: str | None = None,
+    subscribable: bool = False,
 ) -> Callable[[Callable[..., Awaitable[ResourceOutput]]], Callable[..., Awaitable[ResourceOutput]]]:
     """Mark a connector method as an MCP resource template.
 
@@ -112,13 +122,14 @@ def resource(
     (query variables like `{?ref}` need a default). Use `{+path}` for values
     that contain slashes. With several instances the hub adds an `instance`
     query variable. Policy treats a resource like a read-only tool named
-    `<connector>_<name>` in `toolset`.
+    `<connector>_<name>` in `toolset`. `subscribable=True` when the connector
+    tells the hub of changes (`context.resource_updated(uri)`).
     """
 
     def mark(fn: Callable[..., Awaitable[ResourceOutput]]) -> Callable[..., Awaitable[ResourceOutput]]:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"resource {fn.__name__} must be async")
-        spec = ResourceSpec(name or fn.__name__, uri_template, description, toolset, mime_type)
+        spec = ResourceSpec(name or fn.__name__, uri_template, description, toolset, mime_type, subscribable)
         setattr(fn, _RESOURCE_MARK, spec)
         return fn
 
@@ -134,17 +145,22 @@ class PromptSpec:
     toolset: str
 
 
+#: What a prompt method returns: one user message's text, or user messages (text, images, embedded resources).
+PromptResult = str | list[str | Attachment]
+
+
 def prompt(
     *, description: str, toolset: str, name: str | None = None
-) -> Callable[[Callable[..., Awaitable[str]]], Callable[..., Awaitable[str]]]:
+) -> Callable[[Callable[..., Awaitable[PromptResult]]], Callable[..., Awaitable[PromptResult]]]:
     """Mark a connector method as an MCP prompt (a message template a user picks in the client).
 
     The method takes `str` keyword arguments and returns the user message's
-    text; it runs on the default instance. Policy treats it like a read-only
-    tool named `<connector>_<name>` in `toolset`.
+    text (or a list of user messages, `mcp_hub.content` items included); it runs
+    on the default instance. Policy treats it like a read-only tool named
+    `<connector>_<name>` in `toolset`.
     """
 
-    def mark(fn: Callable[..., Awaitable[str]]) -> Callable[..., Awaitable[str]]:
+    def mark(fn: Callable[..., Awaitable[PromptResult]]) -> Callable[..., Awaitable[PromptResult]]:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"prompt {fn.__name__} must be async")
         setattr(fn, _PROMPT_MARK, PromptSpec(name or fn.__name__, description, toolset))
@@ -163,6 +179,7 @@ def tool(
     open_world: bool = True,
     name: str | None = None,
     title: str | None = None,
+    schema_extra: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
     """Mark a connector method as a tool.
 
@@ -184,11 +201,16 @@ def tool(
             idempotent=read_only if idempotent is None else idempotent,
             open_world=open_world,
             title=title,
+            schema_extra=dict(schema_extra) if schema_extra else None,
         )
         setattr(fn, _TOOL_MARK, spec)
         return fn
 
     return mark
+
+
+async def _nobody_listens(uri: str) -> None:
+    """The default `resource_updated`: no hub is listening (a connector built outside a hub)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +220,8 @@ class ConnectorContext:
     redactor: Redactor
     #: Where rate-limit budgets shared across replicas live (`mcp_hub.state`); in-process by default.
     state: StateStore = field(default_factory=InProcessState)
+    #: Tell subscribed clients that the resource at this URI changed (`@resource(subscribable=True)`).
+    resource_updated: Callable[[str], Awaitable[None]] = field(default=_nobody_listens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +302,16 @@ class Connector(Generic[SettingsT]):
         """Warnings for `mcp-hub config check` (e.g. an over-powerful role)."""
         return []
 
+    async def complete(self, target: str, argument: str, value: str, context: Mapping[str, str]) -> list[str]:
+        """Values for `argument` of the prompt or resource template `target` (its method's name) that start
+        with (or match) `value`, for `completion/complete`; `context` holds the arguments already chosen.
+
+        Answer from what the connector already knows (schemas it has read, its configured
+        repositories, projects, channels), never from an unbounded upstream listing; the hub
+        returns the first 100. The default completes nothing.
+        """
+        return []
+
     @classmethod
     def tool_methods(cls) -> list[tuple[ToolSpec, Callable[..., Awaitable[Any]]]]:
         found: list[tuple[ToolSpec, Callable[..., Awaitable[Any]]]] = []
@@ -299,8 +333,8 @@ class Connector(Generic[SettingsT]):
         return sorted(found, key=lambda item: item[0].name)
 
     @classmethod
-    def prompt_methods(cls) -> list[tuple[PromptSpec, Callable[..., Awaitable[str]]]]:
-        found: list[tuple[PromptSpec, Callable[..., Awaitable[str]]]] = []
+    def prompt_methods(cls) -> list[tuple[PromptSpec, Callable[..., Awaitable[PromptResult]]]]:
+        found: list[tuple[PromptSpec, Callable[..., Awaitable[PromptResult]]]] = []
         for attr in dir(cls):
             fn = getattr(cls, attr, None)
             spec = getattr(fn, _PROMPT_MARK, None)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import BaseModel, Field
 
@@ -70,7 +71,10 @@ def register_discovery_tools(server: HubServer) -> None:
     ) -> CallToolResult | InputRequiredResult:
         if name in ("hub_find_tools", "hub_call_tool"):
             raise ToolError("hub_call_tool calls catalog tools, not itself or hub_find_tools.")
-        return await server.call_tool(name, arguments, ctx)
+        try:
+            return await server.call_tool(name, arguments, ctx)
+        except MCPError as exc:  # an unknown or hidden name: the model reads it as this tool's error
+            raise ToolError(exc.message) from None
 
     server.add_tool(
         hub_find_tools,

@@ -14,10 +14,16 @@ One ASGI layer in front of the SDK's Streamable HTTP or SSE app, on every bind
   matching token's name and policy become the request's `Caller`.
 - `X-MCP-Hub-Lockdown: 1` makes the request's caller ask connectors to
   withhold outsider text (a header can switch lockdown on, never off).
-- Bodies over `http.max_body_bytes` get 413 before they reach the server.
+- Bodies over `http.max_body_bytes` get 413 before they reach the server (a
+  chunked body is read here up to the limit, then handed on whole).
+- Each MCP session belongs to the caller that opened it (the SDK's principal
+  check, fed from the caller): another caller presenting its id gets 404.
 - With `[http.oidc]`, bearer JWTs from the issuer are accepted too (mcp_hub.oidc);
   `/.well-known/oauth-protected-resource` (RFC 9728) is served without auth and
   every 401 names it in `WWW-Authenticate: Bearer resource_metadata="…"`.
+  Without it, a 401 is `Bearer realm="mcp-hub"` (`error="invalid_token"` when a
+  token was presented) and OAuth discovery paths get 404: nothing sends a
+  client into an OAuth flow that cannot finish.
 - With `http.metrics`, `/metrics` serves Prometheus text, behind the same auth
   as /mcp unless `http.metrics_public`.
 """
@@ -35,7 +41,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_hub import metrics
-from mcp_hub.config import HubConfig, PolicySettings
+from mcp_hub.config import TOKEN_TOO_SHORT, HubConfig, PolicySettings, token_long_enough
 from mcp_hub.errors import ConfigError
 from mcp_hub.policy import Caller, Policy
 from mcp_hub.server import CALLER_SCOPE_KEY
@@ -43,6 +49,14 @@ from mcp_hub.server import CALLER_SCOPE_KEY
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 LOCKDOWN_HEADER = "x-mcp-hub-lockdown"
 METADATA_PATH = "/.well-known/oauth-protected-resource"
+#: Where OAuth clients look for an authorization server (RFC 8414, OpenID discovery, RFC 9728).
+OAUTH_DISCOVERY_PATHS = (
+    "/.well-known/oauth-protected-resource",
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+)
+#: The SSE `retry` hint (milliseconds) on resumable Streamable HTTP streams.
+RETRY_INTERVAL_MS = 1000
 
 
 def is_loopback(host: str) -> bool:
@@ -81,6 +95,9 @@ class HttpGuard:
         self.transport = transport
         self.max_body = http.max_body_bytes
         self.tokens = [_Token(name, spec.token, _narrowed(policy, spec)) for name, spec in sorted(http.tokens.items())]
+        for token in self.tokens:  # at start-up, token files included
+            if not token_long_enough(token.secret.get_secret_value()):
+                raise ConfigError(f"invalid configuration: http.tokens.{token.name}.token: {TOKEN_TOO_SHORT}")
         #: Named policies an OIDC token can map to: `http.policies`, then the tokens' own.
         self.policies: dict[str, Policy] = {name: _narrowed(policy, spec) for name, spec in http.policies.items()}
         self.policies.update({t.name: t.caller_policy for t in self.tokens if t.name not in self.policies})
@@ -129,6 +146,11 @@ class HttpGuard:
 
             await _reply(send, 200, protected_resource_metadata(self.oidc_settings))
             return
+        if self.oidc_settings is None and path.startswith(OAUTH_DISCOVERY_PATHS):
+            # Static tokens (or none): there is no OAuth here. Say so plainly, without a 401 that a client
+            # would take for "authorization needed", so it does not start a flow it cannot finish.
+            await _reply(send, 404, {"error": "no OAuth here: this hub takes static bearer tokens"})
+            return
         if path == "/metrics" and self.metrics and self.metrics_public:
             await _reply_metrics(send)
             return
@@ -140,12 +162,24 @@ class HttpGuard:
             await _reply_metrics(send)
             return
         length = headers.get("content-length")
+        too_large = {"error": f"request body larger than {self.max_body} bytes"}
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            await _reply(send, 413, {"error": f"request body larger than {self.max_body} bytes"})
+            await _reply(send, 413, too_large)
             return
+        if length is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+            # A chunked body: read it here, up to the limit, so an oversized one gets 413 (not a broken stream).
+            buffered = await _buffered(receive, self.max_body)
+            if buffered is None:
+                await _reply(send, 413, too_large)
+                return
+            receive = buffered
         if headers.get(LOCKDOWN_HEADER, "").strip().lower() in ("1", "true", "yes", "on"):
             caller = replace(caller, lockdown=True)  # a request may turn lockdown on, never off
         scope[CALLER_SCOPE_KEY] = caller
+        if self.authenticated:
+            # The SDK binds each session to the principal that opened it: another caller presenting the
+            # session id gets 404, as if it did not exist (stream, messages and DELETE alike).
+            scope["user"] = _principal(caller)
         await self.app(scope, _limited(receive, self.max_body), send)
 
     async def _authenticate(self, authorization: str) -> tuple[Caller | None, Any]:
@@ -158,7 +192,9 @@ class HttpGuard:
             return None, None
         matched: _Token | None = None
         for token in self.tokens:  # compare against every token: no early exit
-            if hmac.compare_digest(token.secret.get_secret_value().encode(), presented.encode()):
+            secret = token.secret.get_secret_value()
+            # A token file rewritten empty or short since start-up matches nothing.
+            if hmac.compare_digest(secret.encode(), presented.encode()) and token_long_enough(secret):
                 matched = token
         if matched is not None:
             return Caller(matched.name, self.transport, matched.caller_policy), None
@@ -174,16 +210,22 @@ class HttpGuard:
         return Caller(identity.caller, self.transport, policy), None
 
     async def _refuse(self, scope: Scope, headers: dict[str, str], send: Send, problem: Any) -> None:
+        presented = bool(headers.get("authorization", "").partition(" ")[2].strip())
         status = getattr(problem, "status", 401)
         message = getattr(problem, "message", None)
-        challenge = "Bearer"
         if self.oidc_settings is not None:
             base = self.public_url or f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
-            challenge += f' resource_metadata="{base}{METADATA_PATH}"'
+            challenge = f'Bearer resource_metadata="{base}{METADATA_PATH}"'
             if problem is not None:
                 challenge += f', error="{problem.error}", error_description="{_header_safe(message)}"'
                 if problem.error == "insufficient_scope":
                     challenge += f', scope="{" ".join(self.oidc_settings.required_scopes)}"'
+        else:
+            # Static tokens: no resource_metadata, nothing that points a client at an authorization server.
+            challenge = 'Bearer realm="mcp-hub"'
+            if presented:  # RFC 6750: a presented token is invalid_token; none presented, no error code
+                message = "the bearer token is not valid"
+                challenge += f', error="invalid_token", error_description="{message}"'
         text = "forbidden" if status == 403 else "unauthorized"
         detail = message or "send Authorization: Bearer <token>"
         await _reply(send, status, {"error": f"{text}: {detail}"}, [(b"www-authenticate", challenge.encode("latin-1"))])
@@ -211,6 +253,44 @@ def _strip_port(host: str) -> str:
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _principal(caller: Caller) -> Any:
+    """The SDK's authenticated user for `caller`: sessions and request states are bound to it."""
+    from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+    from mcp.server.auth.provider import AccessToken
+
+    # `token` is never a credential here: the SDK compares principals by client id, issuer and subject.
+    token = AccessToken(token="", client_id=caller.name, scopes=[], subject=caller.name, claims={"iss": "mcp-hub"})
+    return AuthenticatedUser(token)
+
+
+async def _buffered(receive: Receive, limit: int) -> Receive | None:
+    """Read a whole body of unknown length; None when it exceeds `limit`, else a receive that replays it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            first: Message | None = message  # the client left: pass that on
+            break
+        body = message.get("body", b"")
+        size += len(body)
+        if size > limit:
+            return None
+        chunks.append(body)
+        if not message.get("more_body", False):
+            first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            break
+
+    async def replay() -> Message:
+        nonlocal first
+        if first is not None:
+            message, first = first, None
+            return message
+        return await receive()
+
+    return replay
 
 
 def _limited(receive: Receive, limit: int) -> Receive:
@@ -252,7 +332,14 @@ def build_http_app(server: Any, config: HubConfig, policy: Policy, transport: st
     if transport == "sse":
         inner = server.sse_app(max_request_body_size=config.http.max_body_bytes, transport_security=security, host=host)
     else:
+        from mcp_hub.event_store import MemoryEventStore
+
+        # Resumable streams: a client that loses a POST stream mid-call reconnects with Last-Event-ID.
         inner = server.streamable_http_app(
-            max_request_body_size=config.http.max_body_bytes, transport_security=security, host=host
+            max_request_body_size=config.http.max_body_bytes,
+            transport_security=security,
+            host=host,
+            event_store=MemoryEventStore(),
+            retry_interval=RETRY_INTERVAL_MS,
         )
     return HttpGuard(inner, config=config, policy=policy, transport=transport, host=host, port=port)

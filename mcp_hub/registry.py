@@ -17,7 +17,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mcp_hub.config import HubConfig, describe_validation_error
+from mcp_hub.config import (
+    SERVICE_SECTIONS,
+    HubConfig,
+    describe_validation_error,
+    problems_error,
+    validation_problems,
+)
 from mcp_hub.connector import Connector, ConnectorManifest, ConnectorSettings
 from mcp_hub.errors import ConfigError
 
@@ -95,12 +101,9 @@ class Registry:
         nothing configures are skipped without importing them.
         """
         statuses: list[InstanceStatus] = []
-        unknown = sorted(set(config.connectors) - set(self.manifests))
-        if unknown:
-            raise ConfigError(
-                f"configuration names unknown connector(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(self.manifests)) or 'none installed'}"
-            )
+        problems = self.problems(config.connectors)
+        if problems:
+            raise problems_error(problems)
         for name, manifest in sorted(self.manifests.items()):
             configured = name in config.connectors or manifest.enabled_without_config
             if not (configured or include_unconfigured):
@@ -113,6 +116,39 @@ class Registry:
             raw = dict(config.connectors.get(name, {}))
             statuses.extend(self._instances(name, settings_model, requires, extra, raw))
         return statuses
+
+    def problems(self, sections: Mapping[str, Any], *, only_sections: bool = False) -> list[str]:
+        """Every problem of the connector sections, with full paths: unknown sections, and (unless
+        `only_sections`) settings each instance's model refuses. Nothing is connected or imported
+        beyond the settings models."""
+        problems = []
+        unknown = sorted(set(sections) - set(self.manifests))
+        if unknown:
+            known = ", ".join(sorted(["hub", "http", "model", *SERVICE_SECTIONS, *self.manifests]))
+            problems += [f"[{name}]: unknown section (known: {known})" for name in unknown]
+        if only_sections:
+            return problems
+        for name in sorted(set(sections) & set(self.manifests)):
+            raw = dict(sections[name])
+            named = raw.pop("instances", {}) or {}
+            if not isinstance(named, dict):
+                problems.append(f"{name}.instances: must be a table of named instances")
+                continue
+            try:
+                settings_model = self._settings_facts(name)[0]
+            except (ImportError, AttributeError, TypeError):
+                continue  # reported as "cannot be loaded" by resolve
+            candidates = [(name, raw, bool(named))] + [
+                (f"{name}.instances.{instance}", {**raw, **(over or {})}, False)
+                for instance, over in sorted(named.items())
+            ]
+            for path, values, shared_only in candidates:
+                try:
+                    settings_model.model_validate(values)
+                except ValidationError as exc:
+                    if not (shared_only and all(e["type"] == "missing" for e in exc.errors())):
+                        problems += validation_problems(exc, path)
+        return problems
 
     def _settings_facts(self, name: str) -> tuple[type[ConnectorSettings], tuple[str, ...], str]:
         """Settings model, required modules and extra: from the manifest when it names a settings model

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import anyio
 
+from mcp_hub.client_log import tell_client
 from mcp_hub.errors import RateLimited, UpstreamTimeout, UpstreamUnavailable
 
 T = TypeVar("T")
@@ -62,6 +63,10 @@ async def retrying(
                 raise
             delay = _backoff(policy, attempt)
         log.info("upstream busy or failing; retry %d/%d in %.2f s", attempt, policy.attempts - 1, delay)
+        # The client sees why the call is slow (MCP logging; only if it asked for warnings).
+        await tell_client(
+            "warning", f"upstream busy or failing; retry {attempt}/{policy.attempts - 1} in {delay:.1f} s"
+        )
         await sleep(delay)
     raise AssertionError("unreachable")
 

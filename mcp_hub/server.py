@@ -24,13 +24,14 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts import Prompt
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.request_state import RequestStateSecurity
-from mcp_types import CallToolResult, InputRequiredResult, TextContent
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, TextContent
 from mcp_types import Prompt as MCPPrompt
 from mcp_types import ResourceTemplate as MCPResourceTemplate
 from mcp_types import Tool as MCPTool
 from pydantic import AnyUrl, ValidationError
 
-from mcp_hub import __version__, catalog_cache, metrics, tracing
+from mcp_hub import __version__, catalog_cache, client_log, metrics, tracing
 from mcp_hub.audit import AuditLog
 from mcp_hub.calls import _CALLER
 from mcp_hub.catalog import (
@@ -49,6 +50,7 @@ from mcp_hub.catalog import (
     instance_uri_template,
     resource_parameters,
 )
+from mcp_hub.client_features import ResourceSubscriptions, install
 from mcp_hub.config import HubConfig
 from mcp_hub.connector import Connector, ConnectorContext, ConnectorSettings, settings_secrets
 from mcp_hub.deferred import ConnectorLoader, DeferredResourceEntry, DeferredTool, DeferredToolEntry
@@ -96,6 +98,7 @@ class HubServer(MCPServer[Any]):
         discovery: bool = False,
         state: StateStore | None = None,
         request_state_key: str | None = None,
+        subscriptions: ResourceSubscriptions | None = None,
     ) -> None:
         # A shared key lets any replica take the retry of an input-required round another one started.
         security = RequestStateSecurity(keys=[request_state_key]) if request_state_key else None
@@ -162,6 +165,10 @@ class HubServer(MCPServer[Any]):
             if registered.name not in self.hub_tools:  # the hub's own tools are compact already
                 registered.parameters = compact_schema(registered.parameters)
         self.middleware.append(self._caller_middleware)
+        self.subscriptions = subscriptions or ResourceSubscriptions()
+        install(self, self.subscriptions)
+        # Connector warnings reach the client of the call that caused them (`mcp_hub.client_log`).
+        client_log.forward_records(["connectors", "mcp_hub.upstream", *{type(c).__module__ for c in connectors}])
 
     # -- the catalog -----------------------------------------------------------------------------
 
@@ -179,6 +186,7 @@ class HubServer(MCPServer[Any]):
                 instances = list(loaded.instances.values())
                 for connector in instances:
                     self.redactor.add(connector.secrets())
+                client_log.forward_records({type(c).__module__ for c in instances})
                 self.connectors.extend(instances)
                 if self._stack is not None:
                     for connector in instances:
@@ -199,6 +207,14 @@ class HubServer(MCPServer[Any]):
         self._tool_manager._tools[name] = real
         self.hub_tools[name] = hub_tool
         return real
+
+    async def resolve_resource(self, entry: HubResource | DeferredResourceEntry) -> HubResource:
+        """The resource behind a catalog entry (a deferred connector is loaded first)."""
+        if isinstance(entry, HubResource):
+            return entry
+        loaded = await self._load(entry.loader)
+        resource: HubResource = loaded["resources"][entry.facts.name]
+        return resource
 
     def _deferred_resource_handler(self, entry: DeferredResourceEntry) -> Callable[..., Any]:
         built: list[Callable[..., Any]] = []
@@ -264,11 +280,14 @@ class HubServer(MCPServer[Any]):
             {"mcp_hub.tool": name, "mcp_hub.caller": caller.name, "mcp_hub.transport": caller.transport},
         )
         try:
-            if tool is not None and not caller.policy.permits(tool.facts):
-                outcome = "denied"
-                raise ToolError(f"Unknown tool: {name}")
-            if tool is None and not self._is_own_tool(name):
-                outcome = "unknown_tool"
+            if (tool is not None and not caller.policy.permits(tool.facts)) or (
+                tool is None and not self._is_own_tool(name)
+            ):
+                # A hidden tool looks exactly like one that does not exist: JSON-RPC -32602 (the spec's answer).
+                outcome = "denied" if tool is not None else "unknown_tool"
+                raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}")
+            if tool is not None and (tool.spec.schema_extra or {}).get("additionalProperties") is False:
+                _refuse_unknown_arguments(name, arguments, self._tool_manager.get_tool(name))
             result = await super().call_tool(name, arguments, context)
             if isinstance(result, CallToolResult) and result.is_error:
                 outcome = str((result.meta or {}).get(ERROR_META_KEY, "error"))
@@ -276,9 +295,12 @@ class HubServer(MCPServer[Any]):
                 outcome = "input_required"
             return result
         except ToolError as exc:
+            outcome = "invalid_arguments"
+            return _argument_error(name, exc)
+        except MCPError:
             if outcome == "ok":
-                outcome = "invalid_arguments"
-            return _argument_error(name, exc, hidden=outcome in ("denied", "unknown_tool"))
+                outcome = "error"
+            raise
         except BaseException:
             outcome = "cancelled_or_failed"
             raise
@@ -312,6 +334,22 @@ class HubServer(MCPServer[Any]):
         return [
             p for p in listed if p.name not in self.hub_prompts or caller.policy.permits(self.hub_prompts[p.name].facts)
         ]
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        """Unknown and hidden prompts alike, and missing arguments: JSON-RPC -32602, no traceback in the log."""
+        prompt = self.hub_prompts.get(name)
+        registered = self._prompt_manager.get_prompt(name)
+        if prompt is None or registered is None or not self.current_caller().policy.permits(prompt.facts):
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {name}")
+        declared = {a.name: a.required for a in registered.arguments or []}
+        missing = [arg for arg, required in declared.items() if required and arg not in (arguments or {})]
+        unknown = sorted(set(arguments or {}) - set(declared))
+        problems = [f"{kind} {', '.join(args)}" for kind, args in (("missing", missing), ("unknown", unknown)) if args]
+        if problems:
+            raise MCPError(code=INVALID_PARAMS, message=f"Invalid arguments for prompt {name}: {'; '.join(problems)}")
+        return await super().get_prompt(name, arguments, context)
 
     async def read_resource(
         self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
@@ -375,17 +413,19 @@ class HubServer(MCPServer[Any]):
             yield {}
 
 
-def _argument_error(name: str, exc: ToolError, *, hidden: bool) -> CallToolResult:
-    """A short, typed tool error for unknown tools and arguments that fail the input schema.
+def _refuse_unknown_arguments(name: str, arguments: dict[str, Any], registered: Tool | None) -> None:
+    """A tool whose schema says `additionalProperties: false` gets only the arguments it names."""
+    known = set((registered.parameters if registered is not None else {}).get("properties", {}))
+    unknown = sorted(set(arguments) - known)
+    if unknown:
+        raise ToolError(f"Invalid arguments for {name}: unknown {', '.join(unknown)}. Fix them and call again.")
+
+
+def _argument_error(name: str, exc: ToolError) -> CallToolResult:
+    """A short, typed tool error for arguments that fail the input schema.
 
     Field paths and pydantic's messages only: no URLs, no echo of the values.
     """
-    if hidden:
-        return CallToolResult(
-            content=[TextContent(type="text", text=f"Unknown tool: {name}")],
-            is_error=True,
-            _meta={ERROR_META_KEY: "unknown_tool"},
-        )
     cause = exc.__cause__
     if isinstance(cause, ValidationError):
         problems = "; ".join(
@@ -426,8 +466,9 @@ def build_server(
     if config.hub.state_url:
         redactor.add([config.hub.state_url])
     if tracing.wanted(config.hub.tracing):
-        tracing.enable()
-    context = ConnectorContext(redactor=redactor, state=state)
+        tracing.enable(required=config.hub.tracing)
+    subscriptions = ResourceSubscriptions()
+    context = ConnectorContext(redactor=redactor, state=state, resource_updated=subscriptions.resource_updated)
     settings_by_connector: dict[str, dict[str, ConnectorSettings]] = {}
     for status in statuses:
         if status.enabled and status.settings is not None:
@@ -485,6 +526,7 @@ def build_server(
         discovery=config.hub.discovery if discovery is None else discovery,
         state=state,
         request_state_key=key,
+        subscriptions=subscriptions,
     )
     for name, cache_key in to_store.items():
         connector_tools, connector_resources, connector_prompts = eager[name]

@@ -21,6 +21,7 @@ from mcp_hub.errors import ConfigError
 
 log = logging.getLogger(__name__)
 _tracer: Any = None
+_warned = False
 
 
 @dataclass(slots=True)
@@ -33,18 +34,32 @@ def wanted(config_flag: bool) -> bool:
     return config_flag or bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
 
 
-def enable(provider: Any = None) -> None:
-    """Start tracing with `provider`, else the global one (set up here if nobody did)."""
-    global _tracer
+def enable(provider: Any = None, *, required: bool = True) -> None:
+    """Start tracing with `provider`, else the global one (set up here if nobody did).
+
+    Without OpenTelemetry installed: `ConfigError` when tracing was asked for (`hub.tracing`), a
+    single warning and no tracing when only `OTEL_EXPORTER_OTLP_ENDPOINT` is set (an operator
+    injects it into every pod, whether this image has the `tracing` extra or not).
+    """
+    global _tracer, _warned
     try:
         from opentelemetry import trace
+
+        if provider is None:
+            provider = trace.get_tracer_provider()
+            if isinstance(provider, trace.ProxyTracerProvider):
+                provider = _default_provider()
+                trace.set_tracer_provider(provider)
     except ImportError:
-        raise ConfigError("hub.tracing needs OpenTelemetry: pip install 'mcp-hub[tracing]'") from None
-    if provider is None:
-        provider = trace.get_tracer_provider()
-        if isinstance(provider, trace.ProxyTracerProvider):
-            provider = _default_provider()
-            trace.set_tracer_provider(provider)
+        if required:
+            raise ConfigError("hub.tracing needs OpenTelemetry: pip install 'mcp-hub[tracing]'") from None
+        if not _warned:
+            log.warning(
+                "OTEL_EXPORTER_OTLP_ENDPOINT is set but OpenTelemetry is not installed: no tracing "
+                "(pip install 'mcp-hub[tracing]')"
+            )
+            _warned = True
+        return
     _tracer = provider.get_tracer("mcp_hub", __version__)
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcp import Client
-from mcp_types import CallToolResult, TextContent
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
 
 from mcp_hub.provenance import META_KEY, delimit_outsider_text, new_boundary
 from model.toolcalls import ToolInfo
@@ -50,7 +51,13 @@ class HubSession:
         return list(self.tools.values())
 
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolOutcome:
-        result: CallToolResult = await self.client.call_tool(name, arguments)
+        try:
+            result: CallToolResult = await self.client.call_tool(name, arguments)
+        except MCPError as exc:
+            if exc.code != INVALID_PARAMS:
+                raise
+            # An unknown (or hidden) tool is a JSON-RPC error; the model reads it like a tool's error.
+            return ToolOutcome(text=f"Error: {exc.message}", is_error=True, provenance={})
         return outcome_of(result)
 
 

@@ -23,7 +23,9 @@ def test_example_config_is_valid_and_complete(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     for name in ("review-bot.token", "postgres.dsn", "analytics.dsn"):
-        (secrets / name).write_text("postgresql://reader@127.0.0.1:1/app" if name.endswith(".dsn") else "t0ken-value")
+        (secrets / name).write_text(
+            "postgresql://reader@127.0.0.1:1/app" if name.endswith(".dsn") else "t0ken-value-0123456789"
+        )
     text = (EXAMPLES / "hub.toml").read_text().replace('"secrets/', f'"{secrets}/')
     config_file = tmp_path / "hub.toml"
     config_file.write_text(text)
@@ -31,7 +33,7 @@ def test_example_config_is_valid_and_complete(tmp_path: Path) -> None:
     config = load_config(config_file, env={}, ecosystem_env=registry.ecosystem_env())
     statuses = registry.resolve(config)
     assert [(s.instance, s.enabled) for s in statuses] == [("default", True), ("analytics", True)]
-    assert config.http.tokens["review-bot"].token.get_secret_value() == "t0ken-value"
+    assert config.http.tokens["review-bot"].token.get_secret_value() == "t0ken-value-0123456789"
     server = build_server(config, registry=registry)
     assert "postgres_query" in server.hub_tools and "postgres_execute" in server.hub_tools
     # every [hub] and [http] key the example shows is a real setting (extra keys would have failed above)
@@ -54,10 +56,30 @@ def test_client_snippets_run_real_commands(snippet: str) -> None:
             assert server["headers"]["Authorization"].startswith("Bearer ")
 
 
-def test_inspector_script_runs_the_hub() -> None:
-    script = (EXAMPLES / "inspector.sh").read_text()
-    assert "@modelcontextprotocol/inspector mcp-hub serve" in script
-    assert subprocess.run(["sh", "-n", str(EXAMPLES / "inspector.sh")], check=False).returncode == 0
+def test_inspector_script_runs_the_hub(tmp_path: Path) -> None:
+    """The Inspector gets `mcp-hub` from PATH, else this clone's venv (what the README installs)."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    npx = fake_bin / "npx"
+    npx.write_text('#!/bin/sh\necho "$@"\n')
+    npx.chmod(0o755)
+    without = subprocess.run(
+        ["sh", str(EXAMPLES / "inspector.sh")],
+        env={"PATH": f"{fake_bin}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert without.stdout.split() == ["@modelcontextprotocol/inspector", str(ROOT / ".venv/bin/mcp-hub"), "serve"]
+    hub = fake_bin / "mcp-hub"
+    hub.write_text("#!/bin/sh\n")
+    hub.chmod(0o755)
+    on_path = subprocess.run(
+        ["sh", str(EXAMPLES / "inspector.sh")],
+        env={"PATH": f"{fake_bin}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert on_path.stdout.split() == ["@modelcontextprotocol/inspector", str(hub), "serve"]
 
 
 def test_readme_commands_exist() -> None:

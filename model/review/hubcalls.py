@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 
 from mcp_hub.errors import HubError
@@ -42,7 +43,10 @@ class HubCalls:
                 "(and MCP_HUB_ALLOW_WRITES=1 for posting)"
             )
         self.calls.append(tool)
-        result: CallToolResult = await self.session.client.call_tool(tool, arguments)
+        try:
+            result: CallToolResult = await self.session.client.call_tool(tool, arguments)
+        except MCPError as exc:  # the hub no longer offers it (-32602), or refused the request
+            raise ReviewError(f"{tool} failed: {exc.message[:500]}") from None
         text = "\n".join(b.text for b in result.content if isinstance(b, TextContent))
         if result.is_error:
             raise ReviewError(f"{tool} failed: {text[:500]}")

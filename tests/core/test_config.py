@@ -22,7 +22,7 @@ def test_env_nesting_and_types() -> None:
             "MCP_HUB_ALLOW_WRITES": "true",
             "MCP_HUB_TOOLSETS": "notes.read, admin",
             "MCP_HUB_HTTP__PORT": "9000",
-            "MCP_HUB_HTTP__TOKENS__CI__TOKEN": "ci-token-value",
+            "MCP_HUB_HTTP__TOKENS__CI__TOKEN": "ci-token-value-0123456789",
             "MCP_HUB_NOTES__INSTANCES__WORK__TOKEN": "w",
             "UNRELATED": "x",
         }
@@ -30,7 +30,7 @@ def test_env_nesting_and_types() -> None:
     assert config.hub.allow_writes is True
     assert config.hub.toolsets == ["notes.read", "admin"]
     assert config.http.port == 9000
-    assert config.http.tokens["ci"].token.get_secret_value() == "ci-token-value"
+    assert config.http.tokens["ci"].token.get_secret_value() == "ci-token-value-0123456789"
     assert config.connectors == {"notes": {"instances": {"work": {"token": "w"}}}}
 
 
@@ -88,7 +88,7 @@ def test_shared_section_is_not_an_instance_when_named_ones_exist() -> None:
 
 def test_errors_name_the_field_not_the_value(tmp_path: Path) -> None:
     registry = Registry([NotesConnector])
-    with pytest.raises(ConfigError, match="unknown connector"):
+    with pytest.raises(ConfigError, match=r"\[githubb\]: unknown section \(known: .*notes"):
         registry.resolve(load_config(env={"MCP_HUB_GITHUBB__TOKEN": "x"}))
     with pytest.raises(ConfigError) as info:
         registry.resolve(
@@ -103,3 +103,41 @@ def test_errors_name_the_field_not_the_value(tmp_path: Path) -> None:
         load_config(bad, env={})
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.toml", env={})
+
+
+def test_every_problem_at_once_with_its_full_path(tmp_path: Path) -> None:
+    registry = Registry([NotesConnector])
+    config = tmp_path / "hub.toml"
+    config.write_text(
+        "[hub]\nallow_wirtes = true\n[http]\nport = 99999\n[notez]\ntoken = 'x'\n"
+        "[notes]\nvisibility = 'secret-value-xyz'\n[notes.instances.b]\ncolour = 'red'\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(config, env={"MCP_HUB_TOOLSETZ": "all"}, check_connectors=registry.problems)
+    lines = info.value.message.splitlines()[1:]  # several problems: one per line
+    assert [line.strip().split(":")[0] for line in lines] == [
+        "hub.toolsetz",
+        "hub.allow_wirtes",
+        "http.port",
+        "[notez]",
+        "notes.visibility",
+        "notes.instances.b.visibility",
+        "notes.instances.b.colour",
+    ]
+    assert "unknown setting" in lines[1] and "secret-value-xyz" not in info.value.message
+
+
+def test_test_runner_variables_are_not_configuration() -> None:
+    env = {
+        "MCP_HUB_TEST_DSN": "postgresql://postgres@127.0.0.1/postgres",
+        "MCP_HUB_TEST_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "MCP_HUB_LIVE_MODEL_URL": "http://127.0.0.1:8000/v1",
+        "MCP_HUB_UPDATE_SNAPSHOT": "1",
+        "MCP_HUB_NOTES__TOKEN": "t",
+    }
+    config = load_config(env=env)
+    assert set(config.connectors) == {"notes"}
+    # A connector section spelled with two underscores is still configuration, and a typo still an error.
+    assert load_config(env={"MCP_HUB_TEST__ENABLED": "1"}).connectors == {"test": {"enabled": "1"}}
+    with pytest.raises(ConfigError, match=r"hub\.tests_dsn: unknown setting"):
+        load_config(env={"MCP_HUB_TESTS_DSN": "x"})

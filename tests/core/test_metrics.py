@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from mcp_hub import metrics, tracing
 from tests.core.test_http import ADMIN, READER, client_for, hub_app
@@ -34,8 +35,9 @@ async def test_tool_calls_errors_and_latency_per_tool(metrics_hub: str) -> None:
     async with http, client:
         await client.call_tool("notes_list_notes", {})
         await client.call_tool("notes_list_notes", {})
-        await client.call_tool("notes_add_note", {"text": "no"})  # denied for the reader
-        await client.call_tool("no_such_tool", {})
+        for hidden_or_unknown in ("notes_add_note", "no_such_tool"):  # denied for the reader; unknown
+            with pytest.raises(MCPError):
+                await client.call_tool(hidden_or_unknown, {"text": "no"})
     response = await scrape(metrics_hub)
     after = response.text
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")

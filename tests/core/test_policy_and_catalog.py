@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from mcp_hub.server import HubServer
 
@@ -63,9 +65,12 @@ async def test_allow_and_deny_globs(make_hub: Callable[..., HubServer]) -> None:
 async def test_hidden_tool_cannot_be_called_and_looks_unknown(make_hub: Callable[..., HubServer]) -> None:
     server = make_hub()
     async with Client(server) as client:
-        result = await client.call_tool("notes_add_note", {"text": "sneaky"})
-    assert result.is_error
-    assert result.content[0].text == "Unknown tool: notes_add_note"
+        with pytest.raises(MCPError) as hidden:
+            await client.call_tool("notes_add_note", {"text": "sneaky"})
+        with pytest.raises(MCPError) as unknown:
+            await client.call_tool("notes_no_such_tool", {"text": "sneaky"})
+    assert (hidden.value.code, hidden.value.message) == (INVALID_PARAMS, "Unknown tool: notes_add_note")
+    assert unknown.value.code == INVALID_PARAMS  # the same answer: a caller cannot tell hidden from absent
     notes = server.connectors[0]
     assert "sneaky" not in notes.notes  # type: ignore[attr-defined]
 

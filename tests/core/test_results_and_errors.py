@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from mcp_hub.server import HubServer
 from tests.core.conftest import NOTES_TOKEN
@@ -60,10 +62,28 @@ async def test_invalid_arguments_name_the_field(make_hub: Callable[..., HubServe
         assert "pydantic.dev" not in result.content[0].text and "abc" not in result.content[0].text
 
 
-async def test_unknown_tool(make_hub: Callable[..., HubServer]) -> None:
+async def test_unknown_tool_is_a_json_rpc_invalid_params_error(make_hub: Callable[..., HubServer]) -> None:
     async with Client(make_hub()) as client:
-        result = await client.call_tool("github_delete_everything", {})
-    assert result.is_error and "Unknown tool" in result.content[0].text
+        with pytest.raises(MCPError) as unknown:
+            await client.call_tool("github_delete_everything", {})
+    assert unknown.value.code == INVALID_PARAMS and unknown.value.message == "Unknown tool: github_delete_everything"
+
+
+async def test_unknown_prompt_is_invalid_params_without_a_traceback(
+    make_hub: Callable[..., HubServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Client(make_hub()) as client:
+        with pytest.raises(MCPError) as unknown:
+            await client.get_prompt("notes_nothing_like_it")
+        with pytest.raises(MCPError) as missing:
+            await client.get_prompt("notes_summarise", {"styel": "long"})  # noqa: typo on purpose
+    async with Client(make_hub({"MCP_HUB_DENY": "notes_summarise"})) as client:
+        with pytest.raises(MCPError) as hidden:  # denied looks unknown
+            await client.get_prompt("notes_summarise")
+    assert unknown.value.code == INVALID_PARAMS and unknown.value.message == "Unknown prompt: notes_nothing_like_it"
+    assert (hidden.value.code, hidden.value.message) == (INVALID_PARAMS, "Unknown prompt: notes_summarise")
+    assert missing.value.code == INVALID_PARAMS
+    assert not [r for r in caplog.records if r.exc_info]
 
 
 async def test_hub_errors_are_actionable_and_typed(make_hub: Callable[..., HubServer]) -> None:
@@ -125,7 +145,8 @@ async def test_audit_log(make_hub: Callable[..., HubServer], tmp_path: Path) -> 
         await client.call_tool("notes_add_note", {"text": f"remember {NOTES_TOKEN}"})
         await client.call_tool("notes_get_note", {"note_id": 99})
         await client.call_tool("notes_get_note", {"note_id": "x"})
-        await client.call_tool("notes_delete_notes", {})
+        with pytest.raises(MCPError):  # destructive tools are off: hidden, so -32602, and audited as denied
+            await client.call_tool("notes_delete_notes", {})
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
     assert [entry["outcome"] for entry in lines] == ["ok", "ok", "not_found", "invalid_arguments", "denied"]
     assert {entry["caller"] for entry in lines} == {"local"}

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from mcp_hub.server import HubServer
 from tests.connectors.gdrive.conftest import ALICE, Seeded
@@ -20,7 +22,8 @@ WRITE_TOOLS = {"gdrive_create_file", "gdrive_update_file", "gdrive_add_comment"}
 async def test_write_tools_hidden_until_allowed(make_hub: Callable[..., HubServer]) -> None:
     async with Client(make_hub()) as client:
         default = {t.name for t in (await client.list_tools()).tools}
-        refused = await client.call_tool("gdrive_create_file", {"name": "a.txt", "content": "x"})
+        with pytest.raises(MCPError) as refused:  # hidden: an unknown tool, JSON-RPC -32602
+            await client.call_tool("gdrive_create_file", {"name": "a.txt", "content": "x"})
     async with Client(make_hub({"MCP_HUB_ALLOW_WRITES": "1"})) as client:
         writes = {t.name: t for t in (await client.list_tools()).tools}
     async with Client(make_hub(writes=True)) as client:
@@ -32,7 +35,7 @@ async def test_write_tools_hidden_until_allowed(make_hub: Callable[..., HubServe
         "gdrive_read_file",
         "gdrive_read_sheet",
     }
-    assert refused.is_error
+    assert refused.value.code == INVALID_PARAMS
     assert set(writes) == default | WRITE_TOOLS  # sharing also needs destructive tools allowed
     assert writes["gdrive_create_file"].annotations.read_only_hint is False
     share = everything["gdrive_share_file"].annotations

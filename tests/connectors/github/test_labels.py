@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from mcp_hub.server import HubServer
 from tests.connectors.github.fake_app import FakeGithub
@@ -34,7 +37,9 @@ async def test_add_labels_keeps_existing_ones(make_hub: Callable[..., HubServer]
 
 
 async def test_add_labels_is_a_write(make_hub: Callable[..., HubServer], fake: FakeGithub) -> None:
-    refused = await call(make_hub(), "add_labels", repo=W, number=40, labels=["question"])
-    assert refused.is_error and fake.state.count("POST") == 0
+    async with Client(make_hub()) as client:
+        with pytest.raises(MCPError) as refused:  # hidden: an unknown tool, JSON-RPC -32602
+            await client.call_tool("github_add_labels", {"repo": W, "number": 40, "labels": ["question"]})
+    assert refused.value.code == INVALID_PARAMS and fake.state.count("POST") == 0
     empty = await call(make_hub(writes=True), "add_labels", repo=W, number=40, labels=[])
     assert empty.is_error and fake.state.count("POST") == 0

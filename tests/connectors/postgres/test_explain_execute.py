@@ -5,6 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from tests.connectors.postgres.conftest import HubFactory, data
 from tests.pg import TestDatabase
@@ -69,9 +71,10 @@ async def test_explain_analyze_of_a_write_needs_writes_and_rolls_back(
 async def test_execute_is_hidden_until_writes_are_allowed(shop_hub: HubFactory) -> None:
     async with Client(shop_hub()) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        called = await client.call_tool("postgres_execute", {"sql": "DELETE FROM events"})
+        with pytest.raises(MCPError) as called:  # hidden: an unknown tool, JSON-RPC -32602
+            await client.call_tool("postgres_execute", {"sql": "DELETE FROM events"})
     assert "postgres_execute" not in names
-    assert called.is_error
+    assert called.value.code == INVALID_PARAMS
     async with Client(shop_hub(allow_writes=True)) as client:
         tool = next(t for t in (await client.list_tools()).tools if t.name == "postgres_execute")
         off = await client.call_tool("postgres_execute", {"sql": "DELETE FROM events"})
