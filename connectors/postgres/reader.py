@@ -183,7 +183,9 @@ def _grant(conn: psycopg.Connection[Any], role: str, password: str, db: str, sch
         ).format(ident, sql.Literal(scram_verifier(password)))
     )
     conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(ident, sql.Literal("reader of mcp-hub (create-reader)")))
-    conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(db), ident))
+    # PUBLIC may connect by default; a login that does not own the database could not grant it anyway.
+    if conn.execute("SELECT has_database_privilege(%s, current_database(), 'CONNECT')", [role]).fetchone() != (True,):
+        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(db), ident))
     if not schemas:
         if conn.execute("SELECT to_regrole('pg_read_all_data')").fetchone() == (None,):
             raise ConfigError("this PostgreSQL (before 14) has no pg_read_all_data: give --schemas")
