@@ -67,7 +67,8 @@ def hub(dsn: str, state_url: str | None) -> Iterator[tuple[str, subprocess.Popen
         "DATABASE_URL": dsn,
         "MCP_HUB_CONNECTORS": "postgres",
         "MCP_HUB_LOG_LEVEL": "WARNING",
-    } | READER
+    }
+    env |= READER
     if state_url:
         env |= {"MCP_HUB_STATE_URL": state_url, "MCP_HUB_STATE_PREFIX": f"mcp-hub-bench-{secrets.token_hex(4)}:"}
     proc = subprocess.Popen([HUB, "serve", "--transport", "http", "--port", str(port)], env=env)
