@@ -19,13 +19,17 @@ Imported lazily (psycopg).
 
 from __future__ import annotations
 
+import math
+
 import anyio
+import psycopg
 
 from connectors.postgres import logins, reader
+from connectors.postgres.errors import translate
 from connectors.postgres.logins import Endpoint, LoginReport
-from connectors.postgres.pool import Pool, open_pool
+from connectors.postgres.pool import Pool, conninfo_for, open_pool
 from connectors.postgres.settings import PostgresSettings, default_readers_dir
-from mcp_hub.errors import AuthError, PolicyDenied
+from mcp_hub.errors import AuthError, HubError, PolicyDenied, UpstreamUnavailable
 
 
 class ReadAccess:
@@ -72,31 +76,54 @@ class ReadAccess:
         stored = reader.load(default_readers_dir(), self.endpoint)
         if stored is None:
             raise PolicyDenied(self.refusal(report))
-        try:
-            return await self._open("created reader", stored.dsn(admin_dsn))
-        except AuthError:
-            raise AuthError(
-                f"the reader {stored.role} stored for this instance can no longer log in (dropped, or its "
-                f"password changed): delete {reader.credentials_path(default_readers_dir(), self.endpoint)} and run "
-                f"`{self.fix_command()}` again"
-            ) from None
+        return await self._open("created reader", stored.dsn(admin_dsn))
 
     async def _open(self, source: str, dsn: str) -> Pool:
-        pool = await open_pool(self.settings, dsn)
-        try:
-            report, _ = await logins.audit(pool)
-        except BaseException:
-            await pool.close()
-            raise
+        """A pool for `dsn` once its login passed the audit (on a first connection of its own, so that a
+        login the server refuses is named as such rather than as an unreachable server)."""
+        report = await self._audit_login(source, dsn)
         if not report.safe:
-            await pool.close()
             raise PolicyDenied(
                 f"model-written SQL is refused on instance {self.instance!r}: its {source} login {report.role!r} "
                 f"is not least-privileged ({'; '.join(report.powers())}). Use a login that may only read "
                 "(e.g. granted pg_read_all_data, owning nothing)."
             )
+        pool = await open_pool(self.settings, dsn)
         self.source, self.reader, self._own = source, report, pool
         return pool
+
+    async def _audit_login(self, source: str, dsn: str) -> LoginReport:
+        settings = self.settings
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                conninfo_for(settings, dsn),
+                autocommit=True,
+                prepare_threshold=None,
+                application_name=settings.application_name,
+                connect_timeout=max(2, math.ceil(settings.connect_timeout_s)),
+            )
+        except psycopg.Error:
+            # libpq's message may quote the host; ours names the cause and the fix only.
+            raise self._cannot_log_in(source) from None
+        try:
+            report, _ = await logins.audit_connection(conn)
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+        finally:
+            await conn.close()
+        return report
+
+    def _cannot_log_in(self, source: str) -> HubError:
+        if source == "created reader" and self.endpoint is not None:
+            path = reader.credentials_path(default_readers_dir(), self.endpoint)
+            return AuthError(
+                "the reader create-reader made for this instance cannot log in (the role was dropped, its password "
+                f"changed, or pg_hba.conf refuses it): delete {path} and run `{self.fix_command()}` again"
+            )
+        return UpstreamUnavailable(
+            f"cannot log in with the {source} of instance {self.instance!r} (login refused, or the server is "
+            "unreachable); check it"
+        )
 
     def fix_command(self) -> str:
         option = "" if self.instance == "default" else f" --instance {self.instance}"

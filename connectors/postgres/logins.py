@@ -165,16 +165,17 @@ def _examples(names: list[str], total: int) -> str:
 
 async def audit(pool: Pool) -> tuple[LoginReport, Endpoint]:
     """The report of the pool's login and where it connects, in one round trip; raises `mcp_hub.errors`."""
-
-    async def run(conn: Connection) -> tuple[LoginReport, Endpoint]:
-        commands = [_BEGIN, _TIMEOUT, Command(AUDIT_SQL, [list(DANGEROUS_ROLES)]), _ROLLBACK]
-        outcome = (await run_pipeline(conn, commands, reset=UNLOCK))[2]
-        return _report(outcome.rows[0]), _endpoint(conn.info)
-
     try:
-        return await borrow(pool, run, retry=True)
+        return await borrow(pool, audit_connection, retry=True)
     except (psycopg.Error, PoolTimeout) as exc:
         raise translate(exc, timeout_ms=_AUDIT_TIMEOUT_MS) from exc
+
+
+async def audit_connection(conn: Connection) -> tuple[LoginReport, Endpoint]:
+    """`audit` on one autocommit connection (psycopg errors are the caller's to translate)."""
+    commands = [_BEGIN, _TIMEOUT, Command(AUDIT_SQL, [list(DANGEROUS_ROLES)]), _ROLLBACK]
+    outcome = (await run_pipeline(conn, commands, reset=UNLOCK))[2]
+    return _report(outcome.rows[0]), _endpoint(conn.info)
 
 
 def audit_sync(conn: psycopg.Connection[Any]) -> tuple[LoginReport, Endpoint]:

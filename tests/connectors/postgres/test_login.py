@@ -397,3 +397,18 @@ def test_credentials_are_keyed_by_login_and_private(tmp_path: Path) -> None:
     assert "secret-pw" not in repr(stored.grants())
     verifier = reader.scram_verifier("secret-pw")
     assert verifier.startswith("SCRAM-SHA-256$4096:") and "secret-pw" not in verifier
+
+
+async def test_a_stored_reader_that_cannot_log_in_says_so(
+    pg_dsn: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    with psycopg.connect(pg_dsn.superuser_dsn) as conn:
+        _, here = audit_sync(conn)
+    gone = reader.StoredReader(here.host, here.port, here.dbname, here.user, "mcp_hub_reader_dropped", "pw-x")
+    path = reader.save(tmp_path / "mcp-hub" / "postgres-readers", gone)
+    async with Client(hub_for(pg_dsn.superuser_dsn)) as client:
+        result = await client.call_tool("postgres_query", {"sql": "SELECT 1"})
+    assert result.is_error and result.meta["mcp_hub/error"] == "auth"
+    assert "cannot log in" in result.content[0].text and str(path) in result.content[0].text
+    assert "pw-x" not in result.content[0].text
