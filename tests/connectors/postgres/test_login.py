@@ -412,3 +412,63 @@ async def test_a_stored_reader_that_cannot_log_in_says_so(
     assert result.is_error and result.meta["mcp_hub/error"] == "auth"
     assert "cannot log in" in result.content[0].text and str(path) in result.content[0].text
     assert "pw-x" not in result.content[0].text
+
+
+@pytest.mark.parametrize(
+    ("grant", "finding"),
+    [
+        ("ALTER ROLE {r} SUPERUSER", "superuser"),
+        ("ALTER ROLE {r} CREATEDB", "CREATEDB"),
+        ("ALTER ROLE {r} CREATEROLE", "CREATEROLE"),
+        ("ALTER ROLE {r} BYPASSRLS", "BYPASSRLS"),
+        ("ALTER ROLE {r} REPLICATION", "REPLICATION"),
+        ("GRANT pg_signal_backend TO {r}", "pg_signal_backend"),
+        ("GRANT pg_read_server_files TO {r}", "pg_read_server_files"),
+        ("GRANT pg_execute_server_program TO {r}", "pg_execute_server_program"),
+        ("GRANT pg_write_all_data TO {r}", "pg_write_all_data"),
+        ("GRANT pg_checkpoint TO {r}", "pg_checkpoint"),
+        ("CREATE ROLE {r}_mid NOLOGIN; GRANT pg_signal_backend TO {r}_mid; GRANT {r}_mid TO {r}", "pg_signal_backend"),
+        ("CREATE ROLE {r}_su SUPERUSER NOLOGIN; GRANT {r}_su TO {r}; ALTER ROLE {r} NOINHERIT", "superuser"),
+        ("GRANT INSERT ON customers TO {r}", "may write 1 relation(s) (customers)"),
+        ("GRANT UPDATE (name) ON customers TO {r}", "may write 1 relation(s) (customers)"),
+        ("GRANT TRUNCATE ON orders TO PUBLIC", "may write 1 relation(s) (orders)"),
+        ("GRANT USAGE ON SEQUENCE customers_id_seq TO {r}", "customers_id_seq"),
+        ("ALTER TABLE orders OWNER TO {r}", "owns 1 object(s) (relation orders)"),
+        ("CREATE SCHEMA {r}_s AUTHORIZATION {r}", "owns 1 object(s) (schema"),
+        ("CREATE ROLE {r}_owner NOLOGIN; ALTER TABLE orders OWNER TO {r}_owner; GRANT {r}_owner TO {r}", "owns 1"),
+    ],
+)
+def test_the_audit_finds_each_power(pg_admin_dsn: str, grant: str, finding: str) -> None:
+    """Each way a login can act beyond reading is found, directly or through a role it may SET ROLE to."""
+    suffix = secrets.token_hex(4)
+    name, role = f"mcp_hub_test_audit_{suffix}", f"mcp_hub_audit_{suffix}"
+    with psycopg.connect(pg_admin_dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    superuser_dsn = make_conninfo(pg_admin_dsn, dbname=name)
+    try:
+        with psycopg.connect(superuser_dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE customers (id serial PRIMARY KEY, name text); CREATE TABLE orders (id int)")
+            conn.execute(f"GRANT SELECT ON customers, orders TO {role}")
+            with psycopg.connect(make_conninfo(superuser_dsn, user=role)) as login:
+                clean, _ = audit_sync(login)
+            conn.execute(grant.format(r=role))
+            with psycopg.connect(make_conninfo(superuser_dsn, user=role)) as login:
+                found, _ = audit_sync(login)
+    finally:
+        with psycopg.connect(pg_admin_dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            for extra in ("_mid", "_su", "_owner", ""):
+                admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role + extra)))
+    assert clean.safe and clean.role == role
+    assert not found.safe and finding in found.describe(), found.describe()
+
+
+async def test_config_check_shows_unsafe_login_role(pg_dsn: TestDatabase) -> None:
+    hub = hub_for(pg_dsn.superuser_dsn, {"MCP_HUB_POSTGRES__UNSAFE_LOGIN_ROLE": "1"})
+    (connector,) = [c for c in hub.connectors if c.name == "postgres"]
+    async with hub.running():
+        lines = await connector.diagnose()
+    assert lines[0].startswith("unsafe_login_role is set") and "create-reader" in lines[0]
+    assert any("runs as configured login 'postgres': superuser" in line for line in lines)
+    assert not any(pg_dsn.superuser_dsn in line or "password" in line for line in lines)
