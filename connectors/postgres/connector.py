@@ -81,8 +81,9 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
         try:
             yield
         finally:
-            if self._reads is not None:
-                await self._reads.close()
+            if self._reads is not None:  # forgotten whole: it may hold the pool closed below
+                reads, self._reads = self._reads, None
+                await reads.close()
             if self._pool is not None:
                 pool, self._pool = self._pool, None
                 await pool.close()

@@ -472,3 +472,14 @@ async def test_config_check_shows_unsafe_login_role(pg_dsn: TestDatabase) -> Non
     assert lines[0].startswith("unsafe_login_role is set") and "create-reader" in lines[0]
     assert any("runs as configured login 'postgres': superuser" in line for line in lines)
     assert not any(pg_dsn.superuser_dsn in line or "password" in line for line in lines)
+
+
+@pytest.mark.parametrize("read_dsn", [False, True])
+async def test_a_hub_started_again_reads_again(pg_dsn: TestDatabase, read_dsn: bool) -> None:
+    """Each start opens the pools anew: nothing keeps the pools a previous stop closed."""
+    env = {"MCP_HUB_POSTGRES__READ_DSN": pg_dsn.reader_dsn} if read_dsn else {}
+    hub = hub_for(pg_dsn.superuser_dsn if read_dsn else pg_dsn.reader_dsn, env)
+    for _ in range(2):
+        async with Client(hub) as client:
+            who = data(await client.call_tool("postgres_query", {"sql": "SELECT current_user"}))
+        assert who["rows"] == [[pg_dsn.reader_role]]
