@@ -34,7 +34,7 @@ from pathlib import Path
 import anyio
 import httpx2
 from mcp import Client
-from roundtrip import scratch_database  # the same scratch database (people, 10,000 rows)
+from roundtrip import READER, scratch_database  # the same scratch database (people, 10,000 rows), its reader
 
 HUB = str(Path(sys.executable).with_name("mcp-hub"))
 POINT = "SELECT id, name, email FROM people WHERE id = $1"
@@ -68,6 +68,7 @@ def hub(dsn: str, state_url: str | None) -> Iterator[tuple[str, subprocess.Popen
         "MCP_HUB_CONNECTORS": "postgres",
         "MCP_HUB_LOG_LEVEL": "WARNING",
     }
+    env |= READER
     if state_url:
         env |= {"MCP_HUB_STATE_URL": state_url, "MCP_HUB_STATE_PREFIX": f"mcp-hub-bench-{secrets.token_hex(4)}:"}
     proc = subprocess.Popen([HUB, "serve", "--transport", "http", "--port", str(port)], env=env)

@@ -50,6 +50,11 @@ ANALYZE people;
 """
 
 
+#: The hub's `read_dsn`: a login of the scratch database that may only read (wall 1: model-written SQL
+#: never runs on the superuser's login). Filled by `scratch_database`.
+READER: dict[str, str] = {}
+
+
 # ---- the bare server ----------------------------------------------------------------------------
 
 
@@ -86,7 +91,7 @@ def hub_server(dsn: str) -> Any:
     from mcp_hub.server import build_server, hub_policy
 
     registry = Registry([PostgresConnector])
-    env = {"DATABASE_URL": dsn, "MCP_HUB_POSTGRES__MAX_ROWS": "1000"}
+    env = {"DATABASE_URL": dsn, "MCP_HUB_POSTGRES__MAX_ROWS": "1000"} | READER
     config = load_config(env=env, ecosystem_env=registry.ecosystem_env())
     return build_server(config, registry=registry, caller=Caller("bench", "memory", hub_policy(config)))
 
@@ -151,7 +156,7 @@ async def in_memory(dsn: str, calls: int) -> None:
 async def over_stdio(dsn: str, calls: int) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_HUB_")} | {"DATABASE_URL": dsn}
     bare = StdioServerParameters(command=sys.executable, args=[str(HERE), "--serve-bare", "--dsn", dsn], env=env)
-    hub = StdioServerParameters(command=HUB, args=["serve"], env=env)
+    hub = StdioServerParameters(command=HUB, args=["serve"], env=env | READER)
     async with Client(bare) as bare_client, Client(hub) as hub_client:
         await compare("stdio subprocesses", bare_client, hub_client, calls)
 
@@ -159,16 +164,22 @@ async def over_stdio(dsn: str, calls: int) -> None:
 @contextmanager
 def scratch_database(admin_dsn: str) -> Iterator[str]:
     name = f"mcp_hub_bench_{secrets.token_hex(4)}"
+    reader = f"{name}_reader"
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(reader)))
     dsn = psycopg.conninfo.make_conninfo(admin_dsn, dbname=name)
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(SETUP)
+            conn.execute(sql.SQL("GRANT SELECT ON people TO {}").format(sql.Identifier(reader)))
+        READER["MCP_HUB_POSTGRES__READ_DSN"] = psycopg.conninfo.make_conninfo(dsn, user=reader)
         yield dsn
     finally:
+        READER.clear()
         with psycopg.connect(admin_dsn, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(reader)))
 
 
 def main() -> None:

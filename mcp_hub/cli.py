@@ -5,6 +5,8 @@
     mcp-hub config check [--config FILE] [--json]
     mcp-hub tools [--json] [--config FILE] [--toolsets LIST] [--allow-writes] [--discovery]
     mcp-hub postgres demo [--config FILE] [--dsn DSN]
+    mcp-hub postgres create-reader [--instance NAME] [--schemas a,b] [--config FILE]
+    mcp-hub postgres drop-reader [--instance NAME] [--config FILE]
     mcp-hub model serve PROFILE [--tp N] [--max-model-len N] [--lora NAME=PATH] [--dry-run]
     mcp-hub model check [--base-url URL]
     mcp-hub agent "TASK" [--model PROFILE] [--base-url URL] [--max-steps N] [--approve GLOB] [--json]
@@ -80,6 +82,19 @@ def _parser(with_model: bool = True) -> argparse.ArgumentParser:
     )
     common(demo, policy=False)
     demo.add_argument("--dsn", help="load into this database instead (the role must be able to create a schema)")
+    create_reader = postgres_commands.add_parser(
+        "create-reader",
+        help="create a read-only login for model-written SQL, with the configured DSN's login, and keep its "
+        "credentials (mode 0600)",
+    )
+    common(create_reader, policy=False)
+    create_reader.add_argument("--instance", default="default", help="the instance (default: the default one)")
+    create_reader.add_argument(
+        "--schemas", metavar="LIST", help="comma-separated schemas it may read (default: all data, pg_read_all_data)"
+    )
+    drop_reader = postgres_commands.add_parser("drop-reader", help="drop the reader create-reader made")
+    common(drop_reader, policy=False)
+    drop_reader.add_argument("--instance", default="default", help="the instance (default: the default one)")
 
     if with_model:
         from model import cli as model_cli
@@ -98,8 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args, redactor)
         if args.command == "config":
             return _config_check(args, redactor)
-        if args.command == "postgres":
+        if args.command == "postgres" and args.postgres_command == "demo":
             return _postgres_demo(args, redactor)
+        if args.command == "postgres":
+            return _postgres_reader(args, redactor)
         if args.command in ("model", "agent", "review", "triage", "webhook"):
             from model import cli as model_cli
 
@@ -376,6 +393,32 @@ def _postgres_demo(args: argparse.Namespace, redactor: Redactor) -> int:
     except ValidationError as exc:
         raise ConfigError(f"[postgres]: {describe_validation_error(exc)}") from None
     print(redactor.redact(demo.run(args.dsn, settings.data_dir())))
+    return 0
+
+
+def _postgres_reader(args: argparse.Namespace, redactor: Redactor) -> int:
+    """create-reader / drop-reader for one configured instance (with its DSN: never printed)."""
+    from connectors.postgres import reader  # connector helpers the CLI runs (issue 17)
+    from connectors.postgres.pool import conninfo_for
+    from connectors.postgres.settings import PostgresSettings, default_readers_dir
+
+    config, registry = _load(args)
+    found = [s for s in registry.resolve(config) if s.connector == "postgres" and s.instance == args.instance]
+    if not found or not isinstance(found[0].settings, PostgresSettings):
+        raise ConfigError(f"no postgres instance {args.instance!r} is configured")
+    settings = found[0].settings
+    if settings.dsn is None:
+        raise ConfigError("the embedded database makes its own reader: nothing to do without a DSN")
+    if settings.read_dsn is not None:
+        raise ConfigError(f"instance {args.instance!r} sets read_dsn: that login runs model-written SQL already")
+    redactor.add([settings.dsn.get_secret_value()])
+    dsn = conninfo_for(settings, settings.dsn.get_secret_value())
+    timeout = max(2, int(settings.connect_timeout_s))
+    if args.postgres_command == "create-reader":
+        schemas = [s.strip() for s in (args.schemas or "").split(",") if s.strip()]
+        print(redactor.redact(reader.create_reader(dsn, default_readers_dir(), schemas, timeout_s=timeout)))
+    else:
+        print(redactor.redact(reader.drop_reader(dsn, default_readers_dir(), timeout_s=timeout)))
     return 0
 
 

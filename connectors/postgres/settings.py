@@ -26,8 +26,23 @@ def default_embedded_dir() -> Path:
     return Path(base) / "mcp-hub" / "postgres"
 
 
+def default_readers_dir() -> Path:
+    """Where `mcp-hub postgres create-reader` keeps credentials: `$XDG_DATA_HOME/mcp-hub/postgres-readers`."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "mcp-hub" / "postgres-readers"
+
+
 class PostgresSettings(ConnectorSettings):
     dsn: Secret | None = Field(default=None, description="libpq URL or key=value DSN; none: the embedded database")
+    read_dsn: Secret | None = Field(
+        default=None,
+        description="DSN of a least-privileged login for model-written SQL (default: a reader made by "
+        "`mcp-hub postgres create-reader`, or the DSN's own login when it is least-privileged)",
+    )
+    unsafe_login_role: bool = Field(
+        default=False,
+        description="Run model-written SQL on the DSN's login even when it is privileged (warned at every start)",
+    )
     statement_timeout_ms: int = Field(default=15000, ge=1, le=600_000, description="Per-statement time limit")
     max_rows: int = Field(default=500, ge=1, le=10_000, description="Most rows returned per query")
     max_cell_chars: int = Field(default=2000, ge=1, description="Longer text cells are truncated")
@@ -86,6 +101,10 @@ class PostgresSettings(ConnectorSettings):
     def _pool_bounds(self) -> PostgresSettings:
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("pool_min_size must not exceed pool_max_size")
+        if self.read_dsn is not None and self.unsafe_login_role:
+            raise ValueError("set read_dsn or unsafe_login_role, not both")
+        if self.read_dsn is not None and self.dsn is None:
+            raise ValueError("read_dsn needs dsn (the embedded database makes its own reader)")
         if self.ca_bundle and self.sslrootcert and self.ca_bundle != self.sslrootcert:
             raise ValueError("set ca_bundle or sslrootcert, not two different files")
         return self

@@ -22,6 +22,9 @@ class HealthTools:
     async def pool(self) -> Any:
         raise NotImplementedError
 
+    async def read_pool(self) -> Any:
+        raise NotImplementedError
+
     def _provenance(self, resource: str) -> Provenance:
         raise NotImplementedError
 
@@ -68,4 +71,5 @@ class HealthTools:
     ) -> ToolOutput[IndexAdvice]:
         from connectors.postgres import advice
 
-        return ToolOutput(await advice.advise(await self.pool(), sql, params), self._provenance("advice"))
+        plans = await self.read_pool()  # the statements are not the hub's: the reader plans them
+        return ToolOutput(await advice.advise(await self.pool(), sql, params, plans=plans), self._provenance("advice"))

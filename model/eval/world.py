@@ -9,7 +9,7 @@ so it starts its own small world, with the facts `data/tools.json` asks about:
   connector (PyGithub) talks to it. The full, contract-checked fakes live in
   `tests/` and are not installed.
 * **PostgreSQL**: a scratch database (`mcp_hub_eval_<random>`) created with
-  `--database-url` (a role that may CREATE DATABASE), seeded with `customers`
+  `--database-url` (a role that may CREATE DATABASE and CREATE ROLE), seeded with `customers`
   and `orders`, and dropped afterwards. Without the option the Postgres tasks
   are skipped, and the report says so.
 * **Slack**: no runtime fixture (a workspace fake is a larger thing); the Slack
@@ -32,7 +32,9 @@ from model.eval.tools import ToolWorld
 #: Not a credential: the in-package GitHub fake accepts any token.
 FIXTURE_TOKEN = "eval-fixture-token"  # noqa: S105
 SLACK_MISSING = "no Slack fixture outside the test suite (the task runs in mcp-hub's tests against its Slack fake)"
-POSTGRES_MISSING = "pass --database-url (a PostgreSQL role that may CREATE DATABASE) to run the Postgres tasks"
+POSTGRES_MISSING = (
+    "pass --database-url (a PostgreSQL role that may CREATE DATABASE and CREATE ROLE) to run the Postgres tasks"
+)
 
 SEED_SQL = """
 CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, email text);
@@ -199,8 +201,9 @@ async def serve_app(app: Any) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def scratch_database(dsn: str) -> AsyncIterator[str]:
-    """Create and seed a throwaway database on the server of `dsn`; yield its DSN; drop it afterwards."""
+async def scratch_database(dsn: str) -> AsyncIterator[dict[str, str]]:
+    """Create and seed a throwaway database on the server of `dsn`, and a login that may only read it (the
+    hub runs a model's SQL on such a login only); yield the hub's settings for both; drop both afterwards."""
     import psycopg
     from psycopg import sql
     from psycopg.conninfo import make_conninfo
@@ -221,12 +224,29 @@ async def scratch_database(dsn: str) -> AsyncIterator[str]:
                 f"({getattr(exc, 'sqlstate', None) or type(exc).__name__}); the role needs CREATEDB"
             ) from None
         scratch = make_conninfo(dsn, dbname=name)
+        reader, password = f"{name}_reader", secrets.token_hex(16)
         try:
+            try:
+                await admin.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(reader), sql.Literal(password))
+                )
+            except psycopg.Error as exc:
+                raise InvalidInput(
+                    "--database-url: cannot create the scratch database's read-only login "
+                    f"({getattr(exc, 'sqlstate', None) or type(exc).__name__}); the role needs CREATEROLE too"
+                ) from None
             async with await psycopg.AsyncConnection.connect(scratch, autocommit=True) as conn:
                 await conn.execute(SEED_SQL.encode())
-            yield scratch
+                await conn.execute(
+                    sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(sql.Identifier(reader))
+                )
+            yield {
+                "DATABASE_URL": scratch,
+                "MCP_HUB_POSTGRES__READ_DSN": make_conninfo(scratch, user=reader, password=password),
+            }
         finally:
             await admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            await admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(reader)))
     finally:
         await admin.close()
 
@@ -248,6 +268,6 @@ async def runtime_world(database_url: str | None) -> AsyncIterator[ToolWorld]:
             missing["postgres"] = POSTGRES_MISSING
             yield ToolWorld(build_hub(env, ["github"]), frozenset({"github"}), missing)
             return
-        async with scratch_database(database_url) as scratch:
-            hub = build_hub(env | {"DATABASE_URL": scratch}, ["github", "postgres"])
+        async with scratch_database(database_url) as postgres:
+            hub = build_hub(env | postgres, ["github", "postgres"])
             yield ToolWorld(hub, frozenset({"github", "postgres"}), missing)

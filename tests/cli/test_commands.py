@@ -30,12 +30,18 @@ def test_config_check_reports_and_never_prints_secrets(pg_dsn: Any) -> None:
     done = run(["config", "check"], hub_env(dsn))
     assert done.returncode == 0, done.stderr
     assert "enabled  postgres/default" in done.stdout
-    assert "superuser" in done.stdout  # connected as postgres: warn
+    # The effective login of each side and what it can do; no reassurance for a superuser, and the fix.
+    assert "configured login 'postgres': superuser" in done.stdout
+    assert "are off for instance 'default'" in done.stdout and "mcp-hub postgres create-reader" in done.stdout
+    assert "still hold" not in done.stdout
     assert "hunter2-very-secret" not in done.stdout + done.stderr
 
     as_json = json.loads(run(["config", "check", "--json"], hub_env(pg_dsn.reader_dsn)).stdout)
-    postgres = [c for c in as_json["connectors"] if c["connector"] == "postgres"]
-    assert postgres == [{"connector": "postgres", "instance": "default", "enabled": True, "warnings": []}]
+    (postgres,) = [c for c in as_json["connectors"] if c["connector"] == "postgres"]
+    assert postgres["enabled"] and len(postgres["warnings"]) == 2
+    reads, rest = postgres["warnings"]
+    assert f"runs as configured login {pg_dsn.reader_role!r}: not superuser, no dangerous" in reads
+    assert f"run as the configured login {pg_dsn.reader_role!r}: not superuser" in rest
     assert as_json["policy"]["state"] == "in-process"
     # Shared state in PostgreSQL: named by kind only (its DSN holds a password).
     shared = run(["config", "check", "--json"], hub_env(pg_dsn.reader_dsn) | {"MCP_HUB_STATE_URL": dsn})

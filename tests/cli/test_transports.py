@@ -29,6 +29,8 @@ pytestmark = pytest.mark.anyio
 
 def hub_env(dsn: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_HUB_") and k != "DATABASE_URL"}
+    # The checkout under test, not whichever one the virtualenv's editable install points at.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     return env | {"DATABASE_URL": dsn} | extra
 
 

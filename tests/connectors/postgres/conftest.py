@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from connectors.postgres import PostgresConnector
 from mcp_hub.config import load_config
@@ -79,10 +82,16 @@ def hub_for(dsn: str, env: dict[str, str] | None = None, *, allow_writes: bool =
 
 @pytest.fixture
 def shop_hub(shop_db: TestDatabase) -> HubFactory:
-    """A hub on shop_db as the reader role (all toolsets); pass env and allow_writes as needed."""
+    """A hub on shop_db as the reader role (all toolsets); pass env and allow_writes as needed.
+
+    `superuser=True`: the DSN is the superuser's (writes, monitoring) and model-written SQL runs on the
+    reader role (`read_dsn`), as wall 1 requires."""
 
     def make(env: dict[str, str] | None = None, *, allow_writes: bool = False, superuser: bool = False) -> HubServer:
-        return hub_for(shop_db.superuser_dsn if superuser else shop_db.reader_dsn, env, allow_writes=allow_writes)
+        if not superuser:
+            return hub_for(shop_db.reader_dsn, env, allow_writes=allow_writes)
+        env = {"MCP_HUB_POSTGRES__READ_DSN": shop_db.reader_dsn} | (env or {})
+        return hub_for(shop_db.superuser_dsn, env, allow_writes=allow_writes)
 
     return make
 
@@ -101,3 +110,18 @@ def pg_cluster() -> Iterator[Cluster]:
         pytest.fail("these tests start their own PostgreSQL: install the server binaries (initdb, pg_ctl)")
     with cluster(bindir, "-c shared_preload_libraries=pg_stat_statements") as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def pg_cluster_reader(pg_cluster: Cluster) -> str:
+    """The DSN of a least-privileged login (pg_read_all_data) on pg_cluster, for its tests' reads."""
+    role = f"mcp_hub_reader_{secrets.token_hex(4)}"
+    with psycopg.connect(pg_cluster.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(sql.Identifier(role)))
+    return make_conninfo(pg_cluster.dsn, user=role)
+
+
+def cluster_hub(cluster: Cluster, reader_dsn: str, env: dict[str, str] | None = None) -> HubServer:
+    """A hub on pg_cluster: its superuser DSN, model-written SQL on the reader (`read_dsn`)."""
+    return hub_for(cluster.dsn, {"MCP_HUB_POSTGRES__READ_DSN": reader_dsn} | (env or {}))

@@ -105,7 +105,7 @@ async def test_embedded_default_end_to_end(unprivileged: tuple[list[str], dict[s
         names = {t.name for t in (await client.list_tools()).tools}
         assert "postgres_query" in names and not data_dir.exists()  # nothing started yet
         who = data(await client.call_tool("postgres_query", {"sql": "SELECT current_user, current_database()"}))
-        assert who["rows"] == [["mcp_hub", "mcp_hub"]]
+        assert who["rows"] == [["mcp_hub_reader", "mcp_hub"]]  # model-written SQL: the reader login
         demo = subprocess.run(
             [*prefix, "-m", "mcp_hub.cli", "postgres", "demo"], capture_output=True, text=True, env=env, timeout=120
         )

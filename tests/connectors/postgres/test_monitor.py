@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from mcp import Client
 
-from tests.connectors.postgres.conftest import HubFactory, data, hub_for
+from tests.connectors.postgres.conftest import HubFactory, cluster_hub, data
 from tests.pg import Cluster, TestDatabase
 
 pytestmark = pytest.mark.anyio
@@ -67,13 +67,13 @@ async def test_top_queries_says_how_to_enable_pg_stat_statements(shop_hub: HubFa
     assert advice.is_error and "pg_stat_statements" in advice.content[0].text
 
 
-async def test_top_queries_from_pg_stat_statements(pg_cluster: Cluster) -> None:
+async def test_top_queries_from_pg_stat_statements(pg_cluster: Cluster, pg_cluster_reader: str) -> None:
     with psycopg.connect(pg_cluster.dsn, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         conn.execute("SELECT pg_stat_statements_reset()")
         for _ in range(3):
             conn.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'pg_%'")
-    async with Client(hub_for(pg_cluster.dsn)) as client:
+    async with Client(cluster_hub(pg_cluster, pg_cluster_reader)) as client:
         for _ in range(4):
             await client.call_tool("postgres_query", {"sql": "SELECT count(*) AS hub_counted FROM pg_namespace"})
         top = data(await client.call_tool("postgres_top_queries", {"order_by": "calls", "limit": 50}))
@@ -103,7 +103,7 @@ async def test_index_advice_without_hypopg(shop_hub: HubFactory) -> None:
     assert write.is_error
 
 
-async def test_index_advice_with_hypopg_when_installed(pg_cluster: Cluster) -> None:
+async def test_index_advice_with_hypopg_when_installed(pg_cluster: Cluster, pg_cluster_reader: str) -> None:
     """With hypopg on the server: costs before and after. Without it (CI without the package): the note."""
     with psycopg.connect(pg_cluster.dsn, autocommit=True) as conn:
         available = conn.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'hypopg'").fetchone()
@@ -114,7 +114,7 @@ async def test_index_advice_with_hypopg_when_installed(pg_cluster: Cluster) -> N
             "FROM generate_series(1, 20000) g"
         )
         conn.execute("ANALYZE readings")
-    async with Client(hub_for(pg_cluster.dsn)) as client:
+    async with Client(cluster_hub(pg_cluster, pg_cluster_reader)) as client:
         advice = data(
             await client.call_tool("postgres_advise_indexes", {"sql": "SELECT * FROM readings WHERE sensor = 42"})
         )

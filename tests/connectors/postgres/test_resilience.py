@@ -15,7 +15,7 @@ from mcp import Client
 from connectors.postgres.pool import conninfo_for
 from connectors.postgres.settings import PostgresSettings
 from mcp_hub.secret import Secret
-from tests.connectors.postgres.conftest import HubFactory, data, hub_for
+from tests.connectors.postgres.conftest import HubFactory, cluster_hub, data, hub_for
 from tests.pg import Cluster
 
 pytestmark = pytest.mark.anyio
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.anyio
 SQL = {"sql": "SELECT count(*) FROM pg_class WHERE relname = 'pg_class'"}
 
 
-async def test_restart_mid_session_is_invisible(pg_cluster: Cluster) -> None:
-    async with Client(hub_for(pg_cluster.dsn, {"MCP_HUB_POSTGRES__POOL_MIN_SIZE": "2"})) as client:
+async def test_restart_mid_session_is_invisible(pg_cluster: Cluster, pg_cluster_reader: str) -> None:
+    async with Client(cluster_hub(pg_cluster, pg_cluster_reader, {"MCP_HUB_POSTGRES__POOL_MIN_SIZE": "2"})) as client:
         assert data(await client.call_tool("postgres_query", SQL))["rows"] == [[1]]
         pg_cluster.restart("fast")  # every pooled connection is now dead
         after = await client.call_tool("postgres_query", SQL)
@@ -33,9 +33,9 @@ async def test_restart_mid_session_is_invisible(pg_cluster: Cluster) -> None:
     assert not described.is_error
 
 
-async def test_outage_is_a_clear_error_then_the_next_call_works(pg_cluster: Cluster) -> None:
+async def test_outage_is_a_clear_error_then_the_next_call_works(pg_cluster: Cluster, pg_cluster_reader: str) -> None:
     env = {"MCP_HUB_POSTGRES__CONNECT_TIMEOUT_S": "0.5"}
-    async with Client(hub_for(pg_cluster.dsn, env)) as client:
+    async with Client(cluster_hub(pg_cluster, pg_cluster_reader, env)) as client:
         assert not (await client.call_tool("postgres_query", SQL)).is_error
         pg_cluster.stop("immediate")
         try:

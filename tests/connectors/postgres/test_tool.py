@@ -114,10 +114,13 @@ async def test_several_instances_share_one_tool(make_hub: Callable[..., HubServe
         tools = [t for t in (await client.list_tools()).tools if t.name == "postgres_query"]
         as_reader = await client.call_tool("postgres_query", {"sql": "SELECT current_user"})
         as_admin = await client.call_tool("postgres_query", {"sql": "SELECT current_user", "instance": "admin"})
+        schemas = await client.call_tool("postgres_list_schemas", {"instance": "admin"})
     assert tools[0].input_schema["properties"]["instance"]["enum"] == ["admin", "default"]
     assert as_reader.structured_content["rows"] == [[pg_dsn.reader_role]]
-    assert as_admin.structured_content["rows"] == [["postgres"]]
-    assert as_admin.meta["mcp_hub/provenance"]["instance"] == "admin"
+    # A superuser login runs no model-written SQL (wall 1): the fix names the instance.
+    assert as_admin.is_error and "mcp-hub postgres create-reader --instance admin" in as_admin.content[0].text
+    assert not schemas.is_error and schemas.meta["mcp_hub/provenance"]["instance"] == "admin"
+    as_admin = schemas
     assert as_admin.meta["mcp_hub/provenance"]["visibility"] == "internal"
 
 
