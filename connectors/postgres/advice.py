@@ -19,8 +19,9 @@ from connectors.postgres import explain
 from connectors.postgres.candidates import Candidate, find_candidates
 from connectors.postgres.executor import Pool, run_script
 from connectors.postgres.models import IndexAdvice, IndexCandidate, StatementAdvice, TopQueries, TopQuery
+from connectors.postgres.names import Names
 from connectors.postgres.wire import Command
-from mcp_hub.errors import HubError, InvalidInput
+from mcp_hub.errors import HubError, InvalidInput, PolicyDenied
 
 Order = Literal["total_time", "mean_time", "calls"]
 _TIMEOUT_MS = 15_000
@@ -79,8 +80,11 @@ async def top_queries(pool: Pool, order: Order, limit: int) -> TopQueries:
     return TopQueries(available=True, queries=queries)
 
 
-async def advise(pool: Pool, sql: str | None, params: Sequence[Any] | None) -> IndexAdvice:
-    """Advice for `sql`, or for the top queries by total time when `sql` is None."""
+async def advise(pool: Pool, sql: str | None, params: Sequence[Any] | None, names: Names | None = None) -> IndexAdvice:
+    """Advice for `sql`, or for the top queries by total time when `sql` is None.
+
+    `names`: what the guard lets a plan name (the planner runs immutable functions on constants).
+    """
     from connectors.postgres import guard
 
     pgss, hypopg, hypopg_available, version = await _extensions(pool)
@@ -97,7 +101,7 @@ async def advise(pool: Pool, sql: str | None, params: Sequence[Any] | None) -> I
         )
     statements: list[tuple[str, Sequence[Any] | None, bool]] = []
     if sql is not None:
-        checked = guard.inspect(sql, guard.Mode.READ)
+        checked = guard.inspect(sql, guard.Mode.READ, names)
         if checked.kind != "SelectStmt":
             raise InvalidInput("index advice needs a SELECT statement")
         statements.append((checked.statement, params, False))
@@ -113,21 +117,21 @@ async def advise(pool: Pool, sql: str | None, params: Sequence[Any] | None) -> I
                 )
                 continue
             try:
-                checked = guard.inspect(top.query, guard.Mode.READ)
-            except InvalidInput:
+                checked = guard.inspect(top.query, guard.Mode.READ, names)
+            except (InvalidInput, PolicyDenied):
                 continue
             if checked.kind == "SelectStmt":
                 statements.append((checked.statement, None, parameterized))
-    advised = [await _advise_one(pool, stmt, args, generic, hypopg) for stmt, args, generic in statements]
+    advised = [await _advise_one(pool, stmt, args, generic, hypopg, names) for stmt, args, generic in statements]
     return IndexAdvice(hypopg=hypopg, statements=advised, notes=notes)
 
 
 async def _advise_one(
-    pool: Pool, statement: str, params: Sequence[Any] | None, generic: bool, hypopg: bool
+    pool: Pool, statement: str, params: Sequence[Any] | None, generic: bool, hypopg: bool, names: Names | None
 ) -> StatementAdvice:
     from connectors.postgres import guard
 
-    tree = guard.inspect(statement, guard.Mode.READ).tree
+    tree = guard.inspect(statement, guard.Mode.READ, names).tree
     candidates = await find_candidates(pool, tree)
     plan = f"EXPLAIN (FORMAT JSON{', GENERIC_PLAN' if generic else ''}) {statement}"
     commands = [Command(plan, params)]

@@ -26,6 +26,14 @@ def default_embedded_dir() -> Path:
     return Path(base) / "mcp-hub" / "postgres"
 
 
+def function_pattern(text: str) -> tuple[str, str]:
+    """("schema", "name") of an `allowed_functions` entry; "*" as the name allows a whole schema."""
+    schema, sep, name = text.strip().rpartition(".")
+    if not sep or not schema or not name or "." in schema or "*" in schema or ("*" in name and name != "*"):
+        raise ValueError(f"{text!r} is not schema.function or schema.* (e.g. public.safe_fn, reports.*)")
+    return schema, name
+
+
 class PostgresSettings(ConnectorSettings):
     dsn: Secret | None = Field(default=None, description="libpq URL or key=value DSN; none: the embedded database")
     statement_timeout_ms: int = Field(default=15000, ge=1, le=600_000, description="Per-statement time limit")
@@ -42,6 +50,10 @@ class PostgresSettings(ConnectorSettings):
         default_factory=list,
         description='[schema.]table.column globs whose values show as "***" in every result, e.g. *.password_hash',
     )
+    allowed_functions: list[str] = Field(
+        default_factory=list,
+        description="Functions reads may call besides the built-in allow-list: schema.function or schema.*",
+    )
     sslmode: SslMode | None = Field(default=None, description="libpq sslmode (overrides the DSN's)")
     sslrootcert: str | None = Field(default=None, description="CA certificate file for verify-ca/verify-full")
     ca_bundle: str | None = Field(default=None, description="Alias of sslrootcert, as for the other connectors")
@@ -49,7 +61,7 @@ class PostgresSettings(ConnectorSettings):
         default=None, description="Data directory of the embedded database (default: ~/.local/share/mcp-hub/postgres)"
     )
 
-    @field_validator("masked_columns", mode="before")
+    @field_validator("masked_columns", "allowed_functions", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
@@ -62,6 +74,13 @@ class PostgresSettings(ConnectorSettings):
         for pattern in value:
             if not 2 <= len(pattern.split(".")) <= 3 or "" in pattern.split("."):
                 raise ValueError(f"{pattern!r} is not [schema.]table.column (globs allowed, e.g. *.password_hash)")
+        return value
+
+    @field_validator("allowed_functions")
+    @classmethod
+    def _functions(cls, value: list[str]) -> list[str]:
+        for text in value:
+            function_pattern(text)
         return value
 
     @model_validator(mode="after")

@@ -6,7 +6,7 @@ connector supplies `pool()`, `settings` and `_provenance()`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -14,6 +14,9 @@ from connectors.postgres.models import HealthReport, IndexAdvice, TopQueries
 from connectors.postgres.settings import PostgresSettings
 from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.provenance import Provenance
+
+if TYPE_CHECKING:
+    from connectors.postgres.names import Names
 
 
 class HealthTools:
@@ -24,6 +27,12 @@ class HealthTools:
 
     def _provenance(self, resource: str) -> Provenance:
         raise NotImplementedError
+
+    async def _names(self) -> Names:
+        """What the guard lets a read or plan name here: the server's catalog and allowed_functions."""
+        from connectors.postgres.catalog import names_for
+
+        return await names_for(await self.pool(), self.settings.allowed_functions)
 
     @tool(
         toolset="monitor",
@@ -68,4 +77,5 @@ class HealthTools:
     ) -> ToolOutput[IndexAdvice]:
         from connectors.postgres import advice
 
-        return ToolOutput(await advice.advise(await self.pool(), sql, params), self._provenance("advice"))
+        advised = await advice.advise(await self.pool(), sql, params, await self._names())
+        return ToolOutput(advised, self._provenance("advice"))
