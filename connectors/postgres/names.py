@@ -85,12 +85,13 @@ class Names:
         if snap.builtin_functions:
             self.builtin_allowed &= snap.builtin_functions
         self.builtin_all = builtins.ALLOWED_FUNCTIONS | builtins.REFUSED_FUNCTIONS.keys() | snap.builtin_functions
-        # Operator names with a non-built-in definition that calls a function not allowed: schema set.
-        self.tainted_operators: dict[str, set[str]] = {}
+        # Operator names with a non-built-in definition calling a function not allowed: schema -> function.
+        self.tainted_operators: dict[str, dict[str, str]] = {}
         for op, definitions in snap.operators.items():
             for schema, functions in definitions:
-                if not all(self._ref_allowed(f) for f in functions):
-                    self.tainted_operators.setdefault(op, set()).add(schema)
+                blocked = [f"{f.schema}.{f.name}" for f in functions if not self._ref_allowed(f)]
+                if blocked:
+                    self.tainted_operators.setdefault(op, {})[schema] = blocked[0]
         self.tainted_cast_targets: dict[str, str] = {}
         self.implicit_cast: str | None = None
         for context, source, target, function in snap.casts:
@@ -152,7 +153,7 @@ class Names:
         name = qualified[-1]
         schema = qualified[-2] if len(qualified) > 1 else None
         for op in _IMPLIED.get(name, (name,)):
-            tainted = self.tainted_operators.get(op, set())
+            tainted = self.tainted_operators.get(op, {})
             if schema is not None and schema != BUILTIN_SCHEMA:
                 defined = {s for s, _ in self.snapshot.operators.get(op, [])}
                 if schema in tainted or schema not in defined:
@@ -166,7 +167,7 @@ class Names:
                     f"the operator {op}",
                     f"it is also defined in {where} by a function not on the allow-list, and the server "
                     "may pick that definition",
-                    f"{sorted(tainted)[0]}.<function of operator {op}>",
+                    tainted[sorted(tainted)[0]],
                 )
 
     def check_type(self, qualified: Sequence[str]) -> None:
