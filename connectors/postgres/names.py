@@ -160,6 +160,7 @@ class Names:
                     raise Refused(
                         f"the operator {schema}.{op}",
                         "only built-in operators and operators whose functions are allowed may be used",
+                        tainted.get(schema),
                     )
             elif tainted and (schema is None or BUILTIN_SCHEMA in tainted):
                 where = ", ".join(sorted(tainted))
