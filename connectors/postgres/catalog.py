@@ -61,6 +61,8 @@ SELECT 'c', NULL, NULL,
               FROM pg_proc p JOIN pg_namespace pn ON pn.oid = p.pronamespace WHERE p.oid = c.castfunc))
   FROM pg_cast c JOIN pg_type tt ON tt.oid = c.casttarget
  WHERE c.oid >= 16384 AND c.castfunc <> 0
+UNION ALL
+SELECT 'v', NULL, current_setting('server_version_num'), NULL
 """
 
 
@@ -108,6 +110,7 @@ def parse(rows: Sequence[Sequence[Any]]) -> Snapshot:
     volatile: set[str] = set()
     builtin: set[str] = set()
     snapshot = Snapshot()
+    version = 0
     for kind, schema, name, detail in rows:
         if kind == "f":
             functions.setdefault(name, set()).add(schema)
@@ -122,6 +125,8 @@ def parse(rows: Sequence[Sequence[Any]]) -> Snapshot:
             snapshot.types.setdefault(name, []).append(
                 (schema, typtype, _ref(input_function) if input_function else None)
             )
+        elif kind == "v":
+            version = int(name)
         elif kind == "c":
             context, source, target, function = detail
             snapshot.casts.append((context, source, target, _ref(function)))
@@ -132,6 +137,7 @@ def parse(rows: Sequence[Sequence[Any]]) -> Snapshot:
         operators=snapshot.operators,
         types=snapshot.types,
         casts=snapshot.casts,
+        server_version=version,
     )
 
 

@@ -41,7 +41,7 @@ from typing import Any, NoReturn
 
 from pglast.parser import ParseError, parse_sql_json
 
-from connectors.postgres.names import Names, Refused
+from connectors.postgres.names import NEWER_SYNTAX, Names, Refused
 from mcp_hub.errors import InvalidInput, PolicyDenied
 
 #: Writes only (reads use the allow-list): functions refused by exact name.
@@ -95,7 +95,7 @@ _MARKERS = tuple(f'"{key}":' for key in sorted(_SENSITIVE))
 #: What names a function, operator or type in a read (`_check_names`); `typeName` is an unwrapped TypeName*.
 _NAMING = frozenset(
     {"FuncCall", "funccall", "ColumnRef", "A_Indirection", "A_Expr", "SortBy", "SubLink", "CaseExpr", "JoinExpr",
-     "typeName", "TypeName", "RangeTableSample"}
+     "typeName", "TypeName", "RangeTableSample", *NEWER_SYNTAX}
 )  # fmt: skip
 _READ_MARKERS = tuple(f'"{key}":' for key in sorted(_SENSITIVE | _NAMING))
 
@@ -311,6 +311,8 @@ def _name_check(key: str, node: dict[str, Any], names: Names) -> Callable[[], No
             names.check_type(_strings(node.get("names")) or ["?"])
         elif key == "RangeTableSample":
             names.check_tablesample(_strings(node.get("method")) or ["?"])
+        elif key in NEWER_SYNTAX:
+            names.check_newer_syntax(key, str(node.get("op", "")))
 
     return check
 

@@ -30,6 +30,22 @@ _IMPLIED = {"BETWEEN": ("<=", ">="), "NOT BETWEEN": ("<=", ">="), "BETWEEN SYMME
 _IMPLIED["NOT BETWEEN SYMMETRIC"] = ("<=", ">=")
 #: Built-in tablesample methods (their handlers return tsm_handler, so they are not on the function list).
 _TABLESAMPLE = frozenset({"bernoulli", "system"})
+#: Syntax the guard's parser (libpg_query, PostgreSQL 18's grammar) reads as its own node, that an
+#: older server's grammar reads as a call of a function of that name (which anyone may define):
+#: node -> (function name, first server version with the syntax). JsonFuncExpr: by its `op`.
+NEWER_SYNTAX = {
+    "JsonObjectConstructor": ("json_object", 160000),
+    "JsonArrayConstructor": ("json_array", 160000),
+    "JsonArrayQueryConstructor": ("json_array", 160000),
+    "JsonObjectAgg": ("json_objectagg", 160000),
+    "JsonArrayAgg": ("json_arrayagg", 160000),
+    "JsonParseExpr": ("json", 170000),
+    "JsonScalarExpr": ("json_scalar", 170000),
+    "JsonSerializeExpr": ("json_serialize", 170000),
+    "JsonTable": ("json_table", 170000),
+    "JsonFuncExpr": ("", 170000),
+    "MergeSupportFunc": ("merge_action", 170000),
+}
 #: Non-built-in types a cast may name: enums only (their input function is built in; a domain's
 #: constraints, a range's or base type's support functions are arbitrary functions).
 _SAFE_TYPE_KINDS = frozenset({"e"})
@@ -60,6 +76,8 @@ class Snapshot:
     types: dict[str, list[tuple[str, str, FunctionRef | None]]] = field(default_factory=dict)
     #: Non-built-in casts with a function: (context 'e'/'a'/'i', source type, target type name, function).
     casts: list[tuple[str, str, str, FunctionRef]] = field(default_factory=list)
+    #: server_version_num; 0 when unknown (then the oldest grammar is assumed).
+    server_version: int = 0
 
 
 class Refused(Exception):
@@ -125,9 +143,9 @@ class Names:
             if self._allowed(schema, name):
                 return
             raise Refused(f"calling {schema}.{name}()", "it is not on the allow-list", f"{schema}.{name}")
+        # `pg_catalog.x` is checked as `x`: the guard's parser qualifies some names that an older
+        # server's parser leaves to the search path (`json_object(…)` before PostgreSQL 16).
         others = self.snapshot.functions.get(name, frozenset())
-        if schema == BUILTIN_SCHEMA:
-            others = others & {BUILTIN_SCHEMA}
         self._check_overloads(name, others, builtin=name in self.builtin_allowed or self._allowed(BUILTIN_SCHEMA, name))
         if name in self.tainted_cast_targets:
             raise Refused(f"converting to {name}", self.tainted_cast_targets[name], None)
@@ -202,6 +220,13 @@ class Names:
             )
         if name in self.tainted_cast_targets:
             raise Refused(f"converting to {name}", self.tainted_cast_targets[name], None)
+
+    def check_newer_syntax(self, node: str, op: str) -> None:
+        """Syntax of a newer grammar: on an older server (or an unknown one), the call it would be."""
+        name, since = NEWER_SYNTAX[node]
+        if self.snapshot.server_version >= since:
+            return
+        self.check_function([name or op.lower().removesuffix("_op")])
 
     def check_tablesample(self, qualified: Sequence[str]) -> None:
         name = qualified[-1]

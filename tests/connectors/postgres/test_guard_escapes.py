@@ -54,6 +54,10 @@ CREATE FUNCTION public.pwn_sfunc(text, text) RETURNS text LANGUAGE plpgsql AS
   $$ BEGIN RAISE EXCEPTION 'PWNED agg'; END $$;
 CREATE AGGREGATE public.pwn_agg(text) (SFUNC = public.pwn_sfunc, STYPE = text);
 CREATE FUNCTION public.safe_fn(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 2';
+CREATE FUNCTION public.merge_action() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'PWNED merge'; END $$;
+CREATE FUNCTION public.json_scalar(int) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'PWNED json'; END $$;
+CREATE FUNCTION public.json_object(varchar) RETURNS text LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'PWNED json_object'; END $$;
 CREATE SCHEMA reports;
 CREATE FUNCTION reports.total() RETURNS bigint LANGUAGE sql STABLE AS 'SELECT count(*) FROM customers';
 """
@@ -100,6 +104,10 @@ REACHES_HOSTILE = [
     "SELECT NULLIF('a'::varchar, 'b'::varchar)",
     "SELECT * FROM (SELECT 'a'::varchar AS k) x JOIN (SELECT 'b'::varchar AS k) y USING (k)",
     "SELECT * FROM (SELECT 'a'::varchar AS k) x NATURAL JOIN (SELECT 'b'::varchar AS k) y",
+    # syntax the guard's newer parser reads as its own node, or qualifies, and PostgreSQL 15 as a call by name
+    "SELECT merge_action()",
+    "SELECT json_scalar(1)",
+    "SELECT json_object('{a,1}'::varchar)",
     # casts and types: a cast function, function-style cast, a domain's check
     "SELECT 1::date",
     "SELECT CAST(1 AS date)",
