@@ -15,11 +15,12 @@ read is not run.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
+
+import anyio
 
 from connectors.postgres.names import FunctionRef, Names, Snapshot
 
@@ -68,7 +69,7 @@ SELECT 'v', NULL, current_setting('server_version_num'), NULL
 
 class _Entry:
     def __init__(self) -> None:
-        self.lock = asyncio.Lock()
+        self.lock = anyio.Lock()
         self.snapshot: Snapshot | None = None
         self.loaded_at = 0.0
         self.names: dict[tuple[str, ...], Names] = {}
