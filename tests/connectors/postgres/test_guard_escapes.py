@@ -369,3 +369,25 @@ def test_the_committed_allow_list_is_what_the_generator_makes_of_this_server(pg_
     allowed, refused = builtins_gen.classify(overloads)
     assert set(allowed) == builtins.ALLOWED_FUNCTIONS
     assert refused == builtins.REFUSED_FUNCTIONS
+
+
+async def test_through_the_mcp_client_every_read_tool_is_guarded(hostile_db: TestDatabase) -> None:
+    """query, explain and index advice check names against the server, with the configured allowed_functions."""
+    from mcp import Client
+
+    from tests.connectors.postgres.conftest import hub_for
+
+    hub = hub_for(hostile_db.superuser_dsn, {"MCP_HUB_POSTGRES__ALLOWED_FUNCTIONS": "public.safe_fn, reports.*"})
+    async with Client(hub) as client:
+        ok = await client.call_tool("postgres_query", {"sql": "SELECT safe_fn(2), reports.total()"})
+        assert not ok.is_error and ok.structured_content["rows"] == [[4, 3]], ok.content
+        for tool, sql in (
+            ("postgres_query", "SELECT ('x'::text).pwn"),
+            ("postgres_explain", "SELECT 1::date"),
+            ("postgres_explain", "SELECT lower('A'::varchar)"),
+            ("postgres_advise_indexes", "SELECT * FROM customers WHERE name === 'x'"),
+        ):
+            refused = await client.call_tool(tool, {"sql": sql})
+            assert refused.is_error and refused.meta["mcp_hub/error"] == "denied", (tool, refused.content)
+            assert "refused in read-only mode" in refused.content[0].text
+            assert "PWNED" not in refused.content[0].text
