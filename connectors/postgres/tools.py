@@ -16,6 +16,7 @@ from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.provenance import Provenance
 
 if TYPE_CHECKING:
+    from connectors.postgres.guard import Checked, Mode
     from connectors.postgres.names import Names
 
 
@@ -28,11 +29,20 @@ class HealthTools:
     def _provenance(self, resource: str) -> Provenance:
         raise NotImplementedError
 
-    async def _names(self) -> Names:
+    async def _names(self, *, refresh: bool = False) -> Names:
         """What the guard lets a read or plan name here: the server's catalog and allowed_functions."""
         from connectors.postgres.catalog import names_for
 
-        return await names_for(await self.pool(), self.settings.allowed_functions)
+        return await names_for(await self.pool(), self.settings.allowed_functions, refresh=refresh)
+
+    async def _inspect(self, sql: str, mode: Mode) -> Checked:
+        """`guard.inspect` with this instance's names; a name the snapshot does not know reloads it once."""
+        from connectors.postgres import guard
+
+        try:
+            return guard.inspect(sql, mode, await self._names())
+        except guard.UnknownName:
+            return guard.inspect(sql, mode, await self._names(refresh=True))
 
     @tool(
         toolset="monitor",
