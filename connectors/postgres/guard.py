@@ -24,9 +24,12 @@ The tree is libpg_query's JSON (`parse_sql_json`, ~7 µs) rather than pglast's
 Python AST (~170 µs to build). In that JSON every node held by a generic
 `Node*`/`List*` field is wrapped as `{"NodeType": {...}}`; the few fields typed
 with a concrete node are not wrapped, and the ones that matter here are listed
-by name (`funccall`, `intoClause`). Values (string constants, identifiers)
-never become keys, so a key is always a node type or a field name. Verdicts are
-cached per SQL text: they depend on nothing else.
+by name (`funccall`, `intoClause`, `typeName`). Values (string constants,
+identifiers) never become keys, so a key is always a node type or a field name.
+Verdicts are cached per (SQL text, mode, `Names`): a new catalog snapshot is a
+new `Names`. libpg_query parses with PostgreSQL 18's grammar; what an older
+server's grammar reads differently as a call is checked as that call
+(`names.NEWER_SYNTAX`).
 """
 
 from __future__ import annotations
