@@ -13,15 +13,17 @@ Imported lazily (it imports the executor, hence psycopg).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from connectors.postgres import explain
 from connectors.postgres.candidates import Candidate, find_candidates
 from connectors.postgres.executor import Pool, run_script
 from connectors.postgres.models import IndexAdvice, IndexCandidate, StatementAdvice, TopQueries, TopQuery
-from connectors.postgres.names import Names
 from connectors.postgres.wire import Command
 from mcp_hub.errors import HubError, InvalidInput, PolicyDenied
+
+if TYPE_CHECKING:
+    from connectors.postgres.names import Names
 
 Order = Literal["total_time", "mean_time", "calls"]
 _TIMEOUT_MS = 15_000

@@ -31,6 +31,8 @@ def function_pattern(text: str) -> tuple[str, str]:
     schema, sep, name = text.strip().rpartition(".")
     if not sep or not schema or not name or "." in schema or "*" in schema or ("*" in name and name != "*"):
         raise ValueError(f"{text!r} is not schema.function or schema.* (e.g. public.safe_fn, reports.*)")
+    if schema == "pg_catalog" and name == "*":
+        raise ValueError("pg_catalog.* would allow every built-in function (files, signals): name them one by one")
     return schema, name
 
 

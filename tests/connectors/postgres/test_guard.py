@@ -471,6 +471,6 @@ def test_allowed_functions_setting() -> None:
     from connectors.postgres.settings import PostgresSettings
 
     assert PostgresSettings(allowed_functions="public.a, reports.*").allowed_functions == ["public.a", "reports.*"]
-    for bad in ("safe_fn", "*.safe_fn", "a.b.c", "public.", "public.a*"):
-        with pytest.raises(ValueError, match=r"schema\.function"):
+    for bad in ("safe_fn", "*.safe_fn", "a.b.c", "public.", "public.a*", "pg_catalog.*"):
+        with pytest.raises(ValueError, match=r"schema\.function|one by one"):
             PostgresSettings(allowed_functions=[bad])
