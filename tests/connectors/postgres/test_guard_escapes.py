@@ -45,6 +45,8 @@ CREATE OPERATOR public.### (RIGHTARG = text, FUNCTION = pg_catalog.pg_read_file)
 CREATE FUNCTION public.pwn_eq(varchar, varchar) RETURNS boolean LANGUAGE plpgsql AS
   $$ BEGIN RAISE EXCEPTION 'PWNED eq'; END $$;
 CREATE OPERATOR public.= (LEFTARG = varchar, RIGHTARG = varchar, FUNCTION = public.pwn_eq);
+CREATE OPERATOR public.~~ (LEFTARG = varchar, RIGHTARG = varchar, FUNCTION = public.pwn_eq);
+CREATE OPERATOR public.>= (LEFTARG = varchar, RIGHTARG = varchar, FUNCTION = public.pwn_eq);
 CREATE FUNCTION public.pwn_date(int) RETURNS date LANGUAGE plpgsql AS
   $$ BEGIN RAISE EXCEPTION 'PWNED cast'; END $$;
 CREATE CAST (int AS date) WITH FUNCTION public.pwn_date(int);
@@ -104,6 +106,8 @@ REACHES_HOSTILE = [
     "SELECT NULLIF('a'::varchar, 'b'::varchar)",
     "SELECT * FROM (SELECT 'a'::varchar AS k) x JOIN (SELECT 'b'::varchar AS k) y USING (k)",
     "SELECT * FROM (SELECT 'a'::varchar AS k) x NATURAL JOIN (SELECT 'b'::varchar AS k) y",
+    "SELECT 'a'::varchar LIKE 'b'::varchar",
+    "SELECT 'b'::varchar BETWEEN 'a'::varchar AND 'c'::varchar",
     # syntax the guard's newer parser reads as its own node, or qualifies, and PostgreSQL 15 as a call by name
     "SELECT merge_action()",
     "SELECT json_scalar(1)",
