@@ -88,9 +88,10 @@ async def names_for(pool: Any, allowed_functions: Sequence[str] = (), *, refresh
     if entry.snapshot is None or time.monotonic() - entry.loaded_at > max_age:
         async with entry.lock:
             if entry.snapshot is None or time.monotonic() - entry.loaded_at > max_age:
-                entry.snapshot = await load(pool)
+                snapshot = await load(pool)
+                if snapshot != entry.snapshot:  # unchanged: keep the same Names, and the verdicts cached for it
+                    entry.snapshot, entry.names = snapshot, {}
                 entry.loaded_at = time.monotonic()
-                entry.names = {}
     names = entry.names.get(key)
     if names is None:
         names = entry.names[key] = Names(allowed_functions, entry.snapshot)

@@ -395,3 +395,21 @@ async def test_through_the_mcp_client_every_read_tool_is_guarded(hostile_db: Tes
             assert refused.is_error and refused.meta["mcp_hub/error"] == "denied", (tool, refused.content)
             assert "refused in read-only mode" in refused.content[0].text
             assert "PWNED" not in refused.content[0].text
+
+
+async def test_a_reload_that_finds_nothing_new_keeps_the_names(
+    hostile_db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verdicts are cached per Names: an unchanged catalog must not make a new one (nor keep old snapshots alive)."""
+    monkeypatch.setattr(catalog, "MAX_AGE_S", 0.0)
+    async with pool_for(hostile_db.superuser_dsn, pool_max_size=1) as pool:
+        first = await catalog.names_for(pool)
+        assert await catalog.names_for(pool) is first
+        async with await psycopg.AsyncConnection.connect(hostile_db.superuser_dsn, autocommit=True) as admin:
+            await admin.execute("CREATE FUNCTION public.newer() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+        try:
+            changed = await catalog.names_for(pool)
+            assert changed is not first and "newer" in changed.snapshot.functions
+        finally:
+            async with await psycopg.AsyncConnection.connect(hostile_db.superuser_dsn, autocommit=True) as admin:
+                await admin.execute("DROP FUNCTION public.newer()")
