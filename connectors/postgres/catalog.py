@@ -59,7 +59,8 @@ UNION ALL
 SELECT 'c', NULL, NULL,
        json_build_array(c.castcontext, format_type(c.castsource, NULL), tt.typname,
            (SELECT json_build_array(p.oid < 16384, pn.nspname, p.proname)
-              FROM pg_proc p JOIN pg_namespace pn ON pn.oid = p.pronamespace WHERE p.oid = c.castfunc))
+              FROM pg_proc p JOIN pg_namespace pn ON pn.oid = p.pronamespace WHERE p.oid = c.castfunc),
+           c.castsource < 16384 AND c.casttarget < 16384)
   FROM pg_cast c JOIN pg_type tt ON tt.oid = c.casttarget
  WHERE c.oid >= 16384 AND c.castfunc <> 0
 UNION ALL
@@ -130,8 +131,8 @@ def parse(rows: Sequence[Sequence[Any]]) -> Snapshot:
         elif kind == "v":
             version = int(name)
         elif kind == "c":
-            context, source, target, function = detail
-            snapshot.casts.append((context, source, target, _ref(function)))
+            context, source, target, function, between_builtins = detail
+            snapshot.casts.append((context, source, target, _ref(function), bool(between_builtins)))
     return Snapshot(
         functions={name: frozenset(schemas) for name, schemas in functions.items()},
         volatile_builtins=frozenset(volatile),

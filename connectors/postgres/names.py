@@ -74,8 +74,9 @@ class Snapshot:
     operators: dict[str, list[tuple[str, list[FunctionRef]]]] = field(default_factory=dict)
     #: Type name -> [(schema, typtype, input function)] for non-built-in types that matter.
     types: dict[str, list[tuple[str, str, FunctionRef | None]]] = field(default_factory=dict)
-    #: Non-built-in casts with a function: (context 'e'/'a'/'i', source type, target type name, function).
-    casts: list[tuple[str, str, str, FunctionRef]] = field(default_factory=list)
+    #: Non-built-in casts with a function: (context 'e'/'a'/'i', source type, target type name, function,
+    #: both types built in?).
+    casts: list[tuple[str, str, str, FunctionRef, bool]] = field(default_factory=list)
     #: server_version_num; 0 when unknown (then the oldest grammar is assumed).
     server_version: int = 0
 
@@ -112,11 +113,15 @@ class Names:
                     self.tainted_operators.setdefault(op, {})[schema] = blocked[0]
         self.tainted_cast_targets: dict[str, str] = {}
         self.implicit_cast: str | None = None
-        for context, source, target, function in snap.casts:
+        for context, source, target, function, between_builtins in snap.casts:
             if self._ref_allowed(function):
                 continue
             described = f"the cast from {source} to {target} calls {function.schema}.{function.name}()"
-            if context in ("i", "a"):
+            # Between built-in types, an implicit (or assignment) cast may fire on any value, where no
+            # name shows it. One that involves another type fires only on values of that type: they
+            # come from columns (whose type's own functions run anyway), or from casts and calls the
+            # guard checks.
+            if context in ("i", "a") and between_builtins:
                 self.implicit_cast = described
             self.tainted_cast_targets.setdefault(target, described)
 
@@ -259,8 +264,11 @@ class Names:
             )
 
     def _ref_allowed(self, ref: FunctionRef) -> bool:
+        """A function an operator or cast calls. Built-in ones that SQL cannot call (selectivity
+        estimators such as `matchingsel(internal, …)`) are on neither list, and allowed."""
         if ref.builtin:
-            return ref.name in self.builtin_allowed or self._allowed(ref.schema, ref.name)
+            allowed = ref.name in self.builtin_allowed or ref.name not in self.builtin_all
+            return allowed or self._allowed(ref.schema, ref.name)
         return self._allowed(ref.schema, ref.name)
 
     def _allowed(self, schema: str, name: str) -> bool:

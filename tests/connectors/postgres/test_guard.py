@@ -423,7 +423,7 @@ def test_names_for_types_and_casts() -> None:
             "checked": [("public", "d", FunctionRef("pg_catalog", "domain_in", True))],
             "citext": [("public", "b", FunctionRef("public", "citextin", False))],
         },
-        casts=[("e", "integer", "date", FunctionRef("public", "pwn_date", False))],
+        casts=[("e", "integer", "date", FunctionRef("public", "pwn_date", False), True)],
     )
     assert check_read_only("SELECT 'ok'::mood, 'x'::text", names)
     for sql, words in (
@@ -440,9 +440,12 @@ def test_names_for_types_and_casts() -> None:
 
 
 def test_names_refuse_everything_under_an_implicit_cast_by_a_function() -> None:
-    names = _names(casts=[("i", "integer", "text", FunctionRef("public", "pwn_text", False))])
+    names = _names(casts=[("i", "integer", "text", FunctionRef("public", "pwn_text", False), True)])
     with pytest.raises(PolicyDenied, match="applies implicitly"):
         check_read_only("SELECT 1", names)
+    # One from or to a type that is not built in (citext's inet -> citext) fires only on such values.
+    citext = _names(casts=[("a", "inet", "citext", FunctionRef("public", "citext", False), False)])
+    assert check_read_only("SELECT 1", citext)
     assert inspect("DELETE FROM t", Mode.WRITE, names).kind == "DeleteStmt"  # writes are not this check's
 
 

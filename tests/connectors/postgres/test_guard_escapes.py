@@ -12,6 +12,7 @@ a superuser, so the guard is the only wall. Ordinary analytics must still pass.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 import pytest
 
 from connectors.postgres import catalog, guard
@@ -413,3 +415,70 @@ async def test_a_reload_that_finds_nothing_new_keeps_the_names(
         finally:
             async with await psycopg.AsyncConnection.connect(hostile_db.superuser_dsn, autocommit=True) as admin:
                 await admin.execute("DROP FUNCTION public.newer()")
+
+
+# -- real extensions -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def extensions_db(pg_admin_dsn: str) -> Iterator[TestDatabase]:
+    """dblink and adminpack (effects outside the transaction), citext and pg_trgm (overloads of built-in names)."""
+    with throwaway_database(pg_admin_dsn) as db:
+        with psycopg.connect(db.superuser_dsn, autocommit=True) as conn:
+            for extension in ("dblink", "adminpack", "citext", "pg_trgm"):
+                conn.execute(f"CREATE EXTENSION {extension}")
+        yield db
+
+
+def _dblink_sql(db: TestDatabase, table: str) -> str:
+    conninfo = psycopg.conninfo.make_conninfo(db.superuser_dsn).replace("'", "''")
+    return f"SELECT dblink_exec('{conninfo}', 'CREATE TABLE {table} (a int)')"
+
+
+async def test_extension_functions_acting_outside_the_transaction(
+    extensions_db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dblink commits in another session, adminpack writes server files: both really work unguarded."""
+    path = fresh_path()
+    escapes = [_dblink_sql(extensions_db, "made_by_dblink"), f"SELECT pg_file_write('{path}', 'x', false)"]
+    async with pool_for(extensions_db.superuser_dsn, pool_max_size=1) as pool:
+        before = await world(extensions_db)
+        for sql in escapes:
+            with pytest.raises(PolicyDenied, match="not on the allow-list"):
+                await query(pool, sql)
+        assert await world(extensions_db) == before
+        assert not os.path.exists(path)
+        # The premise, with the guard off: a table committed by another session, a file on the server.
+        monkeypatch.setattr(guard, "check_read_only", lambda sql, *_: sql)
+        for sql in escapes:
+            await query(pool, sql)
+    try:
+        assert "made_by_dblink" in (await world(extensions_db))["tables"]
+        assert os.path.exists(path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        async with await psycopg.AsyncConnection.connect(extensions_db.superuser_dsn, autocommit=True) as admin:
+            await admin.execute("DROP TABLE IF EXISTS made_by_dblink")
+
+
+async def test_extensions_that_overload_built_in_names_need_allowing(extensions_db: TestDatabase) -> None:
+    async with pool_for(extensions_db.superuser_dsn, pool_max_size=1) as pool:
+        for sql, words in (
+            ("SELECT max(id), replace('abc', 'b', 'x') FROM customers", "also defined in public"),  # citext's
+            ("SELECT 'x'::citext", "public.citext"),
+            ("SELECT 'abc' % 'abd'", 'allowed_functions = ["public.similarity_op"]'),  # pg_trgm
+            ("SELECT similarity('abc', 'abd')", "public.similarity"),
+        ):
+            with pytest.raises(PolicyDenied) as info:
+                await query(pool, sql)
+            assert words in str(info.value), str(info.value)
+        trusted = {"allowed_functions": ["public.*"]}
+        result = await query(
+            pool, "SELECT max(id), replace('abc', 'b', 'x'), 'x'::citext = 'X' FROM customers", **trusted
+        )
+        assert result.rows == [[3, "axc", True]]
+        assert (await query(pool, "SELECT 'abc' % 'abc', similarity('abc', 'abc')", **trusted)).rows == [[True, 1.0]]
+        # Trusting public does not trust dblink's functions elsewhere, nor the dangerous built-ins.
+        with pytest.raises(PolicyDenied, match="pg_read_file"):
+            await query(pool, "SELECT pg_read_file('/etc/hostname')", **trusted)
