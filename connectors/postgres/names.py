@@ -117,11 +117,10 @@ class Names:
             if self._ref_allowed(function):
                 continue
             described = f"the cast from {source} to {target} calls {function.schema}.{function.name}()"
-            # Between built-in types, an implicit (or assignment) cast may fire on any value, where no
-            # name shows it. One that involves another type fires only on values of that type: they
-            # come from columns (whose type's own functions run anyway), or from casts and calls the
-            # guard checks.
-            if context in ("i", "a") and between_builtins:
+            # An implicit cast may fire where no name shows it. An assignment cast fires in INSERT and
+            # UPDATE, which reads cannot hold: counted only between built-in types, to be safe (citext's
+            # casts into citext by a function are assignment casts).
+            if context == "i" or (context == "a" and between_builtins):
                 self.implicit_cast = described
             self.tainted_cast_targets.setdefault(target, described)
 

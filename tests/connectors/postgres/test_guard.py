@@ -443,9 +443,12 @@ def test_names_refuse_everything_under_an_implicit_cast_by_a_function() -> None:
     names = _names(casts=[("i", "integer", "text", FunctionRef("public", "pwn_text", False), True)])
     with pytest.raises(PolicyDenied, match="applies implicitly"):
         check_read_only("SELECT 1", names)
-    # One from or to a type that is not built in (citext's inet -> citext) fires only on such values.
+    # An assignment cast into a type that is not built in (citext's inet -> citext) cannot fire in a read.
     citext = _names(casts=[("a", "inet", "citext", FunctionRef("public", "citext", False), False)])
     assert check_read_only("SELECT 1", citext)
+    enum = _names(casts=[("i", "integer", "mood", FunctionRef("public", "pwn_mood", False), False)])
+    with pytest.raises(PolicyDenied, match="applies implicitly"):
+        check_read_only("SELECT 1", enum)
     assert inspect("DELETE FROM t", Mode.WRITE, names).kind == "DeleteStmt"  # writes are not this check's
 
 
