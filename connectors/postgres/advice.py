@@ -13,14 +13,17 @@ Imported lazily (it imports the executor, hence psycopg).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from connectors.postgres import explain
 from connectors.postgres.candidates import Candidate, find_candidates
 from connectors.postgres.executor import Pool, run_script
 from connectors.postgres.models import IndexAdvice, IndexCandidate, StatementAdvice, TopQueries, TopQuery
 from connectors.postgres.wire import Command
-from mcp_hub.errors import HubError, InvalidInput
+from mcp_hub.errors import HubError, InvalidInput, PolicyDenied
+
+if TYPE_CHECKING:
+    from connectors.postgres.names import Names
 
 Order = Literal["total_time", "mean_time", "calls"]
 _TIMEOUT_MS = 15_000
@@ -80,12 +83,18 @@ async def top_queries(pool: Pool, order: Order, limit: int) -> TopQueries:
 
 
 async def advise(
-    pool: Pool, sql: str | None, params: Sequence[Any] | None, *, plans: Pool | None = None
+    pool: Pool,
+    sql: str | None,
+    params: Sequence[Any] | None,
+    names: Names | None = None,
+    *,
+    plans: Pool | None = None,
 ) -> IndexAdvice:
     """Advice for `sql`, or for the top queries by total time when `sql` is None.
 
     The statements (the caller's, or texts from pg_stat_statements: neither written by the hub) are
-    planned on `plans`, the reader's pool; `pool` reads the statistics.
+    planned on `plans`, the reader's pool; `pool` reads the statistics. `names`: what the guard lets
+    a plan name (the planner runs immutable functions on constants).
     """
     from connectors.postgres import guard
 
@@ -103,7 +112,7 @@ async def advise(
         )
     statements: list[tuple[str, Sequence[Any] | None, bool]] = []
     if sql is not None:
-        checked = guard.inspect(sql, guard.Mode.READ)
+        checked = guard.inspect(sql, guard.Mode.READ, names)
         if checked.kind != "SelectStmt":
             raise InvalidInput("index advice needs a SELECT statement")
         statements.append((checked.statement, params, False))
@@ -119,21 +128,23 @@ async def advise(
                 )
                 continue
             try:
-                checked = guard.inspect(top.query, guard.Mode.READ)
-            except InvalidInput:
+                checked = guard.inspect(top.query, guard.Mode.READ, names)
+            except (InvalidInput, PolicyDenied):
                 continue
             if checked.kind == "SelectStmt":
                 statements.append((checked.statement, None, parameterized))
-    advised = [await _advise_one(plans or pool, stmt, args, generic, hypopg) for stmt, args, generic in statements]
+    advised = [
+        await _advise_one(plans or pool, stmt, args, generic, hypopg, names) for stmt, args, generic in statements
+    ]
     return IndexAdvice(hypopg=hypopg, statements=advised, notes=notes)
 
 
 async def _advise_one(
-    pool: Pool, statement: str, params: Sequence[Any] | None, generic: bool, hypopg: bool
+    pool: Pool, statement: str, params: Sequence[Any] | None, generic: bool, hypopg: bool, names: Names | None
 ) -> StatementAdvice:
     from connectors.postgres import guard
 
-    tree = guard.inspect(statement, guard.Mode.READ).tree
+    tree = guard.inspect(statement, guard.Mode.READ, names).tree
     candidates = await find_candidates(pool, tree)
     plan = f"EXPLAIN (FORMAT JSON{', GENERIC_PLAN' if generic else ''}) {statement}"
     commands = [Command(plan, params)]

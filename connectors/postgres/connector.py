@@ -197,6 +197,7 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
             timeout_ms=settings.statement_timeout_ms,
             max_cell_chars=settings.max_cell_chars,
             outsider=bool(self.outsider),
+            allowed_functions=settings.allowed_functions,
         )
         if self.masker:
             await self._mask(pool, rows, sql)
@@ -218,7 +219,7 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
         referenced: frozenset[str] = frozenset()
         whole_rows = False
         if sql is not None:
-            checked = guard.inspect(sql, guard.Mode.READ)
+            checked = await self._inspect(sql, guard.Mode.READ)
             referenced, whole_rows = checked.column_names, masking.reads_whole_rows(checked.tree)
         masking.apply(rows.rows, masker.masked_columns(rows.columns, rows.sources, referenced, whole_rows))
 
@@ -230,7 +231,7 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
         from connectors.postgres import explain, guard
         from connectors.postgres.executor import run_internal
 
-        checked = guard.inspect(sql, guard.Mode.PLAN)
+        checked = await self._inspect(sql, guard.Mode.PLAN)
         writes = checked.kind != "SelectStmt"
         if analyze and writes:
             self._writes_allowed("EXPLAIN ANALYZE of a write (it runs the statement, then rolls it back)")

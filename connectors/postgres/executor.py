@@ -96,18 +96,25 @@ async def run_read_only(
     timeout_ms: int,
     max_cell_chars: int,
     outsider: bool = False,
+    allowed_functions: Sequence[str] = (),
 ) -> QueryRows:
     """Check `sql` with the guard, then run it read-only (see the module doc).
 
-    Parameters are written `$1`, `$2`, … in `sql`. Raises `mcp_hub.errors`
-    exceptions only. Cancelling the awaiting task cancels the statement in the
-    server before the cancellation propagates.
+    The guard resolves names against the server's catalog (`catalog.names_for`)
+    and the operator's `allowed_functions`. Parameters are written `$1`, `$2`, …
+    in `sql`. Raises `mcp_hub.errors` exceptions only. Cancelling the awaiting
+    task cancels the statement in the server before the cancellation propagates.
     """
     # Lazily (pglast costs ~60 ms to import), from the module itself: `from package import
     # module` inside a function runs importlib's Python code on every call.
-    from connectors.postgres.guard import check_read_only
+    from connectors.postgres.catalog import names_for
+    from connectors.postgres.guard import UnknownName, check_read_only
 
-    statement = check_read_only(sql)
+    names = await names_for(pool, allowed_functions)
+    try:
+        statement = check_read_only(sql, names)
+    except UnknownName:  # created since the snapshot? Look once more, then decide.
+        statement = check_read_only(sql, await names_for(pool, allowed_functions, refresh=True))
     return await run_internal(
         pool,
         statement,

@@ -7,37 +7,47 @@ the extended protocol (the server refuses a second statement) inside a
 side effects outside the transaction (files, large objects, other sessions,
 dblink connections, server control) and clear, early errors for the model.
 
-It walks every node of the parse tree, so a forbidden call is found wherever it
-hides: CTEs, subqueries, LATERAL, function arguments, ORDER BY, FILTER, …
-Functions are matched by their unqualified lower-case name, so schema
-qualification (`pg_catalog.x`) and quoting (`"x"`) do not help. It cannot see
-inside views or user-defined functions: connect as a role that lacks the
-dangerous privileges (see `_ROLE_ADVICE`).
+It walks every node of the parse tree, so a name is found wherever it hides:
+CTEs, subqueries, LATERAL, function arguments, ORDER BY, FILTER, … Reads (and
+plans: the planner runs immutable functions on constants) may only name what an
+allow-list allows, resolved as the server would (`names`, `catalog`): every
+function call (also in FROM, aggregates, windows, TABLESAMPLE methods), every
+field selection that PostgreSQL may turn into a call (`t.f`, `(x).f`), every
+operator (spelled, or implied by CASE x WHEN, IN, BETWEEN, JOIN USING), and
+every type a value is converted to. Writes (`execute`, with writes allowed) are
+only checked against functions with effects outside the transaction, by name
+(`_DENIED_NAMES`): a role that may run DDL can create any function anyway. The
+guard cannot see inside views or functions it allows: connect as a role that
+lacks the dangerous privileges (see `_ROLE_ADVICE`).
 
 The tree is libpg_query's JSON (`parse_sql_json`, ~7 µs) rather than pglast's
 Python AST (~170 µs to build). In that JSON every node held by a generic
 `Node*`/`List*` field is wrapped as `{"NodeType": {...}}`; the few fields typed
 with a concrete node are not wrapped, and the ones that matter here are listed
-by name (`funccall`, `intoClause`). Values (string constants, identifiers)
-never become keys, so a key is always a node type or a field name. Verdicts are
-cached per SQL text: they depend on nothing else.
+by name (`funccall`, `intoClause`, `typeName`). Values (string constants,
+identifiers) never become keys, so a key is always a node type or a field name.
+Verdicts are cached per (SQL text, mode, `Names`): a new catalog snapshot is a
+new `Names`. libpg_query parses with PostgreSQL 18's grammar; what an older
+server's grammar reads differently as a call is checked as that call
+(`names.NEWER_SYNTAX`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from pglast.parser import ParseError, parse_sql_json
 
+from connectors.postgres.names import NEWER_SYNTAX, Names, Refused
 from mcp_hub.errors import InvalidInput, PolicyDenied
 
-#: Functions refused by exact name. `pg_sleep*` is allowed: the statement timeout bounds it.
+#: Writes only (reads use the allow-list): functions refused by exact name.
 _DENIED_NAMES = frozenset(
     {
         # server files
@@ -85,6 +95,12 @@ _FUNCTION_KEYS = frozenset({"FuncCall", "funccall"})  # `funccall` is CallStmt's
 #: is there, the walk has nothing to find and is skipped.
 _SENSITIVE = frozenset({*_WRITES, *_FUNCTION_KEYS, "intoClause", "IntoClause", "LockingClause"})
 _MARKERS = tuple(f'"{key}":' for key in sorted(_SENSITIVE))
+#: What names a function, operator or type in a read (`_check_names`); `typeName` is an unwrapped TypeName*.
+_NAMING = frozenset(
+    {"FuncCall", "funccall", "ColumnRef", "A_Indirection", "A_Expr", "SortBy", "SubLink", "CaseExpr", "JoinExpr",
+     "typeName", "TypeName", "RangeTableSample", *NEWER_SYNTAX}
+)  # fmt: skip
+_READ_MARKERS = tuple(f'"{key}":' for key in sorted(_SENSITIVE | _NAMING))
 
 #: Top-level statements and their names in messages, when the class name alone would be obscure.
 _STATEMENT_NAMES = {
@@ -115,6 +131,10 @@ _ROLE_ADVICE = (
 
 #: Longer texts are checked every time rather than cached (bounds the cache's memory).
 _CACHED_TEXT_CHARS = 8192
+
+
+class UnknownName(PolicyDenied):
+    """A name the server snapshot does not know: the caller may reload the snapshot and check again."""
 
 
 class Mode(Enum):
@@ -149,29 +169,31 @@ class Checked:
         return frozenset(names)
 
 
-def check_read_only(sql: str) -> str:
+def check_read_only(sql: str, names: Names | None = None) -> str:
     """Return the text of the single statement in `sql` if it only reads.
 
     Raises `InvalidInput` for empty, unparsable, multiple or non-query
     statements, and `PolicyDenied` for a query that would write, lock rows or
-    call a function with effects outside the transaction.
+    name a function, operator or type that `names` does not allow (default:
+    the built-in allow-list, assuming the server defines nothing else).
     """
-    return inspect(sql, Mode.READ).statement
+    return inspect(sql, Mode.READ, names).statement
 
 
-def inspect(sql: str, mode: Mode) -> Checked:
+def inspect(sql: str, mode: Mode, names: Names | None = None) -> Checked:
     """The checked statement in `sql` for `mode`; raises like `check_read_only`."""
+    names = names or Names.static()
     if len(sql) <= _CACHED_TEXT_CHARS:
-        return _inspect_cached(sql, mode)
-    return _inspect(sql, mode)
+        return _inspect_cached(sql, mode, names)
+    return _inspect(sql, mode, names)
 
 
 @lru_cache(maxsize=512)
-def _inspect_cached(sql: str, mode: Mode) -> Checked:
-    return _inspect(sql, mode)
+def _inspect_cached(sql: str, mode: Mode, names: Names) -> Checked:
+    return _inspect(sql, mode, names)
 
 
-def _inspect(sql: str, mode: Mode) -> Checked:
+def _inspect(sql: str, mode: Mode, names: Names) -> Checked:
     if not sql.strip():
         raise InvalidInput(f"the SQL is empty: {_ALLOWED}")
     try:
@@ -189,8 +211,14 @@ def _inspect(sql: str, mode: Mode) -> Checked:
         raise InvalidInput(f"the SQL holds no statement: {_ALLOWED}")
     ((kind, body),) = stmt.items()
     _check_kind(kind, body, mode)
-    if any(marker in parsed for marker in _MARKERS):
-        _check_tree(stmt, writes=mode is Mode.WRITE or (mode is Mode.PLAN and kind in _WRITES))
+    writes = mode is Mode.WRITE or (mode is Mode.PLAN and kind in _WRITES)
+    if mode is Mode.WRITE:
+        if any(marker in parsed for marker in _MARKERS):
+            _check_tree(stmt, writes=writes, names=None)
+    else:
+        _check_names(names.check_implicit)
+        if any(marker in parsed for marker in _READ_MARKERS):
+            _check_tree(stmt, writes=writes, names=names)
     # Locations are byte offsets into the UTF-8 text.
     start, length = raw.get("stmt_location", 0), raw.get("stmt_len", 0)
     data = sql.encode()
@@ -239,8 +267,11 @@ def _statement_name(kind: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", " ", kind.removesuffix("Stmt")).upper()
 
 
-def _check_tree(root: dict[str, Any], *, writes: bool) -> None:
-    """Refuse what `root` must not hold (an explicit stack: deep trees must not hit the recursion limit)."""
+def _check_tree(root: dict[str, Any], *, writes: bool, names: Names | None) -> None:
+    """Refuse what `root` must not hold (an explicit stack: deep trees must not hit the recursion limit).
+
+    `names` None: a write, checked against `_DENIED_NAMES` only.
+    """
     stack: list[Any] = [root]
     while stack:
         item = stack.pop()
@@ -249,13 +280,72 @@ def _check_tree(root: dict[str, Any], *, writes: bool) -> None:
             continue
         for key, value in item.items():
             if key in _SENSITIVE:
-                _check_key(key, value, writes)
+                _check_key(key, value, writes, names)
+            if names is not None and key in _NAMING and isinstance(value, dict):
+                _check_names(_name_check(key, value, names))
             if isinstance(value, (dict, list)):
                 stack.append(value)
 
 
-def _check_key(key: str, value: Any, writes: bool) -> None:
+def _name_check(key: str, node: dict[str, Any], names: Names) -> Callable[[], None]:
+    """What to check for one node that may name a function, operator or type."""
+
+    def check() -> None:
+        if key in _FUNCTION_KEYS:
+            names.check_function(_strings(node.get("funcname")))
+        elif key == "ColumnRef":
+            # The first field is a column or a table; a later one may be a function of it.
+            for field in _strings(node.get("fields"))[1:]:
+                names.check_field(field)
+        elif key == "A_Indirection":
+            for field in _strings(node.get("indirection")):
+                names.check_field(field)
+        elif key == "A_Expr":
+            names.check_operator(_strings(node.get("name")) or ["?"])
+        elif key == "SortBy" and node.get("useOp"):
+            names.check_operator(_strings(node["useOp"]))
+        elif key == "SubLink" and (node.get("operName") or node.get("subLinkType") == "ANY_SUBLINK"):
+            names.check_operator(_strings(node.get("operName")) or ["="])  # `x IN (SELECT …)` means `= ANY`
+        elif (key == "CaseExpr" and node.get("arg")) or (
+            key == "JoinExpr" and (node.get("usingClause") or node.get("isNatural"))
+        ):
+            names.check_operator(["="])  # CASE x WHEN y compares with =, as does JOIN USING
+        elif key in ("typeName", "TypeName"):
+            names.check_type(_strings(node.get("names")) or ["?"])
+        elif key == "RangeTableSample":
+            names.check_tablesample(_strings(node.get("method")) or ["?"])
+        elif key in NEWER_SYNTAX:
+            names.check_newer_syntax(key, str(node.get("op", "")))
+
+    return check
+
+
+def _strings(items: Any) -> list[str]:
+    """The `sval` of every String node in a list (names as the parser decoded them: case, quotes, U&)."""
+    return [str(item["String"].get("sval", "")) for item in items or () if isinstance(item, dict) and "String" in item]
+
+
+def _check_names(check: Callable[[], None]) -> None:
+    try:
+        check()
+    except Refused as refused:
+        allow = (
+            f" Operators who trust it can add it to the instance's allowed_functions, e.g. "
+            f'allowed_functions = ["{refused.allow}"].'
+            if refused.allow
+            else ""
+        )
+        error = UnknownName if refused.unknown else PolicyDenied
+        raise error(
+            f"{refused.what} is refused in read-only mode: {refused.why}. Rewrite the query without it.{allow} "
+            + _ROLE_ADVICE
+        ) from None
+
+
+def _check_key(key: str, value: Any, writes: bool, names: Names | None) -> None:
     if key in _FUNCTION_KEYS:
+        if names is not None:
+            return  # reads: `_check_names`
         name = _function_name(value)
         if not _is_denied(name):
             return
@@ -289,7 +379,7 @@ def _items(root: Any) -> Iterator[tuple[str, Any]]:
             stack.extend(item)
 
 
-def _deny(what: str) -> None:
+def _deny(what: str) -> NoReturn:
     raise PolicyDenied(f"{what} is refused in read-only mode; rewrite it as a plain query. {_ROLE_ADVICE}")
 
 

@@ -32,6 +32,16 @@ def default_readers_dir() -> Path:
     return Path(base) / "mcp-hub" / "postgres-readers"
 
 
+def function_pattern(text: str) -> tuple[str, str]:
+    """("schema", "name") of an `allowed_functions` entry; "*" as the name allows a whole schema."""
+    schema, sep, name = text.strip().rpartition(".")
+    if not sep or not schema or not name or "." in schema or "*" in schema or ("*" in name and name != "*"):
+        raise ValueError(f"{text!r} is not schema.function or schema.* (e.g. public.safe_fn, reports.*)")
+    if schema == "pg_catalog" and name == "*":
+        raise ValueError("pg_catalog.* would allow every built-in function (files, signals): name them one by one")
+    return schema, name
+
+
 class PostgresSettings(ConnectorSettings):
     dsn: Secret | None = Field(default=None, description="libpq URL or key=value DSN; none: the embedded database")
     read_dsn: Secret | None = Field(
@@ -65,6 +75,10 @@ class PostgresSettings(ConnectorSettings):
         ),
     )
     lockdown: bool = Field(default=False, description="Withhold values of the outsider tables")
+    allowed_functions: list[str] = Field(
+        default_factory=list,
+        description="Functions reads may call besides the built-in allow-list: schema.function or schema.*",
+    )
     sslmode: SslMode | None = Field(default=None, description="libpq sslmode (overrides the DSN's)")
     sslrootcert: str | None = Field(default=None, description="CA certificate file for verify-ca/verify-full")
     ca_bundle: str | None = Field(default=None, description="Alias of sslrootcert, as for the other connectors")
@@ -72,7 +86,7 @@ class PostgresSettings(ConnectorSettings):
         default=None, description="Data directory of the embedded database (default: ~/.local/share/mcp-hub/postgres)"
     )
 
-    @field_validator("masked_columns", "outsider", mode="before")
+    @field_validator("masked_columns", "outsider", "allowed_functions", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
@@ -95,6 +109,13 @@ class PostgresSettings(ConnectorSettings):
                 raise ValueError(
                     f"{pattern!r} is not schema.table or schema.table.column (globs allowed, e.g. support.*)"
                 )
+        return value
+
+    @field_validator("allowed_functions")
+    @classmethod
+    def _functions(cls, value: list[str]) -> list[str]:
+        for text in value:
+            function_pattern(text)
         return value
 
     @model_validator(mode="after")

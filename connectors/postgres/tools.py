@@ -6,7 +6,7 @@ connector supplies `pool()`, `settings` and `_provenance()`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -14,6 +14,10 @@ from connectors.postgres.models import HealthReport, IndexAdvice, TopQueries
 from connectors.postgres.settings import PostgresSettings
 from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.provenance import Provenance
+
+if TYPE_CHECKING:
+    from connectors.postgres.guard import Checked, Mode
+    from connectors.postgres.names import Names
 
 
 class HealthTools:
@@ -27,6 +31,21 @@ class HealthTools:
 
     def _provenance(self, resource: str) -> Provenance:
         raise NotImplementedError
+
+    async def _names(self, *, refresh: bool = False) -> Names:
+        """What the guard lets a read or plan name here: the server's catalog and allowed_functions."""
+        from connectors.postgres.catalog import names_for
+
+        return await names_for(await self.pool(), self.settings.allowed_functions, refresh=refresh)
+
+    async def _inspect(self, sql: str, mode: Mode) -> Checked:
+        """`guard.inspect` with this instance's names; a name the snapshot does not know reloads it once."""
+        from connectors.postgres import guard
+
+        try:
+            return guard.inspect(sql, mode, await self._names())
+        except guard.UnknownName:
+            return guard.inspect(sql, mode, await self._names(refresh=True))
 
     @tool(
         toolset="monitor",
@@ -72,4 +91,5 @@ class HealthTools:
         from connectors.postgres import advice
 
         plans = await self.read_pool()  # the statements are not the hub's: the reader plans them
-        return ToolOutput(await advice.advise(await self.pool(), sql, params, plans=plans), self._provenance("advice"))
+        advised = await advice.advise(await self.pool(), sql, params, await self._names(), plans=plans)
+        return ToolOutput(advised, self._provenance("advice"))

@@ -182,7 +182,7 @@ UNGUARDED: list[tuple[str, type[HubError] | None]] = [
 async def test_without_the_guard_the_database_layers_still_hold(
     pool: Pool, pg_dsn: TestDatabase, monkeypatch: pytest.MonkeyPatch, template: str, error: type[HubError] | None
 ) -> None:
-    monkeypatch.setattr(guard, "check_read_only", lambda sql: sql)
+    monkeypatch.setattr(guard, "check_read_only", lambda sql, *_: sql)
     before, path = await world(pg_dsn), fresh_path()
     if error is None:
         with contextlib.suppress(HubError):
@@ -213,7 +213,7 @@ BACKSTOP = [
 async def test_without_the_guard_a_plain_role_is_the_backstop(
     pg_dsn: TestDatabase, monkeypatch: pytest.MonkeyPatch, template: str
 ) -> None:
-    monkeypatch.setattr(guard, "check_read_only", lambda sql: sql)
+    monkeypatch.setattr(guard, "check_read_only", lambda sql, *_: sql)
     before, path = await world(pg_dsn), fresh_path()
     async with pool_for(pg_dsn.reader_dsn) as pool:
         with pytest.raises(AuthError, match=r"permission denied|must be a superuser"):
