@@ -116,7 +116,12 @@ def make_hub(
     writes: bool = False,
 ) -> HubServer:
     registry = Registry([PostgresConnector])
-    base = {"DATABASE_URL": db.superuser_dsn if writes else db.reader_dsn, "MCP_HUB_TOOLSETS": "all"}
+    base = {
+        "DATABASE_URL": db.superuser_dsn if writes else db.reader_dsn,
+        "MCP_HUB_TOOLSETS": "all",
+        # the application's own functions (first_ticket, …) read outsider tables: the operator allows them
+        "MCP_HUB_POSTGRES__ALLOWED_FUNCTIONS": "public.*",
+    }
     if outsider is not None:
         base["MCP_HUB_POSTGRES__OUTSIDER"] = outsider
     if writes:
