@@ -41,6 +41,10 @@ HERE = Path(__file__).resolve()
 HUB = str(Path(sys.executable).with_name("mcp-hub"))
 POINT = "SELECT id, name, email, created_at FROM people WHERE id = $1"
 WIDE = "SELECT id, name, email, created_at FROM people ORDER BY id LIMIT 1000"
+LARGE = "SELECT id, name, email, created_at FROM people ORDER BY id"
+#: What the hub is configured with for this run (the 10,000-row case needs the row cap raised to its
+#: ceiling, and a byte budget that holds 10,000 such rows, ~0.8 MB as JSON).
+HUB_ENV = {"MCP_HUB_POSTGRES__MAX_ROWS": "10000", "MCP_HUB_POSTGRES__MAX_RESULT_BYTES": str(4 * 1024 * 1024)}
 SETUP = """
 CREATE TABLE people (id int PRIMARY KEY, name text NOT NULL, email text, created_at timestamptz NOT NULL);
 INSERT INTO people
@@ -86,7 +90,7 @@ def hub_server(dsn: str) -> Any:
     from mcp_hub.server import build_server, hub_policy
 
     registry = Registry([PostgresConnector])
-    env = {"DATABASE_URL": dsn, "MCP_HUB_POSTGRES__MAX_ROWS": "1000"}
+    env = {"DATABASE_URL": dsn} | HUB_ENV
     config = load_config(env=env, ecosystem_env=registry.ecosystem_env())
     return build_server(config, registry=registry, caller=Caller("bench", "memory", hub_policy(config)))
 
@@ -103,6 +107,35 @@ async def timed_calls(client: Client, calls: int, start: int) -> list[float]:
         assert not result.is_error, result.content
         assert result.structured_content is not None and result.structured_content["row_count"] == 1
     return samples
+
+
+async def timed_large(client: Client, calls: int) -> list[float]:
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        result = await client.call_tool("postgres_query", {"sql": LARGE, "max_rows": 10000})
+        samples.append(time.perf_counter() - started)
+        assert not result.is_error, result.content
+        data = result.structured_content
+        assert data is not None and data["row_count"] == 10000 and not data["truncated"], data and data["row_count"]
+    return samples
+
+
+async def compare_large(label: str, bare: Client, hub: Client, calls: int) -> None:
+    """10,000 rows of 4 columns per call, end to end through the SDK client (its output-schema check included)."""
+    await timed_large(bare, 3)
+    await timed_large(hub, 3)
+    samples: dict[str, list[float]] = {"bare": [], "hub": []}
+    batch = 5
+    for round_index in range(max(1, calls // batch)):
+        order = [("bare", bare), ("hub", hub)] if round_index % 2 == 0 else [("hub", hub), ("bare", bare)]
+        for name, client in order:
+            samples[name] += await timed_large(client, batch)
+    (bare_median, bare_p99), (hub_median, hub_p99) = summary(samples["bare"]), summary(samples["hub"])
+    print(f"[{label}, 10,000 rows] {len(samples['hub'])} calls each, interleaved batches of {batch}")
+    print(f"  bare psycopg tool  median {bare_median:.1f} ms  p99 {bare_p99:.1f} ms")
+    print(f"  hub postgres_query median {hub_median:.1f} ms  p99 {hub_p99:.1f} ms")
+    print(f"  ratio hub/bare: median {hub_median / bare_median:.2f}x")
 
 
 def summary(samples: list[float]) -> tuple[float, float]:
@@ -145,15 +178,17 @@ async def wide_query(hub: Client) -> None:
 async def in_memory(dsn: str, calls: int) -> None:
     async with Client(bare_server(dsn)) as bare, Client(hub_server(dsn)) as hub:
         await compare("in-memory Client(server)", bare, hub, calls)
+        await compare_large("in-memory Client(server)", bare, hub, max(10, calls // 25))
         await wide_query(hub)
 
 
 async def over_stdio(dsn: str, calls: int) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_HUB_")} | {"DATABASE_URL": dsn}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_HUB_")} | {"DATABASE_URL": dsn} | HUB_ENV
     bare = StdioServerParameters(command=sys.executable, args=[str(HERE), "--serve-bare", "--dsn", dsn], env=env)
     hub = StdioServerParameters(command=HUB, args=["serve"], env=env)
     async with Client(bare) as bare_client, Client(hub) as hub_client:
         await compare("stdio subprocesses", bare_client, hub_client, calls)
+        await compare_large("stdio subprocesses", bare_client, hub_client, max(10, calls // 25))
 
 
 @contextmanager

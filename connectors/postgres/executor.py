@@ -19,7 +19,10 @@ guard were bypassed. (psycopg uses the simple protocol, which runs
 empty parameter list counts as none.) The LIMIT makes the server produce at
 most `max_rows + 1` rows, so a huge result never crosses the network; unlike a
 cursor (DECLARE), the wrapped statement can be prepared, so a repeated query
-skips the server's parsing and planning (`wire`).
+skips the server's parsing and planning (`wire`). Rows are read as they arrive
+into `rows.ResultRows`, which converts and counts them: once the byte budget
+(`max_result_bytes`) is spent the statement is cancelled, so wide values never
+pile up in the hub.
 The transaction always ends in ROLLBACK (`pool._release` rolls back whatever
 we could not); what a rolled-back READ ONLY transaction can leave in the
 session, session-level advisory locks, is released before the connection is
@@ -40,9 +43,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import PoolTimeout
 
-from connectors.postgres.cells import json_cell
 from connectors.postgres.errors import translate
 from connectors.postgres.pool import CLEANUP_TIMEOUT_S, Connection, Pool, borrow, open_pool, session_timeout_ms
+from connectors.postgres.rows import Reason, ResultRows
 from connectors.postgres.wire import DISCARD, UNLOCK, Command, Outcome, run_pipeline
 
 __all__ = ["Pool", "QueryRows", "describe_role", "open_pool", "run_internal", "run_read_only", "run_write"]
@@ -70,7 +73,7 @@ class QueryRows:
     rows: list[list[Any]]
     #: Rows returned (at most `max_rows`).
     row_count: int
-    #: True when more rows existed beyond `max_rows`.
+    #: True when more rows existed than were returned (beyond `max_rows`, or past the byte budget).
     truncated: bool
     #: Time in the database, from BEGIN to ROLLBACK, in milliseconds.
     elapsed_ms: float
@@ -79,6 +82,10 @@ class QueryRows:
     #: The command tag of a write ("UPDATE 3") and the rows it affected.
     status: str = ""
     affected: int | None = None
+    #: Bytes of `rows` as JSON (approximately), why rows were left out, and cells cut short.
+    bytes: int = 0
+    reason: Reason | None = None
+    cut_cells: int = 0
 
 
 async def run_read_only(
@@ -89,6 +96,7 @@ async def run_read_only(
     max_rows: int,
     timeout_ms: int,
     max_cell_chars: int,
+    max_bytes: int = 1 << 62,
 ) -> QueryRows:
     """Check `sql` with the guard, then run it read-only (see the module doc).
 
@@ -102,7 +110,13 @@ async def run_read_only(
 
     statement = check_read_only(sql)
     return await run_internal(
-        pool, statement, params, max_rows=max_rows, timeout_ms=timeout_ms, max_cell_chars=max_cell_chars
+        pool,
+        statement,
+        params,
+        max_rows=max_rows,
+        timeout_ms=timeout_ms,
+        max_cell_chars=max_cell_chars,
+        max_bytes=max_bytes,
     )
 
 
@@ -114,6 +128,7 @@ async def run_internal(
     max_rows: int,
     timeout_ms: int,
     max_cell_chars: int,
+    max_bytes: int = 1 << 62,
     read_only: bool = True,
 ) -> QueryRows:
     """`run_read_only` without the guard, for checked or the hub's own SQL.
@@ -126,14 +141,19 @@ async def run_internal(
 
     own_timeout = None if timeout_ms == session_timeout_ms(pool) else timeout_ms
 
-    async def fetch(conn: Connection) -> tuple[Outcome, float]:
-        return await _fetch(conn, statement, args, max_rows + 1, own_timeout, capped, read_only=read_only)
+    async def fetch(conn: Connection) -> tuple[Outcome, float, ResultRows]:
+        # A fresh sink per attempt: a retry on a new connection starts over.
+        sink = ResultRows(max_rows, max_bytes, max_cell_chars)
+        outcome, elapsed = await _fetch(
+            conn, statement, args, max_rows + 1, own_timeout, capped, read_only=read_only, sink=sink
+        )
+        return outcome, elapsed, sink
 
     try:
-        outcome, elapsed_ms = await borrow(pool, fetch, retry=True)
+        outcome, elapsed_ms, sink = await borrow(pool, fetch, retry=True)
     except (psycopg.Error, PoolTimeout) as exc:
         raise translate(exc, timeout_ms=timeout_ms, position_offset=_CAPPED_OFFSET if capped else 0) from exc
-    return _rows(outcome, elapsed_ms, max_rows, max_cell_chars)
+    return _rows(outcome, elapsed_ms, sink)
 
 
 async def run_write(
@@ -144,13 +164,18 @@ async def run_write(
     max_rows: int,
     timeout_ms: int,
     max_cell_chars: int,
+    max_bytes: int = 1 << 62,
 ) -> QueryRows:
-    """Run one checked statement in a READ WRITE transaction and commit it; never retried."""
+    """Run one checked statement in a READ WRITE transaction and commit it; never retried.
+
+    Its RETURNING rows are read as they arrive within the same limits, but past them
+    they are dropped, not cancelled: the write must finish."""
     args = _adapt_params(params)
+    sink = ResultRows(max_rows, max_bytes, max_cell_chars, stop=False)
     commands = [
         _BEGIN_WRITE_COMMAND,
         Command(_TIMEOUT, [str(timeout_ms)], quiet=True),
-        Command(statement, args),
+        Command(statement, args, sink=sink),
         Command("COMMIT", quiet=True),
     ]
 
@@ -163,7 +188,7 @@ async def run_write(
         outcome, elapsed_ms = await borrow(pool, run, retry=False)
     except (psycopg.Error, PoolTimeout) as exc:
         raise translate(exc, timeout_ms=timeout_ms) from exc
-    return _rows(outcome, elapsed_ms, max_rows, max_cell_chars)
+    return _rows(outcome, elapsed_ms, sink)
 
 
 async def run_script(
@@ -223,6 +248,7 @@ async def _fetch(
     capped: bool,
     *,
     read_only: bool = True,
+    sink: ResultRows | None = None,
 ) -> tuple[Outcome, float]:
     """One pipelined round trip (see the module doc); at most `limit` rows when `capped`.
 
@@ -231,31 +257,34 @@ async def _fetch(
     WRITE transaction (rolled back too) may leave more than advisory locks in the
     session (sequence values): `DISCARD ALL` follows it.
     """
+    if sink is None:
+        sink = ResultRows(limit, 1 << 62, 1 << 62)
     commands = [_BEGIN_READ_COMMAND if read_only else _BEGIN_WRITE_COMMAND]
     if timeout_ms is not None:
         commands.append(Command(_TIMEOUT, [str(timeout_ms)], quiet=True))
     if capped:
-        commands.append(Command(_CAPPED.format(statement=statement, limit=int(limit)), params))
+        commands.append(Command(_CAPPED.format(statement=statement, limit=int(limit)), params, sink=sink))
     else:
-        commands.append(Command(statement, params))
+        commands.append(Command(statement, params, sink=sink))
     commands.append(_ROLLBACK_COMMAND)
     started = time.perf_counter()
     outcomes = await run_pipeline(conn, commands, reset=UNLOCK if read_only else DISCARD)
     return outcomes[-2], (time.perf_counter() - started) * 1000
 
 
-def _rows(outcome: Outcome, elapsed_ms: float, max_rows: int, max_cell_chars: int) -> QueryRows:
-    rows = outcome.rows
-    cells = [[json_cell(value, max_cell_chars) for value in row] for row in rows[:max_rows]]
+def _rows(outcome: Outcome, elapsed_ms: float, sink: ResultRows) -> QueryRows:
     return QueryRows(
-        outcome.columns,
-        cells,
-        len(cells),
-        len(rows) > max_rows,
+        sink.columns or outcome.columns,
+        sink.rows,
+        len(sink.rows),
+        sink.truncated,
         elapsed_ms,
-        outcome.sources,
+        sink.sources or outcome.sources,
         outcome.status,
         outcome.affected,
+        bytes=sink.bytes,
+        reason=sink.reason,
+        cut_cells=sink.cut_cells,
     )
 
 
