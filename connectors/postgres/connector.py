@@ -22,6 +22,7 @@ from connectors.postgres.masking import Masker
 from connectors.postgres.models import (
     ColumnMatches,
     ExplainResult,
+    More,
     QueryResult,
     SchemaList,
     TableDescription,
@@ -135,11 +136,38 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
             max_rows=min(max_rows or settings.max_rows, settings.max_rows),
             timeout_ms=settings.statement_timeout_ms,
             max_cell_chars=settings.max_cell_chars,
+            max_bytes=settings.max_result_bytes,
         )
         if self.masker:
             await self._mask(rows, sql)
-        result = QueryResult(columns=rows.columns, rows=rows.rows, row_count=rows.row_count, truncated=rows.truncated)
+        more = await self._more(rows, sql, params) if rows.truncated else None
+        # Built without re-validating every cell: they are JSON-ready by construction (`rows`).
+        result = QueryResult.model_construct(
+            columns=rows.columns,
+            rows=rows.rows,
+            row_count=rows.row_count,
+            truncated=rows.truncated,
+            more=more,
+            cut_cells=rows.cut_cells or None,
+        )
         return ToolOutput(result, self._provenance("query"))
+
+    async def _more(self, rows: QueryRows, sql: str, params: list[Any] | None) -> More:
+        """What a truncated reply adds: the total where cheap, and how to page (`rest`)."""
+        from connectors.postgres import guard, rest
+
+        checked = guard.inspect(sql, guard.Mode.READ)
+        reason = rows.reason or "max_rows"
+        total, estimated = (None, False)
+        if checked.kind == "SelectStmt":
+            total, estimated = await rest.total_rows(await self.pool(), checked.statement, params)
+        return More(
+            reason=reason,
+            bytes=rows.bytes,
+            total_rows=total,
+            estimated=estimated or None,
+            next=rest.next_hint(checked.tree, rows.columns, rows.rows, reason),
+        )
 
     async def _mask(self, rows: QueryRows, sql: str | None) -> None:
         """Mask configured columns in `rows`; `sql` (checked by the guard already) tells what it references."""

@@ -92,8 +92,9 @@ class ResultRows:
                 size += width
                 self.cut_cells += cut
             if self.bytes + size > self.max_bytes:
-                if not self.rows:
+                if not self.rows:  # cut to fit, not left out: a next row, if any, will not fit
                     self.rows.append(self._fit(cells))
+                    continue
                 self.reason = "max_result_bytes"
                 if self.stop:
                     return False
