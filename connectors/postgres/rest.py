@@ -54,7 +54,8 @@ def next_hint(tree: dict[str, Any], columns: list[str], rows: list[list[Any]], r
     prefix = "select fewer or narrower columns, or page: " if reason == "max_result_bytes" else ""
     select = tree.get("SelectStmt") or {}
     sort = select.get("sortClause") or []
-    keyset = _keyset(select, sort, columns, rows[-1]) if rows and sort else None
+    paged = select.get("limitOffset") is not None  # keyset plus the same OFFSET would skip rows
+    keyset = _keyset(select, sort, columns, rows[-1]) if rows and sort and not paged else None
     if keyset is not None:
         return f"{prefix}add {keyset} to the WHERE clause, same ORDER BY"
     offset = len(rows)

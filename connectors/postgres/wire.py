@@ -53,6 +53,7 @@ _ROWS = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.SINGLE_TUPLE, pq.ExecStatus.TUPL
 _PARTIAL = (pq.ExecStatus.SINGLE_TUPLE, pq.ExecStatus.TUPLES_CHUNK)
 #: Rows per libpq result while a sink reads: memory in flight is at most this many rows
 #: (a wide value is held once, by libpq, then once as the loaded value, until it is cut).
+#: 0 switches streaming off (the whole result, then the sink): for tests that show it matters.
 CHUNK_ROWS = 1
 _FAILED = (pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.PIPELINE_ABORTED)
 #: A text is prepared on this run on a connection (psycopg's default is 5; ours repeat at once).
@@ -228,7 +229,10 @@ async def _run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command],
                     stale = prepared and failure.sqlstate in _STALE_STATEMENT
                 continue
             if index >= 0 and not commands[index].quiet:
-                outcomes[index] = _outcome(tx, result, encoding)
+                if commands[index].sink is None:
+                    outcomes[index] = _outcome(tx, result, encoding)
+                else:  # its rows and shape went to the sink
+                    outcomes[index] = _tag(result, encoding)
     if failure is not None:
         _STATEMENTS.pop(conn, None)  # whatever was prepared in this round trip is discarded below or by `_release`
         if stale:
@@ -356,7 +360,7 @@ def _stream(
     # libpq allows this here: the previous command's results are all read, none of this one's yet.
     if CHUNK_ROWS == 1:
         pgconn.set_single_row_mode()
-    else:
+    elif CHUNK_ROWS > 1:
         pgconn.set_chunked_rows_mode(CHUNK_ROWS)
     others: list[pq.abc.PGresult] = []
     begun = False
@@ -369,12 +373,13 @@ def _stream(
             if not begun:
                 sink.begin(*_shape(result, encoding))
                 begun = True
-            if result.status in _PARTIAL:
+            if result.ntuples:
                 wanted = sink.add(tx.load_rows(0, result.ntuples, tuple))
-                result.clear()
-                if not wanted:
-                    return others, True
-                continue
+                if result.status in _PARTIAL:
+                    result.clear()
+                    if not wanted:
+                        return others, True
+                    continue
         others.append(result)
 
 
@@ -432,8 +437,12 @@ async def _after_stop(
             continue
         for result in results:
             if result.status in _ROWS or result.status == pq.ExecStatus.COMMAND_OK:
-                outcomes[index] = _outcome(tx, result, encoding)
+                outcomes[index] = _tag(result, encoding) if commands[index].sink else _outcome(tx, result, encoding)
     return [outcome or Outcome() for outcome in outcomes]
+
+
+def _tag(result: pq.abc.PGresult, encoding: str) -> Outcome:
+    return Outcome(status=(result.command_status or b"").decode(encoding, "replace"), affected=_affected(result))
 
 
 def _shape(result: pq.abc.PGresult, encoding: str) -> tuple[list[str], list[tuple[int, int]], list[int]]:
