@@ -233,10 +233,11 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
             max_rows=settings.max_rows,
             timeout_ms=settings.statement_timeout_ms,
             max_cell_chars=settings.max_cell_chars,
+            max_bytes=settings.max_result_bytes,
         )
         if self.masker and rows.columns:
             await self._mask(rows, None)
-        result = WriteResult(
+        result = WriteResult.model_construct(
             status=rows.status, affected=rows.affected, columns=rows.columns, rows=rows.rows, truncated=rows.truncated
         )
         return ToolOutput(result, self._provenance("execute"))

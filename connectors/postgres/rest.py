@@ -23,13 +23,16 @@ from mcp_hub.errors import HubError
 COUNT_UP_TO = 1_000_000
 COUNT_TIMEOUT_MS = 300
 _CUT_MARK = "…[truncated "
+#: Around the statement the guard checked, as the executor's LIMIT wrapper (newlines end a `--` comment).
+_COUNTED = "SELECT count(*) FROM (\n{statement}\n) AS mcp_hub_count"
+_ESTIMATED = "EXPLAIN (FORMAT JSON)\n{statement}"
 
 
 async def total_rows(pool: Pool, statement: str, params: Sequence[Any] | None) -> tuple[int | None, bool]:
     """(rows `statement` returns in all, whether that is an estimate); (None, False) when unknown."""
     try:
         (plan,) = await run_script(
-            pool, [Command(f"EXPLAIN (FORMAT JSON)\n{statement}", params)], timeout_ms=COUNT_TIMEOUT_MS
+            pool, [Command(_ESTIMATED.format(statement=statement), params)], timeout_ms=COUNT_TIMEOUT_MS
         )
         document = plan.rows[0][0]
         tree = json.loads(document) if isinstance(document, str) else document
@@ -41,7 +44,7 @@ async def total_rows(pool: Pool, statement: str, params: Sequence[Any] | None) -
     try:
         (counted,) = await run_script(
             pool,
-            [Command(f"SELECT count(*) FROM (\n{statement}\n) AS mcp_hub_count", params)],
+            [Command(_COUNTED.format(statement=statement), params)],
             timeout_ms=COUNT_TIMEOUT_MS,
         )
         return int(counted.rows[0][0]), False
@@ -84,7 +87,11 @@ def _keyset(select: dict[str, Any], sort: list[Any], columns: list[str], last: l
         ref = (by.get("node") or {}).get("ColumnRef")
         fields = (ref or {}).get("fields") or []
         names = [f["String"]["sval"] for f in fields if "String" in f]
-        if not names or len(names) != len(fields) or by.get("sortby_nulls", "SORTBY_NULLS_DEFAULT") != "SORTBY_NULLS_DEFAULT":
+        if (
+            not names
+            or len(names) != len(fields)
+            or by.get("sortby_nulls", "SORTBY_NULLS_DEFAULT") != "SORTBY_NULLS_DEFAULT"
+        ):
             return None
         direction = by.get("sortby_dir", "SORTBY_DEFAULT")
         if direction not in ("SORTBY_DEFAULT", "SORTBY_ASC", "SORTBY_DESC"):

@@ -29,6 +29,7 @@ async def fetch(pool: Pool, settings: PostgresSettings, schema: str, table: str,
             max_rows=limit,
             timeout_ms=settings.statement_timeout_ms,
             max_cell_chars=min(settings.max_cell_chars, 500),
+            max_bytes=settings.max_result_bytes,
         )
     except InvalidInput as exc:
         if "does not exist" in exc.message:

@@ -68,9 +68,16 @@ async def test_byte_budget_reply_says_why_how_much_and_how_to_go_on(wide_db: Tes
         assert compact_size(first["rows"]) <= more["bytes"] <= 2048
         assert more["total_rows"] == 400 and more.get("estimated") is None
         last_id = first["rows"][-1][0]
-        assert more["next"] == f"select fewer or narrower columns, or page: add id > {last_id} to the WHERE clause, same ORDER BY"
+        assert (
+            more["next"]
+            == f"select fewer or narrower columns, or page: add id > {last_id} to the WHERE clause, same ORDER BY"
+        )
         # The hint is actionable: the next page starts right after.
-        page = data(await client.call_tool("postgres_query", {"sql": f"SELECT id, label FROM items WHERE id > {last_id} ORDER BY id"}))
+        page = data(
+            await client.call_tool(
+                "postgres_query", {"sql": f"SELECT id, label FROM items WHERE id > {last_id} ORDER BY id"}
+            )
+        )
     assert page["rows"][0][0] == last_id + 1
 
 
@@ -78,7 +85,11 @@ async def test_row_cap_reply_with_keyset_offset_and_estimate(
     wide_db: TestDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with Client(hub(wide_db, max_rows=10)) as client:
-        keyset = data(await client.call_tool("postgres_query", {"sql": "SELECT label, id FROM items ORDER BY label DESC, id DESC"}))
+        keyset = data(
+            await client.call_tool(
+                "postgres_query", {"sql": "SELECT label, id FROM items ORDER BY label DESC, id DESC"}
+            )
+        )
         unordered = data(await client.call_tool("postgres_query", {"sql": "SELECT id FROM items", "max_rows": 3}))
         offset = data(await client.call_tool("postgres_query", {"sql": "SELECT id FROM items ORDER BY id OFFSET 20"}))
         monkeypatch.setattr(rest, "COUNT_UP_TO", 10)
@@ -135,7 +146,7 @@ async def test_a_first_row_wider_than_the_budget_is_cut_on_a_character_boundary(
     assert reply["row_count"] == 1 and not reply["truncated"] and reply["cut_cells"] == 2
     text, doc = reply["rows"][0]
     kept, _, marker = text.partition("…[truncated ")
-    assert "😀€" * 2000 != kept and ("😀€" * 2000).startswith(kept) and kept
+    assert kept != "😀€" * 2000 and ("😀€" * 2000).startswith(kept) and kept
     assert marker == f"{4000 - len(kept)} chars]"
     assert doc.startswith('[1,"éé') and "…[truncated " in doc
     assert compact_size(reply["rows"]) <= 1024
@@ -145,7 +156,11 @@ async def test_an_error_after_some_rows_is_clear_and_the_connection_stays_clean(
     failing = "SELECT id, 100 / (250 - id) AS ratio FROM items ORDER BY id"
     async with Client(hub(wide_db, pool_max_size=1)) as client:  # one connection: the next call reuses it
         failed = await client.call_tool("postgres_query", {"sql": failing, "max_rows": 400})
-        after = data(await client.call_tool("postgres_query", {"sql": "SELECT count(*), current_setting('transaction_read_only') FROM items"}))
+        after = data(
+            await client.call_tool(
+                "postgres_query", {"sql": "SELECT count(*), current_setting('transaction_read_only') FROM items"}
+            )
+        )
     assert failed.is_error and "division by zero" in failed.content[0].text
     assert after["rows"] == [[400, "on"]]
     with psycopg.connect(wide_db.superuser_dsn, autocommit=True) as admin:
@@ -168,7 +183,9 @@ async def test_a_stopped_statement_is_cancelled_and_the_session_reset(one_connec
     pool = one_connection
 
     async def read(sql: str, budget: int) -> Any:
-        return await run_read_only(pool, sql, None, max_rows=500, timeout_ms=10_000, max_cell_chars=10_000_000, max_bytes=budget)
+        return await run_read_only(
+            pool, sql, None, max_rows=500, timeout_ms=10_000, max_cell_chars=10_000_000, max_bytes=budget
+        )
 
     point = "SELECT label FROM items WHERE id = 7"
     for _ in range(2):
@@ -204,12 +221,22 @@ async def test_rows_stream_through_a_sink_not_a_whole_result(
         return (yield from original(pgconn, tx, encoding, sink))
 
     monkeypatch.setattr(wire, "_stream", spy)
-    result = await run_read_only(one_connection, "SELECT id FROM items", None, max_rows=50, timeout_ms=5000, max_cell_chars=100)
+    result = await run_read_only(
+        one_connection, "SELECT id FROM items", None, max_rows=50, timeout_ms=5000, max_cell_chars=100
+    )
     assert result.row_count == 50 and result.truncated and seen == [1] * 51
 
 
 def probe(db: TestDatabase, calls: int, max_cell_chars: int, *extra: str) -> dict[str, Any]:
-    command = [sys.executable, "-m", "tests.connectors.postgres.rss_probe", db.reader_dsn, str(calls), str(max_cell_chars), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.connectors.postgres.rss_probe",
+        db.reader_dsn,
+        str(calls),
+        str(max_cell_chars),
+        *extra,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -239,3 +266,21 @@ def test_the_memory_test_fails_without_streaming(wide_db: TestDatabase) -> None:
     report = probe(wide_db, 1, 2000, "--no-streaming")
     assert report["rows"] == [300]
     assert report["growth"] > 24 * BUDGET * 4, report
+
+
+async def test_a_write_past_the_budget_finishes_and_drops_returning_rows(wide_db: TestDatabase) -> None:
+    """A write is never cancelled for its RETURNING rows: every row is written, the reply keeps what fits."""
+    with psycopg.connect(wide_db.superuser_dsn, autocommit=True) as admin:
+        admin.execute("CREATE TABLE IF NOT EXISTS copies (id int, body text)")
+    env = {"MCP_HUB_POSTGRES__MAX_RESULT_BYTES": "2048", "MCP_HUB_POSTGRES__ALLOW_WRITES": "1"}
+    server = hub_for(wide_db.superuser_dsn, env, allow_writes=True)
+    async with Client(server) as client:
+        written = data(
+            await client.call_tool(
+                "postgres_execute",
+                {"sql": "INSERT INTO copies SELECT g, repeat('w', 500) FROM generate_series(1, 200) g RETURNING *"},
+            )
+        )
+    assert written["affected"] == 200 and written["truncated"] and 0 < len(written["rows"]) < 200
+    with psycopg.connect(wide_db.superuser_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM copies").fetchone() == (200,)
