@@ -7,8 +7,13 @@ prepare a query server-side from its fifth run), with no guard, no transaction,
 no timeout, no row cap, no provenance and no audit: the floor.
 Calls are interleaved in batches over the same transport: the in-memory
 `Client(server)`, then stdio subprocesses (`mcp-hub serve` against this file's
-`--serve-bare`). Also times one `LIMIT 1000` query and counts its result in
-DeepSeek tokens against the same rows as raw JSON objects.
+`--serve-bare`). Two cases: a point query by primary key, and all 10,000 rows
+of the table (4 columns) in one call, end to end through the SDK client, which
+checks each result against the tool's published output schema. For the second
+the hub is configured with `max_rows = 10000` and `max_result_bytes = 4 MiB`
+(`HUB_ENV`, printed at the start); the bare tool is asked for `max_rows` 10000.
+Also times one `LIMIT 1000` query and counts its result in DeepSeek tokens
+against the same rows as raw JSON objects.
 
 A scratch database `mcp_hub_bench_<random>` with 10,000 rows is created on the
 server at --dsn (a role that may CREATE DATABASE) and dropped afterwards.
@@ -216,6 +221,7 @@ def main() -> None:
     if args.serve_bare:
         bare_server(args.dsn).run("stdio")
         return
+    print("hub configured with " + " ".join(f"{key}={value}" for key, value in HUB_ENV.items()))
     with scratch_database(args.dsn) as dsn:
         runs: list[Callable[[str, int], Awaitable[None]]] = [in_memory]
         if not args.no_stdio:
