@@ -4,13 +4,16 @@ The total is counted only where that is cheap: the planner's estimate first
 (EXPLAIN, no execution); when it is at most `COUNT_UP_TO` rows, an exact
 `count(*)` under a short timeout (`COUNT_TIMEOUT_MS`), else, or when that times
 out, the estimate, marked as one. The paging hint is keyset on the statement's
-ORDER BY when every sort key is a plain column shown in the result (its last
-returned values, quoted as SQL literals), else OFFSET.
+ORDER BY when every sort key is a plain column shown in the result and its last
+returned value is a number, a boolean, or a date, time, UUID or decimal in their
+text forms, else OFFSET. Free text is never quoted into the hint: it may be a
+masked cell, or text an outsider wrote, and the hint sits outside any fence.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +25,11 @@ from mcp_hub.errors import HubError
 #: An exact count is tried only below this estimate, and for at most this long.
 COUNT_UP_TO = 1_000_000
 COUNT_TIMEOUT_MS = 300
-_CUT_MARK = "…[truncated "
+#: Text forms of keys safe to repeat in a hint: ISO dates and times, UUIDs, decimals.
+_SAFE_KEY_TEXT = re.compile(
+    r"-?\d+(\.\d+)?|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}(:\d{2})?|Z)?)?"
+    r"|\d{2}:\d{2}(:\d{2}(\.\d+)?)?|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
 #: Around the statement the guard checked, as the executor's LIMIT wrapper (newlines end a `--` comment).
 _COUNTED = "SELECT count(*) FROM (\n{statement}\n) AS mcp_hub_count"
 _ESTIMATED = "EXPLAIN (FORMAT JSON)\n{statement}"
@@ -55,7 +62,9 @@ async def total_rows(pool: Pool, statement: str, params: Sequence[Any] | None) -
 def next_hint(tree: dict[str, Any], columns: list[str], rows: list[list[Any]], reason: Reason) -> str:
     """How to get the rows after `rows`, as one short instruction."""
     prefix = "select fewer or narrower columns, or page: " if reason == "max_result_bytes" else ""
-    select = tree.get("SelectStmt") or {}
+    select = tree.get("SelectStmt")
+    if select is None:  # EXPLAIN, SHOW: nothing to page
+        return "narrow the statement"
     sort = select.get("sortClause") or []
     paged = select.get("limitOffset") is not None  # keyset plus the same OFFSET would skip rows
     keyset = _keyset(select, sort, columns, rows[-1]) if rows and sort and not paged else None
@@ -118,9 +127,9 @@ def _literal(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, str) and _CUT_MARK not in value and "\x00" not in value:
-        return "'" + value.replace("'", "''") + "'"
-    return None  # NULL, a cut cell, a float, JSON: no exact key
+    if isinstance(value, str) and _SAFE_KEY_TEXT.fullmatch(value):
+        return f"'{value}'"
+    return None  # NULL, free text, a float, JSON: no exact or safe key
 
 
 def _ident(name: str) -> str:

@@ -87,7 +87,14 @@ async def test_row_cap_reply_with_keyset_offset_and_estimate(
     async with Client(hub(wide_db, max_rows=10)) as client:
         keyset = data(
             await client.call_tool(
-                "postgres_query", {"sql": "SELECT label, id FROM items ORDER BY label DESC, id DESC"}
+                "postgres_query",
+                {"sql": "SELECT b, a FROM (SELECT id % 5 AS a, id AS b FROM items) s ORDER BY a DESC, b DESC"},
+            )
+        )
+        by_text = data(await client.call_tool("postgres_query", {"sql": "SELECT label FROM items ORDER BY label"}))
+        explained = data(
+            await client.call_tool(
+                "postgres_query", {"sql": "EXPLAIN SELECT * FROM items ORDER BY label", "max_rows": 1}
             )
         )
         unordered = data(await client.call_tool("postgres_query", {"sql": "SELECT id FROM items", "max_rows": 3}))
@@ -95,14 +102,17 @@ async def test_row_cap_reply_with_keyset_offset_and_estimate(
         monkeypatch.setattr(rest, "COUNT_UP_TO", 10)
         estimated = data(await client.call_tool("postgres_query", {"sql": "SELECT id FROM items WHERE id > 100"}))
         small = data(await client.call_tool("postgres_query", {"sql": "SELECT id FROM items WHERE id <= 10"}))
-    label, ident = keyset["rows"][-1]
-    assert keyset["more"] == {
+    b, a = keyset["rows"][-1]
+    assert keyset["rows"][0] == [399, 4] and keyset["more"] == {
         "reason": "max_rows",
         "bytes": keyset["more"]["bytes"],
         "total_rows": 400,
         "estimated": None,
-        "next": f"add (label, id) < ('{label}', {ident}) to the WHERE clause, same ORDER BY",
+        "next": f"add (a, b) < ({a}, {b}) to the WHERE clause, same ORDER BY",
     }
+    # Free text is never quoted into the hint (it sits outside any fence): OFFSET instead.
+    assert by_text["more"]["next"] == "OFFSET 10" and "item" not in by_text["more"]["next"]
+    assert explained["more"]["next"] == "narrow the statement" and explained["more"]["total_rows"] is None
     assert unordered["row_count"] == 3 and unordered["more"]["next"] == "OFFSET 3; add an ORDER BY for stable pages"
     assert offset["rows"][0] == [21] and offset["more"]["next"] == "OFFSET 30" and offset["more"]["total_rows"] == 380
     assert estimated["more"]["estimated"] is True and 200 <= estimated["more"]["total_rows"] <= 400
