@@ -8,6 +8,7 @@ counted in bytes (its cells as UTF-8 JSON, numbers at their widest); the row
 that would pass `max_bytes` is not kept (the first row is cut to fit instead, so
 a reply is never empty for width alone) and, for a read, reading stops there:
 the statement is cancelled, so neither the hub nor the network carries the rest.
+Rows past `max_rows` are only dropped: the server's LIMIT has ended the result.
 
 What is kept is plain lists of cells in column order, with `columns` and
 `sources` (table oid, column number) beside them: later steps (masking, fencing)
@@ -71,9 +72,8 @@ class ResultRows:
             if self.reason is not None:  # full, and told not to stop: drop the rest
                 continue
             if len(self.rows) >= self.max_rows:
+                # Not a reason to cancel: the server's LIMIT (max_rows + 1) has ended the result.
                 self.reason = "max_rows"
-                if self.stop:
-                    return False
                 continue
             cells = list(row)
             size = self._fixed

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -294,3 +295,19 @@ async def test_a_write_past_the_budget_finishes_and_drops_returning_rows(wide_db
     assert written["affected"] == 200 and written["truncated"] and 0 < len(written["rows"]) < 200
     with psycopg.connect(wide_db.superuser_dsn) as conn:
         assert conn.execute("SELECT count(*) FROM copies").fetchone() == (200,)
+
+
+async def test_past_the_budget_the_statement_is_cancelled_not_read_to_its_end(one_connection: Pool) -> None:
+    """Each row takes 50 ms in the server: reading all 300 would take 15 s; the cancel ends it at once."""
+    started = time.monotonic()
+    stopped = await run_read_only(
+        one_connection,
+        "SELECT id, body, pg_sleep(0.05) FROM wide ORDER BY id",
+        None,
+        max_rows=500,
+        timeout_ms=60_000,
+        max_cell_chars=10_000_000,
+        max_bytes=4096,
+    )
+    assert stopped.reason == "max_result_bytes" and stopped.row_count == 1
+    assert time.monotonic() - started < 5
