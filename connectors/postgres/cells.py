@@ -16,35 +16,36 @@ def json_cell(value: Any, max_chars: int) -> Any:
     return sized_cell(value, max_chars)[0]
 
 
-def sized_cell(value: Any, max_chars: int) -> tuple[Any, int, bool]:
-    """(`json_cell(value, max_chars)`, its size as UTF-8 JSON (numbers at their widest), whether it was cut)."""
+def sized_cell(value: Any, max_chars: int) -> tuple[Any, int, int]:
+    """(`json_cell(value, max_chars)`, its size as UTF-8 JSON (numbers at their widest), the length of
+    its full text form, 0 for a number: it was cut when that is over `max_chars`)."""
     if value is None:
-        return None, 5, False
+        return None, 5, 0
     if isinstance(value, (bool, int)):
-        return value, 21, False
+        return value, 21, 0
     if isinstance(value, float):
-        return (value if math.isfinite(value) else _FLOAT_SPELLING[str(value)]), 26, False
+        return (value if math.isfinite(value) else _FLOAT_SPELLING[str(value)]), 26, 0
     if isinstance(value, str):
         return _sized_text(value, max_chars)
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
         hex_text = "\\x" + data[: max_chars // 2 + 1].hex()
         total = 2 + 2 * len(data)
-        return clip(hex_text, max_chars, total=total), min(total, max_chars + 40) + 3, total > max_chars
+        return clip(hex_text, max_chars, total=total), min(total, max_chars + 40) + 3, total
     if isinstance(value, (list, tuple, dict)):
         tree = _json_tree(value)
         text = json.dumps(tree, ensure_ascii=False, separators=(",", ":"))
         if len(text) <= max_chars:
-            return tree, utf8_len(text) + 1, False
+            return tree, utf8_len(text) + 1, len(text)
         return _sized_text(text, max_chars)
     return _sized_text(_scalar_text(value), max_chars)
 
 
-def _sized_text(text: str, max_chars: int) -> tuple[str, int, bool]:
-    cut = len(text) > max_chars
-    if cut:
+def _sized_text(text: str, max_chars: int) -> tuple[str, int, int]:
+    full = len(text)
+    if full > max_chars:
         text = clip(text, max_chars)
-    return text, utf8_len(text) + 3, cut
+    return text, utf8_len(text) + 3, full
 
 
 def utf8_len(text: str) -> int:

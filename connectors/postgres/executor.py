@@ -63,6 +63,9 @@ _ROLLBACK_COMMAND = Command("ROLLBACK", quiet=True)
 #: Statements a subquery cannot hold; their output is small (a plan, a setting).
 _NOT_CAPPABLE = re.compile(r"(?:show|explain)\b", re.IGNORECASE)
 _CLEANUP_TIMEOUT_MS = int(CLEANUP_TIMEOUT_S * 1000)
+#: A connection that read a row wider than this (and than the byte budget) is closed after the call:
+#: libpq never shrinks its input buffer, so a pooled connection would hold that much for good.
+_RECYCLE_ABOVE = 8 * 1024 * 1024
 
 
 @dataclass
@@ -147,6 +150,8 @@ async def run_internal(
         outcome, elapsed = await _fetch(
             conn, statement, args, max_rows + 1, own_timeout, capped, read_only=read_only, sink=sink
         )
+        if sink.widest_row > max(max_bytes, _RECYCLE_ABOVE):
+            await conn.close()  # libpq keeps its input buffer as large as the widest row: free it
         return outcome, elapsed, sink
 
     try:
@@ -182,6 +187,8 @@ async def run_write(
     async def run(conn: Connection) -> tuple[Outcome, float]:
         started = time.perf_counter()
         outcomes = await run_pipeline(conn, commands, reset=DISCARD)
+        if sink.widest_row > max(max_bytes, _RECYCLE_ABOVE):
+            await conn.close()  # as in `run_internal`
         return outcomes[2], (time.perf_counter() - started) * 1000
 
     try:

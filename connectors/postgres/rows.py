@@ -52,6 +52,8 @@ class ResultRows:
         self.reason: Reason | None = None
         #: Cells cut to `max_cell_chars` (or, in a first row wider than the budget, to fit it).
         self.cut_cells = 0
+        #: The widest row read, in characters of its text cells before any cut (what libpq buffered).
+        self.widest_row = 0
         self._text: list[int] = []
         self._other: list[int] = []
         self._fixed = 0
@@ -77,20 +79,26 @@ class ResultRows:
                 continue
             cells = list(row)
             size = self._fixed
+            raw = 0
             for i in self._text:
                 value = cells[i]
                 if value is None:
                     size += 5
                     continue
-                if len(value) > max_chars:
+                full = len(value)
+                raw += full
+                if full > max_chars:
                     value = cells[i] = clip(value, max_chars)
                     self.cut_cells += 1
                 size += (len(value) if value.isascii() else utf8_len(value)) + 3
             for i in self._other:
-                cell, width, cut = sized_cell(cells[i], max_chars)
+                cell, width, full = sized_cell(cells[i], max_chars)
                 cells[i] = cell
                 size += width
-                self.cut_cells += cut
+                raw += full
+                self.cut_cells += full > max_chars
+            if raw > self.widest_row:
+                self.widest_row = raw
             if self.bytes + size > self.max_bytes:
                 if not self.rows:  # cut to fit, not left out: a next row, if any, will not fit
                     self.rows.append(self._fit(cells))

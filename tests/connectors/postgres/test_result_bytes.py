@@ -311,3 +311,20 @@ async def test_past_the_budget_the_statement_is_cancelled_not_read_to_its_end(on
     )
     assert stopped.reason == "max_result_bytes" and stopped.row_count == 1
     assert time.monotonic() - started < 5
+
+
+async def test_a_connection_that_read_a_very_wide_row_is_replaced(one_connection: Pool) -> None:
+    """libpq keeps its input buffer as large as the widest row it read: such a connection is not pooled."""
+
+    async def pid() -> int:
+        return int((await run_read_only(one_connection, "SELECT pg_backend_pid()", None, **LIMITS)).rows[0][0])
+
+    first = await pid()
+    await run_read_only(one_connection, "SELECT id, body FROM wide WHERE id <= 3", None, **LIMITS)
+    assert await pid() == first  # 1 MiB rows: kept
+    wide = await run_read_only(one_connection, "SELECT repeat('x', 20000000) AS big", None, **LIMITS)
+    assert wide.rows[0][0].endswith("…[truncated 19998000 chars]")
+    assert await pid() != first
+
+
+LIMITS: dict[str, Any] = {"max_rows": 10, "timeout_ms": 10_000, "max_cell_chars": 2000, "max_bytes": 1 << 20}
