@@ -251,6 +251,7 @@ def probe(db: TestDatabase, calls: int, max_cell_chars: int, *extra: str) -> dic
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["peak_before_kib"] - report["rss_before_kib"] < 4096, report  # the peak starts afresh
     report["growth"] = (report["peak_after_kib"] - report["rss_before_kib"]) * 1024
     return report
 
