@@ -24,6 +24,12 @@ class More(BaseModel):
     next: str = Field(description="How to get the next rows.")
 
 
+def _null_first(schema: dict[str, Any]) -> None:
+    """`null` first in an optional field's anyOf: a validator that checks every result stops at the
+    first match, and null is the usual value (half the cost of QueryResult's check, measured)."""
+    schema["anyOf"].sort(key=lambda option: option.get("type") != "null")
+
+
 class QueryResult(BaseModel):
     """Rows of a query: column names once, rows as arrays."""
 
@@ -31,8 +37,10 @@ class QueryResult(BaseModel):
     rows: Rows
     row_count: int
     truncated: bool = Field(description="True when rows were left out (see more).")
-    more: More | None = None
-    cut_cells: int | None = Field(default=None, description="Cells cut short, each marked …[truncated N chars].")
+    more: More | None = Field(default=None, json_schema_extra=_null_first)
+    cut_cells: int | None = Field(
+        default=None, description="Cells cut short, each marked …[truncated N chars].", json_schema_extra=_null_first
+    )
 
 
 class WriteResult(BaseModel):
