@@ -31,16 +31,17 @@ def _null_first(schema: dict[str, Any]) -> None:
 
 
 class QueryResult(BaseModel):
-    """Rows of a query: column names once, rows as arrays."""
+    """Rows of a query: column names once, rows as arrays. The rows come last, so a client that cuts
+    a long text (the hub's own agent keeps 20,000 characters) still reads whether and how to page."""
 
     columns: list[str]
-    rows: Rows
     row_count: int
     truncated: bool = Field(description="True when rows were left out (see more).")
     more: More | None = Field(default=None, json_schema_extra=_null_first)
     cut_cells: int | None = Field(
         default=None, description="Cells cut short, each marked …[truncated N chars].", json_schema_extra=_null_first
     )
+    rows: Rows
 
 
 class WriteResult(BaseModel):

@@ -61,7 +61,10 @@ def hub(db: TestDatabase, **settings: Any) -> Any:
 async def test_byte_budget_reply_says_why_how_much_and_how_to_go_on(wide_db: TestDatabase) -> None:
     sql = "SELECT id, label FROM items ORDER BY id"
     async with Client(hub(wide_db, max_result_bytes=2048)) as client:
-        first = data(await client.call_tool("postgres_query", {"sql": sql}))
+        reply = await client.call_tool("postgres_query", {"sql": sql})
+        first = data(reply)
+        # What to do next comes before the rows: a client that cuts a long text still reads it.
+        assert reply.content[0].text.index('"more":') < reply.content[0].text.index('"rows":')
         more = first["more"]
         assert first["truncated"] and more["reason"] == "max_result_bytes"
         assert 0 < first["row_count"] < 400 and first["row_count"] == len(first["rows"])
