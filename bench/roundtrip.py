@@ -7,8 +7,13 @@ prepare a query server-side from its fifth run), with no guard, no transaction,
 no timeout, no row cap, no provenance and no audit: the floor.
 Calls are interleaved in batches over the same transport: the in-memory
 `Client(server)`, then stdio subprocesses (`mcp-hub serve` against this file's
-`--serve-bare`). Also times one `LIMIT 1000` query and counts its result in
-DeepSeek tokens against the same rows as raw JSON objects.
+`--serve-bare`). Two cases: a point query by primary key, and all 10,000 rows
+of the table (4 columns) in one call, end to end through the SDK client, which
+checks each result against the tool's published output schema. For the second
+the hub is configured with `max_rows = 10000` and `max_result_bytes = 4 MiB`
+(`HUB_ENV`, printed at the start); the bare tool is asked for `max_rows` 10000.
+Also times one `LIMIT 1000` query and counts its result in DeepSeek tokens
+against the same rows as raw JSON objects.
 
 A scratch database `mcp_hub_bench_<random>` with 10,000 rows is created on the
 server at --dsn (a role that may CREATE DATABASE) and dropped afterwards.
@@ -41,6 +46,10 @@ HERE = Path(__file__).resolve()
 HUB = str(Path(sys.executable).with_name("mcp-hub"))
 POINT = "SELECT id, name, email, created_at FROM people WHERE id = $1"
 WIDE = "SELECT id, name, email, created_at FROM people ORDER BY id LIMIT 1000"
+LARGE = "SELECT id, name, email, created_at FROM people ORDER BY id"
+#: What the hub is configured with for this run (the 10,000-row case needs the row cap raised to its
+#: ceiling, and a byte budget that holds 10,000 such rows, ~0.8 MB as JSON).
+HUB_ENV = {"MCP_HUB_POSTGRES__MAX_ROWS": "10000", "MCP_HUB_POSTGRES__MAX_RESULT_BYTES": str(4 * 1024 * 1024)}
 SETUP = """
 CREATE TABLE people (id int PRIMARY KEY, name text NOT NULL, email text, created_at timestamptz NOT NULL);
 INSERT INTO people
@@ -91,7 +100,7 @@ def hub_server(dsn: str) -> Any:
     from mcp_hub.server import build_server, hub_policy
 
     registry = Registry([PostgresConnector])
-    env = {"DATABASE_URL": dsn, "MCP_HUB_POSTGRES__MAX_ROWS": "1000"} | READER
+    env = {"DATABASE_URL": dsn} | HUB_ENV | READER
     config = load_config(env=env, ecosystem_env=registry.ecosystem_env())
     return build_server(config, registry=registry, caller=Caller("bench", "memory", hub_policy(config)))
 
@@ -108,6 +117,35 @@ async def timed_calls(client: Client, calls: int, start: int) -> list[float]:
         assert not result.is_error, result.content
         assert result.structured_content is not None and result.structured_content["row_count"] == 1
     return samples
+
+
+async def timed_large(client: Client, calls: int) -> list[float]:
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        result = await client.call_tool("postgres_query", {"sql": LARGE, "max_rows": 10000})
+        samples.append(time.perf_counter() - started)
+        assert not result.is_error, result.content
+        data = result.structured_content
+        assert data is not None and data["row_count"] == 10000 and not data["truncated"], data and data["row_count"]
+    return samples
+
+
+async def compare_large(label: str, bare: Client, hub: Client, calls: int) -> None:
+    """10,000 rows of 4 columns per call, end to end through the SDK client (its output-schema check included)."""
+    await timed_large(bare, 3)
+    await timed_large(hub, 3)
+    samples: dict[str, list[float]] = {"bare": [], "hub": []}
+    batch = 5
+    for round_index in range(max(1, calls // batch)):
+        order = [("bare", bare), ("hub", hub)] if round_index % 2 == 0 else [("hub", hub), ("bare", bare)]
+        for name, client in order:
+            samples[name] += await timed_large(client, batch)
+    (bare_median, bare_p99), (hub_median, hub_p99) = summary(samples["bare"]), summary(samples["hub"])
+    print(f"[{label}, 10,000 rows] {len(samples['hub'])} calls each, interleaved batches of {batch}")
+    print(f"  bare psycopg tool  median {bare_median:.1f} ms  p99 {bare_p99:.1f} ms")
+    print(f"  hub postgres_query median {hub_median:.1f} ms  p99 {hub_p99:.1f} ms")
+    print(f"  ratio hub/bare: median {hub_median / bare_median:.2f}x")
 
 
 def summary(samples: list[float]) -> tuple[float, float]:
@@ -150,15 +188,17 @@ async def wide_query(hub: Client) -> None:
 async def in_memory(dsn: str, calls: int) -> None:
     async with Client(bare_server(dsn)) as bare, Client(hub_server(dsn)) as hub:
         await compare("in-memory Client(server)", bare, hub, calls)
+        await compare_large("in-memory Client(server)", bare, hub, max(10, calls // 25))
         await wide_query(hub)
 
 
 async def over_stdio(dsn: str, calls: int) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_HUB_")} | {"DATABASE_URL": dsn}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_HUB_")} | {"DATABASE_URL": dsn} | HUB_ENV
     bare = StdioServerParameters(command=sys.executable, args=[str(HERE), "--serve-bare", "--dsn", dsn], env=env)
     hub = StdioServerParameters(command=HUB, args=["serve"], env=env | READER)
     async with Client(bare) as bare_client, Client(hub) as hub_client:
         await compare("stdio subprocesses", bare_client, hub_client, calls)
+        await compare_large("stdio subprocesses", bare_client, hub_client, max(10, calls // 25))
 
 
 @contextmanager
@@ -192,6 +232,7 @@ def main() -> None:
     if args.serve_bare:
         bare_server(args.dsn).run("stdio")
         return
+    print("hub configured with " + " ".join(f"{key}={value}" for key, value in HUB_ENV.items()))
     with scratch_database(args.dsn) as dsn:
         runs: list[Callable[[str, int], Awaitable[None]]] = [in_memory]
         if not args.no_stdio:

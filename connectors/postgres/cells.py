@@ -13,21 +13,44 @@ _FLOAT_SPELLING = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 def json_cell(value: Any, max_chars: int) -> Any:
     """`value` as JSON-ready data; long text (and long JSON) cut to `max_chars`."""
-    if value is None or isinstance(value, (bool, int)):
-        return value
+    return sized_cell(value, max_chars)[0]
+
+
+def sized_cell(value: Any, max_chars: int) -> tuple[Any, int, int]:
+    """(`json_cell(value, max_chars)`, its size as UTF-8 JSON (numbers at their widest), the length of
+    its full text form, 0 for a number: it was cut when that is over `max_chars`)."""
+    if value is None:
+        return None, 5, 0
+    if isinstance(value, (bool, int)):
+        return value, 21, 0
     if isinstance(value, float):
-        return value if math.isfinite(value) else _FLOAT_SPELLING[str(value)]
+        return (value if math.isfinite(value) else _FLOAT_SPELLING[str(value)]), 26, 0
     if isinstance(value, str):
-        return _clip(value, max_chars)
+        return _sized_text(value, max_chars)
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
         hex_text = "\\x" + data[: max_chars // 2 + 1].hex()
-        return _clip(hex_text, max_chars, total=2 + 2 * len(data))
+        total = 2 + 2 * len(data)
+        return clip(hex_text, max_chars, total=total), min(total, max_chars + 40) + 3, total
     if isinstance(value, (list, tuple, dict)):
         tree = _json_tree(value)
         text = json.dumps(tree, ensure_ascii=False, separators=(",", ":"))
-        return tree if len(text) <= max_chars else _clip(text, max_chars)
-    return _clip(_scalar_text(value), max_chars)
+        if len(text) <= max_chars:
+            return tree, utf8_len(text) + 1, len(text)
+        return _sized_text(text, max_chars)
+    return _sized_text(_scalar_text(value), max_chars)
+
+
+def _sized_text(text: str, max_chars: int) -> tuple[str, int, int]:
+    full = len(text)
+    if full > max_chars:
+        text = clip(text, max_chars)
+    return text, utf8_len(text) + 3, full
+
+
+def utf8_len(text: str) -> int:
+    """Bytes of `text` as UTF-8 (`str.isascii` is O(1) in CPython: ASCII text costs nothing)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _json_tree(value: Any) -> Any:
@@ -52,7 +75,8 @@ def _scalar_text(value: Any) -> str:
     return str(value)
 
 
-def _clip(text: str, max_chars: int, *, total: int | None = None) -> str:
+def clip(text: str, max_chars: int, *, total: int | None = None) -> str:
+    """`text` cut to `max_chars` characters, saying how many were left out."""
     length = len(text) if total is None else total
     if length <= max_chars:
         return text

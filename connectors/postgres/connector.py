@@ -23,6 +23,7 @@ from connectors.postgres.masking import Masker
 from connectors.postgres.models import (
     ColumnMatches,
     ExplainResult,
+    More,
     QueryResult,
     SchemaList,
     TableDescription,
@@ -198,12 +199,41 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
             max_cell_chars=settings.max_cell_chars,
             outsider=bool(self.outsider),
             allowed_functions=settings.allowed_functions,
+            max_bytes=settings.max_result_bytes,
         )
         if self.masker:
             await self._mask(pool, rows, sql)
         outsider_text = self._label_outsider(rows)
-        result = QueryResult(columns=rows.columns, rows=rows.rows, row_count=rows.row_count, truncated=rows.truncated)
+        more = await self._more(pool, rows, sql, params) if rows.truncated else None
+        # Built without re-validating every cell: they are JSON-ready by construction (`rows`).
+        result = QueryResult.model_construct(
+            columns=rows.columns,
+            rows=rows.rows,
+            row_count=rows.row_count,
+            truncated=rows.truncated,
+            more=more,
+            cut_cells=rows.cut_cells or None,
+        )
         return ToolOutput(result, self._provenance("query", outsider_text))
+
+    async def _more(self, pool: AsyncConnectionPool, rows: QueryRows, sql: str, params: list[Any] | None) -> More:
+        """What a truncated reply adds: the total where cheap, and how to page (`rest`).
+
+        The count runs the caller's statement again: on `pool`, the read pool it ran on (wall 1)."""
+        from connectors.postgres import guard, rest
+
+        checked = await self._inspect(sql, guard.Mode.READ)
+        reason = rows.reason or "max_rows"
+        total, estimated = (None, False)
+        if checked.kind == "SelectStmt":
+            total, estimated = await rest.total_rows(pool, checked.statement, params)
+        return More(
+            reason=reason,
+            bytes=rows.bytes,
+            total_rows=total,
+            estimated=estimated or None,
+            next=rest.next_hint(checked.tree, rows.columns, rows.rows, reason),
+        )
 
     async def _mask(self, pool: AsyncConnectionPool, rows: QueryRows, sql: str | None) -> None:
         """Mask configured columns in `rows`; `sql` (checked by the guard already) tells what it references."""
@@ -271,11 +301,12 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
             timeout_ms=settings.statement_timeout_ms,
             max_cell_chars=settings.max_cell_chars,
             outsider=bool(self.outsider),
+            max_bytes=settings.max_result_bytes,
         )
         if self.masker and rows.columns:
             await self._mask(await self.pool(), rows, None)
         outsider_text = self._label_outsider(rows)
-        result = WriteResult(
+        result = WriteResult.model_construct(
             status=rows.status, affected=rows.affected, columns=rows.columns, rows=rows.rows, truncated=rows.truncated
         )
         return ToolOutput(result, self._provenance("execute", outsider_text))

@@ -19,7 +19,10 @@ guard were bypassed. (psycopg uses the simple protocol, which runs
 empty parameter list counts as none.) The LIMIT makes the server produce at
 most `max_rows + 1` rows, so a huge result never crosses the network; unlike a
 cursor (DECLARE), the wrapped statement can be prepared, so a repeated query
-skips the server's parsing and planning (`wire`).
+skips the server's parsing and planning (`wire`). Rows are read as they arrive
+into `rows.ResultRows`, which converts and counts them: once the byte budget
+(`max_result_bytes`) is spent the statement is cancelled, so wide values never
+pile up in the hub.
 The transaction always ends in ROLLBACK (`pool._release` rolls back whatever
 we could not); what a rolled-back READ ONLY transaction can leave in the
 session, session-level advisory locks, is released before the connection is
@@ -41,10 +44,10 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import PoolTimeout
 
 from connectors.postgres import outsider as outsider_probe
-from connectors.postgres.cells import json_cell
 from connectors.postgres.errors import translate
 from connectors.postgres.outsider import Reads
 from connectors.postgres.pool import CLEANUP_TIMEOUT_S, Connection, Pool, borrow, open_pool, session_timeout_ms
+from connectors.postgres.rows import Reason, ResultRows
 from connectors.postgres.wire import DISCARD, UNLOCK, Command, Outcome, run_pipeline
 
 __all__ = ["Pool", "QueryRows", "describe_role", "open_pool", "run_internal", "run_read_only", "run_write"]
@@ -62,6 +65,9 @@ _ROLLBACK_COMMAND = Command("ROLLBACK", quiet=True)
 #: Statements a subquery cannot hold; their output is small (a plan, a setting).
 _NOT_CAPPABLE = re.compile(r"(?:show|explain)\b", re.IGNORECASE)
 _CLEANUP_TIMEOUT_MS = int(CLEANUP_TIMEOUT_S * 1000)
+#: A connection that read a row wider than this (and than the byte budget) is closed after the call:
+#: libpq never shrinks its input buffer, so a pooled connection would hold that much for good.
+_RECYCLE_ABOVE = 8 * 1024 * 1024
 
 
 @dataclass
@@ -72,7 +78,7 @@ class QueryRows:
     rows: list[list[Any]]
     #: Rows returned (at most `max_rows`).
     row_count: int
-    #: True when more rows existed beyond `max_rows`.
+    #: True when more rows existed than were returned (beyond `max_rows`, or past the byte budget).
     truncated: bool
     #: Time in the database, from BEGIN to ROLLBACK, in milliseconds.
     elapsed_ms: float
@@ -85,6 +91,10 @@ class QueryRows:
     types: list[int] = field(default_factory=list)
     #: What the statement read, when asked for (`outsider=True`).
     reads: Reads | None = None
+    #: Bytes of `rows` as JSON (approximately), why rows were left out, and cells cut short.
+    bytes: int = 0
+    reason: Reason | None = None
+    cut_cells: int = 0
 
 
 async def run_read_only(
@@ -97,6 +107,7 @@ async def run_read_only(
     max_cell_chars: int,
     outsider: bool = False,
     allowed_functions: Sequence[str] = (),
+    max_bytes: int = 1 << 62,
 ) -> QueryRows:
     """Check `sql` with the guard, then run it read-only (see the module doc).
 
@@ -123,6 +134,7 @@ async def run_read_only(
         timeout_ms=timeout_ms,
         max_cell_chars=max_cell_chars,
         outsider=outsider,
+        max_bytes=max_bytes,
     )
 
 
@@ -134,6 +146,7 @@ async def run_internal(
     max_rows: int,
     timeout_ms: int,
     max_cell_chars: int,
+    max_bytes: int = 1 << 62,
     read_only: bool = True,
     outsider: bool = False,
 ) -> QueryRows:
@@ -149,16 +162,22 @@ async def run_internal(
 
     own_timeout = None if timeout_ms == session_timeout_ms(pool) else timeout_ms
 
-    async def fetch(conn: Connection) -> tuple[Outcome, float, list[Outcome]]:
-        return await _fetch(
-            conn, statement, args, max_rows + 1, own_timeout, capped, read_only=read_only, outsider=outsider
+    async def fetch(conn: Connection) -> tuple[Outcome, float, list[Outcome], ResultRows]:
+        # A fresh sink per attempt: a retry on a new connection starts over.
+        sink = ResultRows(max_rows, max_bytes, max_cell_chars)
+        outcome, elapsed, probes = await _fetch(
+            conn, statement, args, max_rows + 1, own_timeout, capped, read_only=read_only, outsider=outsider, sink=sink
         )
+        if sink.widest_row > max(max_bytes, _RECYCLE_ABOVE):
+            await conn.close()  # libpq keeps its input buffer as large as the widest row: free it
+        return outcome, elapsed, probes, sink
 
     try:
-        outcome, elapsed_ms, probes = await borrow(pool, fetch, retry=True)
+        outcome, elapsed_ms, probes, sink = await borrow(pool, fetch, retry=True)
     except (psycopg.Error, PoolTimeout) as exc:
         raise translate(exc, timeout_ms=timeout_ms, position_offset=_CAPPED_OFFSET if capped else 0) from exc
-    return _with_reads(_rows(outcome, elapsed_ms, max_rows, max_cell_chars), probes)
+    # A stopped statement leaves its after-probe unread: `reads` then counts nothing, which fails closed.
+    return _with_reads(_rows(outcome, elapsed_ms, sink), probes)
 
 
 async def run_write(
@@ -170,17 +189,21 @@ async def run_write(
     timeout_ms: int,
     max_cell_chars: int,
     outsider: bool = False,
+    max_bytes: int = 1 << 62,
 ) -> QueryRows:
     """Run one checked statement in a READ WRITE transaction and commit it; never retried.
 
-    `outsider=True`: also learn which tables it read (`QueryRows.reads`, for RETURNING rows)."""
+    Its RETURNING rows are read as they arrive within the same limits, but past them
+    they are dropped, not cancelled: the write must finish. `outsider=True`: also
+    learn which tables it read (`QueryRows.reads`, for RETURNING rows)."""
     args = _adapt_params(params)
+    sink = ResultRows(max_rows, max_bytes, max_cell_chars, stop=False)
     before, after = _probes(outsider)
     commands = [
         _BEGIN_WRITE_COMMAND,
         Command(_TIMEOUT, [str(timeout_ms)], quiet=True),
         *before,
-        Command(statement, args),
+        Command(statement, args, sink=sink),
         *after,
         Command("COMMIT", quiet=True),
     ]
@@ -189,6 +212,8 @@ async def run_write(
     async def run(conn: Connection) -> tuple[Outcome, float, list[Outcome]]:
         started = time.perf_counter()
         outcomes = await run_pipeline(conn, commands, reset=DISCARD)
+        if sink.widest_row > max(max_bytes, _RECYCLE_ABOVE):
+            await conn.close()  # as in `run_internal`
         probes = outcomes[2:at] + outcomes[at + 1 : -1]
         return outcomes[at], (time.perf_counter() - started) * 1000, probes
 
@@ -196,7 +221,7 @@ async def run_write(
         outcome, elapsed_ms, probes = await borrow(pool, run, retry=False)
     except (psycopg.Error, PoolTimeout) as exc:
         raise translate(exc, timeout_ms=timeout_ms) from exc
-    return _with_reads(_rows(outcome, elapsed_ms, max_rows, max_cell_chars), probes)
+    return _with_reads(_rows(outcome, elapsed_ms, sink), probes)
 
 
 async def run_script(
@@ -257,6 +282,7 @@ async def _fetch(
     *,
     read_only: bool = True,
     outsider: bool = False,
+    sink: ResultRows | None = None,
 ) -> tuple[Outcome, float, list[Outcome]]:
     """One pipelined round trip (see the module doc); at most `limit` rows when `capped`.
 
@@ -265,6 +291,8 @@ async def _fetch(
     WRITE transaction (rolled back too) may leave more than advisory locks in the
     session (sequence values): `DISCARD ALL` follows it.
     """
+    if sink is None:
+        sink = ResultRows(limit, 1 << 62, 1 << 62)
     commands = [_BEGIN_READ_COMMAND if read_only else _BEGIN_WRITE_COMMAND]
     if timeout_ms is not None:
         commands.append(Command(_TIMEOUT, [str(timeout_ms)], quiet=True))
@@ -272,9 +300,9 @@ async def _fetch(
     commands.extend(before)
     at = len(commands)
     if capped:
-        commands.append(Command(_CAPPED.format(statement=statement, limit=int(limit)), params))
+        commands.append(Command(_CAPPED.format(statement=statement, limit=int(limit)), params, sink=sink))
     else:
-        commands.append(Command(statement, params))
+        commands.append(Command(statement, params, sink=sink))
     commands.extend(after)
     commands.append(_ROLLBACK_COMMAND)
     started = time.perf_counter()
@@ -283,19 +311,20 @@ async def _fetch(
     return outcomes[at], (time.perf_counter() - started) * 1000, probes
 
 
-def _rows(outcome: Outcome, elapsed_ms: float, max_rows: int, max_cell_chars: int) -> QueryRows:
-    rows = outcome.rows
-    cells = [[json_cell(value, max_cell_chars) for value in row] for row in rows[:max_rows]]
+def _rows(outcome: Outcome, elapsed_ms: float, sink: ResultRows) -> QueryRows:
     return QueryRows(
-        outcome.columns,
-        cells,
-        len(cells),
-        len(rows) > max_rows,
+        sink.columns or outcome.columns,
+        sink.rows,
+        len(sink.rows),
+        sink.truncated,
         elapsed_ms,
-        outcome.sources,
+        sink.sources or outcome.sources,
         outcome.status,
         outcome.affected,
-        outcome.types,
+        sink.types or outcome.types,
+        bytes=sink.bytes,
+        reason=sink.reason,
+        cut_cells=sink.cut_cells,
     )
 
 

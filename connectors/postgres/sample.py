@@ -32,6 +32,7 @@ async def fetch(
             timeout_ms=settings.statement_timeout_ms,
             max_cell_chars=min(settings.max_cell_chars, 500),
             outsider=outsider,
+            max_bytes=settings.max_result_bytes,
         )
     except InvalidInput as exc:
         if "does not exist" in exc.message:

@@ -56,6 +56,12 @@ class PostgresSettings(ConnectorSettings):
     statement_timeout_ms: int = Field(default=15000, ge=1, le=600_000, description="Per-statement time limit")
     max_rows: int = Field(default=500, ge=1, le=10_000, description="Most rows returned per query")
     max_cell_chars: int = Field(default=2000, ge=1, description="Longer text cells are truncated")
+    max_result_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=256 * 1024 * 1024,
+        description="Most bytes of row data per reply (as JSON); enforced while rows arrive",
+    )
     pool_min_size: int = Field(default=0, ge=0, description="Connections kept open when idle")
     pool_max_size: int = Field(default=4, ge=1, description="Most concurrent connections")
     connect_timeout_s: float = Field(default=5, gt=0, le=300, description="Wait for a connection")

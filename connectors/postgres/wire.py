@@ -16,6 +16,13 @@ Parameters are dumped, and rows loaded, by psycopg's `Transformer` (its
 adapters, so values come back as psycopg would return them); a failed command's
 result becomes psycopg's exception for its SQLSTATE (`error_from_result`), so
 the error translation is unchanged. Imported lazily by the executor.
+
+A command with a `sink` is read as its rows arrive (libpq's single-row mode, or
+chunks of `CHUNK_ROWS` rows): each chunk is loaded and handed to the sink, then
+freed, so the whole result never sits in memory at once. When the sink has
+enough (its byte budget is spent), the statement is cancelled in the server and
+what is still in flight is read and dropped; the transaction is then rolled
+back and the session reset outside the pipeline (`_after_stop`).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from weakref import WeakKeyDictionary
 
 import anyio
@@ -35,14 +42,19 @@ from psycopg import AsyncConnection, abc, pq
 from psycopg.abc import PQGen
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.errors import error_from_result
-from psycopg.generators import fetch_many, send
+from psycopg.generators import fetch, fetch_many, send
 from psycopg.waiting import Ready, Wait
 
 T = TypeVar("T")
 #: How long cancelling a statement, and reading what is left after it, may take.
 CLEANUP_TIMEOUT_S = 5.0
 
-_ROWS = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.SINGLE_TUPLE)
+_ROWS = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.SINGLE_TUPLE, pq.ExecStatus.TUPLES_CHUNK)
+_PARTIAL = (pq.ExecStatus.SINGLE_TUPLE, pq.ExecStatus.TUPLES_CHUNK)
+#: Rows per libpq result while a sink reads: memory in flight is at most this many rows
+#: (a wide value is held once, by libpq, then once as the loaded value, until it is cut).
+#: 0 switches streaming off (the whole result, then the sink): for tests that show it matters.
+CHUNK_ROWS = 1
 _FAILED = (pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.PIPELINE_ABORTED)
 #: A text is prepared on this run on a connection (psycopg's default is 5; ours repeat at once).
 _PREPARE_ON_RUN = 2
@@ -55,6 +67,16 @@ _NAMES = (f"mcp_hub_{n}".encode() for n in itertools.count(1))
 _STALE_STATEMENT = frozenset({"0A000", "26000"})
 
 
+class RowSink(Protocol):
+    """Takes a command's rows as they arrive (see the module doc)."""
+
+    def begin(self, columns: list[str], sources: list[tuple[int, int]], types: list[int]) -> None:
+        """The result's shape, once, before any row (also for a result without rows)."""
+
+    def add(self, rows: list[tuple[Any, ...]]) -> bool:
+        """Take some rows; False when no more are wanted (the statement is then cancelled)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     """One SQL command and its parameters (`$1`, `$2`, … in the text)."""
@@ -63,6 +85,8 @@ class Command:
     params: Sequence[Any] | None = None
     #: Nobody reads its outcome (the hub's own BEGIN, ROLLBACK, set_config): none is built.
     quiet: bool = False
+    #: Rows go to it as they arrive, not into the outcome (whose `rows` stays empty).
+    sink: RowSink | None = None
 
 
 @dataclass
@@ -180,7 +204,9 @@ async def _run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command],
             _send_one(pgconn, tx, command, encoding, statements, index, sent)
         _send_one(pgconn, tx, reset, encoding, statements, -1, sent)  # its outcome is not read
         pgconn.pipeline_sync()
-        raw = await _drive(conn, _exchange(pgconn))
+        raw, stopped = await _drive(conn, _exchange(pgconn, tx, encoding, commands, sent))
+        if stopped:
+            raw = await _stop(conn, raw)
         pgconn.exit_pipeline_mode()
     except BaseException:
         if pgconn.pipeline_status != pq.PipelineStatus.OFF:  # results left unread: unknown state
@@ -192,6 +218,8 @@ async def _run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command],
     if len(raw) != len(sent):
         await conn.close()
         raise psycopg.OperationalError("the server did not answer every command; the connection was closed")
+    if stopped:
+        return await _after_stop(conn, tx, commands, sent, raw, reset, encoding)
     outcomes: list[Outcome | None] = [None] * len(commands)
     failure: psycopg.Error | None = None
     stale = False
@@ -203,7 +231,10 @@ async def _run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command],
                     stale = prepared and failure.sqlstate in _STALE_STATEMENT
                 continue
             if index >= 0 and not commands[index].quiet:
-                outcomes[index] = _outcome(tx, result, encoding)
+                if commands[index].sink is None:
+                    outcomes[index] = _outcome(tx, result, encoding)
+                else:  # its rows and shape went to the sink
+                    outcomes[index] = _tag(result, encoding)
     if failure is not None:
         _STATEMENTS.pop(conn, None)  # whatever was prepared in this round trip is discarded below or by `_release`
         if stale:
@@ -295,16 +326,132 @@ async def _readiness(loop: asyncio.AbstractEventLoop, fileno: int, state: int) -
     return Ready(ready)
 
 
-def _exchange(pgconn: pq.abc.PGconn) -> PQGen[list[list[pq.abc.PGresult]]]:
+_Raw = list[list[pq.abc.PGresult]]
+
+
+def _exchange(
+    pgconn: pq.abc.PGconn, tx: abc.Transformer, encoding: str, commands: Sequence[Command], sent: list[_Sent]
+) -> PQGen[tuple[_Raw, bool]]:
     """Flush what was queued, then read every command's results up to the Sync: one
-    generator, so the event loop is woken only when the socket really has to be waited for."""
+    generator, so the event loop is woken only when the socket really has to be waited for.
+
+    A command with a sink is read chunk by chunk into it; when the sink has enough,
+    this returns at once, `True` second, leaving the rest unread (`_stop` reads it)."""
     yield from send(pgconn)
-    raw: list[list[pq.abc.PGresult]] = []
+    raw: _Raw = []
     while True:
+        index = sent[len(raw)][0] if len(raw) < len(sent) else -1
+        sink = commands[index].sink if index >= 0 else None
+        if sink is not None:
+            results, stopped = yield from _stream(pgconn, tx, encoding, sink)
+            raw.append(results)
+            if stopped:
+                return raw, True
+            continue
         results = yield from fetch_many(pgconn)
         if results and results[-1].status == pq.ExecStatus.PIPELINE_SYNC:
-            return raw
+            return raw, False
         raw.append(results)
+
+
+def _stream(
+    pgconn: pq.abc.PGconn, tx: abc.Transformer, encoding: str, sink: RowSink
+) -> PQGen[tuple[list[pq.abc.PGresult], bool]]:
+    """One command's results, its rows handed to `sink` a chunk at a time (each chunk freed after);
+    returns its other results (the final, row-less one, or an error) and whether the sink stopped."""
+    # libpq allows this here: the previous command's results are all read, none of this one's yet.
+    if CHUNK_ROWS == 1:
+        pgconn.set_single_row_mode()
+    elif CHUNK_ROWS > 1:
+        pgconn.set_chunked_rows_mode(CHUNK_ROWS)
+    others: list[pq.abc.PGresult] = []
+    begun = False
+    while True:
+        result = yield from fetch(pgconn)
+        if result is None:
+            return others, False
+        if result.status in _PARTIAL or (result.status == pq.ExecStatus.TUPLES_OK and not begun):
+            tx.set_pgresult(result, set_loaders=not begun)
+            if not begun:
+                sink.begin(*_shape(result, encoding))
+                begun = True
+            if result.ntuples:
+                wanted = sink.add(tx.load_rows(0, result.ntuples, tuple))
+                if result.status in _PARTIAL:
+                    result.clear()
+                    if not wanted:
+                        return others, True
+                    continue
+        others.append(result)
+
+
+def _discard_rest(pgconn: pq.abc.PGconn, raw: _Raw) -> PQGen[_Raw]:
+    """Read, and drop the rows of, everything up to the Sync; the results of the command that was
+    being read when a sink stopped join its group (`raw[-1]`)."""
+    current = raw[-1]
+    while True:
+        result = yield from fetch(pgconn)
+        if result is None:
+            current = []
+            raw.append(current)
+            continue
+        if result.status == pq.ExecStatus.PIPELINE_SYNC:
+            if not current:
+                raw.pop()
+            return raw
+        if result.status in _PARTIAL:
+            result.clear()
+            continue
+        current.append(result)
+
+
+async def _stop(conn: AsyncConnection[Any], raw: _Raw) -> _Raw:
+    """A sink has enough: cancel the statement in the server, then read what was in flight."""
+    # The server acts on a cancel only between rows, not while blocked sending one: keep reading.
+    with contextlib.suppress(psycopg.Error, TimeoutError):
+        await conn.cancel_safe(timeout=CLEANUP_TIMEOUT_S)
+    with anyio.fail_after(CLEANUP_TIMEOUT_S * 2):
+        return await _drive(conn, _discard_rest(conn.pgconn, raw))
+
+
+async def _after_stop(
+    conn: AsyncConnection[Any],
+    tx: abc.Transformer,
+    commands: Sequence[Command],
+    sent: list[_Sent],
+    raw: _Raw,
+    reset: Command,
+    encoding: str,
+) -> list[Outcome]:
+    """After a sink stopped a statement: our cancel may have ended it, or (when it came late) one of
+    the commands after it, reset included. Whatever it hit, roll back and reset on our own; an error
+    of the stopped statement after the rows we kept is moot. Raises only a failure of a command
+    before the stopped one (there is none: it would have aborted the pipeline before any row)."""
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        await conn.execute("ROLLBACK")
+    if reset is DISCARD:
+        await discard(conn)
+    else:
+        await conn.execute(reset.sql)
+    outcomes: list[Outcome | None] = [None] * len(commands)
+    for (index, _prepared), results in zip(sent, raw, strict=True):
+        if index < 0 or commands[index].quiet:
+            continue
+        for result in results:
+            if result.status in _ROWS or result.status == pq.ExecStatus.COMMAND_OK:
+                outcomes[index] = _tag(result, encoding) if commands[index].sink else _outcome(tx, result, encoding)
+    return [outcome or Outcome() for outcome in outcomes]
+
+
+def _tag(result: pq.abc.PGresult, encoding: str) -> Outcome:
+    return Outcome(status=(result.command_status or b"").decode(encoding, "replace"), affected=_affected(result))
+
+
+def _shape(result: pq.abc.PGresult, encoding: str) -> tuple[list[str], list[tuple[int, int]], list[int]]:
+    count = result.nfields
+    columns = [(result.fname(i) or b"").decode(encoding, "replace") for i in range(count)]
+    sources = [(result.ftable(i), result.ftablecol(i)) for i in range(count)]
+    return columns, sources, [result.ftype(i) for i in range(count)]
 
 
 def _send_one(
@@ -344,10 +491,7 @@ def _outcome(tx: abc.Transformer, result: pq.abc.PGresult, encoding: str) -> Out
     status = (result.command_status or b"").decode(encoding, "replace")
     if result.status not in _ROWS:
         return Outcome(status=status, affected=_affected(result))
-    count = result.nfields
-    columns = [(result.fname(i) or b"").decode(encoding, "replace") for i in range(count)]
-    sources = [(result.ftable(i), result.ftablecol(i)) for i in range(count)]
-    types = [result.ftype(i) for i in range(count)]
+    columns, sources, types = _shape(result, encoding)
     tx.set_pgresult(result)
     rows = tx.load_rows(0, result.ntuples, tuple)
     return Outcome(columns, rows, sources, status, _affected(result), types)

@@ -384,7 +384,10 @@ async def test_through_the_mcp_client_every_read_tool_is_guarded(hostile_db: Tes
     from tests.connectors.postgres.conftest import hub_for
 
     # wall 2 alone: the superuser login runs the reads (unsafe_login_role), only the guard stands in the way
-    env = {"MCP_HUB_POSTGRES__ALLOWED_FUNCTIONS": "public.safe_fn, reports.*", "MCP_HUB_POSTGRES__UNSAFE_LOGIN_ROLE": "1"}
+    env = {
+        "MCP_HUB_POSTGRES__ALLOWED_FUNCTIONS": "public.safe_fn, reports.*",
+        "MCP_HUB_POSTGRES__UNSAFE_LOGIN_ROLE": "1",
+    }
     hub = hub_for(hostile_db.superuser_dsn, env)
     async with Client(hub) as client:
         ok = await client.call_tool("postgres_query", {"sql": "SELECT safe_fn(2), reports.total()"})

@@ -45,8 +45,12 @@ async def test_query_rows_compact_with_provenance(make_hub: Callable[..., HubSer
         "rows": [[1, "Ada Lovelace", "ada@example.com"], [2, "Alan Turing", "alan@example.com"]],
         "row_count": 2,
         "truncated": False,
+        "more": None,
+        "cut_cells": None,
     }
-    assert result.content[0].text.startswith('{"columns":["id","name","email"],"rows":[[1,"Ada Lovelace"')
+    assert result.content[0].text.startswith(
+        '{"columns":["id","name","email"],"row_count":2,"truncated":false,"rows":[[1,"Ada Lovelace"'
+    )
     meta = result.meta["mcp_hub/provenance"]
     assert meta == {
         "connector": "postgres",
