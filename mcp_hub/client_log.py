@@ -55,7 +55,7 @@ class ClientLog:
         self._redactor = redactor
         self._loop = asyncio.get_running_loop()
         self._tail: asyncio.Task[None] | None = None
-        self._threshold = self._level()
+        self._threshold: Level | None = None  # looked up on the first message: most calls log nothing
 
     def _level(self) -> Level:
         from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -67,6 +67,8 @@ class ClientLog:
         return chosen if chosen in LEVELS else DEFAULT_LEVEL
 
     def wants(self, level: Level) -> bool:
+        if self._threshold is None:
+            self._threshold = self._level()
         return LEVELS.index(level) >= LEVELS.index(self._threshold)
 
     async def send(self, level: Level, message: str, logger: str | None = None) -> None:
