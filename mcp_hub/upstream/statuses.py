@@ -49,14 +49,20 @@ STATUS_KINDS: dict[int, type[HubError]] = {
     504: UpstreamTimeout,
 }
 
-#: What each kind tells the caller to do, after the service's own words.
-_ADVICE: dict[type[HubError], str] = {
-    InvalidInput: "Fix the arguments (or re-read the current state) and retry.",
-    AuthError: "The hub's credentials lack access to this; use something they can reach, or ask for access.",
-    NotFound: "It does not exist, or these credentials cannot see it: check names, ids, paths and refs.",
-    UpstreamTimeout: "Try again, or narrow the request.",
-    UpstreamUnavailable: "Try again shortly.",
-    ConnectorError: "",
+#: How each kind says what happened ({service}, {what}, {said}) and what to do next.
+_WORDING: dict[type[HubError], tuple[str, str]] = {
+    InvalidInput: ("{service} rejected the request about {what} ({said}).", "Fix the arguments and retry."),
+    AuthError: (
+        "{service} refused access to {what} ({said}).",
+        "The hub's credentials lack access to this; use something they can reach, or ask for access.",
+    ),
+    NotFound: (
+        "{what} was not found on {service} ({said}), or these credentials cannot see it.",
+        "Check names, ids, paths and refs.",
+    ),
+    UpstreamTimeout: ("{service} did not answer in time about {what} ({said}).", "Try again, or narrow the request."),
+    UpstreamUnavailable: ("{service} failed ({said}) about {what}.", "Try again shortly."),
+    ConnectorError: ("{service} answered {said} about {what}.", ""),
 }
 
 
@@ -87,14 +93,13 @@ def error_for_status(
     said = f"{status}: {detail}" if detail else str(status)
     if cls is RateLimited:
         return rate_limited(f"{service} is rate limiting these credentials ({said}).", retry_after)
-    text = f"{service} answered {said} about {what}."
-    hint = _ADVICE.get(cls, "") if advice is None else advice
-    message = f"{text} {hint}".strip()
-    if cls is AuthError and status == 401:
-        message = f"{service} rejected the credentials (401): wrong, expired or revoked. " + (
-            advice or "Ask the hub's operator to renew them."
-        )
-    return cls(message)
+    if status == 401:
+        told = f"{service} rejected the credentials (401): wrong, expired or revoked."
+        return AuthError(f"{told} {advice or 'Ask the hub operator to renew them.'}")
+    text, hint = _WORDING.get(cls, _WORDING[ConnectorError])
+    message = text.format(service=service, what=what, said=said)
+    hint = hint if advice is None else advice
+    return cls(f"{message} {hint}".strip())
 
 
 def rate_limited(reason: str, retry_after: float | None) -> RateLimited:
