@@ -139,7 +139,7 @@ def build_resource_handler(
             raise ResourceError("resource not available to this caller")
         arguments = {k: v for k, v in arguments.items() if v is not None}
         try:
-            with journal() as sent:
+            with journal(root=True) as sent:
                 output = await resource.method(connector, **arguments)
             mismatch = provenance_mismatch(output.provenance.resource, sent)
             if mismatch is not None:
@@ -245,7 +245,7 @@ def build_handler(
         context_token = _CONTEXT.set(ctx)
         try:
             try:
-                with journal() as sent:
+                with journal(root=True) as sent:
                     output = await tool.method(connector, **arguments)
             except BaseExceptionGroup as group:  # raised inside a task group (a workflow's inner MCP client)
                 raise _meant(group) from None

@@ -69,9 +69,14 @@ def current_journal() -> Journal | None:
 
 
 @contextmanager
-def journal(*, follow_redirects: bool = False) -> Iterator[Journal]:
-    """A journal nested in the current one (if any), current until the block ends."""
-    opened = Journal(_CURRENT.get(), follow_redirects=follow_redirects)
+def journal(*, follow_redirects: bool = False, root: bool = False) -> Iterator[Journal]:
+    """A journal nested in the current one (if any), current until the block ends.
+
+    `root=True` starts a fresh one: the hub opens a root journal per tool call, so a workflow tool that
+    calls other tools through an inner MCP client is not charged with their requests (each inner call
+    is checked against its own).
+    """
+    opened = Journal(None if root else _CURRENT.get(), follow_redirects=follow_redirects)
     token = _CURRENT.set(opened)
     try:
         yield opened
