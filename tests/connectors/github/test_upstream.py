@@ -16,6 +16,7 @@ from mcp import Client
 from connectors.github import GithubConnector, GithubSettings
 from connectors.github.client import EtagCache
 from mcp_hub.connector import ConnectorContext
+from mcp_hub.errors import PolicyDenied
 from mcp_hub.redaction import Redactor
 from mcp_hub.server import HubServer
 from tests.connectors.github.contract import Contract
@@ -117,3 +118,24 @@ async def test_the_etag_cache_is_only_touched_under_its_lock(api: str, fake: Fak
     assert unlocked == []
     assert client.stats.requests == 20 and len(cache) == 3
     assert client.stats.not_modified > 0  # the cache answered some of them
+
+
+def test_pygithub_objects_and_their_pagination_go_through_the_guard(api: str, fake: FakeGithub) -> None:
+    """Not only the hub's `requestJson` path: PyGithub's objects, their lazy completion and their `next` links
+    use the same guarded connection, so whatever a future tool calls is checked too."""
+    settings = GithubSettings(token=PAT, base_url=api, repos=["acme/widgets"])
+    client = GithubConnector("default", settings, ConnectorContext(Redactor())).client
+    github = client._github()
+    pulls = list(github.get_repo("acme/widgets").get_pulls(state="all"))  # 32 pulls, 30 a page: a `next` link
+    assert len(pulls) == 32
+    assert [w.query.get("page") for w in fake.state.wire if w.path.endswith("/pulls")][-1] == ["2"]
+    for attempt in (
+        lambda: github.get_repo("acme/secret").private,
+        lambda: github.get_repo("acme/widgets/../secret").private,
+        lambda: list(github.get_user("other").get_repos()),
+        lambda: github.get_organization("acme").description,
+    ):
+        with pytest.raises(PolicyDenied):
+            attempt()
+    assert not [w for w in fake.state.wire if "secret" in w.path or "/users/" in w.path or "/orgs/" in w.path]
+    client.close()
