@@ -28,10 +28,11 @@ from mcp_hub.errors import InvalidInput
 from mcp_hub.paging import decode_cursor, encode_cursor
 from mcp_hub.upstream import segments
 
-#: Shapes checked in the input schema (a courtesy: the request guard is the wall). Names are not only dots;
-#: refs are words joined by single '.' or '/' (no '..', no empty or dot parts); paths have no '.'/'..' parts.
-NAME = r"[\w.-]*[\w-][\w.-]*"
-REPO_PATTERN = f"^{NAME}/{NAME}$"
+#: Shapes checked in the input schema (a courtesy: the request guard is the wall). `owner/name` in GitHub's
+#: characters (a part that is only dots is refused by `GithubBase.repo`, kept out of the pattern: every
+#: tool repeats it, and each token of it costs in every session); refs are words joined by single '.' or
+#: '/' (no '..', no empty or dot parts); paths have no '.'/'..' or empty parts.
+REPO_PATTERN = r"^[\w.-]+/[\w.-]+$"
 REF_PATTERN = r"^[\w-]+(?:[./][\w-]+)*$"
 PATH_PATTERN = r"^/?(?:[^/\\?#]*[^/\\?#.][^/\\?#]*(?:/|$))*$"
 RepoArg = Annotated[str, Field(description="owner/name", max_length=200, pattern=REPO_PATTERN)]
