@@ -42,6 +42,8 @@ from mcp_hub.policy import Caller, DataBoundary, ToolFacts
 from mcp_hub.provenance import META_KEY, Provenance, delimit_outsider_text, new_boundary
 from mcp_hub.redaction import Redactor
 from mcp_hub.registry import DEFAULT_INSTANCE
+from mcp_hub.upstream.call import internal_error
+from mcp_hub.upstream.journal import journal, provenance_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +149,11 @@ def build_resource_handler(
             raise ResourceError("resource not available to this caller")
         arguments = {k: v for k, v in arguments.items() if v is not None}
         try:
-            output = await resource.method(connector, **arguments)
+            with journal(root=True) as sent:
+                output = await resource.method(connector, **arguments)
+            mismatch = provenance_mismatch(output.provenance.resource, sent)
+            if mismatch is not None:
+                raise internal_error(resource.facts.connector, resource.facts.name, AssertionError(mismatch))
             visibility = output.provenance.visibility
             if not boundary.permits(caller.name, visibility):
                 raise PolicyDenied(
@@ -255,9 +261,14 @@ def build_handler(
         channel, log_token = client_log.open_call_log(ctx, redactor)
         try:
             try:
-                output = await tool.method(connector, **arguments)
+                with journal(root=True) as sent:
+                    output = await tool.method(connector, **arguments)
             except BaseExceptionGroup as group:  # raised inside a task group (a workflow's inner MCP client)
                 raise _meant(group) from None
+            # Labels come from what was actually sent (the request guard's journal), never from arguments.
+            mismatch = provenance_mismatch(output.provenance.resource, sent)
+            if mismatch is not None:
+                raise internal_error(tool.facts.connector, tool.facts.name, AssertionError(mismatch))
             visibility = output.provenance.visibility
             if not boundary.permits(caller.name, visibility):
                 raise PolicyDenied(

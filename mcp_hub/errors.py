@@ -15,6 +15,8 @@ into a tool error whose text is the error's `message`, redacted.
         ├── RateLimited        upstream throttled us; `retry_after` seconds, when known
         ├── UpstreamTimeout    upstream (or a statement) took longer than allowed
         └── UpstreamUnavailable upstream is down or unreachable; try again later
+    InternalError              the hub's own bug met on the way to upstream (`mcp_hub.upstream`
+                               logs its traceback under the incident id the message names)
 
 Anything else raised by a tool is a bug: the client gets a generic message and
 the details go to the log only.
@@ -79,3 +81,13 @@ class UpstreamTimeout(ConnectorError):
 
 class UpstreamUnavailable(ConnectorError):
     kind = "unavailable"
+
+
+class InternalError(HubError):
+    """A bug in the hub itself (not upstream's fault): shown with the incident id its log line carries."""
+
+    kind = "internal"
+
+    def __init__(self, message: str, incident: str) -> None:
+        super().__init__(message)
+        self.incident = incident

@@ -12,7 +12,6 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import quote
 
 from connectors.github.client import GithubClient, Response
 from connectors.github.settings import GithubSettings
@@ -20,10 +19,12 @@ from mcp_hub.calls import lockdown_requested
 from mcp_hub.connector import Connector
 from mcp_hub.errors import HubError, InvalidInput, PolicyDenied
 from mcp_hub.paging import decode_cursor, encode_cursor
-from mcp_hub.provenance import VISIBILITY_RANK, Provenance, Visibility, clean_outsider_text
+from mcp_hub.provenance import VISIBILITY_RANK, Provenance, Visibility
 from mcp_hub.state import RateBudget, credential_key
+from mcp_hub.upstream import OutsiderGate, segments
 
-_REPO = re.compile(r"^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)$")
+#: GitHub's owner and repository names: ASCII letters, digits, '_', '.', '-' (not only dots).
+_NAME = re.compile(r"^[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 #: author_association values of people inside the repository's organisation.
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 WITHHELD = "[withheld: written by an outsider; lockdown is on]"
@@ -45,37 +46,26 @@ class Repo:
 
     @property
     def api(self) -> str:
-        return f"/repos/{quote(self.owner)}/{quote(self.name)}"
+        owner = segments.segment(self.owner, what="owner")
+        name = segments.segment(self.name, what="repository name")
+        return f"/repos/{owner}/{name}"
 
 
-class TextGate:
-    """Decides, per text, whether it is an outsider's, and cleans or withholds it."""
+class TextGate(OutsiderGate):
+    """The kit's outsider gate, with GitHub's judgement: `author_association`, and the hub's own login."""
 
     def __init__(self, lockdown: bool, own_login: str | None = None) -> None:
-        self.lockdown = lockdown
+        super().__init__(lockdown, withheld=WITHHELD)
         #: the hub's own account: its text is never an outsider's (an App's bot has no association)
         self.own_login = own_login
-        self.outsider_seen = False
-        self.withheld = 0
 
     @staticmethod
     def is_outsider(association: str | None) -> bool:
         return (association or "NONE").upper() not in TRUSTED_ASSOCIATIONS
 
     def text(self, value: str | None, association: str | None, author: str | None = None) -> str | None:
-        if value is None or not self.is_outsider(association):
-            return value
-        if author is not None and author == self.own_login:
-            return value
-        return self.outsider(value)
-
-    def outsider(self, value: str) -> str:
-        """Text known to come from outside (an outsider's patch, a public CI log)."""
-        if self.lockdown:
-            self.withheld += 1
-            return WITHHELD
-        self.outsider_seen = True
-        return clean_outsider_text(value)
+        own = author is not None and author == self.own_login
+        return self.keep(value, outsider=self.is_outsider(association) and not own)
 
 
 def login(user: Any) -> str | None:
@@ -114,10 +104,10 @@ class GithubBase(Connector[GithubSettings]):
     # -- arguments -----------------------------------------------------------------------------
 
     def repo(self, value: str) -> Repo:
-        match = _REPO.match(value.strip())
-        if not match:
-            raise InvalidInput(f"repo must be 'owner/name', got {value!r}")
-        repo = Repo(match.group(1), match.group(2))
+        owner, name = segments.pair(value, what="repo")
+        if not _NAME.match(owner) or not _NAME.match(name):
+            raise InvalidInput(f"repo must be 'owner/name' (letters, digits, '_', '.', '-'), got {value[:100]!r}")
+        repo = Repo(owner, name)
         if not self.settings.allows(repo.full):
             raise PolicyDenied(
                 f"repository {repo.full} is not on this account's allow-list (github repos setting); "
@@ -176,11 +166,15 @@ class GithubBase(Connector[GithubSettings]):
     # login; `pull/N/head` refs are checked against the pull request itself.
 
     async def pull_json(self, r: Repo, number: int) -> dict[str, Any]:
+        body: dict[str, Any] = (await self.pull_response(r, number)).body
+        return body
+
+    async def pull_response(self, r: Repo, number: int) -> Response:
         response = await self.client.get(f"{r.api}/pulls/{number}", what=f"pull request {r.full}#{number}")
-        body: dict[str, Any] = response.body
+        body = response.body
         self.remember((body.get("base") or {}).get("repo"))
         self.note_pull(r, body)
-        return body
+        return response
 
     def note_pull(self, r: Repo, pull: Any) -> None:
         if not isinstance(pull, dict) or not TextGate.is_outsider(pull.get("author_association")):
@@ -249,7 +243,31 @@ class GithubBase(Connector[GithubSettings]):
             worst = vis if VISIBILITY_RANK[vis] > VISIBILITY_RANK[worst] else worst
         return worst
 
+    async def labels(
+        self, *responses: Response, gate: TextGate | None = None, visibility: Visibility | None = None
+    ) -> Provenance:
+        """A result's provenance, from the requests actually sent (the request guard's answers).
+
+        The resource is the first response's; the visibility the strictest of every repository those
+        requests addressed, and of `visibility` (for results whose visibility comes from their items,
+        like searches). A result that addressed no repository and names no visibility is private.
+        """
+        worst: Visibility | None = visibility
+        for response in responses:
+            key = response.target.key
+            if key is None:
+                continue
+            owner, _, name = key.partition("/")
+            seen = await self.visibility(Repo(owner, name))
+            worst = seen if worst is None or VISIBILITY_RANK[seen] > VISIBILITY_RANK[worst] else worst
+        return Provenance(
+            resource=responses[0].target.uri,
+            visibility=worst or "private",
+            outsider_text=bool(gate and gate.outsider_seen),
+        )
+
     def provenance(self, resource: str, visibility: Visibility, gate: TextGate | None = None) -> Provenance:
+        """Labels for a result that sent no request (an answer the client already had)."""
         return Provenance(
             resource=f"github://{resource}",
             visibility=visibility,

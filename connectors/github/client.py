@@ -10,7 +10,13 @@ primary rate limit is used up.
 
 GETs are conditional: the last ETag of each URL is sent as `If-None-Match`,
 and a 304 (which GitHub does not count against the rate limit) answers from
-the cache.
+the cache (`EtagCache`, locked: worker threads share it).
+
+The call path is the kit's (`mcp_hub.upstream.Upstream`: budget, worker
+thread, retries, translation), and the request guard sits at PyGithub's own
+transport (`connectors.github.transport`): every response carries the
+`Target` the guard answered for the request actually sent, and results are
+labelled from it.
 """
 
 from __future__ import annotations
@@ -24,18 +30,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from connectors.github.errors import SECONDARY_DEFAULT_WAIT, from_exception, from_response, primary_limit_error
+from connectors.github.errors import SECONDARY_DEFAULT_WAIT, from_response, primary_limit_error, translate
+from connectors.github.scope import DEFAULT_API_URL, github_scope
 from connectors.github.settings import GithubSettings
+from connectors.github.transport import guard as guard_requester
 from mcp_hub import metrics
 from mcp_hub.errors import AuthError
-from mcp_hub.retry import RetryPolicy, retrying
 from mcp_hub.state import RateBudget
-from mcp_hub.threads import BlockingRunner
+from mcp_hub.upstream import RequestGuard, Target, Upstream, journal
 
 if TYPE_CHECKING:
     from github import Github
 
-DEFAULT_API_URL = "https://api.github.com"
 USER_AGENT = "mcp-hub"
 JSON = "application/vnd.github+json"
 
@@ -45,6 +51,8 @@ class Response:
     status: int
     headers: dict[str, str]
     body: Any
+    #: What the request guard let through for this response: the request actually sent.
+    target: Target
     from_cache: bool = False
 
     @property
@@ -57,6 +65,39 @@ class _Cached:
     etag: str
     headers: dict[str, str]
     body: Any
+
+
+class EtagCache:
+    """The last 200 answer of each GET, for conditional requests; an LRU shared by worker threads.
+
+    Every read and write holds the lock: an eviction in one thread must not run between another
+    thread's lookup and its refresh of the same entry.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, _Cached] = OrderedDict()
+
+    def get(self, key: str) -> _Cached | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: str, entry: _Cached) -> None:
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
 
 
 @dataclass
@@ -76,21 +117,26 @@ class GithubClient:
         self.instance = instance
         #: This account's rate-limit state shared with the hub's other replicas (mcp_hub.state).
         self.budget = budget
-        self.runner = BlockingRunner(settings.max_concurrency)
+        #: The request guard at PyGithub's transport: this account's allow-list and base URL.
+        self.guard = RequestGuard(github_scope(settings))
+        self.upstream = Upstream(
+            "GitHub",
+            settings,
+            translate=translate,
+            instance=instance,
+            budget=budget,
+            used_up=self._used_up,
+            max_concurrency=settings.max_concurrency,
+        )
         self.stats = Stats()
         self._gh: Github | None = None
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self._stats_lock = threading.Lock()
+        self.cache = EtagCache(settings.etag_cache_entries)
         self._blocked_until = 0.0
         self._slug: str | None = None
         self._account: dict[str, Any] | None = None
         self._account_refused: AuthError | None = None
-        self.policy = RetryPolicy(
-            attempts=settings.retry_attempts,
-            base_delay=settings.retry_base_delay_s,
-            max_delay=max(settings.retry_base_delay_s * 16, settings.retry_base_delay_s),
-            max_wait=settings.retry_max_wait_s,
-        )
 
     # -- SDK -----------------------------------------------------------------------------------
 
@@ -114,18 +160,19 @@ class GithubClient:
             # A callable key is re-read on every JWT, so a rotated key file takes effect.
             app = Auth.AppAuth(settings.app_id, lambda: key.get_secret_value())
             auth = app.get_installation_auth(settings.installation_id)
-        verify: bool | str = settings.ca_bundle or os.environ.get("SSL_CERT_FILE") or True
-        return Github(
+        github = Github(
             auth=auth,
             base_url=(settings.base_url or DEFAULT_API_URL).rstrip("/"),
             timeout=int(max(1, settings.timeout_s)),
             user_agent=USER_AGENT,
-            verify=verify,
+            verify=settings.verify(),
             retry=None,
             seconds_between_requests=None,
             seconds_between_writes=None,
             lazy=True,
         )
+        guard_requester(github.requester, self.guard, settings.proxies())
+        return github
 
     async def account(self) -> dict[str, Any]:
         """Who these credentials act as, read once: `{"login", "type", "name"}`.
@@ -166,9 +213,7 @@ class GithubClient:
     async def app_slug(self) -> str:
         """The GitHub App's slug (`GET /app`, signed with the App's JWT); its bot posts as `<slug>[bot]`."""
         if self._slug is None:
-            self._slug = await retrying(
-                lambda: self.runner.run(self._read_app_slug), policy=self.policy, idempotent=True
-            )
+            self._slug = await self.upstream.run(self._read_app_slug, what="the GitHub App", idempotent=True)
         return self._slug
 
     def _read_app_slug(self) -> str:
@@ -182,15 +227,13 @@ class GithubClient:
             base_url=(settings.base_url or DEFAULT_API_URL).rstrip("/"),
             timeout=int(max(1, settings.timeout_s)),
             user_agent=USER_AGENT,
-            verify=settings.ca_bundle or os.environ.get("SSL_CERT_FILE") or True,
+            verify=settings.verify(),
             retry=None,
             seconds_between_requests=None,
             seconds_between_writes=None,
         )
-        try:
+        try:  # signed with the App's JWT: a fixed route, not the installation's requester
             return str(integration.get_app().slug)
-        except Exception as exc:
-            raise from_exception(exc, "the GitHub App") from None
         finally:
             integration.close()
 
@@ -220,16 +263,9 @@ class GithubClient:
         thing asked for in that error ("pull request o/r#5").
         """
 
-        async def send() -> Response:
-            return await self.runner.run(self._send, verb, path, params, body, accept, follow_redirect, what, ok)
-
-        async def attempt() -> Response:
-            if self.budget is None:
-                return await send()
-            # another replica may have used the budget up: then nothing is sent
-            return await self.budget.guard(send, self._used_up)
-
-        return await retrying(attempt, policy=self.policy, idempotent=verb == "GET")
+        return await self.upstream.run(
+            self._send, verb, path, params, body, accept, follow_redirect, what, ok, what=what, idempotent=verb == "GET"
+        )
 
     def _used_up(self) -> tuple[float, str] | None:
         """Until when, and why, when the last answer used the last request of the window."""
@@ -258,38 +294,36 @@ class GithubClient:
         }
         key = f"{accept} {path}?{json.dumps(query, sort_keys=True)}"
         headers = {"Accept": accept}
-        cached = self._cache.get(key) if verb == "GET" else None
+        cached = self.cache.get(key) if verb == "GET" else None
         if cached is not None:
             headers["If-None-Match"] = cached.etag
-        try:
+        with journal(follow_redirects=follow_redirect) as sent:
             status, raw_headers, output = self._github().requester.requestJson(
                 verb, path, query or None, headers, body, follow_302_redirect=follow_redirect
             )
-        except Exception as exc:
-            raise from_exception(exc, what) from None
+        target = sent.answered
+        if target is None:  # the guard did not see this request: never label (or return) what it fetched
+            raise AssertionError("a GitHub request went out without passing the request guard")
         response_headers = {k.lower(): str(v) for k, v in raw_headers.items()}
         self._count(verb, path, status)
         self._note_rate_limit(status, response_headers)
         if status == 304 and cached is not None:
-            self._cache.move_to_end(key)
-            return Response(200, cached.headers, cached.body, from_cache=True)
+            return Response(200, cached.headers, cached.body, target, from_cache=True)
         decoded = _decode(output, response_headers)
         if status >= 400 and status not in ok:
             raise from_response(status, response_headers, decoded, what)
         etag = response_headers.get("etag")
-        if verb == "GET" and status == 200 and etag and self.settings.etag_cache_entries:
-            self._cache[key] = _Cached(etag, {"link": response_headers.get("link", "")}, decoded)
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.settings.etag_cache_entries:
-                self._cache.popitem(last=False)
-        return Response(status, response_headers, decoded)
+        if verb == "GET" and status == 200 and etag:
+            self.cache.put(key, _Cached(etag, {"link": response_headers.get("link", "")}, decoded))
+        return Response(status, response_headers, decoded, target)
 
     def _count(self, verb: str, path: str, status: int) -> None:
-        self.stats.requests += 1
-        if status == 304:
-            self.stats.not_modified += 1
         route = f"{verb} {path}"
-        self.stats.by_route[route] = self.stats.by_route.get(route, 0) + 1
+        with self._stats_lock:
+            self.stats.requests += 1
+            if status == 304:
+                self.stats.not_modified += 1
+            self.stats.by_route[route] = self.stats.by_route.get(route, 0) + 1
 
     def _note_rate_limit(self, status: int, headers: Mapping[str, str]) -> None:
         """Remember a used-up primary limit, so no request is sent before it resets."""

@@ -1,4 +1,4 @@
-"""GitHub responses and PyGithub/requests exceptions -> the hub's error tree.
+"""GitHub responses and PyGithub/requests exceptions -> the hub's error tree (the kit's status table).
 
 Messages are built from the status, GitHub's own `message` field (a short
 fixed phrase such as "Not Found" or "Validation Failed") and the error codes of
@@ -15,16 +15,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mcp_hub.errors import (
-    AuthError,
-    ConnectorError,
-    HubError,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-)
+from mcp_hub.errors import AuthError, HubError, RateLimited, UpstreamTimeout, UpstreamUnavailable
+from mcp_hub.upstream.statuses import error_for_status, parse_retry_after, reset_wait
 
 SECONDARY_DEFAULT_WAIT = 60.0
 
@@ -33,11 +25,8 @@ def rate_limit_wait(headers: Mapping[str, Any], now: float | None = None) -> flo
     """Seconds until the primary limit resets when it is used up, else None."""
     if str(headers.get("x-ratelimit-remaining", "")).strip() != "0":
         return None
-    try:
-        reset = float(headers["x-ratelimit-reset"])
-    except (KeyError, TypeError, ValueError):
-        return SECONDARY_DEFAULT_WAIT
-    return max(0.0, reset - (time.time() if now is None else now)) + 1.0
+    wait = reset_wait(headers.get("x-ratelimit-reset"), now)
+    return SECONDARY_DEFAULT_WAIT if wait is None else wait + 1.0
 
 
 def primary_limit_error(wait: float) -> RateLimited:
@@ -69,58 +58,47 @@ def _validation_details(body: Any) -> str:
 
 
 def from_response(status: int, headers: Mapping[str, Any], body: Any, what: str) -> HubError:
-    """The error for a failed response to a request about `what` (e.g. "repository o/r")."""
+    """The error for a failed response to a request about `what` (e.g. "repository o/r").
+
+    GitHub's rate-limit signals come first (a 403 or 429 with its headers); otherwise the error kind is
+    the kit's one status table (`mcp_hub.upstream.statuses`), in GitHub's words where they help.
+    """
     message = _message(body)
-    lower = message.lower()
     if status in (403, 429):
         wait = rate_limit_wait(headers)
         if wait is not None:
             return primary_limit_error(wait)
         retry_after = headers.get("retry-after")
-        if retry_after is not None or "rate limit" in lower:
-            try:
-                seconds = float(retry_after) if retry_after is not None else SECONDARY_DEFAULT_WAIT
-            except ValueError:
-                seconds = SECONDARY_DEFAULT_WAIT
+        if retry_after is not None or "rate limit" in message.lower() or status == 429:
+            seconds = parse_retry_after(retry_after)
             return RateLimited(
-                "GitHub's secondary rate limit was hit (too many requests at once).", retry_after=seconds
+                "GitHub's secondary rate limit was hit (too many requests at once).",
+                retry_after=SECONDARY_DEFAULT_WAIT if seconds is None else seconds,
             )
-    if status == 401:
-        return AuthError(
-            "GitHub rejected the credentials (401): the token is wrong, expired or revoked. "
-            "Ask the hub's operator to renew it."
-        )
-    if status == 403:
-        return AuthError(
-            f"GitHub refused access to {what} (403{': ' + message if message else ''}). The account lacks a "
-            "permission or scope for this; try a read, or ask for access."
-        )
-    if status == 404:
-        return NotFound(
-            f"{what} was not found on GitHub, or this account cannot see it. Check owner/repo, numbers, paths and refs."
-        )
-    if status == 409:
-        return InvalidInput(f"GitHub reports a conflict for {what} (409: {message or 'conflict'}). Refresh and retry.")
+    advice = _ADVICE.get(status)
     if status == 422:
         details = _validation_details(body)
-        return InvalidInput(
-            f"GitHub rejected the request about {what} (422: {message or 'validation failed'}"
-            f"{'; ' + details if details else ''}). Fix the arguments."
-        )
-    if status == 405:
-        return InvalidInput(
-            f"GitHub refused {what} in its current state (405: {message or 'not allowed'}). Read its state first "
-            "(e.g. get_pull_request: merged, mergeable, mergeable_state) and fix that before retrying."
-        )
-    if status in (400, 410, 413, 415):
-        return InvalidInput(f"GitHub rejected the request about {what} ({status}: {message or 'bad request'}).")
-    if status >= 500:
-        return UpstreamUnavailable(f"GitHub failed with {status}; try again shortly.")
-    return ConnectorError(f"GitHub answered {status} for {what}{': ' + message if message else ''}.")
+        message = f"{message or 'validation failed'}{'; ' + details if details else ''}"
+    return error_for_status(status, service="GitHub", what=what, detail=message, advice=advice)
 
 
-def from_exception(exc: BaseException, what: str) -> HubError:
-    """The error for an exception raised while talking to GitHub (network, PyGithub, App token exchange)."""
+_ADVICE: dict[int, str] = {
+    401: "Ask the hub's operator to renew the token.",
+    403: "The account lacks a permission or scope for this; try a read, or ask for access.",
+    404: "Check owner/repo, numbers, paths and refs.",
+    405: (
+        "Read its state first (e.g. get_pull_request: merged, mergeable, mergeable_state) and fix that before retrying."
+    ),
+    409: "Refresh and retry.",
+    422: "Fix the arguments.",
+}
+
+
+def translate(exc: BaseException, what: str) -> HubError | None:
+    """The error for an exception raised while talking to GitHub (network, PyGithub, App token exchange).
+
+    None for anything else: the kit's call path reports that as the hub's own bug, with a traceback.
+    """
     import requests
     from github import GithubException
 
@@ -129,10 +107,15 @@ def from_exception(exc: BaseException, what: str) -> HubError:
     if isinstance(exc, GithubException):
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         return from_response(exc.status, headers, exc.data, what)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return UpstreamUnavailable(
+            "TLS verification of GitHub failed: set the instance's ca_bundle (or SSL_CERT_FILE) to the PEM file "
+            "of its certificate authority."
+        )
     if isinstance(exc, requests.Timeout):
         return UpstreamTimeout(f"GitHub did not answer in time about {what}; try again, or narrow the request.")
     if isinstance(exc, requests.RequestException):
         return UpstreamUnavailable("GitHub is unreachable (connection failed or was reset); try again shortly.")
     if isinstance(exc, ValueError) and "Could not deserialize key" in str(exc):
         return AuthError("the GitHub App private key is not a valid PEM key; ask the hub's operator to fix it.")
-    return ConnectorError(f"unexpected {type(exc).__name__} while talking to GitHub about {what}.")
+    return None

@@ -12,11 +12,12 @@ from pydantic import Field, field_validator, model_validator
 
 from mcp_hub.connector import ConnectorSettings
 from mcp_hub.secret import Secret
+from mcp_hub.upstream.settings import UpstreamSettings
 
 _REPO_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/(\*|[A-Za-z0-9_.-]+)$")
 
 
-class GithubSettings(ConnectorSettings):
+class GithubSettings(ConnectorSettings, UpstreamSettings):
     token: Secret | None = Field(default=None, description="Personal access token (GITHUB_TOKEN)")
     app_id: str | None = Field(default=None, description="GitHub App id (with private_key and installation_id)")
     private_key: Secret | None = Field(default=None, description="GitHub App private key (PEM)")
@@ -30,16 +31,11 @@ class GithubSettings(ConnectorSettings):
         default_factory=list, description="Allow-list of 'owner/repo' or 'owner/*'; empty allows every repository"
     )
     lockdown: bool = Field(default=False, description="Withhold text written by outsiders")
-    timeout_s: float = Field(default=15, gt=0, le=300, description="Per-request timeout")
-    ca_bundle: str | None = Field(default=None, description="CA bundle file (default: SSL_CERT_FILE)")
     max_concurrency: int = Field(default=4, ge=1, le=32, description="Concurrent requests of this account")
     max_file_chars: int = Field(default=20_000, ge=1000, le=1_000_000, description="Longer files are cut")
     diff_budget_tokens: int = Field(default=6000, ge=500, le=50_000, description="Tokens of patches per page")
     diff_page_lines: int = Field(default=400, ge=20, le=5000, description="Lines per page of the diff resource")
     etag_cache_entries: int = Field(default=512, ge=0, le=100_000, description="GET responses kept for ETags")
-    retry_attempts: int = Field(default=3, ge=1, le=10)
-    retry_base_delay_s: float = Field(default=0.5, ge=0, le=30)
-    retry_max_wait_s: float = Field(default=20, ge=0, le=600, description="Longer waits go back to the caller")
 
     @field_validator("repos", mode="before")
     @classmethod

@@ -82,7 +82,7 @@ class ActionTools(GithubBase):
         data = WorkflowRuns(
             total=response.body.get("total_count", 0), runs=runs, next_cursor=nxt, truncated=nxt is not None
         )
-        return ToolOutput(data, self.provenance(f"{r.full}/actions/runs", await self.visibility(r)))
+        return ToolOutput(data, await self.labels(response))
 
     @tool(toolset="actions", description="Jobs of a workflow run with their failed steps.")
     async def list_run_jobs(
@@ -111,7 +111,7 @@ class ActionTools(GithubBase):
         ]
         nxt = self.next_cursor(response, page)
         data = Jobs(jobs=jobs, next_cursor=nxt, truncated=nxt is not None)
-        return ToolOutput(data, self.provenance(f"{r.full}/actions/runs/{run_id}", await self.visibility(r)))
+        return ToolOutput(data, await self.labels(response))
 
     @tool(toolset="actions", description="The tail of a job's log; failed_only keeps the failed steps' lines.")
     async def get_job_log(
@@ -144,4 +144,4 @@ class ActionTools(GithubBase):
             text=body,
             truncated=len(lines) > len(tail),
         )
-        return ToolOutput(data, self.provenance(f"{r.full}/actions/jobs/{job_id}", vis, gate))
+        return ToolOutput(data, await self.labels(log, gate=gate))

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from connectors.github.base import GithubBase, TextGate, login, names
 from connectors.github.models import Comment, IssueDetail, Issues, IssueSummary, RepoLabel, RepoLabels, Written
-from connectors.github.tools_repos import Cursor, Limit, RepoArg
+from connectors.github.tools_repos import REPO_PATTERN, Cursor, Limit, RepoArg
 from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.errors import InvalidInput
 
@@ -69,13 +69,15 @@ class IssueTools(GithubBase):
         issues = [issue_summary(i, gate) for i in response.body if "pull_request" not in i]
         nxt = self.next_cursor(response, page)
         data = Issues(issues=issues, next_cursor=nxt, truncated=nxt is not None)
-        return ToolOutput(data, self.provenance(f"{r.full}/issues", await self.visibility(r), gate))
+        return ToolOutput(data, await self.labels(response, gate=gate))
 
     @tool(toolset="issues", description="Search issues and pull requests (GitHub search syntax).")
     async def search_issues(
         self,
         query: Annotated[str, Field(max_length=256)],
-        repo: Annotated[str | None, Field(description="owner/name to search in", max_length=200)] = None,
+        repo: Annotated[
+            str | None, Field(description="owner/name to search in", max_length=200, pattern=REPO_PATTERN)
+        ] = None,
         limit: Limit = 20,
         cursor: Cursor = None,
     ) -> ToolOutput[Issues]:
@@ -93,7 +95,7 @@ class IssueTools(GithubBase):
         nxt = self.next_cursor(response, page)
         vis = await self._search_visibility(issues)
         data = Issues(issues=issues, total=response.body.get("total_count"), next_cursor=nxt, truncated=nxt is not None)
-        return ToolOutput(data, self.provenance("search/issues", vis, gate))
+        return ToolOutput(data, await self.labels(response, gate=gate, visibility=vis))
 
     @tool(toolset="issues", description="Get an issue or pull request conversation with its comments (paged).")
     async def get_issue(
@@ -102,7 +104,8 @@ class IssueTools(GithubBase):
         r = self.repo(repo)
         page = self.page(cursor)
         what = f"issue {r.full}#{number}"
-        issue = (await self.client.get(f"{r.api}/issues/{number}", what=what)).body
+        issue_response = await self.client.get(f"{r.api}/issues/{number}", what=what)
+        issue = issue_response.body
         comments = await self.client.get(
             f"{r.api}/issues/{number}/comments", what=what, params={"per_page": limit, "page": page}
         )
@@ -125,7 +128,7 @@ class IssueTools(GithubBase):
             next_cursor=nxt,
             truncated=nxt is not None,
         )
-        return ToolOutput(data, self.provenance(f"{r.full}/issues/{number}", await self.visibility(r), gate))
+        return ToolOutput(data, await self.labels(issue_response, comments, gate=gate))
 
     @tool(toolset="issues", description="Create an issue.", read_only=False)
     async def create_issue(
@@ -140,7 +143,7 @@ class IssueTools(GithubBase):
         payload = {"title": title, "body": body, "labels": labels or [], "assignees": assignees or []}
         created = await self.client.request("POST", f"{r.api}/issues", what=f"new issue in {r.full}", body=payload)
         out = Written(number=created.body["number"], state="open", html_url=created.body.get("html_url"))
-        return ToolOutput(out, self.provenance(f"{r.full}/issues/{out.number}", await self.visibility(r)))
+        return ToolOutput(out, await self.labels(created))
 
     @tool(toolset="issues", description="Comment on an issue or pull request.", read_only=False)
     async def add_comment(
@@ -154,7 +157,7 @@ class IssueTools(GithubBase):
             "POST", f"{r.api}/issues/{number}/comments", what=f"issue {r.full}#{number}", body={"body": body}
         )
         out = Written(id=created.body["id"], number=number, html_url=created.body.get("html_url"))
-        return ToolOutput(out, self.provenance(f"{r.full}/issues/{number}", await self.visibility(r)))
+        return ToolOutput(out, await self.labels(created))
 
     @tool(
         toolset="issues",
@@ -181,7 +184,7 @@ class IssueTools(GithubBase):
             "PATCH", f"{r.api}/issues/{number}", what=f"issue {r.full}#{number}", body=payload
         )
         out = Written(number=number, state=updated.body.get("state"))
-        return ToolOutput(out, self.provenance(f"{r.full}/issues/{number}", await self.visibility(r)))
+        return ToolOutput(out, await self.labels(updated))
 
     @tool(toolset="issues", description="List the repository's labels.")
     async def list_labels(self, repo: RepoArg, limit: Limit = 100, cursor: Cursor = None) -> ToolOutput[RepoLabels]:
@@ -193,7 +196,7 @@ class IssueTools(GithubBase):
         labels = [RepoLabel(name=str(x["name"]), description=x.get("description") or None) for x in response.body]
         nxt = self.next_cursor(response, page)
         data = RepoLabels(labels=labels, next_cursor=nxt, truncated=nxt is not None)
-        return ToolOutput(data, self.provenance(f"{r.full}/labels", await self.visibility(r)))
+        return ToolOutput(data, await self.labels(response))
 
     @tool(toolset="issues", description="Add labels to an issue or pull request (existing ones kept).", read_only=False)
     async def add_labels(
@@ -203,8 +206,7 @@ class IssueTools(GithubBase):
         labels: NewLabels,
     ) -> ToolOutput[Written]:
         r = self.repo(repo)
-        await self.client.request(
+        added = await self.client.request(
             "POST", f"{r.api}/issues/{number}/labels", what=f"issue {r.full}#{number}", body={"labels": labels}
         )
-        where = self.provenance(f"{r.full}/issues/{number}", await self.visibility(r))
-        return ToolOutput(Written(number=number), where)
+        return ToolOutput(Written(number=number), await self.labels(added))

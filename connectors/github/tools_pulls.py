@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from connectors.github.base import GithubBase, Repo, TextGate, login, names
+from connectors.github.client import Response
 from connectors.github.diffs import page_files
 from connectors.github.models import (
     Checks,
@@ -21,6 +22,7 @@ from connectors.github.models import (
 from connectors.github.tools_repos import Cursor, Limit, RepoArg, encode_file_cursor, file_cursor
 from mcp_hub.connector import ResourceOutput, ToolOutput, resource, tool
 from mcp_hub.errors import InvalidInput
+from mcp_hub.upstream import segments
 
 Number = Annotated[int, Field(ge=1)]
 #: GitHub lists at most 3,000 files of a pull request, 100 per page.
@@ -45,19 +47,21 @@ class PullTools(GithubBase):
     async def _pull(self, r: Repo, number: int) -> dict[str, Any]:
         return await self.pull_json(r, number)
 
-    async def _files(self, r: Repo, number: int) -> list[dict[str, Any]]:
-        """Every changed file (up to GitHub's 3,000), 100 per request."""
+    async def _files(self, r: Repo, number: int) -> tuple[list[dict[str, Any]], list[Response]]:
+        """Every changed file (up to GitHub's 3,000), 100 per request, and the responses they came in."""
         files: list[dict[str, Any]] = []
+        responses: list[Response] = []
         for page in range(1, MAX_FILE_PAGES + 1):
             response = await self.client.get(
                 f"{r.api}/pulls/{number}/files",
                 what=f"files of pull request {r.full}#{number}",
                 params={"per_page": 100, "page": page},
             )
+            responses.append(response)
             files.extend(response.body)
             if not response.has_next:
                 break
-        return files
+        return files, responses
 
     @tool(toolset="pull_requests", description="List pull requests.")
     async def list_pull_requests(
@@ -83,7 +87,7 @@ class PullTools(GithubBase):
         gate = self.gate()
         nxt = self.next_cursor(response, page)
         data = Pulls(pulls=[pull_summary(p, gate) for p in response.body], next_cursor=nxt, truncated=nxt is not None)
-        return ToolOutput(data, self.provenance(f"{r.full}/pulls", await self.visibility(r), gate))
+        return ToolOutput(data, await self.labels(response, gate=gate))
 
     @tool(
         toolset="pull_requests",
@@ -91,7 +95,8 @@ class PullTools(GithubBase):
     )
     async def get_pull_request(self, repo: RepoArg, number: Number) -> ToolOutput[PullDetail]:
         r = self.repo(repo)
-        pull = await self._pull(r, number)
+        pulled = await self.pull_response(r, number)
+        pull = pulled.body
         head_sha = (pull.get("head") or {}).get("sha", "")
         checks = await self._checks(r, head_sha) if head_sha else None
         gate = self.gate()
@@ -119,11 +124,13 @@ class PullTools(GithubBase):
             review_comments=pull.get("review_comments", 0),
             checks=checks,
         )
-        return ToolOutput(data, self.provenance(f"{r.full}/pull/{number}", await self.visibility(r), gate))
+        return ToolOutput(data, await self.labels(pulled, gate=gate))
 
     async def _checks(self, r: Repo, sha: str) -> Checks:
         response = await self.client.get(
-            f"{r.api}/commits/{sha}/check-runs", what=f"checks of {sha}", params={"per_page": 100}
+            f"{r.api}/commits/{segments.segment(sha, what='sha')}/check-runs",
+            what=f"checks of {sha}",
+            params={"per_page": 100},
         )
         runs = response.body.get("check_runs", [])
         failed = [c for c in runs if c.get("conclusion") in ("failure", "timed_out", "cancelled", "action_required")]
@@ -149,8 +156,9 @@ class PullTools(GithubBase):
     ) -> ToolOutput[PullFiles]:
         r = self.repo(repo)
         start = file_cursor(cursor)
-        pull = await self._pull(r, number)
-        files = await self._files(r, number)
+        pulled = await self.pull_response(r, number)
+        pull = pulled.body
+        files, responses = await self._files(r, number)
         if start[0] > len(files):
             raise InvalidInput("cursor is past the last file; start again without a cursor")
         gate = self.gate()
@@ -160,7 +168,7 @@ class PullTools(GithubBase):
         data = PullFiles(
             total_files=len(files), files=page, next_cursor=encode_file_cursor(nxt), truncated=nxt is not None
         )
-        return ToolOutput(data, self.provenance(f"{r.full}/pull/{number}/files", await self.visibility(r), gate))
+        return ToolOutput(data, await self.labels(responses[0], pulled, *responses[1:], gate=gate))
 
     @tool(toolset="pull_requests", description="Reviews and inline review comments of a pull request (paged).")
     async def get_pull_request_reviews(
@@ -200,7 +208,7 @@ class PullTools(GithubBase):
         more = reviews.has_next or comments.has_next
         data.next_cursor = self.next_cursor(reviews if reviews.has_next else comments, page) if more else None
         data.truncated = more
-        return ToolOutput(data, self.provenance(f"{r.full}/pull/{number}/reviews", await self.visibility(r), gate))
+        return ToolOutput(data, await self.labels(reviews, comments, gate=gate))
 
     @resource(
         "github://{owner}/{repo}/pull/{number}/diff{?page}",
@@ -229,5 +237,5 @@ class PullTools(GithubBase):
         if gate.is_outsider(pull.get("author_association")):
             text = gate.outsider(text)
         header = f"# page {index} of {pages}\n"
-        prov = self.provenance(f"{r.full}/pull/{number}/diff", await self.visibility(r), gate)
+        prov = await self.labels(diff, gate=gate)
         return ResourceOutput(header + text, prov, "text/x-diff")

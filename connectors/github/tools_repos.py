@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from pydantic import Field
 
 from connectors.github.base import GithubBase, Repo, TextGate, login
+from connectors.github.client import Response
 from connectors.github.diffs import page_files
 from connectors.github.models import (
     Branch,
@@ -26,9 +26,21 @@ from connectors.github.models import (
 from mcp_hub.connector import ResourceOutput, ToolOutput, resource, tool
 from mcp_hub.errors import InvalidInput
 from mcp_hub.paging import decode_cursor, encode_cursor
+from mcp_hub.upstream import segments
 
-RepoArg = Annotated[str, Field(description="owner/name", max_length=200)]
-RefArg = Annotated[str | None, Field(description="Branch, tag or SHA (default branch if omitted)", max_length=250)]
+#: Shapes checked in the input schema (a courtesy: the request guard is the wall). `owner/name` in GitHub's
+#: characters (a part that is only dots is refused by `GithubBase.repo`, kept out of the pattern: every
+#: tool repeats it, and each token of it costs in every session); refs are words joined by single '.' or
+#: '/' (no '..', no empty or dot parts); paths have no '.'/'..' or empty parts.
+REPO_PATTERN = r"^[\w.-]+/[\w.-]+$"
+REF_PATTERN = r"^[\w-]+(?:[./][\w-]+)*$"
+PATH_PATTERN = r"^/?(?:[^/\\?#]*[^/\\?#.][^/\\?#]*(?:/|$))*$"
+RepoArg = Annotated[str, Field(description="owner/name", max_length=200, pattern=REPO_PATTERN)]
+RefArg = Annotated[
+    str | None,
+    Field(description="Branch, tag or SHA (default branch if omitted)", max_length=250, pattern=REF_PATTERN),
+]
+Ref = Annotated[str, Field(min_length=1, max_length=250, pattern=REF_PATTERN)]
 Cursor = Annotated[str | None, Field(max_length=500)]
 Limit = Annotated[int, Field(ge=1, le=100)]
 
@@ -57,30 +69,27 @@ def encode_file_cursor(position: tuple[int, int] | None) -> str | None:
 
 
 class RepoTools(GithubBase):
-    async def _contents(self, repo: Repo, path: str, ref: str | None) -> Any:
+    async def _contents(self, repo: Repo, path: str, ref: str | None) -> Response:
         what = f"{path or '/'} in {repo.full}" + (f" at {ref}" if ref else "")
-        response = await self.client.get(
-            f"{repo.api}/contents/{quote(path.strip('/'))}", what=what, params={"ref": ref}
-        )
-        return response.body
+        encoded = segments.path(path, what="path")
+        return await self.client.get(f"{repo.api}/contents/{encoded}", what=what, params={"ref": ref})
 
     @tool(toolset="repos", description="Read a file (text) or list a directory at a ref.")
     async def get_contents(
         self,
         repo: RepoArg,
-        path: Annotated[str, Field(max_length=1000)] = "",
+        path: Annotated[str, Field(max_length=1000, pattern=PATH_PATTERN)] = "",
         ref: RefArg = None,
     ) -> ToolOutput[Contents]:
         r = self.repo(repo)
-        body = await self._contents(r, path, ref)
-        vis = await self.visibility(r)
+        response = await self._contents(r, path, ref)
+        body = response.body
         gate = self.gate()
         clean = gate.outsider if await self.outsider_ref(r, ref) else str
-        resource = f"{r.full}/contents/{path.strip('/')}"
         if isinstance(body, list):
             entries = [DirEntry(name=clean(e["name"]), type=e["type"], size=e.get("size")) for e in body[:1000]]
             listing = Contents(path=path, type="dir", entries=entries, truncated=len(body) > 1000)
-            return ToolOutput(listing, self.provenance(resource, vis, gate))
+            return ToolOutput(listing, await self.labels(response, gate=gate))
         if not isinstance(body, dict) or body.get("type") != "file":
             raise InvalidInput(f"{path} is a {body.get('type') if isinstance(body, dict) else 'thing'}, not a file")
         link = f"github://{r.full}/contents/{body['path']}" + (f"?ref={ref}" if ref else "")
@@ -91,7 +100,7 @@ class RepoTools(GithubBase):
             out.text, out.truncated = clean(text[:limit]), len(text) > limit
         else:
             out.truncated = True
-        return ToolOutput(out, self.provenance(resource, vis, gate))
+        return ToolOutput(out, await self.labels(response, gate=gate))
 
     @resource(
         "github://{owner}/{repo}/contents/{+path}{?ref}",
@@ -100,15 +109,15 @@ class RepoTools(GithubBase):
     )
     async def file_contents(self, owner: str, repo: str, path: str, ref: str | None = None) -> ResourceOutput:
         r = self.repo(f"{owner}/{repo}")
-        body = await self._contents(r, path, ref)
+        response = await self._contents(r, path, ref)
+        body = response.body
         if not isinstance(body, dict) or body.get("type") != "file":
             raise InvalidInput(f"{path} is not a file")
-        vis = await self.visibility(r)
         gate = self.gate()
         text = _decode_text(body)
         if text is not None and await self.outsider_ref(r, ref):
             text = gate.outsider(text)
-        prov = self.provenance(f"{r.full}/contents/{path}", vis, gate)
+        prov = await self.labels(response, gate=gate)
         if text is not None:
             return ResourceOutput(text, prov, "text/plain")
         raw = base64.b64decode(body.get("content") or "")
@@ -118,7 +127,9 @@ class RepoTools(GithubBase):
     async def search_code(
         self,
         query: Annotated[str, Field(max_length=256)],
-        repo: Annotated[str | None, Field(description="owner/name to search in", max_length=200)] = None,
+        repo: Annotated[
+            str | None, Field(description="owner/name to search in", max_length=200, pattern=REPO_PATTERN)
+        ] = None,
         limit: Limit = 20,
         cursor: Cursor = None,
     ) -> ToolOutput[CodeHits]:
@@ -137,7 +148,7 @@ class RepoTools(GithubBase):
         nxt = self.next_cursor(response, page)
         vis = await self._search_visibility(items)
         data = CodeHits(total=body.get("total_count", 0), items=items, next_cursor=nxt, truncated=nxt is not None)
-        return ToolOutput(data, self.provenance("search/code", vis))
+        return ToolOutput(data, await self.labels(response, visibility=vis))
 
     @tool(toolset="repos", description="List branches.")
     async def list_branches(self, repo: RepoArg, limit: Limit = 30, cursor: Cursor = None) -> ToolOutput[Branches]:
@@ -151,7 +162,7 @@ class RepoTools(GithubBase):
         ]
         nxt = self.next_cursor(response, page)
         data = Branches(branches=branches, next_cursor=nxt, truncated=nxt is not None)
-        return ToolOutput(data, self.provenance(f"{r.full}/branches", await self.visibility(r)))
+        return ToolOutput(data, await self.labels(response))
 
     @tool(toolset="repos", description="List commits, newest first.")
     async def list_commits(
@@ -171,19 +182,18 @@ class RepoTools(GithubBase):
         every = await self.outsider_ref(r, ref)
         commits = [commit_summary(c, self._clean(r, gate, c, every)) for c in response.body]
         data = Commits(commits=commits, next_cursor=nxt, truncated=nxt is not None)
-        return ToolOutput(data, self.provenance(f"{r.full}/commits", await self.visibility(r), gate))
+        return ToolOutput(data, await self.labels(response, gate=gate))
 
     def _clean(self, r: Repo, gate: TextGate, commit: Any, outsider: bool = False) -> Callable[[str], str]:
         """How to pass on a commit's text: as an outsider's when it is one (see `outsider_commit`)."""
         return gate.outsider if outsider or self.outsider_commit(r, commit) else str
 
     @tool(toolset="repos", description="One commit with its per-file patches, paged by token budget.")
-    async def get_commit(
-        self, repo: RepoArg, sha: Annotated[str, Field(min_length=1, max_length=250)], cursor: Cursor = None
-    ) -> ToolOutput[CommitDetail]:
+    async def get_commit(self, repo: RepoArg, sha: Ref, cursor: Cursor = None) -> ToolOutput[CommitDetail]:
         r = self.repo(repo)
         start = file_cursor(cursor)
-        response = await self.client.get(f"{r.api}/commits/{quote(sha)}", what=f"commit {sha} of {r.full}")
+        ref = segments.path(sha, what="sha", allow_empty=False)
+        response = await self.client.get(f"{r.api}/commits/{ref}", what=f"commit {sha} of {r.full}")
         body = response.body
         gate = self.gate()
         clean = self._clean(r, gate, body, await self.outsider_ref(r, sha))
@@ -201,20 +211,21 @@ class RepoTools(GithubBase):
             next_cursor=encode_file_cursor(nxt),
             truncated=nxt is not None,
         )
-        return ToolOutput(data, self.provenance(f"{r.full}/commits/{sha}", await self.visibility(r), gate))
+        return ToolOutput(data, await self.labels(response, gate=gate))
 
     @tool(toolset="repos", description="Compare two refs: commits and per-file patches, paged by token budget.")
     async def compare_refs(
         self,
         repo: RepoArg,
-        base: Annotated[str, Field(min_length=1, max_length=250)],
-        head: Annotated[str, Field(min_length=1, max_length=250)],
+        base: Ref,
+        head: Ref,
         cursor: Cursor = None,
     ) -> ToolOutput[Comparison]:
         r = self.repo(repo)
         start = file_cursor(cursor)
+        refs = [segments.path(ref, what=name, allow_empty=False) for name, ref in (("base", base), ("head", head))]
         response = await self.client.get(
-            f"{r.api}/compare/{quote(base)}...{quote(head)}", what=f"comparison {base}...{head} of {r.full}"
+            f"{r.api}/compare/{refs[0]}...{refs[1]}", what=f"comparison {base}...{head} of {r.full}"
         )
         body = response.body
         gate = self.gate()
@@ -232,7 +243,7 @@ class RepoTools(GithubBase):
             next_cursor=encode_file_cursor(nxt),
             truncated=nxt is not None,
         )
-        return ToolOutput(data, self.provenance(f"{r.full}/compare/{base}...{head}", await self.visibility(r), gate))
+        return ToolOutput(data, await self.labels(response, gate=gate))
 
 
 def _decode_text(body: dict[str, Any]) -> str | None:

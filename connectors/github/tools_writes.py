@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
@@ -12,13 +11,17 @@ from connectors.github.base import Repo
 from connectors.github.diffs import commentable_lines
 from connectors.github.models import Written
 from connectors.github.tools_pulls import Number, PullTools
-from connectors.github.tools_repos import RepoArg
+from connectors.github.tools_repos import PATH_PATTERN, REF_PATTERN, RepoArg
 from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.errors import InvalidInput
+from mcp_hub.upstream import segments
 
-Branch = Annotated[str, Field(min_length=1, max_length=250)]
+Branch = Annotated[str, Field(min_length=1, max_length=250, pattern=REF_PATTERN)]
 Message = Annotated[str, Field(min_length=1, max_length=10_000)]
+#: A path in a JSON body (inline comments, tree entries): GitHub resolves it inside the repository.
 Path = Annotated[str, Field(min_length=1, max_length=1000)]
+#: A path that becomes part of a URL.
+UrlPath = Annotated[str, Field(min_length=1, max_length=1000, pattern=PATH_PATTERN)]
 
 
 class InlineComment(BaseModel):
@@ -67,10 +70,10 @@ class WriteTools(PullTools):
             "POST", f"{r.api}/pulls/{number}/reviews", what=f"review of {r.full}#{number}", body=payload
         )
         out = Written(id=created.body["id"], number=number, state=created.body.get("state"))
-        return ToolOutput(out, self.provenance(f"{r.full}/pull/{number}/reviews", await self.visibility(r)))
+        return ToolOutput(out, await self.labels(created))
 
     async def _check_lines(self, r: Repo, number: int, comments: list[InlineComment]) -> None:
-        lines = {f.get("filename"): commentable_lines(f.get("patch")) for f in await self._files(r, number)}
+        lines = {f.get("filename"): commentable_lines(f.get("patch")) for f in (await self._files(r, number))[0]}
         problems = []
         for i, c in enumerate(comments):
             valid = lines.get(c.path)
@@ -104,7 +107,7 @@ class WriteTools(PullTools):
             body={"body": body},
         )
         out = Written(id=created.body["id"], number=number)
-        return ToolOutput(out, self.provenance(f"{r.full}/pull/{number}/comments", await self.visibility(r)))
+        return ToolOutput(out, await self.labels(created))
 
     @tool(
         toolset="pull_requests",
@@ -127,7 +130,7 @@ class WriteTools(PullTools):
             body={"body": body},
         )
         out = Written(id=updated.body["id"], html_url=updated.body.get("html_url"))
-        return ToolOutput(out, self.provenance(f"{r.full}/{area}/comments/{comment_id}", await self.visibility(r)))
+        return ToolOutput(out, await self.labels(updated))
 
     @tool(toolset="pull_requests", description="Open a pull request.", read_only=False)
     async def create_pull_request(
@@ -145,7 +148,7 @@ class WriteTools(PullTools):
             "POST", f"{r.api}/pulls", what=f"new pull request in {r.full}", body=payload
         )
         out = Written(number=created.body["number"], state="open", html_url=created.body.get("html_url"))
-        return ToolOutput(out, self.provenance(f"{r.full}/pull/{out.number}", await self.visibility(r)))
+        return ToolOutput(out, await self.labels(created))
 
     @tool(toolset="pull_requests", description="Merge a pull request.", read_only=False, destructive=True)
     async def merge_pull_request(
@@ -161,12 +164,13 @@ class WriteTools(PullTools):
             "PUT", f"{r.api}/pulls/{number}/merge", what=f"merge of {r.full}#{number}", body=payload
         )
         out = Written(number=number, sha=merged.body.get("sha"), state="merged")
-        return ToolOutput(out, self.provenance(f"{r.full}/pull/{number}", await self.visibility(r)))
+        return ToolOutput(out, await self.labels(merged))
 
     # -- code changes ---------------------------------------------------------------------------
 
     async def _ref_sha(self, r: Repo, branch: str) -> str:
-        response = await self.client.get(f"{r.api}/git/ref/heads/{quote(branch)}", what=f"branch {branch} of {r.full}")
+        encoded = segments.path(branch, what="branch", allow_empty=False)
+        response = await self.client.get(f"{r.api}/git/ref/heads/{encoded}", what=f"branch {branch} of {r.full}")
         sha: str = response.body["object"]["sha"]
         return sha
 
@@ -180,17 +184,20 @@ class WriteTools(PullTools):
         toolset="repos", description="Create a branch from another branch (default branch if omitted).", read_only=False
     )
     async def create_branch(
-        self, repo: RepoArg, branch: Branch, from_branch: Annotated[str | None, Field(max_length=250)] = None
+        self,
+        repo: RepoArg,
+        branch: Branch,
+        from_branch: Annotated[str | None, Field(max_length=250, pattern=REF_PATTERN)] = None,
     ) -> ToolOutput[Written]:
         r = self.repo(repo)
         sha = await self._ref_sha(r, from_branch or await self._default_branch(r))
-        await self.client.request(
+        created = await self.client.request(
             "POST",
             f"{r.api}/git/refs",
             what=f"branch {branch} of {r.full}",
             body={"ref": f"refs/heads/{branch}", "sha": sha},
         )
-        return ToolOutput(Written(ref=branch, sha=sha), self.provenance(f"{r.full}/branches", await self.visibility(r)))
+        return ToolOutput(Written(ref=branch, sha=sha), await self.labels(created))
 
     @tool(
         toolset="repos",
@@ -200,7 +207,7 @@ class WriteTools(PullTools):
     async def put_file(
         self,
         repo: RepoArg,
-        path: Path,
+        path: UrlPath,
         content: Annotated[str, Field(max_length=1_000_000)],
         message: Message,
         branch: Branch,
@@ -215,7 +222,7 @@ class WriteTools(PullTools):
         try:
             written = await self.client.request(
                 "PUT",
-                f"{r.api}/contents/{quote(path.strip('/'))}",
+                f"{r.api}/contents/{segments.path(path, what='path', allow_empty=False)}",
                 what=f"{path} on {branch} of {r.full}",
                 body=payload,
             )
@@ -226,7 +233,7 @@ class WriteTools(PullTools):
                 ) from None
             raise
         out = Written(sha=written.body["commit"]["sha"], ref=branch)
-        return ToolOutput(out, self.provenance(f"{r.full}/contents/{path}", await self.visibility(r)))
+        return ToolOutput(out, await self.labels(written))
 
     @tool(
         toolset="repos",
@@ -243,7 +250,8 @@ class WriteTools(PullTools):
         r = self.repo(repo)
         what = f"commit on {branch} of {r.full}"
         parent = await self._ref_sha(r, branch)
-        base_tree = (await self.client.get(f"{r.api}/git/commits/{parent}", what=what)).body["tree"]["sha"]
+        parent_commit = f"{r.api}/git/commits/{segments.segment(parent, what='sha')}"
+        base_tree = (await self.client.get(parent_commit, what=what)).body["tree"]["sha"]
         tree = []
         for change in files:
             entry: dict[str, object] = {"path": change.path.strip("/"), "mode": "100644", "type": "blob"}
@@ -265,9 +273,8 @@ class WriteTools(PullTools):
             body={"message": message, "tree": new_tree.body["sha"], "parents": [parent]},
         )
         sha = commit.body["sha"]
-        await self.client.request(
-            "PATCH", f"{r.api}/git/refs/heads/{quote(branch)}", what=what, body={"sha": sha, "force": False}
+        heads = segments.path(branch, what="branch", allow_empty=False)
+        moved = await self.client.request(
+            "PATCH", f"{r.api}/git/refs/heads/{heads}", what=what, body={"sha": sha, "force": False}
         )
-        return ToolOutput(
-            Written(sha=sha, ref=branch), self.provenance(f"{r.full}/commits/{sha}", await self.visibility(r))
-        )
+        return ToolOutput(Written(sha=sha, ref=branch), await self.labels(moved, commit))

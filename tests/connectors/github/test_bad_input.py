@@ -32,7 +32,7 @@ CASES: list[tuple[str, dict[str, Any], str | None, list[str]]] = [
     ("get_contents", {"repo": W, "path": "README.md", "ref": NO_BRANCH}, "not_found",
      ["README.md in acme/widgets at no-such-branch was not found", "Check owner/repo, numbers, paths and refs"]),
     ("search_code", {"query": "x", "repo": "other/elsewhere"}, "denied", ["not on this account's allow-list"]),
-    ("list_branches", {"repo": "widgets"}, "invalid_input", ["repo must be 'owner/name'"]),
+    ("list_branches", {"repo": "widgets"}, "invalid_input", ["repo", "should match pattern"]),
     ("list_commits", {"repo": W, "ref": NO_BRANCH}, "not_found", ["commits of acme/widgets was not found"]),
     ("get_commit", {"repo": W, "sha": "deadbeef00"}, "invalid_input", ["422: No commit found for SHA", "Fix the"]),
     ("get_commit", {"repo": W, "sha": ""}, "invalid_input", ["sha", "at least 1 character"]),
@@ -40,7 +40,7 @@ CASES: list[tuple[str, dict[str, Any], str | None, list[str]]] = [
      ["comparison main...no-such-branch of acme/widgets was not found"]),
     # -- issues
     ("list_issues", {"repo": "other/elsewhere"}, "denied", ["other/elsewhere is not on this account's allow-list"]),
-    ("search_issues", {"query": "x", "repo": "not a repo"}, "invalid_input", ["repo must be 'owner/name'"]),
+    ("search_issues", {"query": "x", "repo": "not a repo"}, "invalid_input", ["repo", "should match pattern"]),
     ("get_issue", {"repo": W, "number": 0}, "invalid_input", ["number", "greater than or equal to 1"]),
     ("create_issue", {"repo": W, "title": ""}, "invalid_input", ["title", "at least 1 character"]),
     ("add_comment", {"repo": W, "number": 999, "body": "x"}, "not_found", ["issue acme/widgets#999 was not found"]),

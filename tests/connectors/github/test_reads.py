@@ -180,7 +180,7 @@ async def test_actions_runs_jobs_and_failed_step_log(make_hub: Callable[..., Hub
     [
         ("get_pull_request", {"repo": W, "number": 999}, "not_found", "not found"),
         ("get_contents", {"repo": "acme/widgets", "path": "nope.txt"}, "not_found", "nope.txt"),
-        ("list_issues", {"repo": "not a repo"}, "invalid_input", "owner/name"),
+        ("list_issues", {"repo": "not a repo"}, "invalid_input", "repo: String should match pattern"),
         ("list_pull_requests", {"repo": W, "cursor": "garbage!"}, "invalid_input", "cursor"),
         ("get_commit", {"repo": W, "sha": "zzzzzzz"}, "invalid_input", "422"),
     ],

@@ -1,0 +1,199 @@
+"""The request guard: every outgoing request, normalised, checked against the instance's `Scope`.
+
+It runs at the transport the SDK really uses (for `requests`-based SDKs the
+session's adapter, see `transport_requests.py`), after the SDK has built the
+final URL, so no argument, pagination link or redirect reaches the network
+without passing it. A refused request raises `PolicyDenied` (kind `denied`:
+the tool call is audited with that outcome, and a warning is logged) and is
+never sent.
+
+Normalisation is deliberately stricter than any server: a URL is refused when
+a server could read it in more than one way. The path is percent-decoded
+repeatedly until it stops changing, and refused when any form of it (each
+decoding, and its Unicode NFKC form) has a `.` or `..` segment, a backslash,
+a control character, a `?` or `#`, an empty segment before the end, a decoded
+`/` inside a segment (the segment count changed), or bytes that are not UTF-8.
+Hosts are compared lower case without a trailing dot; user info in a URL,
+other schemes and fragments are refused. What is left is matched, decoded,
+against the scope's routes.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from mcp_hub.errors import PolicyDenied
+from mcp_hub.upstream.scope import Scope, Target
+
+log = logging.getLogger(__name__)
+
+#: Decoding rounds after which a still-changing path is refused (`%25252e…`).
+MAX_DECODINGS = 4
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Refused(Exception):
+    """Why a URL cannot be read one way only (raised by `normalise`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedURL:
+    scheme: str
+    host: str
+    port: int
+    #: Decoded path segments (the leading empty one dropped; a trailing "" for a trailing slash).
+    segments: tuple[str, ...]
+    query: dict[str, list[str]]
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return (self.scheme, self.host, self.port)
+
+
+def _bad_chars(text: str) -> str | None:
+    for char in text:
+        code = ord(char)
+        if code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0:
+            return "a control character"
+        if char == "\\":
+            return "a backslash"
+    return None
+
+
+def _decodings(raw: str) -> list[str]:
+    """`raw` and each successive percent-decoding of it, until it stops changing."""
+    forms = [raw]
+    for _ in range(MAX_DECODINGS):
+        decoded = unquote(forms[-1], errors="strict") if "%" in forms[-1] else forms[-1]
+        if decoded == forms[-1]:
+            return forms
+        forms.append(decoded)
+    raise Refused("its path is percent-encoded too many times over")
+
+
+def _check_segments(segments: list[str]) -> None:
+    for index, segment in enumerate(segments):
+        if segment in (".", ".."):
+            raise Refused("its path has a '.' or '..' segment")
+        if segment == "" and index != len(segments) - 1:
+            raise Refused("its path has an empty segment ('//')")
+        if "?" in segment or "#" in segment:
+            raise Refused("its path has an encoded '?' or '#'")
+
+
+def normalise(url: str) -> NormalisedURL:
+    """The one reading of `url`, or `Refused` when there could be another."""
+    bad = _bad_chars(url)
+    if bad:
+        raise Refused(f"it contains {bad}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise Refused("it is not a well-formed URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise Refused(f"its scheme {scheme or '(none)'!r} is not http(s)")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise Refused("it carries user info")
+    if parts.fragment:
+        raise Refused("it has a fragment")
+    host = (parts.hostname or "").rstrip(".")
+    if not host or not host.isascii() or "%" in host:
+        raise Refused("its host is missing or not plain ASCII")
+    raw_path = parts.path or "/"
+    if not raw_path.startswith("/"):
+        raise Refused("its path is not absolute")
+    try:
+        forms = _decodings(raw_path)
+    except UnicodeDecodeError:
+        raise Refused("its path decodes to bytes that are not UTF-8") from None
+    raw_count = raw_path.count("/")
+    final_forms = forms + [unicodedata.normalize("NFKC", form) for form in forms]
+    for form in final_forms:
+        bad = _bad_chars(form)
+        if bad:
+            raise Refused(f"its path decodes to {bad}")
+        if form.count("/") != raw_count:
+            raise Refused("its path decodes to a different number of segments (an encoded '/')")
+        _check_segments(form.split("/")[1:])
+    query = parse_qs(parts.query, keep_blank_values=True)
+    return NormalisedURL(scheme, host.lower(), port or _DEFAULT_PORTS[scheme], tuple(forms[-1].split("/")[1:]), query)
+
+
+class RequestGuard:
+    """Checks requests against one `Scope`; thread-safe (it holds no mutable state but a counter)."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        base = normalise(scope.base_url.rstrip("/") + "/")
+        self._origin = base.origin
+        self._base_segments = tuple(s for s in base.segments if s)
+        #: How many requests this guard refused (for tests and diagnostics).
+        self.refused = 0
+
+    def check(self, method: str, url: str, *, redirect_from: Target | None = None) -> Target:
+        """The `Target` of an allowed request; `PolicyDenied` (nothing is sent) otherwise."""
+        method = method.upper()
+        try:
+            target = self._check(method, url, redirect_from)
+        except Refused as exc:
+            self.refused += 1
+            where = _safe(url)
+            log.warning("%s: refused %s %s before sending: %s", self.scope.service, method, where, exc)
+            raise PolicyDenied(
+                f"the hub refused to send {method} {where} to {self.scope.service}: {exc}. Requests are limited "
+                f"to {self.scope.allow_list_name}; fix the arguments (plain names, no '..', '%', '\\\\', '?' or '#')."
+            ) from None
+        return target
+
+    def _check(self, method: str, url: str, redirect_from: Target | None) -> Target:
+        found = normalise(url)
+        segments = found.segments
+        base = self._base_segments
+        in_api = found.origin == self._origin and segments[: len(base)] == base
+        if not in_api:
+            same_host = found.origin == self._origin
+            other_ok = found.scheme == "https" and any(fnmatchcase(found.host, p) for p in self.scope.redirect_hosts)
+            if redirect_from is not None and method == "GET" and (same_host or other_ok):
+                return Target(
+                    self.scope.service,
+                    method,
+                    url,
+                    "/" + "/".join(segments),
+                    "redirect",
+                    redirect_from.key,
+                    redirect_from.resource,
+                    redirected=True,
+                )
+            raise Refused(f"{found.host} and its path are outside {self.scope.service}'s API at {self.scope.base_url}")
+        path = "/" + "/".join(segments[len(base) :])
+        for route in self.scope.routes:
+            match = route.regex.fullmatch(path)
+            if match is None:
+                continue
+            if method not in route.methods:
+                raise Refused(f"{method} is not used on {route.name}")
+            key = match.groupdict().get("key")
+            if key is not None and not self.scope.allows(key):
+                raise Refused(f"{key} is not on {self.scope.allow_list_name}")
+            if route.query is not None:
+                reason = route.query(found.query)
+                if reason:
+                    raise Refused(reason)
+            resource = route.resource(match) if route.resource is not None else path.lstrip("/")
+            return Target(self.scope.service, method, url, path, route.name, key, resource)
+        raise Refused(f"{path[:120]} is not an endpoint this connector uses")
+
+
+def _safe(url: str) -> str:
+    """The URL's path for messages (no query: signed URLs carry signatures), cut to 200 characters."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        path = "(malformed URL)"
+    return path[:200] + ("…" if len(path) > 200 else "")
