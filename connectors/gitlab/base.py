@@ -10,9 +10,9 @@ project and cached (`cache_ttl_s`) in the `ProjectDirectory` the guard's scope
 reads: an id is only ever mapped to a path by GitLab's own answer. A project
 outside the allow-list is refused before any request about it: by path at
 once; by id unless the id is on the list or known (from an earlier answer) to
-be an allowed project. On such a miss the allow-list's own ids and exact paths
-are looked up once (allowed requests) so that either spelling of an allowed
-project works.
+be an allowed project. On such a miss the allow-list's own ids (for a path) or
+exact paths (for an id) are looked up once (allowed requests), so that either
+spelling of an allowed project works.
 
 Outsider text: GitLab has no "author association" field, so membership is
 decided from the project's members (`/members/all`, inherited members
@@ -105,7 +105,8 @@ class GitlabBase(Connector[GitlabSettings]):
         )
         #: Until when the directory's entry of a key (id or lower-case path) counts as fresh.
         self._fresh: dict[str, float] = {}
-        self._allow_list_read = False
+        #: Which halves of the allow-list were read to judge keys (True: its exact paths, for ids; False: its ids).
+        self._allow_list_read: set[bool] = set()
         self._members: dict[int, tuple[float, frozenset[str]]] = {}
 
     @asynccontextmanager
@@ -160,7 +161,7 @@ class GitlabBase(Connector[GitlabSettings]):
         info = self.directory.get(key)
         if info is None or self._fresh.get(key, 0) <= time.monotonic():
             if not self.allow(key):
-                await self._read_allow_list()
+                await self._read_allow_list(key)
                 if not self.allow(key):
                     raise PolicyDenied(self._outside(key))
             info = await self._lookup(key)
@@ -184,17 +185,21 @@ class GitlabBase(Connector[GitlabSettings]):
             self._fresh[alias] = expires
         return info
 
-    async def _read_allow_list(self) -> None:
-        """Learn the projects the allow-list names exactly (ids, exact paths), once: allowed lookups only."""
-        if self._allow_list_read:
+    async def _read_allow_list(self, key: str) -> None:
+        """Learn what could admit `key`, once: for a path the allow-list's ids, for an id its exact paths.
+
+        Only allow-listed projects are looked up (allowed requests); one the token cannot see is skipped.
+        """
+        wanted = self.allow.exact_paths if key.isdigit() else tuple(sorted(self.allow.ids))
+        if key.isdigit() in self._allow_list_read:
             return
-        self._allow_list_read = True
-        for key in (*sorted(self.allow.ids), *self.allow.exact_paths):
-            if self.directory.get(key) is None:
+        self._allow_list_read.add(key.isdigit())
+        for entry in wanted:
+            if self.directory.get(entry) is None:
                 try:
-                    await self._lookup(key)
+                    await self._lookup(entry)
                 except HubError:
-                    continue  # a listed project this token cannot see: nothing learned
+                    continue
 
     @staticmethod
     def _outside(key: str) -> str:

@@ -147,6 +147,7 @@ class FakeGitlab:
 
     async def handle(self, request: Request, raw_path: str) -> Response:
         self.state.requests.append((request.method, unquote(raw_path)))
+        self.state.sent.append((request.method, raw_path, request.url.query))
         window = self.rate_window()
         if window is not None and self.state.rate_remaining < 0:  # the window was used up: 429 until its reset
             response: Response = JSONResponse({"message": "Retry later"}, status_code=429, headers=window)
