@@ -20,14 +20,12 @@ from pydantic import Field
 from mcp_hub.errors import InvalidInput
 from mcp_hub.upstream import segments
 
-#: A project: numeric id, or `group/sub/name` (parts start with a letter, digit, '_' or '-': no '.'/'..').
-PROJECT_PATTERN = r"^(\d+|[\w-][\w.-]*(/[\w-][\w.-]*)+)$"
-_REF_PART = r"[\w+@=,-]+(\.[\w+@=,-]+)*"
-#: A branch, tag or sha: parts without '..' or a leading/trailing '.', nothing git refuses in a ref.
-REF_PATTERN = rf"^({_REF_PART}(/{_REF_PART})*)?$"
-_PART = segments.SEGMENT_PATTERN[1:-1]
-#: A path inside the repository: parts as `segments.SEGMENT_PATTERN` (no '.'/'..', '\\', '?', '#', '%').
-PATH_PATTERN = rf"^/?({_PART}(/{_PART})*/?)?$"
+#: A project: numeric id or `group/sub/name`: word parts joined by single '.' or '/' (so no '.'/'..' part).
+PROJECT_PATTERN = r"^[\w-]+([./][\w-]+)*$"
+#: A branch, tag or sha: the same shape with '@' and '+' (no '..', no part starting or ending with '.').
+REF_PATTERN = r"^([\w@+-]+([./][\w@+-]+)*)?$"
+#: A path inside the repository: no backslash, '?', '#', '%' or control character (dot parts: `segments`).
+PATH_PATTERN = r"^[^\\?#%\x00-\x1f]*$"
 
 ProjectArg = Annotated[str, Field(description="group/name or numeric id", max_length=400, pattern=PROJECT_PATTERN)]
 RefArg = Annotated[
