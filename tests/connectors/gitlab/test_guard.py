@@ -164,3 +164,19 @@ async def test_results_are_labelled_from_the_request_sent(make_hub: Make, fake: 
     assert {(m["resource"], m["visibility"]) for m in labels.values()} == {("gitlab://acme/app/labels", "public")}
     meta = private.meta["mcp_hub/provenance"]
     assert (meta["resource"], meta["visibility"]) == ("gitlab://acme/internal-tools/issues/1", "private")
+
+
+def test_the_allow_list_reads_groups_paths_and_ids_through_gitlab_s_answers() -> None:
+    from connectors.gitlab.scope import ProjectAllowList, ProjectDirectory, ProjectInfo
+    from connectors.gitlab.settings import GitlabSettings
+
+    directory = ProjectDirectory()
+    allow = ProjectAllowList(GitlabSettings(projects=["acme/*", "42"]), directory)
+    assert allow("acme/app") and allow("ACME/Sub/Deep") and allow("42")
+    assert not allow("acmex/app") and not allow("other/thing") and not allow("7")
+    directory.learn(ProjectInfo(7, "acme/sub/seven", "private", "main"))
+    directory.learn(ProjectInfo(8, "other/eight", "public", "main"))
+    directory.learn(ProjectInfo(42, "far/away", "internal", "main"))
+    assert allow("7") and not allow("8") and allow("far/away")
+    with pytest.raises(ValueError, match="projects entry"):
+        GitlabSettings(projects=["acme/../x"])
