@@ -1,8 +1,18 @@
-"""What every GitLab tool shares: the client, calls with retries, project metadata, allow-list and outsider text.
+"""What every GitLab tool shares: the client, the one call path, project metadata, scope and outsider text.
 
-Project metadata (id, path, visibility) is read once per project and cached
-(`cache_ttl_s`): it labels every result with the project's visibility and is
-what the allow-list is checked against.
+Calls go through the kit's `Upstream` (budget, worker thread, retries, error
+translation); the request guard sits on python-gitlab's `requests` session
+(`client.make_client`). Results are labelled from the request the guard let
+through (`sent`): its resource, and the visibility GitLab gave for its project.
+
+Project metadata (id, path, visibility, default branch) is read once per
+project and cached (`cache_ttl_s`) in the `ProjectDirectory` the guard's scope
+reads: an id is only ever mapped to a path by GitLab's own answer. A project
+outside the allow-list is refused before any request about it: by path at
+once; by id unless the id is on the list or known (from an earlier answer) to
+be an allowed project. On such a miss the allow-list's own ids (for a path) or
+exact paths (for an id) are looked up once (allowed requests), so that either
+spelling of an allowed project works.
 
 Outsider text: GitLab has no "author association" field, so membership is
 decided from the project's members (`/members/all`, inherited members
@@ -11,6 +21,7 @@ included), read once per project and cached. In a private project only members
 nothing is an outsider; in internal and public projects every author who is not
 a member is an outsider. When the member list is longer than
 `members_max_pages` pages, authors not found in it count as outsiders (safe side).
+What happens to outsiders' text is the kit's `OutsiderGate`.
 """
 
 from __future__ import annotations
@@ -19,21 +30,21 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
+from connectors.gitlab.args import project_key, project_segment
+from connectors.gitlab.errors import translate
+from connectors.gitlab.scope import ProjectAllowList, ProjectDirectory, ProjectInfo, gitlab_scope, visibility_of
 from connectors.gitlab.settings import GitlabSettings
 from mcp_hub.calls import lockdown_requested
 from mcp_hub.connector import Connector, ConnectorContext, ToolOutput
 from mcp_hub.errors import HubError, InvalidInput, PolicyDenied
 from mcp_hub.paging import decode_cursor, encode_cursor
-from mcp_hub.provenance import Provenance, Visibility, clean_outsider_text
-from mcp_hub.retry import retrying
+from mcp_hub.provenance import Provenance, Visibility
 from mcp_hub.state import RateBudget, credential_key
-from mcp_hub.threads import BlockingRunner
+from mcp_hub.upstream import OutsiderGate, RequestGuard, Target, Upstream, journal
 
 if TYPE_CHECKING:
     from gitlab import Gitlab
@@ -43,36 +54,29 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 D = TypeVar("D", bound=BaseModel)
 
+#: Query keys of a `Link: rel=next` URL that resume a listing (offset and keyset pagination): all a cursor holds.
+CURSOR_KEYS = frozenset({"page", "page_token", "id_after", "id_before", "cursor", "pagination"})
 WITHHELD = "[withheld: written by someone outside the project; lockdown is on]"
 
-
-@dataclass(frozen=True, slots=True)
-class ProjectInfo:
-    id: int
-    path: str
-    visibility: Visibility
-    default_branch: str | None
+__all__ = ["GitlabBase", "ProjectInfo", "TextGuard"]
 
 
 class TextGuard:
-    """Cleans or withholds outsider text for one result and remembers whether any was kept."""
+    """Decides who is an outsider of one project (not a member); the kit's `OutsiderGate` does the rest."""
 
     def __init__(self, members: frozenset[str] | None, lockdown: bool) -> None:
         self._members = members
-        self._lockdown = lockdown
-        self.outsider_text = False
+        self.gate = OutsiderGate(lockdown, withheld=WITHHELD)
 
     def is_outsider(self, author: str | None) -> bool:
         return self._members is not None and (author or "").lower() not in self._members
 
     def text(self, author: str | None, text: str | None) -> str:
-        text = text or ""
-        if not text or not self.is_outsider(author):
-            return text
-        if self._lockdown:
-            return WITHHELD
-        self.outsider_text = True
-        return clean_outsider_text(text)
+        return self.gate.keep(text or "", outsider=self.is_outsider(author)) or ""
+
+    @property
+    def outsider_text(self) -> bool:
+        return self.gate.outsider_seen
 
 
 class GitlabBase(Connector[GitlabSettings]):
@@ -82,14 +86,28 @@ class GitlabBase(Connector[GitlabSettings]):
         super().__init__(instance, settings, context)
         self._client: Gitlab | None = None
         self._watch: LimitWatch | None = None
-        self._runner = BlockingRunner(settings.max_concurrency)
         token = settings.token.get_secret_value() if settings.token is not None else None
         #: This token's rate-limit state, shared with the hub's other replicas (mcp_hub.state).
         self.budget = RateBudget(context.state, credential_key("gitlab", settings.url, token))
-        self._projects: dict[str, tuple[float, ProjectInfo]] = {}
+        #: Projects as GitLab described them (id <-> path, visibility): what the guard judges ids by.
+        self.directory = ProjectDirectory()
+        self.allow = ProjectAllowList(settings, self.directory)
+        #: The request guard on python-gitlab's session: this instance's base URL, endpoints and allow-list.
+        self.request_guard = RequestGuard(gitlab_scope(settings, self.directory, self.allow))
+        self.upstream = Upstream(
+            "GitLab",
+            settings,
+            translate=translate,
+            instance=instance,
+            budget=self.budget,
+            used_up=self._used_up,
+            max_concurrency=settings.max_concurrency,
+        )
+        #: Until when the directory's entry of a key (id or lower-case path) counts as fresh.
+        self._fresh: dict[str, float] = {}
+        #: Which halves of the allow-list were read to judge keys (True: its exact paths, for ids; False: its ids).
+        self._allow_list_read: set[bool] = set()
         self._members: dict[int, tuple[float, frozenset[str]]] = {}
-        self._allow_ids = frozenset(p for p in settings.projects if p.isdigit())
-        self._allow_globs = tuple(p.lower() for p in settings.projects if not p.isdigit())
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
@@ -105,29 +123,27 @@ class GitlabBase(Connector[GitlabSettings]):
             from connectors.gitlab.client import LimitWatch, make_client
 
             self._watch = LimitWatch(self.instance)
-            self._client = make_client(self.settings, self._watch)
+            self._client = make_client(self.settings, self.request_guard, self._watch)
         return self._client
 
     async def call(self, fn: Callable[[Gitlab], T], *, what: str = "the resource", idempotent: bool = True) -> T:
-        """Run `fn(client)` in a worker thread under the hub's retry policy, errors translated."""
-        from connectors.gitlab.errors import translate, upstream_errors
+        """`fn(client)` through the kit's call path (budget, worker thread, retries, translation)."""
+        return await self.upstream.run(fn, self.gl(), what=what, idempotent=idempotent)
 
-        errors = upstream_errors()
-        gl = self.gl()
+    async def sent(
+        self, fn: Callable[[Gitlab], T], *, what: str = "the resource", idempotent: bool = True
+    ) -> tuple[T, Target]:
+        """`call`, and the guard's `Target` of the first request `fn` sent: what its result is labelled from."""
 
-        async def send() -> T:
-            try:
-                return await self._runner.run(fn, gl)
-            except HubError:
-                raise
-            except errors as exc:
-                raise translate(exc, what) from None
+        def traced(gl: Gitlab) -> tuple[T, Target]:
+            with journal() as requests:
+                result = fn(gl)
+            target = requests.first
+            if target is None:  # never label (or return) what the guard did not see
+                raise AssertionError("a GitLab request went out without passing the request guard")
+            return result, target
 
-        async def once() -> T:
-            # another replica may have used the token's budget up: then nothing is sent
-            return await self.budget.guard(send, self._used_up)
-
-        return await retrying(once, idempotent=idempotent)
+        return await self.call(traced, what=what, idempotent=idempotent)
 
     def _used_up(self) -> tuple[float, str] | None:
         """Until when, and why, when GitLab's last answer said `RateLimit-Remaining: 0`."""
@@ -140,38 +156,59 @@ class GitlabBase(Connector[GitlabSettings]):
     # -- projects ------------------------------------------------------------------------------
 
     async def project(self, project: str) -> ProjectInfo:
-        """Metadata of `project` (path or numeric id), cached; PolicyDenied outside the allow-list."""
-        key = project.strip().strip("/").lower()
-        if not key:
-            raise InvalidInput("project is empty: pass 'group/name' or a numeric id")
-        cached = self._projects.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            info = cached[1]
-        else:
-            from connectors.gitlab.client import get_json, pid
-
-            raw = await self.call(lambda gl: get_json(gl, f"/projects/{pid(key)}"), what=f"project {project!r}")
-            vis = raw.get("visibility")
-            info = ProjectInfo(
-                id=int(raw["id"]),
-                path=str(raw.get("path_with_namespace") or key),
-                visibility=vis if vis in ("public", "internal", "private") else "private",
-                default_branch=raw.get("default_branch"),
-            )
-            expires = time.monotonic() + self.settings.cache_ttl_s
-            for alias in (key, str(info.id), info.path.lower()):
-                self._projects[alias] = (expires, info)
-        if not self.allowed(info):
-            raise PolicyDenied(f"project {info.path} is not in this hub's GitLab allow-list (projects setting).")
+        """Metadata of `project` (path or numeric id), cached; PolicyDenied outside the allow-list, nothing sent."""
+        key = project_key(project)
+        info = self.directory.get(key)
+        if info is None or self._fresh.get(key, 0) <= time.monotonic():
+            if not self.allow(key):
+                await self._read_allow_list(key)
+                if not self.allow(key):
+                    raise PolicyDenied(self._outside(key))
+            info = await self._lookup(key)
+        if not self.allow.info_ok(info):
+            raise PolicyDenied(self._outside(info.path))
         return info
 
-    def allowed(self, info: ProjectInfo) -> bool:
-        if not self.settings.projects:
-            return True
-        if str(info.id) in self._allow_ids:
-            return True
-        path = info.path.lower()
-        return any(fnmatchcase(path, glob) for glob in self._allow_globs)
+    async def _lookup(self, key: str) -> ProjectInfo:
+        from connectors.gitlab.client import get_json
+
+        raw = await self.call(lambda gl: get_json(gl, f"/projects/{project_segment(key)}"), what=f"project {key}")
+        info = ProjectInfo(
+            id=int(raw["id"]),
+            path=str(raw.get("path_with_namespace") or key),
+            visibility=visibility_of(raw.get("visibility")),
+            default_branch=raw.get("default_branch"),
+        )
+        self.directory.learn(info)
+        expires = time.monotonic() + self.settings.cache_ttl_s
+        for alias in (key, str(info.id), info.path.lower()):
+            self._fresh[alias] = expires
+        return info
+
+    async def _read_allow_list(self, key: str) -> None:
+        """Learn what could admit `key`, once: for a path the allow-list's ids, for an id its exact paths.
+
+        Only allow-listed projects are looked up (allowed requests); one the token cannot see is skipped.
+        """
+        wanted = self.allow.exact_paths if key.isdigit() else tuple(sorted(self.allow.ids))
+        if key.isdigit() in self._allow_list_read:
+            return
+        self._allow_list_read.add(key.isdigit())
+        for entry in wanted:
+            if self.directory.get(entry) is None:
+                try:
+                    await self._lookup(entry)
+                except HubError:
+                    continue
+
+    @staticmethod
+    def _outside(key: str) -> str:
+        if key.isdigit():
+            return (
+                f"project id {key} is not on this hub's GitLab allow-list (projects setting), or not known to be an "
+                "allowed project: pass its path (group/name)."
+            )
+        return f"project {key} is not on this hub's GitLab allow-list (projects setting)."
 
     @staticmethod
     def out(data: D, provenance: Provenance) -> ToolOutput[D]:
@@ -179,10 +216,16 @@ class GitlabBase(Connector[GitlabSettings]):
         text = json.dumps(data.model_dump(mode="json", exclude_none=True), separators=(",", ":"), ensure_ascii=False)
         return ToolOutput(data, provenance, text)
 
-    def provenance(self, info: ProjectInfo, resource: str, guard: TextGuard | None = None) -> Provenance:
+    def provenance(
+        self, target: Target, guard: TextGuard | None = None, visibility: Visibility | None = None
+    ) -> Provenance:
+        """The label of a result of the request `target`: its resource, its project's visibility as GitLab gave it."""
+        if visibility is None:
+            info = self.directory.get(target.key) if target.key is not None else None
+            visibility = info.visibility if info is not None else "private"
         return Provenance(
-            resource=f"gitlab://{info.path}/{resource}".rstrip("/"),
-            visibility=info.visibility,
+            resource=target.uri,
+            visibility=visibility,
             outsider_text=guard.outsider_text if guard is not None else False,
         )
 
@@ -230,7 +273,7 @@ def page_query(cursor: str | None) -> dict[str, Any]:
     """The upstream query stored in a listing cursor ({} for the first page)."""
     state = decode_cursor(cursor)
     query = state.get("q", {})
-    if not isinstance(query, dict) or not all(isinstance(v, (str, int)) for v in query.values()):
+    if not isinstance(query, dict) or not all(k in CURSOR_KEYS and isinstance(v, (str, int)) for k, v in query.items()):
         raise InvalidInput("invalid cursor: pass back the next_cursor value of the previous page unchanged")
     return query
 

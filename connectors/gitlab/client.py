@@ -1,10 +1,16 @@
-"""The python-gitlab client of one instance, with the SDK's retries off.
+"""The python-gitlab client of one instance: retries off, the request guard on its `requests` session.
 
 Imported only when a tool first runs (python-gitlab and requests are loaded
 here). The hub owns retries: every request goes out with `obey_rate_limit=False`,
 `max_retries=0` and `retry_transient_errors=False`, and a 429 is turned into
-`Throttled` (carrying `Retry-After` / `RateLimit-Reset`) by a response hook,
-because python-gitlab's own exceptions drop the response headers.
+`Throttled` (carrying `Retry-After` / `RateLimit-Reset`, read with the kit's
+parsers) by a response hook, because python-gitlab's own exceptions drop the
+response headers.
+
+The session python-gitlab sends everything through (`session=`) carries the
+kit's `GuardedAdapter`: every request, pagination and redirects included, is
+checked against the instance's scope after `requests` prepared the URL, and
+recorded in the current journal; nothing outside the scope is sent.
 
 The same hook reads `RateLimit-Remaining` (GitLab sends it where rate limits are
 on): the hub's gauge follows it, and at 0 nothing more is sent until
@@ -14,23 +20,23 @@ shared budget, in any replica.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import gitlab
 import requests
 
+from connectors.gitlab.base import CURSOR_KEYS
 from connectors.gitlab.errors import window_used_up
 from connectors.gitlab.settings import GitlabSettings
 from mcp_hub import metrics
+from mcp_hub.upstream import RequestGuard
+from mcp_hub.upstream.statuses import header, parse_retry_after, reset_wait
+from mcp_hub.upstream.transport_requests import guard_session
 
 #: Wait assumed when GitLab says `RateLimit-Remaining: 0` without a usable `RateLimit-Reset`.
 DEFAULT_RESET_WAIT = 60.0
-
-#: Query keys of a `Link: rel=next` URL that resume a listing (offset and keyset pagination).
-_CURSOR_KEYS = frozenset({"page", "page_token", "id_after", "id_before", "cursor", "pagination"})
 
 
 class Throttled(Exception):
@@ -44,14 +50,9 @@ class Throttled(Exception):
 
 
 def retry_after(headers: Any, now: float | None = None) -> float | None:
-    """Seconds to wait from `Retry-After` (seconds) or `RateLimit-Reset` (epoch seconds)."""
-    value = headers.get("Retry-After")
-    if value is not None and str(value).strip().isdigit():
-        return float(value)
-    reset = headers.get("RateLimit-Reset")
-    if reset is not None and str(reset).strip().isdigit():
-        return max(0.0, float(reset) - (time.time() if now is None else now))
-    return None
+    """Seconds to wait: `Retry-After` (seconds or HTTP-date), else `RateLimit-Reset` (epoch seconds)."""
+    wait = parse_retry_after(header(headers, "Retry-After"), now)
+    return wait if wait is not None else reset_wait(header(headers, "RateLimit-Reset"), now)
 
 
 class LimitWatch:
@@ -72,7 +73,7 @@ class LimitWatch:
         if remaining.isdigit():
             metrics.record_rate_limit("gitlab", self.instance, int(remaining))
         if remaining == "0":  # this answer used the window's last request
-            wait = retry_after({"RateLimit-Reset": headers.get("RateLimit-Reset")})
+            wait = reset_wait(headers.get("RateLimit-Reset"))
             self.blocked_until = time.time() + (DEFAULT_RESET_WAIT if wait is None else wait)
         elif response.status_code < 400:
             self.blocked_until = 0.0
@@ -100,17 +101,23 @@ class HubGitlab(gitlab.Gitlab):
         return super().http_request(verb, path, *args, **kwargs)
 
 
-def make_client(settings: GitlabSettings, watch: LimitWatch | None = None) -> HubGitlab:
-    """A client for `settings`; proxies come from HTTPS_PROXY/NO_PROXY (requests' trust_env)."""
+def make_client(settings: GitlabSettings, guard: RequestGuard, watch: LimitWatch | None = None) -> HubGitlab:
+    """A client for `settings` whose session sends only what `guard` allows.
+
+    Proxies: the instance's `proxy`, else HTTPS_PROXY/NO_PROXY (requests' trust_env).
+    """
     assert settings.token is not None
     watch = watch or LimitWatch()
     session = requests.Session()
+    guard_session(session, guard)
+    proxies = settings.proxies()
+    if proxies:
+        session.proxies.update(proxies)
     session.hooks["response"].append(watch.observe)
-    verify: bool | str = settings.ca_bundle or os.environ.get("SSL_CERT_FILE") or True
     client = HubGitlab(
         url=settings.url,
         private_token=settings.token.get_secret_value(),
-        ssl_verify=verify,
+        ssl_verify=settings.verify(),
         timeout=settings.timeout_s,
         session=session,
         retry_transient_errors=False,
@@ -118,11 +125,6 @@ def make_client(settings: GitlabSettings, watch: LimitWatch | None = None) -> Hu
     )
     client.watch = watch
     return client
-
-
-def pid(project: str | int) -> str:
-    """A project id or path as one URL path segment (`group%2Fname`)."""
-    return quote(str(project), safe="")
 
 
 def get_json(gl: gitlab.Gitlab, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -143,7 +145,7 @@ def get_page(
         raise gitlab.exceptions.GitlabParsingError(error_message="expected a JSON array")
     link = response.links.get("next", {}).get("url")
     if link:
-        query = {k: v for k, v in parse_qsl(urlsplit(link).query) if k in _CURSOR_KEYS}
+        query = {k: v for k, v in parse_qsl(urlsplit(link).query) if k in CURSOR_KEYS}
         return items, query or None
     next_page = response.headers.get("X-Next-Page")
     return items, ({"page": next_page} if next_page else None)

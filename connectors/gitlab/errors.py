@@ -1,8 +1,12 @@
-"""python-gitlab / requests exceptions -> the hub's error tree, at the connector boundary.
+"""python-gitlab / requests exceptions -> the hub's error tree (the kit's status table).
 
 Messages quote GitLab's own `message`/`error` field (short, never a URL with
 credentials) and say what to do next; the token never appears because it is
 never part of what we format (and the hub's redactor would mask it anyway).
+The error *kind* of a status is the kit's (`mcp_hub.upstream.statuses`), the
+same as on every other connector. Anything `translate` does not recognise is
+the hub's own bug: it returns None and the kit's call path reports it with a
+traceback and an incident id.
 """
 
 from __future__ import annotations
@@ -10,28 +14,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mcp_hub.errors import (
-    AuthError,
-    ConnectorError,
-    HubError,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-)
+from mcp_hub.errors import AuthError, ConnectorError, HubError, RateLimited, UpstreamTimeout, UpstreamUnavailable
+from mcp_hub.upstream.statuses import error_for_status
 
 _MAX_MESSAGE = 300
 
-
-def upstream_errors() -> tuple[type[BaseException], ...]:
-    """The exception types `translate` understands (imports the SDK: call inside tools only)."""
-    import gitlab
-    import requests
-
-    from connectors.gitlab.client import Throttled
-
-    return (gitlab.exceptions.GitlabError, requests.RequestException, Throttled)
+_ADVICE: dict[int, str] = {
+    401: "Check that GITLAB_TOKEN is valid and not expired.",
+    403: (
+        "The token lacks a scope (read_api for reads, api for writes) or the role needed; "
+        "use something it can access or ask for more access."
+    ),
+    404: "Check the project, name, id or ref.",
+    409: "Re-read the current state and retry with fresh values (conflict).",
+}
 
 
 def window_used_up(until: float) -> str:
@@ -54,8 +50,8 @@ def gitlab_message(raw: Any) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "…"
 
 
-def translate(exc: BaseException, what: str = "the resource") -> HubError:
-    """The `HubError` to raise for `exc`; `what` names the object asked for (e.g. "merge request !3")."""
+def translate(exc: BaseException, what: str) -> HubError | None:
+    """The `HubError` for an exception raised while talking to GitLab; None when it is not GitLab's or the network's."""
     import gitlab
     import requests
 
@@ -77,25 +73,14 @@ def translate(exc: BaseException, what: str = "the resource") -> HubError:
         return UpstreamUnavailable("GitLab is unreachable (connection failed); try again later. Check base_url.")
     if isinstance(exc, gitlab.exceptions.GitlabParsingError):
         return ConnectorError("GitLab sent a response that is not the expected JSON; try again later.")
-    if not isinstance(exc, gitlab.exceptions.GitlabError):
-        return ConnectorError(f"unexpected {type(exc).__name__} while talking to GitLab")
-    code = exc.response_code or 0
-    text = gitlab_message(exc.error_message)
-    if code == 401 or isinstance(exc, gitlab.exceptions.GitlabAuthenticationError):
-        return AuthError("GitLab rejected the token (401): check that GITLAB_TOKEN is valid and not expired.")
-    if code == 403:
-        return AuthError(
-            f"GitLab refused this (403: {text}): the token lacks a scope (read_api for reads, api for writes) "
-            "or the role needed; use something it can access or ask for more access."
-        )
-    if code == 404:
-        return NotFound(f"{what} was not found (404), or this token cannot see it; check the name, id or ref.")
-    if code in (405, 406):
-        return ConnectorError(f"GitLab cannot do this in the current state ({code}: {text}).")
-    if code == 409:
-        return ConnectorError(f"conflict (409: {text}); re-read the current state and retry with fresh values.")
-    if code in (400, 422):
-        return InvalidInput(f"GitLab rejected the request ({code}: {text}); fix the arguments.")
-    if code >= 500:
-        return UpstreamUnavailable(f"GitLab failed ({code}); try again later.")
-    return ConnectorError(f"GitLab answered {code}: {text}")
+    if isinstance(exc, gitlab.exceptions.RedirectError):
+        return ConnectorError("GitLab redirected a request that cannot follow redirects; check base_url.")
+    if isinstance(exc, gitlab.exceptions.GitlabError):
+        code = exc.response_code or (401 if isinstance(exc, gitlab.exceptions.GitlabAuthenticationError) else 0)
+        if not code:
+            return None
+        detail = gitlab_message(exc.error_message)
+        if code == 401:
+            return AuthError(f"GitLab rejected the token (401). {_ADVICE[401]}")
+        return error_for_status(code, service="GitLab", what=what, detail=detail, advice=_ADVICE.get(code))
+    return None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from mcp_hub.upstream import Page
 
-class Listing(BaseModel):
-    next_cursor: str | None = Field(default=None, description="Pass as cursor for the next page.")
+#: Every listing: `next_cursor` (pass it back as cursor) and `truncated`, the kit's one page model.
+Listing = Page
 
 
 class Project(BaseModel):

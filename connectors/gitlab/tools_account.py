@@ -5,7 +5,6 @@ from __future__ import annotations
 from connectors.gitlab.base import GitlabBase
 from connectors.gitlab.models import Account
 from mcp_hub.connector import ToolOutput, tool
-from mcp_hub.provenance import Provenance
 
 
 class AccountTools(GitlabBase):
@@ -13,7 +12,7 @@ class AccountTools(GitlabBase):
     async def get_authenticated_user(self) -> ToolOutput[Account]:
         from connectors.gitlab.client import get_json
 
-        user = await self.call(lambda gl: get_json(gl, "/user"), what="the token's user")
+        user, target = await self.sent(lambda gl: get_json(gl, "/user"), what="the token's user")
         account = Account(username=str(user.get("username") or ""), name=user.get("name"), bot=bool(user.get("bot")))
         # A login is shown on everything the account writes: public, so reading it taints no flow.
-        return ToolOutput(account, Provenance(f"gitlab://{self.instance}/user", "public"))
+        return ToolOutput(account, self.provenance(target, visibility="public"))

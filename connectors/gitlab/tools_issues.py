@@ -76,10 +76,10 @@ class IssueTools(GitlabBase):
         info = await self.project(project)
         filters = {"search": search, "assignee_username": assignee, "author_username": author}
         params = listing_query(_STATE[state], filters, labels, cursor)
-        items, more = await self.call(lambda gl: get_page(gl, f"/projects/{info.id}/issues", params))
+        (items, more), target = await self.sent(lambda gl: get_page(gl, f"/projects/{info.id}/issues", params))
         guard = await self.guard(info)
         result = IssueList(issues=[issue_of(i, guard) for i in items], next_cursor=next_cursor(more))
-        return self.out(result, self.provenance(info, "issues", guard))
+        return self.out(result, self.provenance(target, guard))
 
     @tool(toolset="issues", description="One issue with its description and notes (oldest first, paged).")
     async def get_issue(self, project: ProjectArg, iid: Iid, notes_cursor: Cursor = "") -> ToolOutput[IssueDetail]:
@@ -92,7 +92,7 @@ class IssueTools(GitlabBase):
         def fetch(gl: Gitlab) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, str] | None]:
             return get_json(gl, base), *get_page(gl, f"{base}/notes", query)
 
-        raw, notes, more = await self.call(fetch, what=f"issue #{iid}")
+        (raw, notes, more), target = await self.sent(fetch, what=f"issue #{iid}")
         guard = await self.guard(info)
         summary = issue_of(raw, guard)
         detail = IssueDetail(
@@ -101,7 +101,7 @@ class IssueTools(GitlabBase):
             notes=[note_of(n, guard) for n in notes],
             notes_cursor=next_cursor(more),
         )
-        return self.out(detail, self.provenance(info, f"issues/{iid}", guard))
+        return self.out(detail, self.provenance(target, guard))
 
     @tool(toolset="issues", description="List the project's labels.")
     async def list_labels(self, project: ProjectArg, cursor: Cursor = "") -> ToolOutput[LabelList]:
@@ -109,9 +109,9 @@ class IssueTools(GitlabBase):
 
         info = await self.project(project)
         params = {"per_page": 100, **page_query(cursor)}
-        items, more = await self.call(lambda gl: get_page(gl, f"/projects/{info.id}/labels", params))
+        (items, more), target = await self.sent(lambda gl: get_page(gl, f"/projects/{info.id}/labels", params))
         labels = [ProjectLabel(name=str(x["name"]), description=x.get("description") or None) for x in items]
-        return self.out(LabelList(labels=labels, next_cursor=next_cursor(more)), self.provenance(info, "labels"))
+        return self.out(LabelList(labels=labels, next_cursor=next_cursor(more)), self.provenance(target))
 
     @tool(toolset="issues", description="Create an issue.", read_only=False)
     async def create_issue(
@@ -128,21 +128,23 @@ class IssueTools(GitlabBase):
             data["labels"] = ",".join(labels)
         if assignees:
             data["assignee_ids"] = await self.user_ids(list(assignees))
-        raw = await self.call(lambda gl: gl.http_post(f"/projects/{info.id}/issues", post_data=data), idempotent=False)
+        raw, target = await self.sent(
+            lambda gl: gl.http_post(f"/projects/{info.id}/issues", post_data=data), idempotent=False
+        )
         assert isinstance(raw, dict)
         created = Created(id=int(raw["id"]), iid=int(raw["iid"]), state="open")
-        return self.out(created, self.provenance(info, f"issues/{created.iid}"))
+        return self.out(created, self.provenance(target))
 
     @tool(toolset="issues", description="Comment on an issue.", read_only=False)
     async def comment_on_issue(self, project: ProjectArg, iid: Iid, body: Body) -> ToolOutput[Created]:
         info = await self.project(project)
-        raw = await self.call(
+        raw, target = await self.sent(
             lambda gl: gl.http_post(f"/projects/{info.id}/issues/{iid}/notes", post_data={"body": body}),
             what=f"issue #{iid}",
             idempotent=False,
         )
         assert isinstance(raw, dict)
-        return self.out(Created(id=int(raw["id"]), iid=iid), self.provenance(info, f"issues/{iid}"))
+        return self.out(Created(id=int(raw["id"]), iid=iid), self.provenance(target))
 
     @tool(toolset="issues", description="Change an issue's state, title, labels or assignees.", read_only=False)
     async def update_issue(
@@ -169,9 +171,9 @@ class IssueTools(GitlabBase):
             data["assignee_ids"] = await self.user_ids(list(assignees)) if assignees else [0]
         if not data:
             raise InvalidInput("nothing to change: pass state, title, add_labels, remove_labels or assignees")
-        raw = await self.call(
+        raw, target = await self.sent(
             lambda gl: gl.http_put(f"/projects/{info.id}/issues/{iid}", post_data=data), what=f"issue #{iid}"
         )
         assert isinstance(raw, dict)
         new_state = "open" if raw.get("state") == "opened" else str(raw.get("state"))
-        return self.out(Created(id=int(raw["id"]), iid=iid, state=new_state), self.provenance(info, f"issues/{iid}"))
+        return self.out(Created(id=int(raw["id"]), iid=iid, state=new_state), self.provenance(target))

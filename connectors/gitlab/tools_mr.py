@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from connectors.gitlab.args import Cursor, Iid, Labels, MaxTokens, ProjectArg
+from connectors.gitlab.args import REF_PATTERN, Cursor, Iid, Labels, MaxTokens, ProjectArg, ref_value
 from connectors.gitlab.base import GitlabBase, TextGuard, listing_query, next_cursor, page_query, username
 from connectors.gitlab.diffs import file_diff, within_budget
 from connectors.gitlab.models import (
@@ -24,6 +24,7 @@ from connectors.gitlab.tools_repo import _diff_cursor
 from mcp_hub.connector import ResourceOutput, ToolOutput, resource, tool
 from mcp_hub.errors import InvalidInput
 from mcp_hub.paging import decode_cursor
+from mcp_hub.upstream import Target
 
 if TYPE_CHECKING:
     from gitlab import Gitlab
@@ -92,18 +93,18 @@ class MergeRequestTools(GitlabBase):
         search: Annotated[str, Field(max_length=200)] = "",
         labels: Labels = (),
         author: Annotated[str, Field(max_length=255)] = "",
-        target: Annotated[str, Field(description="target branch", max_length=250)] = "",
+        target: Annotated[str, Field(description="target branch", max_length=250, pattern=REF_PATTERN)] = "",
         cursor: Cursor = "",
     ) -> ToolOutput[MergeRequestList]:
         from connectors.gitlab.client import get_page
 
         info = await self.project(project)
-        filters = {"search": search, "author_username": author, "target_branch": target}
+        filters = {"search": search, "author_username": author, "target_branch": ref_value(target, what="target")}
         params = listing_query(_STATE[state], filters, labels, cursor)
-        items, more = await self.call(lambda gl: get_page(gl, f"/projects/{info.id}/merge_requests", params))
+        (items, more), request = await self.sent(lambda gl: get_page(gl, f"/projects/{info.id}/merge_requests", params))
         guard = await self.guard(info)
         result = MergeRequestList(merge_requests=[mr_of(m, guard) for m in items], next_cursor=next_cursor(more))
-        return self.out(result, self.provenance(info, "merge_requests", guard))
+        return self.out(result, self.provenance(request, guard))
 
     @tool(
         toolset="merge_requests",
@@ -127,7 +128,7 @@ class MergeRequestTools(GitlabBase):
                 approvals = None  # approvals not available on this tier or to this token
             return raw, approvals
 
-        raw, approvals = await self.call(fetch, what=f"merge request !{iid}")
+        (raw, approvals), target = await self.sent(fetch, what=f"merge request !{iid}")
         guard = await self.guard(info)
         summary = mr_of(raw, guard)
         pipeline = raw.get("head_pipeline") or raw.get("pipeline")
@@ -149,19 +150,19 @@ class MergeRequestTools(GitlabBase):
             if approvals is not None
             else None,
         )
-        return self.out(detail, self.provenance(info, f"merge_requests/{iid}", guard))
+        return self.out(detail, self.provenance(target, guard))
 
-    async def mr_diffs(self, info: Any, iid: int, page: int) -> tuple[list[dict[str, Any]], bool]:
+    async def mr_diffs(self, info: Any, iid: int, page: int) -> tuple[list[dict[str, Any]], bool, Target]:
         """One upstream page of the MR's file diffs (`GET …/merge_requests/:iid/diffs`, GitLab 15.7+)."""
         from connectors.gitlab.client import get_page
 
-        items, more = await self.call(
+        (items, more), target = await self.sent(
             lambda gl: get_page(
                 gl, f"/projects/{info.id}/merge_requests/{iid}/diffs", {"page": page, "per_page": DIFF_PAGE}
             ),
             what=f"merge request !{iid}",
         )
-        return items, more is not None
+        return items, more is not None, target
 
     @tool(toolset="merge_requests", description="A merge request's file diffs, paged by file within max_tokens.")
     async def list_merge_request_changes(
@@ -170,10 +171,10 @@ class MergeRequestTools(GitlabBase):
         info = await self.project(project)
         state = decode_cursor(cursor)
         page, index = int(state.get("p", 1)), int(state.get("i", 0))
-        items, more = await self.mr_diffs(info, iid, page)
+        items, more, target = await self.mr_diffs(info, iid, page)
         files, next_index = within_budget([file_diff(d) for d in items], index, max_tokens) if items else ([], None)
         result = DiffPage(files=files, next_cursor=_diff_cursor(page, next_index, more))
-        return self.out(result, self.provenance(info, f"merge_requests/{iid}/diff"))
+        return self.out(result, self.provenance(target))
 
     @resource(
         "gitlab://{project}/merge_requests/{iid}/diff{?page}",
@@ -184,7 +185,7 @@ class MergeRequestTools(GitlabBase):
         if not iid.isdigit() or not page.isdigit() or int(page) < 1:
             raise InvalidInput("iid and page must be positive numbers")
         info = await self.project(project)
-        items, more = await self.mr_diffs(info, int(iid), int(page))
+        items, more, target = await self.mr_diffs(info, int(iid), int(page))
         parts = []
         for raw in items:
             diff = file_diff(raw)
@@ -192,7 +193,7 @@ class MergeRequestTools(GitlabBase):
             parts.append(f"diff --git a/{old} b/{diff.path}\n{diff.diff}")
         if more:
             parts.append(f"[more files: read page={int(page) + 1}]")
-        return ResourceOutput("\n".join(parts), self.provenance(info, f"merge_requests/{iid}/diff"))
+        return ResourceOutput("\n".join(parts), self.provenance(target))
 
     @tool(toolset="merge_requests", description="Discussions (threads) of a merge request, oldest first.")
     async def list_merge_request_discussions(
@@ -206,11 +207,11 @@ class MergeRequestTools(GitlabBase):
 
         info = await self.project(project)
         params: dict[str, Any] = {"per_page": 20, **page_query(cursor)}
-        items, more = await self.call(
+        (items, more), target = await self.sent(
             lambda gl: get_page(gl, f"/projects/{info.id}/merge_requests/{iid}/discussions", params),
             what=f"merge request !{iid}",
         )
         guard = await self.guard(info)
         found = [d for d in (discussion_of(raw, guard, system) for raw in items) if d is not None]
         result = DiscussionList(discussions=found, next_cursor=next_cursor(more))
-        return self.out(result, self.provenance(info, f"merge_requests/{iid}/discussions", guard))
+        return self.out(result, self.provenance(target, guard))

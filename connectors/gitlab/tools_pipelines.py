@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from connectors.gitlab.args import Cursor, ProjectArg
+from connectors.gitlab.args import REF_PATTERN, Cursor, ProjectArg, ref_value
 from connectors.gitlab.base import GitlabBase, next_cursor, page_query, username
 from connectors.gitlab.models import Created, Job, JobList, JobLog, PipelineList
 from connectors.gitlab.tools_mr import pipeline_of
@@ -30,7 +30,7 @@ class PipelineTools(GitlabBase):
     async def list_pipelines(
         self,
         project: ProjectArg,
-        ref: Annotated[str, Field(max_length=250)] = "",
+        ref: Annotated[str, Field(max_length=250, pattern=REF_PATTERN)] = "",
         status: Literal["running", "pending", "success", "failed", "canceled", "skipped", "manual"] | None = None,
         cursor: Cursor = "",
     ) -> ToolOutput[PipelineList]:
@@ -39,12 +39,12 @@ class PipelineTools(GitlabBase):
         info = await self.project(project)
         params: dict[str, Any] = {"per_page": 20, **page_query(cursor)}
         if ref:
-            params["ref"] = ref
+            params["ref"] = ref_value(ref)
         if status:
             params["status"] = status
-        items, more = await self.call(lambda gl: get_page(gl, f"/projects/{info.id}/pipelines", params))
+        (items, more), target = await self.sent(lambda gl: get_page(gl, f"/projects/{info.id}/pipelines", params))
         result = PipelineList(pipelines=[pipeline_of(p) for p in items], next_cursor=next_cursor(more))
-        return self.out(result, self.provenance(info, "pipelines"))
+        return self.out(result, self.provenance(target))
 
     @tool(toolset="pipelines", description="Jobs of a pipeline; failed_only for failed ones.")
     async def list_pipeline_jobs(
@@ -56,7 +56,7 @@ class PipelineTools(GitlabBase):
         params: dict[str, Any] = {"per_page": 100, **page_query(cursor)}
         if failed_only:
             params["scope[]"] = "failed"
-        items, more = await self.call(
+        (items, more), target = await self.sent(
             lambda gl: get_page(gl, f"/projects/{info.id}/pipelines/{pipeline_id}/jobs", params),
             what=f"pipeline {pipeline_id}",
         )
@@ -70,9 +70,7 @@ class PipelineTools(GitlabBase):
             )
             for j in items
         ]
-        return self.out(
-            JobList(jobs=jobs, next_cursor=next_cursor(more)), self.provenance(info, f"pipelines/{pipeline_id}")
-        )
+        return self.out(JobList(jobs=jobs, next_cursor=next_cursor(more)), self.provenance(target))
 
     @tool(toolset="pipelines", description="The end of a job's log.")
     async def get_job_log(
@@ -86,7 +84,7 @@ class PipelineTools(GitlabBase):
         def fetch(gl: Gitlab) -> tuple[dict[str, Any], bytes]:
             return get_json(gl, base), get_text(gl, f"{base}/trace")[0]
 
-        job, raw = await self.call(fetch, what=f"job {job_id}")
+        (job, raw), target = await self.sent(fetch, what=f"job {job_id}")
         text = clean_log(raw.decode("utf-8", "replace"))
         limit = min(max_chars, self.settings.max_log_chars)
         tail = text[-limit:]
@@ -97,17 +95,15 @@ class PipelineTools(GitlabBase):
             text=guard.text(username(job.get("user")), tail),
             truncated=len(text) > limit,
         )
-        return self.out(log, self.provenance(info, f"jobs/{job_id}", guard))
+        return self.out(log, self.provenance(target, guard))
 
     @tool(toolset="pipelines", description="Retry the failed jobs of a pipeline.", read_only=False)
     async def retry_pipeline(self, project: ProjectArg, pipeline_id: Id) -> ToolOutput[Created]:
         info = await self.project(project)
-        raw = await self.call(
+        raw, target = await self.sent(
             lambda gl: gl.http_post(f"/projects/{info.id}/pipelines/{pipeline_id}/retry"),
             what=f"pipeline {pipeline_id}",
             idempotent=False,
         )
         assert isinstance(raw, dict)
-        return self.out(
-            Created(id=int(raw["id"]), state=str(raw.get("status"))), self.provenance(info, f"pipelines/{pipeline_id}")
-        )
+        return self.out(Created(id=int(raw["id"]), state=str(raw.get("status"))), self.provenance(target))

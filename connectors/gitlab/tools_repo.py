@@ -8,8 +8,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from connectors.gitlab.args import Cursor, MaxTokens, ProjectArg, RefArg
-from connectors.gitlab.base import GitlabBase, ProjectInfo, next_cursor, page_query
+from connectors.gitlab.args import (
+    Cursor,
+    FilePath,
+    MaxTokens,
+    ProjectArg,
+    Ref,
+    RefArg,
+    one_segment,
+    plain_path,
+    ref_value,
+)
+from connectors.gitlab.base import GitlabBase, next_cursor, page_query
 from connectors.gitlab.diffs import file_diff, within_budget
 from connectors.gitlab.models import (
     Branch,
@@ -26,10 +36,11 @@ from connectors.gitlab.models import (
     Tree,
     TreeEntry,
 )
+from connectors.gitlab.scope import ProjectInfo, visibility_of
 from mcp_hub.connector import ResourceOutput, ToolOutput, resource, tool
 from mcp_hub.errors import InvalidInput
 from mcp_hub.paging import decode_cursor, encode_cursor
-from mcp_hub.provenance import Provenance
+from mcp_hub.upstream import Target
 
 if TYPE_CHECKING:
     from gitlab import Gitlab
@@ -56,11 +67,14 @@ class RepoTools(GitlabBase):
         # keyset pagination, as GitLab recommends for /projects (offset pagination is refused past 50,000 rows)
         params = {"search": query, "simple": "true", "per_page": 20, "pagination": "keyset", "order_by": "id"}
         params.update(page_query(cursor))
-        items, more = await self.call(lambda gl: get_page(gl, "/projects", params))
+        (items, more), target = await self.sent(lambda gl: get_page(gl, "/projects", params))
         found = [
-            ProjectInfo(int(p["id"]), str(p.get("path_with_namespace", "")), _vis(p.get("visibility")), None)
+            ProjectInfo(int(p["id"]), str(p.get("path_with_namespace", "")), visibility_of(p.get("visibility")), None)
             for p in items
         ]
+        for known in found:  # GitLab's own id <-> path answers: later requests by id can be judged
+            if self.directory.get(str(known.id)) is None:
+                self.directory.learn(known)
         projects = [
             Project(
                 id=raw_info.id,
@@ -70,25 +84,26 @@ class RepoTools(GitlabBase):
                 description=(p.get("description") or "")[:200] or None,
             )
             for raw_info, p in zip(found, items, strict=True)
-            if self.allowed(raw_info)
+            if self.allow.info_ok(raw_info)
         ]
         worst = (
             "private"
             if any(p.visibility == "private" for p in projects)
             else ("internal" if any(p.visibility == "internal" for p in projects) else "public")
         )
-        prov = Provenance(f"gitlab://{self.instance}/projects?search={query}", worst)  # type: ignore[arg-type]
+        prov = self.provenance(target, visibility=worst)  # type: ignore[arg-type]
         return self.out(ProjectList(projects=projects, next_cursor=next_cursor(more)), prov)
 
-    async def read_file(self, info: ProjectInfo, path: str, ref: str | None) -> FileText:
-        from connectors.gitlab.client import get_json, pid
+    async def read_file(self, info: ProjectInfo, path: str, ref: str | None) -> tuple[FileText, Target]:
+        from connectors.gitlab.client import get_json
 
         path = path.strip("/")
         if not path:
             raise InvalidInput("path is empty: pass a file path such as 'src/main.py' (list_directory shows them)")
-        ref = ref or info.default_branch or "HEAD"
-        raw = await self.call(
-            lambda gl: get_json(gl, f"/projects/{info.id}/repository/files/{pid(path)}", {"ref": ref}),
+        segment = one_segment(path, what="path")
+        ref = ref_value(ref or info.default_branch or "HEAD")
+        raw, target = await self.sent(
+            lambda gl: get_json(gl, f"/projects/{info.id}/repository/files/{segment}", {"ref": ref}),
             what=f"file {path} at {ref}",
         )
         try:
@@ -100,17 +115,14 @@ class RepoTools(GitlabBase):
         except UnicodeDecodeError:
             text = f"[binary file, {len(data)} bytes]"
         limit = self.settings.max_file_chars
-        return FileText(
-            path=path, ref=ref, size=int(raw.get("size", len(data))), text=text[:limit], truncated=len(text) > limit
-        )
+        size = int(raw.get("size", len(data)))
+        return FileText(path=path, ref=ref, size=size, text=text[:limit], truncated=len(text) > limit), target
 
     @tool(toolset="repos", description="Read a file's text at a ref.")
-    async def get_file(
-        self, project: ProjectArg, path: Annotated[str, Field(max_length=1000)], ref: RefArg = ""
-    ) -> ToolOutput[FileText]:
+    async def get_file(self, project: ProjectArg, path: FilePath, ref: RefArg = "") -> ToolOutput[FileText]:
         info = await self.project(project)
-        result = await self.read_file(info, path, ref)
-        return self.out(result, self.provenance(info, f"files/{result.path}"))
+        result, target = await self.read_file(info, path, ref)
+        return self.out(result, self.provenance(target))
 
     @resource(
         "gitlab://{project}/files/{+path}{?ref}",
@@ -119,28 +131,29 @@ class RepoTools(GitlabBase):
     )
     async def file_contents(self, project: str, path: str, ref: str | None = None) -> ResourceOutput:
         info = await self.project(project)
-        result = await self.read_file(info, path, ref)
-        return ResourceOutput(result.text, self.provenance(info, f"files/{result.path}"))
+        result, target = await self.read_file(info, path, ref)
+        return ResourceOutput(result.text, self.provenance(target))
 
     @tool(toolset="repos", description="List a directory of the repository at a ref.")
     async def list_directory(
         self,
         project: ProjectArg,
-        path: Annotated[str, Field(max_length=1000)] = "",
+        path: FilePath = "",
         ref: RefArg = "",
         cursor: Cursor = "",
     ) -> ToolOutput[Tree]:
         from connectors.gitlab.client import get_page
 
+        path = plain_path(path)
         info = await self.project(project)
-        ref = ref or info.default_branch or "HEAD"
-        params: dict[str, Any] = {"path": path.strip("/"), "ref": ref, "per_page": 100, **page_query(cursor)}
-        items, more = await self.call(
+        ref = ref_value(ref or info.default_branch or "HEAD")
+        params: dict[str, Any] = {"path": path, "ref": ref, "per_page": 100, **page_query(cursor)}
+        (items, more), target = await self.sent(
             lambda gl: get_page(gl, f"/projects/{info.id}/repository/tree", params), what=f"directory {path!r} at {ref}"
         )
         entries = [TreeEntry(name=str(e.get("name")), type=str(e.get("type"))) for e in items]
-        tree = Tree(path=path.strip("/"), ref=ref, entries=entries, next_cursor=next_cursor(more))
-        return self.out(tree, self.provenance(info, f"tree/{tree.path}"))
+        tree = Tree(path=path, ref=ref, entries=entries, next_cursor=next_cursor(more))
+        return self.out(tree, self.provenance(target))
 
     @tool(toolset="repos", description="List branches, optionally filtered by a name substring.")
     async def list_branches(
@@ -155,7 +168,9 @@ class RepoTools(GitlabBase):
         params: dict[str, Any] = {"per_page": 50, **page_query(cursor)}
         if search:
             params["search"] = search
-        items, more = await self.call(lambda gl: get_page(gl, f"/projects/{info.id}/repository/branches", params))
+        (items, more), target = await self.sent(
+            lambda gl: get_page(gl, f"/projects/{info.id}/repository/branches", params)
+        )
         branches = [
             Branch(
                 name=str(b.get("name")),
@@ -165,49 +180,51 @@ class RepoTools(GitlabBase):
             )
             for b in items
         ]
-        return self.out(BranchList(branches=branches, next_cursor=next_cursor(more)), self.provenance(info, "branches"))
+        return self.out(BranchList(branches=branches, next_cursor=next_cursor(more)), self.provenance(target))
 
     @tool(toolset="repos", description="List commits of a ref, newest first; optionally only those touching path.")
     async def list_commits(
         self,
         project: ProjectArg,
         ref: RefArg = "",
-        path: Annotated[str, Field(max_length=1000)] = "",
+        path: FilePath = "",
         cursor: Cursor = "",
     ) -> ToolOutput[CommitList]:
         from connectors.gitlab.client import get_page
 
+        path = plain_path(path)
         info = await self.project(project)
         params: dict[str, Any] = {"per_page": 20, **page_query(cursor)}
         if ref:
-            params["ref_name"] = ref
+            params["ref_name"] = ref_value(ref)
         if path:
             params["path"] = path
-        items, more = await self.call(
+        (items, more), target = await self.sent(
             lambda gl: get_page(gl, f"/projects/{info.id}/repository/commits", params), what=f"ref {ref!r}"
         )
         commits = CommitList(commits=[commit_of(c) for c in items], next_cursor=next_cursor(more))
-        return self.out(commits, self.provenance(info, "commits"))
+        return self.out(commits, self.provenance(target))
 
     @tool(toolset="repos", description="One commit with its diff, paged by file within max_tokens.")
     async def get_commit(
         self,
         project: ProjectArg,
-        sha: Annotated[str, Field(min_length=1, max_length=250)],
+        sha: Ref,
         max_tokens: MaxTokens = 8000,
         cursor: Cursor = "",
     ) -> ToolOutput[CommitDiff]:
-        from connectors.gitlab.client import get_json, get_page, pid
+        from connectors.gitlab.client import get_json, get_page
 
+        segment = one_segment(ref_value(sha, what="sha"), what="sha")
         info = await self.project(project)
         state = decode_cursor(cursor)
         page, index = int(state.get("p", 1)), int(state.get("i", 0))
-        base = f"/projects/{info.id}/repository/commits/{pid(sha)}"
+        base = f"/projects/{info.id}/repository/commits/{segment}"
 
         def fetch(gl: Gitlab) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, str] | None]:
             return get_json(gl, base), *get_page(gl, f"{base}/diff", {"page": page, "per_page": 30})
 
-        raw, diffs, more = await self.call(fetch, what=f"commit {sha}")
+        (raw, diffs, more), target = await self.sent(fetch, what=f"commit {sha}")
         files, next_index = within_budget([file_diff(d) for d in diffs], index, max_tokens)
         cursor_out = _diff_cursor(page, next_index, more is not None)
         result = CommitDiff(
@@ -217,7 +234,7 @@ class RepoTools(GitlabBase):
             files=files,
             next_cursor=cursor_out,
         )
-        return self.out(result, self.provenance(info, f"commits/{sha}"))
+        return self.out(result, self.provenance(target))
 
     @tool(
         toolset="repos", description="Commits and diff between two refs (from...to), paged by file within max_tokens."
@@ -225,17 +242,18 @@ class RepoTools(GitlabBase):
     async def compare_refs(
         self,
         project: ProjectArg,
-        from_ref: Annotated[str, Field(min_length=1, max_length=250)],
-        to_ref: Annotated[str, Field(min_length=1, max_length=250)],
+        from_ref: Ref,
+        to_ref: Ref,
         max_tokens: MaxTokens = 8000,
         cursor: Cursor = "",
     ) -> ToolOutput[Compare]:
         from connectors.gitlab.client import get_json
 
+        refs = {"from": ref_value(from_ref, what="from_ref"), "to": ref_value(to_ref, what="to_ref")}
         info = await self.project(project)
         index = int(decode_cursor(cursor).get("i", 0))
-        raw = await self.call(
-            lambda gl: get_json(gl, f"/projects/{info.id}/repository/compare", {"from": from_ref, "to": to_ref}),
+        raw, target = await self.sent(
+            lambda gl: get_json(gl, f"/projects/{info.id}/repository/compare", refs),
             what=f"refs {from_ref!r}/{to_ref!r}",
         )
         files, next_index = within_budget([file_diff(d) for d in raw.get("diffs") or []], index, max_tokens)
@@ -244,7 +262,7 @@ class RepoTools(GitlabBase):
             files=files,
             next_cursor=encode_cursor({"i": next_index}) if next_index is not None else None,
         )
-        return self.out(result, self.provenance(info, f"compare/{from_ref}...{to_ref}"))
+        return self.out(result, self.provenance(target))
 
     @tool(toolset="repos", description="Search code (blobs) in a project; needs the instance's code search.")
     async def search_code(
@@ -260,9 +278,9 @@ class RepoTools(GitlabBase):
         info = await self.project(project)
         params: dict[str, Any] = {"scope": "blobs", "search": query, "per_page": 20, **page_query(cursor)}
         if ref:
-            params["ref"] = ref
+            params["ref"] = ref_value(ref)
         try:
-            items, more = await self.call(lambda gl: get_page(gl, f"/projects/{info.id}/search", params))
+            (items, more), target = await self.sent(lambda gl: get_page(gl, f"/projects/{info.id}/search", params))
         except BadInput as exc:
             if "scope" in exc.message:
                 raise BadInput(
@@ -279,11 +297,7 @@ class RepoTools(GitlabBase):
             )
             for h in items
         ]
-        return self.out(CodeHits(hits=hits, next_cursor=next_cursor(more)), self.provenance(info, "search"))
-
-
-def _vis(value: Any) -> Any:
-    return value if value in ("public", "internal", "private") else "private"
+        return self.out(CodeHits(hits=hits, next_cursor=next_cursor(more)), self.provenance(target))
 
 
 def _diff_cursor(page: int, next_index: int | None, more_pages: bool) -> str | None:

@@ -15,26 +15,28 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from connectors.gitlab.args import Body, Iid, Labels, ProjectArg
+from connectors.gitlab.args import Body, FilePath, Iid, Labels, ProjectArg, Ref, RefArg, plain_path, ref_value
 from connectors.gitlab.base import GitlabBase, ProjectInfo
 from connectors.gitlab.diffs import line_position
 from connectors.gitlab.models import Created
 from connectors.gitlab.tools_mr import DIFF_PAGE
 from mcp_hub.connector import ToolOutput, tool
-from mcp_hub.errors import HubError, InvalidInput
+from mcp_hub.errors import InvalidInput
+from mcp_hub.upstream import segments
 
 if TYPE_CHECKING:
     from gitlab import Gitlab
 
 Side = Literal["new", "old"]
-PathArg = Annotated[str, Field(description="file, for a note on a diff line", max_length=1000)]
+PathArg = Annotated[FilePath, Field(description="file, for a note on a diff line")]
+DiscussionId = Annotated[str, Field(max_length=100, pattern=r"^\w+$")]
 LineArg = Annotated[int, Field(description="line on side; with path", ge=0)]
 #: Most diff pages searched for a file when building a position.
 MAX_DIFF_PAGES = 20
 
 
 class LineComment(BaseModel):
-    path: Annotated[str, Field(max_length=1000)]
+    path: FilePath
     line: Annotated[int, Field(ge=1)]
     side: Side = "new"
     body: Body
@@ -45,7 +47,7 @@ class ReviewTools(GitlabBase):
         """GitLab positions for (path, line, side) triples, validated against the MR's diff."""
         from connectors.gitlab.client import get_json, get_page
 
-        paths = {path.strip("/") for path, _, _ in wanted}
+        paths = {plain_path(path) for path, _, _ in wanted}
         base = f"/projects/{info.id}/merge_requests/{iid}"
 
         def fetch(gl: Gitlab) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -100,28 +102,29 @@ class ReviewTools(GitlabBase):
             raise InvalidInput("pass both path and line for a note on a diff line, or neither for a general note")
         if path and line:
             data["position"] = (await self.positions(info, iid, [(path, line, side)]))[0]
-        raw = await self.call(
+        raw, target = await self.sent(
             lambda gl: gl.http_post(f"/projects/{info.id}/merge_requests/{iid}/discussions", post_data=data),
             what=f"merge request !{iid}",
             idempotent=False,
         )
         assert isinstance(raw, dict)
-        return self.out(Created(id=str(raw["id"]), iid=iid), self.provenance(info, f"merge_requests/{iid}"))
+        return self.out(Created(id=str(raw["id"]), iid=iid), self.provenance(target))
 
     @tool(toolset="merge_requests", description="Reply in a merge request discussion.", read_only=False)
     async def reply_to_merge_request_discussion(
-        self, project: ProjectArg, iid: Iid, discussion_id: Annotated[str, Field(max_length=100)], body: Body
+        self, project: ProjectArg, iid: Iid, discussion_id: DiscussionId, body: Body
     ) -> ToolOutput[Created]:
+        discussion = segments.segment(discussion_id, what="discussion_id")
         info = await self.project(project)
-        raw = await self.call(
+        raw, target = await self.sent(
             lambda gl: gl.http_post(
-                f"/projects/{info.id}/merge_requests/{iid}/discussions/{discussion_id}/notes", post_data={"body": body}
+                f"/projects/{info.id}/merge_requests/{iid}/discussions/{discussion}/notes", post_data={"body": body}
             ),
             what=f"discussion {discussion_id} of merge request !{iid}",
             idempotent=False,
         )
         assert isinstance(raw, dict)
-        return self.out(Created(id=int(raw["id"]), iid=iid), self.provenance(info, f"merge_requests/{iid}"))
+        return self.out(Created(id=int(raw["id"]), iid=iid), self.provenance(target))
 
     @tool(
         toolset="merge_requests",
@@ -132,37 +135,35 @@ class ReviewTools(GitlabBase):
         self, project: ProjectArg, iid: Iid, note_id: Annotated[int, Field(ge=1)], body: Body
     ) -> ToolOutput[Created]:
         info = await self.project(project)
-        raw = await self.call(
+        raw, target = await self.sent(
             lambda gl: gl.http_put(
                 f"/projects/{info.id}/merge_requests/{iid}/notes/{note_id}", post_data={"body": body}
             ),
             what=f"note {note_id} of merge request !{iid}",
         )
         assert isinstance(raw, dict)
-        return self.out(Created(id=int(raw["id"]), iid=iid), self.provenance(info, f"merge_requests/{iid}"))
+        return self.out(Created(id=int(raw["id"]), iid=iid), self.provenance(target))
 
     @tool(toolset="merge_requests", description="Resolve or reopen a merge request discussion.", read_only=False)
     async def resolve_merge_request_discussion(
         self,
         project: ProjectArg,
         iid: Iid,
-        discussion_id: Annotated[str, Field(max_length=100)],
+        discussion_id: DiscussionId,
         resolved: bool = True,
     ) -> ToolOutput[Created]:
+        discussion = segments.segment(discussion_id, what="discussion_id")
         info = await self.project(project)
-        raw = await self.call(
+        raw, target = await self.sent(
             lambda gl: gl.http_put(
-                f"/projects/{info.id}/merge_requests/{iid}/discussions/{discussion_id}",
+                f"/projects/{info.id}/merge_requests/{iid}/discussions/{discussion}",
                 query_data={"resolved": str(resolved).lower()},
             ),
             what=f"discussion {discussion_id} of merge request !{iid}",
         )
         assert isinstance(raw, dict)
         state = "resolved" if resolved else "unresolved"
-        return self.out(
-            Created(id=str(raw.get("id", discussion_id)), iid=iid, state=state),
-            self.provenance(info, f"merge_requests/{iid}"),
-        )
+        return self.out(Created(id=str(raw.get("id", discussion_id)), iid=iid, state=state), self.provenance(target))
 
     @tool(
         toolset="merge_requests",
@@ -187,7 +188,7 @@ class ReviewTools(GitlabBase):
             drafts.insert(0, {"note": body})
         base = f"/projects/{info.id}/merge_requests/{iid}/draft_notes"
 
-        def publish(gl: Gitlab) -> int:
+        def publish(gl: Gitlab) -> int:  # the first request is the first draft: `sent` labels from it
             created: list[int] = []
             try:
                 for draft in drafts:
@@ -202,23 +203,24 @@ class ReviewTools(GitlabBase):
                 raise
             return len(created)
 
-        count = await self.call(publish, what=f"merge request !{iid}", idempotent=False)
+        count, target = await self.sent(publish, what=f"merge request !{iid}", idempotent=False)
         result = Created(id=iid, iid=iid, state="published", detail=f"{count} notes")
-        return self.out(result, self.provenance(info, f"merge_requests/{iid}"))
+        return self.out(result, self.provenance(target))
 
     @tool(toolset="merge_requests", description="Open a merge request.", read_only=False)
     async def create_merge_request(
         self,
         project: ProjectArg,
-        source: Annotated[str, Field(description="source branch", min_length=1, max_length=250)],
+        source: Annotated[Ref, Field(description="source branch")],
         title: Annotated[str, Field(min_length=1, max_length=255)],
-        target: Annotated[str, Field(description="default branch if omitted", max_length=250)] = "",
+        target: Annotated[RefArg, Field(description="default branch if omitted")] = "",
         description: Annotated[str, Field(max_length=60_000)] = "",
         draft: bool = False,
         labels: Labels = (),
     ) -> ToolOutput[Created]:
+        ref_value(source, what="source")
         info = await self.project(project)
-        target_branch = target or info.default_branch
+        target_branch = ref_value(target or info.default_branch or "", what="target")
         if not target_branch:
             raise InvalidInput("the project has no default branch: pass target")
         data: dict[str, Any] = {
@@ -229,12 +231,12 @@ class ReviewTools(GitlabBase):
         }
         if labels:
             data["labels"] = ",".join(labels)
-        raw = await self.call(
+        raw, request = await self.sent(
             lambda gl: gl.http_post(f"/projects/{info.id}/merge_requests", post_data=data), idempotent=False
         )
         assert isinstance(raw, dict)
         created = Created(id=int(raw["id"]), iid=int(raw["iid"]), state="open", sha=raw.get("sha"))
-        return self.out(created, self.provenance(info, f"merge_requests/{created.iid}"))
+        return self.out(created, self.provenance(request))
 
     @tool(
         toolset="merge_requests",
@@ -252,24 +254,26 @@ class ReviewTools(GitlabBase):
     ) -> ToolOutput[Created]:
         info = await self.project(project)
         data = {"sha": sha, "squash": squash, "should_remove_source_branch": delete_source_branch}
-        try:
-            raw = await self.call(
-                lambda gl: gl.http_put(f"/projects/{info.id}/merge_requests/{iid}/merge", post_data=data),
-                what=f"merge request !{iid}",
-                idempotent=False,
-            )
-        except HubError as exc:
-            if "(409" in exc.message:
-                raise type(exc)(
-                    f"merge request !{iid} has new commits since sha {sha[:12]}: read it again with "
-                    "get_merge_request, review the new changes, then merge with the new sha."
-                ) from None
-            if "(405" in exc.message or "(406" in exc.message:
-                raise type(exc)(
-                    f"merge request !{iid} cannot be merged now ({exc.message}): it may be a draft, closed, "
-                    "conflicting, or waiting for a pipeline or approvals; get_merge_request shows merge_status."
-                ) from None
-            raise
+
+        def merge(gl: Gitlab) -> Any:
+            import gitlab
+
+            try:
+                return gl.http_put(f"/projects/{info.id}/merge_requests/{iid}/merge", post_data=data)
+            except gitlab.exceptions.GitlabHttpError as exc:
+                if exc.response_code == 409:
+                    raise InvalidInput(
+                        f"merge request !{iid} has new commits since sha {sha[:12]}: read it again with "
+                        "get_merge_request, review the new changes, then merge with the new sha."
+                    ) from None
+                if exc.response_code in (405, 406, 422):
+                    raise InvalidInput(
+                        f"merge request !{iid} cannot be merged now ({exc.response_code}): it may be a draft, closed, "
+                        "conflicting, or waiting for a pipeline or approvals; get_merge_request shows merge_status."
+                    ) from None
+                raise
+
+        raw, target = await self.sent(merge, what=f"merge request !{iid}", idempotent=False)
         assert isinstance(raw, dict)
         merged = Created(id=int(raw["id"]), iid=iid, state=str(raw.get("state")), sha=raw.get("merge_commit_sha"))
-        return self.out(merged, self.provenance(info, f"merge_requests/{iid}"))
+        return self.out(merged, self.provenance(target))

@@ -16,6 +16,15 @@ a control character, a `?` or `#`, an empty segment before the end, a decoded
 Hosts are compared lower case without a trailing dot; user info in a URL,
 other schemes and fragments are refused. What is left is matched, decoded,
 against the scope's routes.
+
+Services that take a whole path as ONE encoded segment (GitLab's `projects/group%2Fsub%2Fname`,
+`repository/files/src%2Fa.py`) set `Scope.encoded_slashes`: each raw segment is then decoded on
+its own, an encoded `/` inside it is allowed, and every piece between those slashes gets the same
+checks (no `.`/`..` pieces, no empty piece, no backslash, control character, `?` or `#`, in every
+decoding and its NFKC form); a segment encoded more than once is refused (the service decodes once,
+so a second reading would differ). The routes then see each segment in a canonical form in which
+only `%` and `/` are escaped (`group%2Fsub%2Fname`), and a route's `key` is given to the scope
+decoded (`group/sub/name`).
 """
 
 from __future__ import annotations
@@ -85,8 +94,31 @@ def _check_segments(segments: list[str]) -> None:
             raise Refused("its path has an encoded '?' or '#'")
 
 
-def normalise(url: str) -> NormalisedURL:
-    """The one reading of `url`, or `Refused` when there could be another."""
+def _encoded_segments(raw_path: str) -> tuple[str, ...]:
+    """Segments of `raw_path` decoded one by one (an encoded `/` kept inside), canonical form: see the module doc."""
+    raws = raw_path.split("/")[1:]
+    canonical = []
+    for index, raw in enumerate(raws):
+        try:
+            forms = _decodings(raw)
+        except UnicodeDecodeError:
+            raise Refused("its path decodes to bytes that are not UTF-8") from None
+        if len(forms) > 2:
+            raise Refused("a segment of its path is percent-encoded more than once")
+        if raw == "" and index != len(raws) - 1:
+            raise Refused("its path has an empty segment ('//')")
+        for form in forms + [unicodedata.normalize("NFKC", form) for form in forms]:
+            bad = _bad_chars(form)
+            if bad:
+                raise Refused(f"its path decodes to {bad}")
+            if form:
+                _check_segments([*form.split("/"), ""])  # every piece is then "not last": none may be empty
+        canonical.append(forms[-1].replace("%", "%25").replace("/", "%2F"))
+    return tuple(canonical)
+
+
+def normalise(url: str, *, encoded_slashes: bool = False) -> NormalisedURL:
+    """The one reading of `url`, or `Refused` when there could be another (see the module doc)."""
     bad = _bad_chars(url)
     if bad:
         raise Refused(f"it contains {bad}")
@@ -108,6 +140,9 @@ def normalise(url: str) -> NormalisedURL:
     raw_path = parts.path or "/"
     if not raw_path.startswith("/"):
         raise Refused("its path is not absolute")
+    if encoded_slashes:
+        query = parse_qs(parts.query, keep_blank_values=True)
+        return NormalisedURL(scheme, host.lower(), port or _DEFAULT_PORTS[scheme], _encoded_segments(raw_path), query)
     try:
         forms = _decodings(raw_path)
     except UnicodeDecodeError:
@@ -152,7 +187,7 @@ class RequestGuard:
         return target
 
     def _check(self, method: str, url: str, redirect_from: Target | None) -> Target:
-        found = normalise(url)
+        found = normalise(url, encoded_slashes=self.scope.encoded_slashes)
         segments = found.segments
         base = self._base_segments
         in_api = found.origin == self._origin and segments[: len(base)] == base
@@ -179,6 +214,8 @@ class RequestGuard:
             if method not in route.methods:
                 raise Refused(f"{method} is not used on {route.name}")
             key = match.groupdict().get("key")
+            if key is not None and self.scope.encoded_slashes:
+                key = unquote(key)
             if key is not None and not self.scope.allows(key):
                 raise Refused(f"{key} is not on {self.scope.allow_list_name}")
             if route.query is not None:

@@ -81,5 +81,7 @@ class Scope:
     #: Hosts (fnmatch patterns, lower case) a redirect the connector asked to follow may go to, besides the
     #: base host's paths outside the API (e.g. GitHub's job logs on `*.blob.core.windows.net`).
     redirect_hosts: tuple[str, ...] = ()
+    #: True for services that take a path as one encoded segment (GitLab's `group%2Fname`): see `guard.py`.
+    encoded_slashes: bool = False
     #: Named in refusals: where the allow-list is configured ("the github repos setting").
     allow_list_name: str = "the allow-list"

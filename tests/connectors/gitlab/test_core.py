@@ -78,7 +78,7 @@ async def test_authenticated_user_is_the_token_s_user(make_hub: Make, fake: Fake
         (403, {"message": "403 Forbidden"}, "auth", "scope"),
         (404, {"message": "404 Project Not Found"}, "not_found", "not found"),
         (422, {"message": {"title": ["is too long"]}}, "invalid_input", "title is too long"),
-        (409, {"message": "Resource lock"}, "upstream", "conflict"),
+        (409, {"message": "Resource lock"}, "invalid_input", "conflict"),  # the kit's one status table
     ],
 )
 async def test_upstream_errors_are_translated(

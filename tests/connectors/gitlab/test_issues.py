@@ -107,6 +107,7 @@ async def test_create_comment_update(make_hub: Make, fake: Fake) -> None:
     assert issue["labels"] == ["bug", "done"] and issue["assignees"] == []
     assert fake.state.projects[1].issue_notes[iid][0]["body"] == "Looking" and note.structured_content["iid"] == iid
     assert closed.structured_content["state"] == "closed"
-    assert created.meta["mcp_hub/provenance"]["resource"] == f"gitlab://acme/app/issues/{iid}"
+    # labelled from the request actually sent (POST .../issues); the new iid is in the result
+    assert created.meta["mcp_hub/provenance"]["resource"] == "gitlab://acme/app/issues"
     assert unknown.is_error and "ghost" in unknown.content[0].text and 32 not in fake.state.projects[1].issues
     assert nothing.is_error and nothing.meta["mcp_hub/error"] == "invalid_input"

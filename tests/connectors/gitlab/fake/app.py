@@ -1,6 +1,8 @@
 """The fake GitLab REST API v4 as an ASGI app (python-gitlab talks to it with `gitlab.Gitlab(url=B)`).
 
-Routing works on the raw path, segment by segment, because GitLab takes
+Every request that reaches the server is recorded first, as received (`state.wire`, the kit's
+`tests/support/hostile.Wire`). Routing works on the raw path, segment by segment, after a lenient
+proxy's reading (backslashes as slashes, dot segments resolved: `lenient_raw_path`), because GitLab takes
 URL-encoded project paths and file paths (`acme%2Fapp`, `src%2Fa.py`) as one
 segment. Shapes follow docs.gitlab.com (each handler names its page):
 - "REST API" – authentication: `PRIVATE-TOKEN` header, 401 `{"message": "401 Unauthorized"}`;
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import posixpath
 import time
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
@@ -28,6 +31,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from tests.connectors.gitlab.fake.state import TOKEN, State
+from tests.support.hostile import wire_entry
 
 Handler = Callable[["Call"], Awaitable[Response]]
 
@@ -111,6 +115,17 @@ def keyset(call: Call, items: list[dict[str, Any]]) -> Response:
     return JSONResponse(chunk, headers=headers)
 
 
+def lenient_raw_path(raw: str) -> str:
+    """The raw path as a lenient proxy in front of GitLab would pass it on: `\\` as `/`, dot segments resolved.
+
+    Encoded segments stay encoded (GitLab decodes each segment once itself), so an escape that a
+    lenient proxy would resolve really lands on the other project here, and shows in the log.
+    """
+    path = raw.replace("\\", "/").replace("%5C", "/").replace("%5c", "/")
+    resolved = "/" + posixpath.normpath("/" + path.lstrip("/")).lstrip("/")
+    return resolved + ("/" if path.endswith("/") and resolved != "/" else "")
+
+
 class FakeGitlab:
     """ASGI app: `routes` maps (METHOD, "projects/:project/issues/:iid") to handlers."""
 
@@ -140,9 +155,11 @@ class FakeGitlab:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        self.state.wire.append(wire_entry(scope))
         request = Request(scope, receive)
         raw = scope.get("raw_path", scope["path"].encode()).decode().split("?")[0]
-        response = await self.handle(request, raw)
+        self.state.sent.append((request.method, raw, request.url.query))
+        response = await self.handle(request, lenient_raw_path(raw))
         await response(scope, receive, send)
 
     async def handle(self, request: Request, raw_path: str) -> Response:

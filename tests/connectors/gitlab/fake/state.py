@@ -114,6 +114,10 @@ class State:
         self.projects: dict[int, Project] = {}
         self.user_ids: dict[str, int] = {}
         self.requests: list[tuple[str, str]] = []
+        #: Every request as it arrived: (method, raw path, raw query), nothing decoded.
+        self.sent: list[tuple[str, str, str]] = []
+        #: Every request that reached the server at all, before routing (`tests.support.hostile.Wire`).
+        self.wire: list[Any] = []
         #: (time, HTTP status) of every answer, in order.
         self.statuses: list[tuple[float, int]] = []
         #: Requests per window (None: no `RateLimit-*` headers, as when the instance's rate limits are off).
