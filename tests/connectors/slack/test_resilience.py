@@ -36,7 +36,7 @@ async def test_long_retry_after_reported_and_remembered_per_method(
         second = await client.call_tool("slack_get_history", {"channel": ws.GENERAL})
         other = await client.call_tool("slack_get_thread", {"channel": ws.GENERAL, "ts": "1714557660.000200"})
     assert first.is_error and first.meta["mcp_hub/error"] == "rate_limited"
-    assert "rate-limiting conversations.history. Retry after 120 s." in first.content[0].text
+    assert "(429: conversations.history). Retry after 120 s." in first.content[0].text
     assert second.is_error and "Retry after 1" in second.content[0].text
     assert fake.count("conversations.history") == 1  # the second call failed fast, without a request
     assert not other.is_error  # another method's tier is not blocked
@@ -53,7 +53,11 @@ async def test_server_errors_retried_for_reads_not_for_posts(
         fake.fail("chat.postMessage", status=500, times=1)
         post = await client.call_tool("slack_post_message", {"channel": ws.GENERAL, "text": "hi"})
     assert not read.is_error and fake.count("conversations.history") == 2
-    assert post.is_error and "HTTP 500" in post.content[0].text and fake.count("chat.postMessage") == 1
+    assert (
+        post.is_error
+        and "Slack failed (500) about chat.postMessage" in post.content[0].text
+        and fake.count("chat.postMessage") == 1
+    )
 
 
 async def test_bad_token_is_an_auth_error_without_the_token(make_hub: Callable[..., HubServer]) -> None:
