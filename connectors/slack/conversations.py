@@ -15,7 +15,7 @@ from mcp_hub.errors import InvalidInput, NotFound
 from mcp_hub.upstream import Target
 from mcp_hub.upstream.page import decode_cursor, encode_cursor
 
-ChannelArg = Annotated[str, Field(description="Channel id or #name", min_length=1, max_length=100)]
+ChannelArg = Annotated[str, Field(description="Channel id or #name", pattern=r"^#?[\w.-]{1,80}$")]
 Cursor = Annotated[str | None, Field(description="next_cursor of the previous page", max_length=2000)]
 Time = Annotated[str | None, Field(description="Slack ts or ISO date/time (UTC)", max_length=40)]
 KINDS = {"channel": "public_channel", "private": "private_channel", "mpim": "mpim", "im": "im"}

@@ -160,7 +160,8 @@ class Directory:
 
     async def fill_channels(self, ids: Iterable[str]) -> None:
         """Cache the channels of `ids` (for `<#C…>` mentions without a name); unknown ones are skipped."""
-        for channel_id in sorted(set(ids) - set(self.channels))[:_CONCURRENCY]:
+        wanted = {i for i in ids if CHANNEL_ID.match(i)}  # message text is anyone's: only plain ids are asked about
+        for channel_id in sorted(wanted - set(self.channels))[:_CONCURRENCY]:
             with contextlib.suppress(NotFound, AuthError):
                 await self.channel(channel_id)
 

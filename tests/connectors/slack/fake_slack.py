@@ -6,6 +6,9 @@ or query parameters; `{"ok": true, …}` bodies, `{"ok": false, "error": …}` e
 `response_metadata.next_cursor`. Every request and response is validated against the converted spec in
 `data/` (ok:false bodies against its `default` response, see data/convert_spec.py); failures collect in
 `contract_errors` for the tests to assert empty.
+
+`log` records every request that reaches the fake, on any path (`(HTTP method, raw path, parameters)`), so a
+test can assert what was never sent; `requests` holds the Web API calls among them (`(method, parameters)`).
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ class FakeSlack:
         self.history: dict[str, list[dict[str, Any]]] = {cid: [] for cid in self.channels}  # oldest first
         self.replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.log: list[tuple[str, str, dict[str, Any]]] = []
+        self.redirects: dict[str, str] = {}
         self.throttled: dict[str, tuple[int, int]] = {}
         self.failures: dict[str, tuple[int, int]] = {}
         self.contract_errors: list[str] = []
@@ -112,19 +117,41 @@ class FakeSlack:
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    def app(self) -> Starlette:
-        return Starlette(routes=[Route("/api/{method}", self._endpoint, methods=["GET", "POST"])])
+    def redirect(self, method: str, location: str) -> None:
+        """Answer the next call of `method` with a 307 to `location` (relative to the fake, or absolute)."""
+        self.redirects[method] = location
 
-    async def _endpoint(self, request: Request) -> Response:
-        method = request.path_params["method"]
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._endpoint, methods=["GET", "POST"]),
+                Route("/{rest:path}", self._elsewhere, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            ]
+        )
+
+    async def _params(self, request: Request) -> tuple[bytes, str, dict[str, Any]]:
         body = await request.body()
         params: dict[str, Any] = dict(request.query_params)
         ctype = request.headers.get("content-type", "").split(";")[0]
         if ctype == "application/json" and body:
             params |= json.loads(body)
-        elif body:
-            params |= dict(parse_qsl(body.decode()))
+        elif body and ctype != "multipart/form-data":
+            params |= dict(parse_qsl(body.decode(errors="replace")))
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        self.log.append((request.method, raw_path.decode("latin-1"), params))
+        return body, ctype, params
+
+    async def _elsewhere(self, request: Request) -> Response:
+        await self._params(request)
+        return JSONResponse({"ok": False, "error": "unknown_method"}, status_code=404)
+
+    async def _endpoint(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        body, ctype, params = await self._params(request)
         self.requests.append((method, params))
+        location = self.redirects.pop(method, None)
+        if location is not None:
+            return Response(status_code=307, headers={"Location": location})
         times, status = self.failures.get(method, (0, 0))
         if times:  # a gateway failure: HTML, not a Web API body (and not in the spec)
             self.failures[method] = (times - 1, status)
