@@ -12,7 +12,6 @@ from connectors.slack.models import ConversationInfo, LookupResult, SearchMatch,
 from connectors.slack.render import readable
 from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.errors import InvalidInput
-from mcp_hub.provenance import clean_outsider_text
 from mcp_hub.upstream import OutsiderGate
 from mcp_hub.upstream.page import decode_cursor, encode_cursor
 
@@ -90,10 +89,10 @@ class SearchTools(SlackBase):
             kind = "channel" if channel_like else "user"
         if kind == "channel":
             channel = await self.directory.resolve_channel(text)
+            gate = self.gate()
             topic = channel.topic[:200]
-            outsider = channel.ext_shared and bool(topic)
-            if outsider:
-                topic = "" if self.locked() else clean_outsider_text(topic)
+            if channel.ext_shared and topic:  # a Slack Connect channel's topic may be an outsider's
+                topic = "" if gate.lockdown else gate.outsider(topic)
             info = ConversationInfo(
                 id=channel.id,
                 name=channel.name or channel.label,
@@ -103,28 +102,23 @@ class SearchTools(SlackBase):
                 topic=topic,
             )
             source = self.directory.sources[channel.id]
-            provenance = self.provenance(source, self.visibility([channel]), outsider and bool(topic))
+            provenance = self.provenance(source, self.visibility([channel]), gate.outsider_seen)
             return ToolOutput(LookupResult(channel=info), provenance)
         user = await self.directory.find_user(text)
+        gate = self.gate()
         shown = user
-        if user.outsider and self.locked():
+        if user.outsider and gate.lockdown:
             shown = type(user)(id=user.id, name=user.id, real_name="", outsider=True)
+        outsider = user.outsider and not gate.lockdown
         person = UserInfo(
             id=shown.id,
-            name=_clean(shown.name, user.outsider),
-            real_name=_clean(shown.real_name, user.outsider),
-            title=_clean(shown.title, user.outsider),
+            name=gate.keep(shown.name, outsider=outsider) or "",
+            real_name=gate.keep(shown.real_name, outsider=outsider) or "",
+            title=gate.keep(shown.title, outsider=outsider) or "",
             tz=shown.tz,
             bot=shown.bot,
             deleted=shown.deleted,
             external=user.outsider,
         )
-        outsider_text = user.outsider and not self.locked()
-        return ToolOutput(
-            LookupResult(user=person),
-            self.provenance(self.directory.sources[user.id], self.settings.visibility, outsider_text),
-        )
-
-
-def _clean(text: str, outsider: bool) -> str:
-    return clean_outsider_text(text) if outsider and text else text
+        provenance = self.provenance(self.directory.sources[user.id], self.settings.visibility, gate.outsider_seen)
+        return ToolOutput(LookupResult(user=person), provenance)
