@@ -3,8 +3,14 @@
 Link-header pagination, ETags and 304s (which cost no rate limit), primary and
 secondary rate limits, error bodies as GitHub sends them, App installation
 tokens (JWT checked with the App's public key), and injectable failures. Every
-request is logged (method, path, status) so tests can count them; an optional
+API request is logged (method, path, status) so tests can count them; an optional
 `validator` checks each request/response pair against GitHub's OpenAPI description.
+
+Every request that reaches the server at all (any path, before routing) is also
+recorded in `state.wire` with its raw path, and the fake then serves it the way
+the most lenient server or proxy would: backslashes read as slashes, the path
+percent-decoded and its `.`/`..` segments resolved. A request that walks out of
+a repository therefore really reaches the other one here, and shows in the log.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from tests.connectors.github import fake_render as fr
 from tests.connectors.github import payloads as p
@@ -30,6 +37,7 @@ from tests.connectors.github.fake_git import GitHandlers
 from tests.connectors.github.fake_handlers import Handlers, Req, Result, error, paginate
 from tests.connectors.github.fake_seed import seed
 from tests.connectors.github.fake_state import FakeState, file_patches, sha_of
+from tests.support.hostile import lenient_path, wire_entry
 
 NOT_FOUND = error(404, "Not Found")
 
@@ -87,12 +95,22 @@ class FakeGithub(Handlers, GitHandlers, ActionHandlers):
             ("GET", R + r"/actions/jobs/(?P<id>\d+)/logs", self.job_logs),
         ]:
             self.routes.append((method, re.compile(pattern + "$"), handler))
-        self.app = Starlette(
+        self.routed = Starlette(
             routes=[
                 Route("/api/v3/{rest:path}", self.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
                 Route("/api/blobs/logs/{id}", self.log_blob),
             ]
         )
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            """Record every request as received, then route it by its leniently resolved path."""
+            if scope["type"] == "http":
+                self.state.wire.append(wire_entry(scope))
+                path = lenient_path(scope["path"])
+                scope = dict(scope, path=path, raw_path=path.encode())
+            await self.routed(scope, receive, send)
+
+        self.app = app
 
     def reset(self) -> None:
         self.state = FakeState()

@@ -135,6 +135,8 @@ class FakeState:
     rate_reset: int = 0
     inject: list[Injected] = field(default_factory=list)
     log: list[tuple[str, str, int]] = field(default_factory=list)
+    #: Every request that reached the server, whatever its path (`tests.support.hostile.Wire`).
+    wire: list[Any] = field(default_factory=list)
     #: Every Authorization header value received (to prove a client's own token is never passed on).
     auth_seen: list[str] = field(default_factory=list)
     received: list[tuple[str, str, Any]] = field(default_factory=list)

@@ -1,0 +1,210 @@
+"""Issue 18: no argument of any GitHub tool walks out of the allow-listed repository, writes allowed.
+
+The fake records every request before routing and serves it the way a lenient server would
+(decoded, backslashes as slashes, dot segments resolved), so an escape would really reach
+`acme/secret` (private) or `other/elsewhere` and show in its log. Tools and their string
+arguments come from the live catalog: a new tool is attacked without touching this file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mcp import Client
+
+from connectors.github import GithubConnector, GithubSettings
+from mcp_hub.connector import ConnectorContext
+from mcp_hub.errors import PolicyDenied
+from mcp_hub.redaction import Redactor
+from mcp_hub.server import HubServer
+from tests.connectors.github.fake_app import FakeGithub
+from tests.connectors.github.fake_state import PAT
+from tests.support.hostile import Exposure, Slot, Wire, catalog_slots, hostile_text, hostile_values, probe, probe_all
+
+ALLOWED = "acme/widgets"
+SECRET = "acme/secret"
+OTHERS = [SECRET, "other/elsewhere"]
+_QUALIFIER = re.compile(r"^-?(repo|user|org|owner):(.+)$", re.I)
+
+#: Values that pass for the arguments not under attack (the rest are built from each tool's schema).
+VALID: dict[str, Any] = {
+    "repo": ALLOWED,
+    "number": 1,
+    "path": "README.md",
+    "ref": "main",
+    "sha": "main",
+    "base": "main",
+    "head": "feature-x",
+    "branch": "feature-x",
+    "query": "widgets",
+    "comment_id": 702,
+    "run_id": 900,
+    "job_id": 9001,
+    "body": "x",
+    "title": "t",
+    "message": "m",
+    "labels": ["bug"],
+    "line": 10,
+}
+
+
+def out_of_scope(wire: Wire) -> str | None:
+    path = wire.path
+    if path.startswith("/api/blobs/logs/"):
+        return None  # a job log's storage, reached by a redirect from an allowed repository
+    if not path.startswith("/api/v3/"):
+        return "outside GitHub's API"
+    rel = path.removeprefix("/api/v3")
+    if rel == "/user":
+        return None
+    if rel in ("/search/issues", "/search/code"):
+        for q in wire.query.get("q", []):
+            for word in q.split():
+                found = _QUALIFIER.match(word.strip("\"'()"))
+                if found and not word.startswith("-") and not _allowed_qualifier(found[1], found[2]):
+                    return f"a search for {word}"
+        return None
+    key = request_key(wire)
+    if key is None:
+        return "not an endpoint of the connector"
+    return None if key.lower() == ALLOWED else f"repository {key}"
+
+
+def _allowed_qualifier(kind: str, value: str) -> bool:
+    return kind.lower() == "repo" and value.lower() == ALLOWED
+
+
+def request_key(wire: Wire) -> str | None:
+    found = re.match(r"^/api/v3/repos/([^/]+)/([^/]+)(?:/|$)", wire.path)
+    return f"{found[1]}/{found[2]}" if found else None
+
+
+def label_key(resource: str) -> str | None:
+    parts = resource.removeprefix("github://").split("/")
+    return None if parts[0] in ("search", "user") or len(parts) < 2 else f"{parts[0]}/{parts[1]}"
+
+
+def exposure(fake: FakeGithub) -> Exposure:
+    return Exposure(
+        wire=lambda: fake.state.wire,
+        out_of_scope=out_of_scope,
+        request_key=request_key,
+        label_key=label_key,
+        allowed=lambda key: key.lower() == ALLOWED,
+        valid=VALID,
+        others=OTHERS,
+        visibility=lambda key: fake.state.repos[key].visibility if key in fake.state.repos else "?",
+    )
+
+
+@pytest.fixture
+def hub(make_hub: Callable[..., HubServer]) -> HubServer:
+    return make_hub({"MCP_HUB_GITHUB__REPOS": ALLOWED}, writes=True)
+
+
+@pytest.fixture
+def portal() -> Iterator[BlockingPortal]:
+    with start_blocking_portal("asyncio") as running:
+        yield running
+
+
+@pytest.fixture
+def session(portal: BlockingPortal, hub: HubServer) -> Iterator[Client]:
+    with portal.wrap_async_context_manager(Client(hub)) as client:
+        yield client
+
+
+def test_the_traversal_family_never_leaves_the_allow_list(
+    portal: BlockingPortal, session: Client, fake: FakeGithub
+) -> None:
+    seen = exposure(fake)
+    probed = portal.call(probe_all, session, seen, hostile_values([SECRET]))  # other/elsewhere: the random test
+    assert not seen.problems, "\n".join(seen.problems[:30])
+    # every tool with a string argument was attacked, writes included, and the attack reached the network
+    tools = {slot.tool for slot in probed}
+    assert {"github_get_contents", "github_put_file", "github_commit_files", "github_add_comment"} <= tools
+    assert "github_create_review" in tools and any(slot.where[-1] == "path" for slot in probed)
+    assert len(fake.state.wire) > 100
+    assert not [w for w in fake.state.wire if w.path.startswith(("/api/v3/repos/acme/secret", "/api/v3/repos/other/"))]
+
+
+@pytest.fixture
+def slots_of(portal: BlockingPortal, session: Client, fake: FakeGithub) -> list[Slot]:
+    return portal.call(catalog_slots, session, exposure(fake))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_compositions_never_leave_the_allow_list(
+    portal: BlockingPortal, session: Client, fake: FakeGithub, slots_of: list[Slot], data: st.DataObject
+) -> None:
+    slot = data.draw(st.sampled_from(slots_of), label="slot")
+    value = data.draw(hostile_text(OTHERS), label="value")
+    problems = portal.call(probe, session, exposure(fake), slot, value)
+    assert not problems, "\n".join(problems)
+
+
+# -- the reported attack, spelled out ---------------------------------------------------------------
+
+
+ATTACKS = [
+    ("github_get_contents", {"repo": ALLOWED, "path": "../../acme/secret/contents/keys.txt"}),
+    ("github_get_contents", {"repo": ALLOWED, "path": "src/../../../../acme/secret/contents/keys.txt"}),
+    ("github_get_contents", {"repo": ALLOWED, "path": "%2e%2e/%2e%2e/acme/secret/contents/keys.txt"}),
+    ("github_get_contents", {"repo": ALLOWED, "path": "..%2f..%2facme%2fsecret%2fcontents%2fkeys.txt"}),
+    ("github_get_commit", {"repo": ALLOWED, "sha": "../../acme/secret/commits/main"}),
+    ("github_compare_refs", {"repo": ALLOWED, "base": "../../../acme/secret/compare/main", "head": "main"}),
+    ("github_put_file", {"repo": ALLOWED, "path": "../../acme/secret/contents/pwned.txt", "content": "x",
+                         "message": "m", "branch": "main"}),
+    ("github_create_branch", {"repo": ALLOWED, "branch": "x",
+                              "from_branch": "../../../../acme/secret/git/ref/heads/main"}),
+    ("github_list_issues", {"repo": "acme/widgets/../secret"}),
+    ("github_search_code", {"query": "keys repo:acme/secret"}),
+    ("github_search_issues", {"query": "x user:acme"}),
+]  # fmt: skip
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("tool", "arguments"), ATTACKS, ids=[f"{t}-{i}" for i, (t, _) in enumerate(ATTACKS)])
+async def test_the_reported_attack_is_refused_before_anything_is_sent(
+    hub: HubServer, fake: FakeGithub, tool: str, arguments: dict[str, Any]
+) -> None:
+    async with Client(hub) as client:
+        result = await client.call_tool(tool, arguments)
+    assert result.is_error
+    assert (result.meta or {}).get("mcp_hub/error") in ("invalid_input", "denied", None)  # None: schema refusal
+    assert not [w for w in fake.state.wire if out_of_scope(w)], fake.state.wire
+
+
+@pytest.mark.anyio
+async def test_the_guard_alone_stops_what_the_argument_checks_would_let_through(api: str, fake: FakeGithub) -> None:
+    """Past the tools' checks (a bug in one, a new tool that forgets them), the transport still refuses."""
+    settings = GithubSettings(token=PAT, base_url=api, repos=[ALLOWED], retry_base_delay_s=0)
+    connector = GithubConnector("default", settings, ConnectorContext(Redactor()))
+    client = connector.client
+    for path in [
+        "/repos/acme/widgets/contents/../../../acme/secret/contents/keys.txt",
+        "/repos/acme/widgets/contents/%2e%2e/%2e%2e/%2e%2e/acme/secret/contents/keys.txt",
+        "/repos/acme/widgets/contents/%252e%252e/x",
+        "/repos/acme/widgets/contents/..%5c..%5c..%5cacme/secret",
+        "/repos/acme/secret/contents/keys.txt",
+        "/orgs/acme/repos",
+    ]:
+        with pytest.raises(PolicyDenied):
+            await client.get(path, what="probe")
+    for verb in ("POST", "PUT"):
+        with pytest.raises(PolicyDenied):
+            await client.request(verb, "/repos/acme/widgets/contents/../../secret/issues", what="p", body={})
+    assert client.guard.refused == 8
+    assert fake.state.wire == []
+    # and what is allowed is answered with the request it came from
+    response = await client.get("/repos/acme/widgets/contents/README.md", what="readme")
+    assert response.target.uri == "github://acme/widgets/contents/README.md"
+    assert [w.path for w in fake.state.wire] == ["/api/v3/repos/acme/widgets/contents/README.md"]
+    client.close()
