@@ -7,8 +7,9 @@ or query parameters; `{"ok": true, …}` bodies, `{"ok": false, "error": …}` e
 `data/` (ok:false bodies against its `default` response, see data/convert_spec.py); failures collect in
 `contract_errors` for the tests to assert empty.
 
-`log` records every request that reaches the fake, on any path (`(HTTP method, raw path, parameters)`), so a
-test can assert what was never sent; `requests` holds the Web API calls among them (`(method, parameters)`).
+`wire` records every request that reaches the fake, on any path, before routing (`tests.support.hostile.Wire`,
+its `query` holding the query and form/JSON body parameters together: Slack reads both), so a test can assert
+what was never sent; `requests` holds the Web API calls among them (`(method, parameters)`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.connectors.slack import workspace as ws
+from tests.support.hostile import Wire, wire_entry
 
 SPEC = Path(__file__).parent / "data" / "slack_web_openapi3.json"
 SCOPES = {
@@ -97,7 +100,7 @@ class FakeSlack:
         self.history: dict[str, list[dict[str, Any]]] = {cid: [] for cid in self.channels}  # oldest first
         self.replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.requests: list[tuple[str, dict[str, Any]]] = []
-        self.log: list[tuple[str, str, dict[str, Any]]] = []
+        self.wire: list[Wire] = []
         self.redirects: dict[str, str] = {}
         self.throttled: dict[str, tuple[int, int]] = {}
         self.failures: dict[str, tuple[int, int]] = {}
@@ -137,8 +140,10 @@ class FakeSlack:
             params |= json.loads(body)
         elif body and ctype != "multipart/form-data":
             params |= dict(parse_qsl(body.decode(errors="replace")))
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        self.log.append((request.method, raw_path.decode("latin-1"), params))
+        entry = wire_entry(request.scope)
+        self.wire.append(
+            replace(entry, query={k: [v if isinstance(v, str) else json.dumps(v)] for k, v in params.items()})
+        )
         return body, ctype, params
 
     async def _elsewhere(self, request: Request) -> Response:

@@ -1,7 +1,7 @@
 """The request guard on slack-sdk's real transport: what it refuses is never sent, and is audited.
 
 Most tests drive `SlackClient` directly with requests no tool would build (the guard must stand on its own,
-without the tools' argument checks); the fake's `log` holds every request that reached it on any path.
+without the tools' argument checks); the fake's `wire` holds every request that reached it on any path.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ async def test_the_guard_alone_stops_a_post_outside_post_channels(
     assert "C0SHARED04 is not in post_channels" in refused.content[0].text
     posts = [params for method, params in fake.requests if method == "chat.postMessage"]
     assert [p["channel"] for p in posts] == [ws.GENERAL] and not allowed.is_error
-    assert not any(params.get("channel") == ws.PARTNERS for method, _, params in fake.log if "chat." in method)
+    assert not any(w.query.get("channel") == [ws.PARTNERS] for w in fake.wire if "chat." in w.path)
     outcomes = [json.loads(line)["outcome"] for line in audit.read_text().splitlines()]
     assert outcomes == ["denied", "ok"]
 
@@ -88,12 +88,12 @@ async def test_requests_outside_scope_are_never_sent(
     slack: tuple[SlackClient, Directory], fake: FakeSlack, method: str, params: dict[str, Any], why: str
 ) -> None:
     client, _ = slack
-    before = len(fake.log)
+    before = len(fake.wire)
     refused_before = client.guard.refused
     with pytest.raises(PolicyDenied) as refused:
         await client._client(False).api_call(method, json=params)
     assert why in refused.value.message and refused.value.kind == "denied"
-    assert len(fake.log) == before and client.guard.refused == refused_before + 1
+    assert len(fake.wire) == before and client.guard.refused == refused_before + 1
 
 
 @pytest.mark.parametrize(
@@ -115,16 +115,16 @@ async def test_spellings_of_a_method_are_refused(
 ) -> None:
     client, directory = slack
     await directory.channel(ws.PARTNERS)  # known, but not a post channel
-    before = len(fake.log)
+    before = len(fake.wire)
     with pytest.raises(PolicyDenied):
         await client._client(False).api_call(path, json={"channel": ws.PARTNERS, "text": "x"})
-    assert len(fake.log) == before and fake.count("chat.postMessage") == 0
+    assert len(fake.wire) == before and fake.count("chat.postMessage") == 0
 
 
 async def test_a_parameter_given_twice_is_refused(slack: tuple[SlackClient, Directory], fake: FakeSlack) -> None:
     client, directory = slack
     await directory.channel(ws.GENERAL)
-    before = len(fake.log)
+    before = len(fake.wire)
     with pytest.raises(PolicyDenied, match="more than once"):
         await client._client(False).api_call(
             "chat.postMessage", http_verb="POST", params={"channel": ws.GENERAL}, data={"channel": ws.PARTNERS}
@@ -133,7 +133,7 @@ async def test_a_parameter_given_twice_is_refused(slack: tuple[SlackClient, Dire
         await client._client(False).api_call(
             "chat.postMessage", files={"file": io.BytesIO(b"x")}, data={"channel": ws.GENERAL}
         )
-    assert len(fake.log) == before
+    assert len(fake.wire) == before
 
 
 async def test_redirects_are_checked_too(
@@ -144,7 +144,7 @@ async def test_redirects_are_checked_too(
         fake.redirect("conversations.info", location)
         with pytest.raises(PolicyDenied):
             await client.call("conversations.info", channel=ws.GENERAL)
-    assert [path for _, path, _ in fake.log] == ["/api/auth.test"] + ["/api/conversations.info"] * 3
+    assert [w.raw_path for w in fake.wire] == ["/api/auth.test"] + ["/api/conversations.info"] * 3
 
 
 async def test_allowed_requests_are_labelled_from_what_was_sent(
@@ -167,10 +167,10 @@ async def test_a_closed_connection_sends_nothing(slack: tuple[SlackClient, Direc
     client, _ = slack
     stale = client._client(False)
     await client.close()
-    before = len(fake.log)
+    before = len(fake.wire)
     with pytest.raises(UpstreamUnavailable):
         await stale.api_call("auth.test")
-    assert len(fake.log) == before
+    assert len(fake.wire) == before
 
 
 def test_post_channels_match_ids_and_slack_names_only() -> None:

@@ -1,18 +1,15 @@
-"""Hostile values in every string argument of every Slack tool (from the live catalog, writes allowed).
+"""Issue 18 on Slack: hostile values in every string argument of every tool (live catalog, writes allowed).
 
-For each call the fake's log (every request on any path) must show nothing outside the instance's scope:
-only the Web API methods the connector uses, under `/api/`; plain channel ids that exist; posts and
-reactions only to `post_channels`. Every successful result must be labelled with a resource the fake was
-actually asked about, and never less private than that channel really is.
-
-The hostile values and the catalog walk are local for now; when `tests/support/hostile.py` arrives from the
-kit's branch, `HOSTILE` and `string_arguments` are the two pieces to swap for it.
+Slack addresses resources in parameters, not paths, so the fake's `wire` carries each request's query and
+body parameters together. Nothing may reach it outside the instance's scope: only `/api/<method>` for the
+Web API methods the connector uses, read one way; channels only as ids that exist; posts and reactions only
+to `post_channels` (here `#general`). Every successful result must be labelled with a channel some request
+of that call addressed, and exactly as private as that channel is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -20,148 +17,120 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 
-from connectors.slack.scope import METHODS
+from connectors.slack.scope import CHANNEL_ID, METHODS, USER_ID
 from mcp_hub.server import HubServer
 from tests.connectors.slack import workspace as ws
 from tests.connectors.slack.fake_slack import FakeSlack
+from tests.support.hostile import Exposure, Slot, Wire, catalog_slots, hostile_text, hostile_values, probe, probe_all
 
 WRITES = {"MCP_HUB_ALLOW_WRITES": "1", "MCP_HUB_TOOLSETS": "all", "MCP_HUB_SLACK__POST_CHANNELS": "general"}
-POST_METHODS = {"chat.postMessage", "reactions.add"}
-#: Valid values for the arguments a hostile value is not put in.
-BASE = {"channel": "#general", "text": "hi", "ts": "1714557660.000200", "emoji": "eyes", "query": "deploy"}
-#: The traversal family and its relatives, aimed at this workspace's other channels.
-HOSTILE = [
-    "..",
-    "../chat.postMessage",
-    "%2e%2e",
-    "%252e%252e%252fchat.postMessage",
-    "..\\..\\chat.postMessage",
-    "．．／",
-    ws.PARTNERS,
-    ws.SECRET,
-    ws.DM,
-    ws.ALICE,
+POSTS = {"chat.postMessage", "reactions.add"}
+#: Channels the posts must not reach (a Slack Connect channel, a private one, a DM).
+OTHERS = [ws.PARTNERS, ws.SECRET, ws.DM]
+#: Slack's own spellings of "another channel": names, user ids (a DM), parameter smuggling, look-alikes.
+SLACK_SPELLINGS = [
     "#partners",
     "partners",
     "#secret",
-    f"{ws.GENERAL}/../{ws.PARTNERS}",
-    f"{ws.GENERAL}?channel={ws.PARTNERS}",
-    f"{ws.GENERAL}#x",
+    ws.ALICE,
     f"{ws.GENERAL}&channel={ws.PARTNERS}",
     f"general%26channel%3D{ws.PARTNERS}",
-    f"{ws.GENERAL}\x00",
     f"general\nchannel={ws.PARTNERS}",
     f"#general,{ws.PARTNERS}",
     f"<#{ws.PARTNERS}>",
-    "ｃ０ＳＨＡＲＥＤ０４",
-    "c0shared04",
+    "\uff43\uff10\uff33\uff28\uff21\uff32\uff25\uff24\uff10\uff14",
+    ws.PARTNERS.lower(),
     f" {ws.PARTNERS} ",
     "1714557800.000400",
     "",
 ]
-VALUES = st.one_of(
-    st.sampled_from(HOSTILE),
-    st.text(max_size=24),
-    st.tuples(st.sampled_from(HOSTILE), st.sampled_from(HOSTILE)).map("".join),
-)
-PRIVATE = {cid for cid, c in FakeSlack("a", "b").channels.items() if c.get("is_private") or c.get("is_im")}
+VALID = {"channel": "#general", "text": "hi", "ts": "1714557660.000200", "emoji": "eyes", "query": "deploy"}
 
 
-def string_arguments(tools: list[Any]) -> list[tuple[str, str, list[str]]]:
-    """`(tool, argument, required arguments)` for every argument that takes a string, from the catalog."""
-    found = []
-    for tool in tools:
-        schema = tool.input_schema
-        for name, spec in (schema.get("properties") or {}).items():
-            kinds = [spec.get("type")] + [option.get("type") for option in spec.get("anyOf") or []]
-            if "string" in kinds and name != "instance":
-                found.append((tool.name, name, list(schema.get("required") or [])))
-    return found
+def out_of_scope(wire: Wire) -> str | None:
+    method = wire.path.removeprefix("/api/")
+    if wire.method not in ("GET", "POST") or not wire.path.startswith("/api/") or method not in METHODS:
+        return "not a Web API method the connector uses"
+    if wire.raw_path != wire.path:
+        return "a path a server could read another way"
+    if any(len(values) != 1 for values in wire.query.values()):
+        return "a parameter given twice"
+    channel = (wire.query.get("channel") or [None])[0]
+    if channel is not None and not CHANNEL_ID.match(channel):
+        return f"channel {channel!r} is not a plain id"
+    if method in POSTS and channel != ws.GENERAL:
+        return f"{method} to {channel}, not in post_channels"
+    user = (wire.query.get("user") or [None])[0]
+    if user is not None and not USER_ID.match(user):
+        return f"user {user!r} is not a plain id"
+    return None
 
 
-def _resources(entries: list[tuple[str, str, dict[str, Any]]]) -> set[str]:
-    """The provenance URIs of the Web API requests in `entries`, named the way the guard names them."""
-    uris = set()
-    for _, path, params in entries:
-        method = path.removeprefix("/api/")
-        if "channel" in params and method != "conversations.list":
-            uris.add(f"slack://{ws.TEAM}/channel/{params['channel']}")
-        elif method == "users.info":
-            uris.add(f"slack://{ws.TEAM}/user/{params.get('user')}")
-        else:
-            name = {"conversations.list": "conversations", "users.list": "users", "search.messages": "search"}
-            uris.add(f"slack://{ws.TEAM}/{name.get(method, method)}")
-    return uris
+def request_key(wire: Wire) -> str | None:
+    return (wire.query.get("channel") or [None])[0]
 
 
-class Probe:
-    def __init__(self, portal: BlockingPortal, client: Client, fake: FakeSlack) -> None:
-        self.portal, self.client, self.fake = portal, client, fake
-        self.sent: set[str] = set()
-        self.calls = 0
+def label_key(resource: str) -> str | None:
+    _, found, channel = resource.partition("/channel/")
+    return channel if found else None
 
-    def call(self, tool: str, argument: str, required: list[str], value: str) -> None:
-        args = {name: BASE[name] for name in required if name in BASE} | {argument: value}
-        before = len(self.fake.log)
-        result = self.portal.call(self.client.call_tool, tool, args)
-        self.calls += 1
-        new = self.fake.log[before:]
-        for http_method, path, params in new:
-            method = path.removeprefix("/api/")
-            assert http_method in ("GET", "POST") and path.startswith("/api/"), (tool, argument, value, path)
-            assert method in METHODS, (tool, argument, value, path)
-            channel = params.get("channel")
-            assert channel is None or channel in self.fake.channels, (tool, argument, value, channel)
-            if method in POST_METHODS:
-                assert channel == ws.GENERAL, (tool, argument, value, channel)
-        self.sent |= _resources(new)
-        if result.is_error:
-            return
-        label = result.meta["mcp_hub/provenance"]
-        assert label["resource"] in (_resources(new) or self.sent), (tool, argument, value, label)
-        channel_id = label["resource"].rpartition("/channel/")[2] if "/channel/" in label["resource"] else None
-        if channel_id in PRIVATE:
-            assert label["visibility"] == "private", (tool, argument, value, label)
-        matches = (result.structured_content or {}).get("matches") or []
-        if any(m["channel_id"] in PRIVATE for m in matches):
-            assert label["visibility"] == "private" and all(
-                m["visibility"] == "private" for m in matches if m["channel_id"] in PRIVATE
-            ), (tool, argument, value, label)
+
+def exposure(fake: FakeSlack) -> Exposure:
+    def visibility(channel: str) -> str:
+        found = fake.channels.get(channel) or {}
+        return "internal" if found.get("is_channel") and not found.get("is_private") else "private"
+
+    return Exposure(
+        wire=lambda: fake.wire,
+        out_of_scope=out_of_scope,
+        request_key=request_key,
+        label_key=label_key,
+        allowed=lambda channel: channel in fake.channels,  # reads: any channel the app sees; posts: checked above
+        valid=VALID,
+        others=OTHERS,
+        visibility=visibility,
+    )
 
 
 @pytest.fixture
-def probe(
-    make_hub: Callable[..., HubServer], fake: FakeSlack
-) -> Iterator[tuple[Probe, list[tuple[str, str, list[str]]]]]:
-    with start_blocking_portal() as portal, portal.wrap_async_context_manager(Client(make_hub(WRITES))) as client:
-        tools = portal.call(client.list_tools).tools
-        yield Probe(portal, client, fake), string_arguments(tools)
+def portal() -> Iterator[BlockingPortal]:
+    with start_blocking_portal("asyncio") as running:
+        yield running
 
 
-def test_every_string_argument_with_the_traversal_family(
-    probe: tuple[Probe, list[tuple[str, str, list[str]]]], fake: FakeSlack
-) -> None:
-    checker, targets = probe
-    names = {(tool, argument) for tool, argument, _ in targets}
-    # the live catalog, writes included: a new tool or argument is covered without editing this test
+@pytest.fixture
+def session(portal: BlockingPortal, make_hub: Callable[..., HubServer], fake: FakeSlack) -> Iterator[Client]:
+    with portal.wrap_async_context_manager(Client(make_hub(WRITES))) as client:
+        yield client
+
+
+def test_the_traversal_family_never_leaves_scope(portal: BlockingPortal, session: Client, fake: FakeSlack) -> None:
+    seen = exposure(fake)
+    probed = portal.call(probe_all, session, seen, hostile_values(OTHERS) + SLACK_SPELLINGS)
+    assert not seen.problems, "\n".join(seen.problems[:30])
+    # the live catalog, writes included: a new tool or argument is attacked without editing this test
+    slots = {(slot.tool, slot.where[-1]) for slot in probed}
     assert {
         ("slack_post_message", "channel"),
         ("slack_add_reaction", "emoji"),
         ("slack_get_history", "cursor"),
-    } <= names
-    for tool, argument, required in targets:
-        for value in HOSTILE:
-            checker.call(tool, argument, required, value)
-    assert checker.calls == len(targets) * len(HOSTILE)
-    assert fake.count("chat.postMessage") > 0  # the writes were really reachable
+    } <= slots
+    assert {("slack_lookup", "query"), ("slack_search_messages", "query"), ("slack_get_thread", "ts")} <= slots
+    assert fake.count("chat.postMessage") > 0 and fake.count("conversations.history") > 0  # reached the network
+    assert not [w for w in fake.wire if w.query.get("channel") in ([c] for c in OTHERS) and "chat." in w.path]
 
 
-def test_random_hostile_values(probe: tuple[Probe, list[tuple[str, str, list[str]]]]) -> None:
-    checker, targets = probe
+@pytest.fixture
+def slots_of(portal: BlockingPortal, session: Client, fake: FakeSlack) -> list[Slot]:
+    return portal.call(catalog_slots, session, exposure(fake))
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    @given(target=st.sampled_from(targets), value=VALUES)
-    def run(target: tuple[str, str, list[str]], value: str) -> None:
-        checker.call(*target, value)
 
-    run()
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_compositions_never_leave_scope(
+    portal: BlockingPortal, session: Client, fake: FakeSlack, slots_of: list[Slot], data: st.DataObject
+) -> None:
+    slot = data.draw(st.sampled_from(slots_of), label="slot")
+    value = data.draw(hostile_text([*OTHERS, "partners", ws.ALICE]) | st.sampled_from(SLACK_SPELLINGS), label="value")
+    problems = portal.call(probe, session, exposure(fake), slot, value)
+    assert not problems, "\n".join(problems)
