@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -21,15 +22,30 @@ Time = Annotated[str | None, Field(description="Slack ts or ISO date/time (UTC)"
 KINDS = {"channel": "public_channel", "private": "private_channel", "mpim": "mpim", "im": "im"}
 
 
+_MESSAGE_TS = re.compile(r"^\d{10}\.\d{6}$")
+
+
+def message_ts(value: str | None, name: str) -> str | None:
+    """A message's ts (its id in the channel), exactly as Slack writes them: `1714557720.000100`."""
+    found = slack_ts(value, name)
+    if found is not None and not _MESSAGE_TS.match(found):
+        raise InvalidInput(f"{name}: pass the ts of a message, like 1714557720.000100.")
+    return found
+
+
 def slack_ts(value: str | None, name: str) -> str | None:
     """A Slack ts from a ts or an ISO date/time (naive times are UTC)."""
     if value is None or not value.strip():
         return None
     text = value.strip()
     try:
-        return f"{float(text):.6f}"
+        number = float(text)
     except ValueError:
         pass
+    else:
+        if not 0 <= number < 1e11:  # also NaN and infinities
+            raise InvalidInput(f"{name}: pass a Slack ts (1714557720.000100) or an ISO date like 2024-05-01.")
+        return f"{number:.6f}"
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -122,7 +138,7 @@ class ConversationTools(SlackBase):
         cursor: Cursor = None,
     ) -> ToolOutput[MessagePage]:
         found = await self.directory.resolve_channel(channel)
-        parent = slack_ts(ts, "ts")
+        parent = message_ts(ts, "ts")
         data, target = await self.slack.request(
             "conversations.replies", channel=found.id, ts=parent, limit=limit, cursor=_slack_cursor(cursor)
         )

@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import Field
 
 from connectors.slack.base import SlackBase
-from connectors.slack.conversations import ChannelArg, slack_ts
+from connectors.slack.conversations import ChannelArg, message_ts
 from connectors.slack.directory import Channel
 from connectors.slack.links import allowed, link_hosts
 from connectors.slack.models import Posted, Reacted
@@ -66,14 +66,14 @@ class PostingTools(SlackBase):
             idempotent=False,
             channel=found.id,
             text=text,
-            thread_ts=slack_ts(thread_ts, "thread_ts"),
+            thread_ts=message_ts(thread_ts, "thread_ts"),
             unfurl_links=False,
             unfurl_media=False,
         )
         ts = data.get("ts")
         if not isinstance(ts, str):
             raise ConnectorError("Slack accepted the message but returned no ts; check the channel before retrying.")
-        posted = Posted(channel_id=found.id, ts=ts, thread_ts=slack_ts(thread_ts, "thread_ts"))
+        posted = Posted(channel_id=found.id, ts=ts, thread_ts=message_ts(thread_ts, "thread_ts"))
         return ToolOutput(posted, self.provenance(target, self.channel_visibility(target.key), False))
 
     @tool(
@@ -92,17 +92,18 @@ class PostingTools(SlackBase):
         if not _EMOJI.match(name):
             raise InvalidInput("emoji: a name like thumbsup or white_check_mark, without colons.")
         found = await self._writable(channel)
-        message_ts = slack_ts(ts, "ts")
-        assert message_ts is not None
+        stamp = message_ts(ts, "ts")
+        if stamp is None:
+            raise InvalidInput("ts: pass the ts of a message, like 1714557720.000100.")
         already = False
         with journal() as sent:  # labelled from the request sent, also when Slack answers already_reacted
             try:
-                await self.slack.call("reactions.add", channel=found.id, timestamp=message_ts, name=name)
+                await self.slack.call("reactions.add", channel=found.id, timestamp=stamp, name=name)
             except ConnectorError as exc:
                 if "already_reacted" not in exc.message:
                     raise
                 already = True
         target = sent.last
         assert target is not None, "reactions.add answered without a guarded request"
-        result = Reacted(channel_id=found.id, ts=message_ts, emoji=name, already=already)
+        result = Reacted(channel_id=found.id, ts=stamp, emoji=name, already=already)
         return ToolOutput(result, self.provenance(target, self.channel_visibility(target.key), False))
