@@ -102,14 +102,15 @@ class FakeSlack:
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.wire: list[Wire] = []
         self.redirects: dict[str, str] = {}
-        self.throttled: dict[str, tuple[int, int]] = {}
+        self.throttled: dict[str, tuple[int, int | None]] = {}
         self.failures: dict[str, tuple[int, int]] = {}
         self.contract_errors: list[str] = []
         self._clock = 1714600000.0
 
     # -- states -------------------------------------------------------------------------------
 
-    def throttle(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
+    def throttle(self, method: str, *, times: int = 1, retry_after: int | None = 1) -> None:
+        """Answer the next `times` calls of `method` with 429 (and `Retry-After` unless it is None)."""
         self.throttled[method] = (times, retry_after)
 
     def fail(self, method: str, *, status: int = 503, times: int = 1) -> None:
@@ -172,7 +173,8 @@ class FakeSlack:
         times, retry_after = self.throttled.get(method, (0, 0))
         if times:
             self.throttled[method] = (times - 1, retry_after)
-            return 429, {"Retry-After": str(retry_after)}, {"ok": False, "error": "ratelimited"}
+            headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+            return 429, headers, {"ok": False, "error": "ratelimited"}
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         try:
             if token not in self.tokens:

@@ -27,6 +27,26 @@ async def test_rate_limit_retry_after_honoured(make_hub: Callable[..., HubServer
     assert waited >= 0.9 and fake.count("conversations.history") == 2
 
 
+async def test_a_429_without_retry_after_waits_its_method_tier(
+    make_hub: Callable[..., HubServer], fake: FakeSlack
+) -> None:
+    async with Client(make_hub()) as client:
+        await client.call_tool("slack_lookup", {"query": "#general"})
+        fake.throttle("conversations.history", times=1, retry_after=None)
+        started = time.monotonic()
+        result = await client.call_tool("slack_get_history", {"channel": ws.GENERAL})
+        waited = time.monotonic() - started
+    assert not result.is_error, result.content
+    assert waited >= 1.1 and fake.count("conversations.history") == 2  # tier 3: about 50 calls a minute
+
+
+async def test_team_id_setting_is_the_only_team_sent(make_hub: Callable[..., HubServer], fake: FakeSlack) -> None:
+    async with Client(make_hub({"MCP_HUB_SLACK__TEAM_ID": ws.TEAM})) as client:
+        result = await client.call_tool("slack_get_history", {"channel": ws.GENERAL})
+    assert not result.is_error, result.content
+    assert {w.query.get("team_id", [None])[0] for w in fake.wire} == {ws.TEAM}  # slack-sdk adds it to each call
+
+
 async def test_long_retry_after_reported_and_remembered_per_method(
     make_hub: Callable[..., HubServer], fake: FakeSlack
 ) -> None:
