@@ -108,3 +108,25 @@ async def test_contract_checker_catches_a_wrong_shape(make_hub: Callable[..., Hu
         await client.call_tool("slack_lookup", {"query": ws.BOB})
     errors, fake.contract_errors = list(fake.contract_errors), []
     assert errors and errors[0].startswith("/api/users.info response:")
+
+
+async def test_an_unknown_exception_is_the_hubs_bug_not_slacks(
+    make_hub: Callable[..., HubServer], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aiohttp
+
+    from connectors.slack.errors import translate
+    from connectors.slack.transport import GuardedWebClient
+    from mcp_hub.errors import UpstreamUnavailable
+
+    assert translate(KeyError("x"), "auth.test", "SLACK_BOT_TOKEN") is None
+    assert isinstance(translate(aiohttp.ClientConnectionError(), "auth.test", "X"), UpstreamUnavailable)
+
+    async def broken(self: GuardedWebClient, **kwargs: object) -> dict[str, object]:
+        raise KeyError("secret-detail-7")
+
+    monkeypatch.setattr(GuardedWebClient, "_request", broken)
+    async with Client(make_hub()) as client:
+        result = await client.call_tool("slack_list_conversations", {})
+    assert result.is_error and result.meta["mcp_hub/error"] == "internal"
+    assert "incident" in result.content[0].text and "secret-detail-7" not in result.content[0].text
