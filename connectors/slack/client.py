@@ -127,12 +127,6 @@ class SlackClient:
             )
         return found
 
-    def budget(self, method: str, user_token: bool = False) -> RateBudget:
-        """The shared budget of one token and Web API method."""
-        budget = self.upstream(method, user_token).budget
-        assert budget is not None
-        return budget
-
     async def request(
         self, method: str, *, user_token: bool = False, idempotent: bool = True, **params: Any
     ) -> tuple[dict[str, Any], Target]:
