@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
+from mcp_hub.provenance import Visibility
 from mcp_hub.upstream import Page
 
 
@@ -35,7 +34,7 @@ class SearchMatch(BaseModel):
     text: str
     external: bool = False
     #: Where this match came from, as Slack described its channel (unknown channels count as private).
-    visibility: Literal["public", "internal", "private"] = "private"
+    visibility: Visibility = "private"
     kind: str = Field(default="private", description="channel, private, mpim or im")
 
 
