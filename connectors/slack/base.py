@@ -1,4 +1,10 @@
-"""What every Slack tool shares: the lazy client and directory, provenance labels, message rendering."""
+"""What every Slack tool shares: the lazy client and directory, provenance labels, message rendering.
+
+Provenance comes from the request guard: a result's resource is the `Target` of the request that produced
+it (`target.uri`, e.g. `slack://T…/channel/C…`), and a channel's visibility is what Slack said about the
+channel that request addressed (from the directory, which only Slack's answers fill); a channel the
+directory does not know is labelled private.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +28,8 @@ from connectors.slack.render import (
 from connectors.slack.settings import SlackSettings
 from mcp_hub.calls import lockdown_requested
 from mcp_hub.connector import Connector
-from mcp_hub.provenance import Provenance, Visibility, clean_outsider_text
+from mcp_hub.provenance import Provenance, Visibility
+from mcp_hub.upstream import OutsiderGate, Target
 
 WITHHELD = "[withheld: written by a guest or external user; lockdown is on]"
 
@@ -50,7 +57,7 @@ class SlackBase(Connector[SlackSettings]):
     def slack(self) -> SlackClient:
         """The instance's client; nothing is opened until its first request."""
         if self._slack is None:
-            self._slack = SlackClient(self.settings, state=self.context.state)
+            self._slack = SlackClient(self.settings, state=self.context.state, instance=self.instance)
         return self._slack
 
     @property
@@ -62,16 +69,22 @@ class SlackBase(Connector[SlackSettings]):
     def locked(self) -> bool:
         return self.settings.lockdown or lockdown_requested()
 
+    def gate(self) -> OutsiderGate:
+        return OutsiderGate(self.locked(), withheld=WITHHELD)
+
     def visibility(self, channels: Sequence[Channel]) -> Visibility:
         """Private when any channel is private (or a DM), else the instance's label for public channels."""
         return "private" if any(c.private for c in channels) else self.settings.visibility
 
-    async def provenance(self, channels: Sequence[Channel], outsider_text: bool, what: str = "") -> Provenance:
-        team = self.settings.team_id or (await self.slack.workspace()).team_id
-        resource = (
-            f"slack://{team}/channel/{channels[0].id}" if len(channels) == 1 and not what else f"slack://{team}/{what}"
-        )
-        return Provenance(resource=resource, visibility=self.visibility(channels), outsider_text=outsider_text)
+    def channel_visibility(self, channel_id: str | None) -> Visibility:
+        """What the directory (Slack's answers) says about a channel; unknown channels are private."""
+        found = self.directory.channels.get(channel_id or "")
+        return "private" if found is None else self.visibility([found])
+
+    def provenance(self, source: Target | str, visibility: Visibility, outsider_text: bool) -> Provenance:
+        """The label of a result produced by the request `source` (its `Target`, or a remembered URI)."""
+        resource = source.uri if isinstance(source, Target) else source
+        return Provenance(resource=resource, visibility=visibility, outsider_text=outsider_text)
 
     async def resolve_names(self, authors: set[str], texts: list[str]) -> dict[str, User]:
         """Authors and mentioned users (by id, cached), and mentioned channels into the directory."""
@@ -86,7 +99,7 @@ class SlackBase(Connector[SlackSettings]):
         authors = {str(m.get("user")) for m in ordered if m.get("user")}
         users = await self.resolve_names(authors, [str(m.get("text") or "") for m in ordered])
         workspace = await self.slack.workspace()
-        locked = self.locked()
+        gate = self.gate()
         out = Rendered([], [], False)
         day = ""
         for raw in ordered:
@@ -96,12 +109,9 @@ class SlackBase(Connector[SlackSettings]):
             outsider = _outsider(raw, user, workspace.team_id)
             text = readable(message_text(raw), users, self.directory.channels)[: self.settings.max_text_chars]
             name = f"@{user.name}" if user else (str(raw.get("username") or "") or author_id)
-            if outsider:
-                if locked:
-                    text, name = WITHHELD, author_id
-                else:
-                    text, name = clean_outsider_text(text), clean_outsider_text(name)
-                    out.outsider_text = True
+            if outsider:  # their display name is theirs too
+                name = author_id if gate.lockdown else gate.outsider(name)
+            text = gate.keep(text, outsider=outsider) or ""
             replies = int(raw.get("reply_count") or 0)
             reactions = reactions_of(raw)
             out.messages.append(
@@ -113,6 +123,7 @@ class SlackBase(Connector[SlackSettings]):
             shown = name + (" (external)" if outsider else "")
             is_reply = thread and raw.get("thread_ts") not in (None, ts)
             out.lines.append(line(ts, shown, text, replies=replies, reactions=reactions, indent=is_reply))
+        out.outsider_text = gate.outsider_seen
         return out
 
 

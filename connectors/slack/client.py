@@ -1,12 +1,18 @@
-"""slack-sdk's AsyncWebClient, opened lazily, with the hub's retries and per-method rate-limit budgets.
+"""slack-sdk's AsyncWebClient, opened lazily, on the kit's call path, behind the request guard.
 
 One aiohttp session per instance (opened on the first call, closed by the connector's lifespan) is shared
-by the bot and user clients. slack-sdk's retry handlers are off: `call` wraps every request in
-`mcp_hub.retry.retrying`, and a 429's `Retry-After` is recorded in the budget of that token and method
-(Slack's limits are per method, per app and workspace: a throttled `conversations.history` leaves
-`users.info` alone). Later calls of that method, in this process or, with `hub.state_url`, in any replica,
-wait (or fail fast when the wait is too long) instead of hammering a throttled tier. Slack sends no
-remaining count, so the hub's rate-limit gauge has no Slack series.
+by the bot and user clients. The session carries the request guard as an aiohttp middleware
+(`mcp_hub.upstream.transport_aiohttp`): every request slack-sdk sends through it, redirects included, is
+checked with its parameters against the instance's scope (`connectors.slack.scope`) and journalled, or
+refused and never sent. `GuardedWebClient` refuses to send when that session is gone, instead of letting
+slack-sdk open an unguarded session of its own.
+
+slack-sdk's retry handlers are off: each call goes through the kit's `Upstream` (one retry policy, the
+kit's status table), with one shared `RateBudget` per token and Web API method (Slack's limits are per
+method, per app and workspace: a throttled `conversations.history` leaves `users.info` alone). A 429's
+`Retry-After` (else the method tier's interval) is recorded in that budget; later calls of that method,
+in this process or, with `hub.state_url`, in any replica, wait or fail fast instead of hammering it.
+Slack sends no remaining count, so the hub's rate-limit gauge has no Slack series.
 """
 
 from __future__ import annotations
@@ -18,17 +24,16 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from connectors.slack.errors import translate
+from connectors.slack.errors import translator
+from connectors.slack.scope import SlackGuard, api_base
 from connectors.slack.settings import SlackSettings
 from mcp_hub.errors import AuthError
-from mcp_hub.retry import DEFAULT_POLICY, RetryPolicy, retrying
 from mcp_hub.state import InProcessState, RateBudget, StateStore, credential_key
+from mcp_hub.upstream import Target, Upstream, internal_error, journal
 
 if TYPE_CHECKING:
     import aiohttp
     from slack_sdk.web.async_client import AsyncWebClient
-
-DEFAULT_BASE_URL = "https://slack.com/api/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +46,20 @@ class Workspace:
 
 
 class SlackClient:
-    def __init__(
-        self, settings: SlackSettings, policy: RetryPolicy = DEFAULT_POLICY, state: StateStore | None = None
-    ) -> None:
+    def __init__(self, settings: SlackSettings, state: StateStore | None = None, instance: str = "default") -> None:
         self.settings = settings
-        self.policy = policy
+        self.instance = instance
         #: Where rate-limit budgets live: shared with the hub's other replicas (mcp_hub.state).
         self.state: StateStore = state if state is not None else InProcessState()
+        self.guard = SlackGuard(settings, self._team)
         self._session: aiohttp.ClientSession | None = None
         self._clients: dict[bool, AsyncWebClient] = {}
-        self._budgets: dict[tuple[bool, str], RateBudget] = {}
+        self._upstreams: dict[tuple[bool, str], Upstream] = {}
         self._workspace: Workspace | None = None
         self._workspace_lock = anyio.Lock()
+
+    def _team(self) -> str | None:
+        return self.settings.team_id or (self._workspace.team_id if self._workspace else None)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -60,12 +67,24 @@ class SlackClient:
             self._clients.clear()
             await session.close()
 
+    def _guarded_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
+        from mcp_hub.upstream.transport_aiohttp import guard_middleware
+
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.settings.timeout_s),
+                trust_env=True,
+                middlewares=(guard_middleware(self.guard.check, self.guard.refuse),),
+            )
+        return self._session
+
     def _client(self, user: bool) -> AsyncWebClient:
         client = self._clients.get(user)
         if client is not None:
             return client
-        import aiohttp
-        from slack_sdk.web.async_client import AsyncWebClient
+        from connectors.slack.transport import GuardedWebClient
 
         secret = self.settings.user_token if user else self.settings.bot_token
         if secret is None:
@@ -74,19 +93,14 @@ class SlackClient:
                 if user
                 else "no Slack bot token: set SLACK_BOT_TOKEN or MCP_HUB_SLACK__BOT_TOKEN."
             )
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.settings.timeout_s), trust_env=True
-            )
-        base = (self.settings.base_url or DEFAULT_BASE_URL).rstrip("/")
-        if not base.endswith("/api"):
-            base += "/api"
-        client = AsyncWebClient(
+        proxy = self.settings.proxy.get_secret_value() if self.settings.proxy is not None else None
+        client = GuardedWebClient(
             token=secret.get_secret_value(),
-            base_url=base + "/",
-            timeout=int(self.settings.timeout_s),
+            base_url=api_base(self.settings),
+            timeout=int(max(1, self.settings.timeout_s)),
             ssl=self._ssl_context(),
-            session=self._session,
+            proxy=proxy,
+            session=self._guarded_session(),
             team_id=self.settings.team_id,
             retry_handlers=[],
         )
@@ -97,38 +111,50 @@ class SlackClient:
         # create_default_context honours SSL_CERT_FILE/SSL_CERT_DIR through OpenSSL's default paths.
         return ssl.create_default_context(cafile=self.settings.ca_bundle)
 
-    async def call(
-        self, method: str, *, user_token: bool = False, idempotent: bool = True, **params: Any
-    ) -> dict[str, Any]:
-        """Call a Web API method (e.g. "conversations.history") through its slack-sdk method; the parsed body."""
-        client = self._client(user_token)
-        token_name = "SLACK_USER_TOKEN" if user_token else "SLACK_BOT_TOKEN"
-        bound = getattr(client, method.replace(".", "_"))
-        params = {k: v for k, v in params.items() if v is not None}
-
-        budget = self.budget(method, user_token)
-
-        async def send() -> dict[str, Any]:
-            try:
-                response = await bound(**params)
-            except Exception as exc:
-                raise translate(exc, method, token_name) from None
-            data: dict[str, Any] = dict(response.data) if isinstance(response.data, dict) else {}
-            return data
-
-        # An earlier Retry-After of this method (from any replica) raises before sending; `retrying`
-        # waits it out, or hands it to the caller when it is longer than the policy's max_wait.
-        return await retrying(lambda: budget.guard(send), policy=self.policy, idempotent=idempotent)
-
-    def budget(self, method: str, user_token: bool = False) -> RateBudget:
-        """The shared budget of one token and Web API method."""
-        found = self._budgets.get((user_token, method))
+    def upstream(self, method: str, user_token: bool = False) -> Upstream:
+        """The call path of one token and Web API method: its own shared budget, the kit's policy."""
+        found = self._upstreams.get((user_token, method))
         if found is None:
             secret = self.settings.user_token if user_token else self.settings.bot_token
             token = secret.get_secret_value() if secret is not None else None
             key = credential_key("slack", self.settings.base_url, token, scope=method)
-            found = self._budgets[(user_token, method)] = RateBudget(self.state, key)
+            found = self._upstreams[(user_token, method)] = Upstream(
+                "Slack",
+                self.settings,
+                translate=translator("SLACK_USER_TOKEN" if user_token else "SLACK_BOT_TOKEN"),
+                instance=self.instance,
+                budget=RateBudget(self.state, key),
+            )
         return found
+
+    async def request(
+        self, method: str, *, user_token: bool = False, idempotent: bool = True, **params: Any
+    ) -> tuple[dict[str, Any], Target]:
+        """Call a Web API method (e.g. "conversations.history") through slack-sdk: the parsed body, and the
+        guard's `Target` of the request actually sent (what the result is labelled from)."""
+        client = self._client(user_token)
+        if method != "auth.test" and self._team() is None:
+            await self.workspace()  # resources are named by workspace: know it before the first request
+        bound = getattr(client, method.replace(".", "_"))
+        params = {k: v for k, v in params.items() if v is not None}
+
+        async def send() -> tuple[dict[str, Any], Target]:
+            with journal() as sent:
+                response = await bound(**params)
+            target = sent.last
+            if target is None:  # the transport did not journal the request: never label from arguments
+                raise internal_error("Slack", method, AssertionError("the request guard journalled no request"))
+            data: dict[str, Any] = dict(response.data) if isinstance(response.data, dict) else {}
+            return data, target
+
+        return await self.upstream(method, user_token).run_async(send, what=method, idempotent=idempotent)
+
+    async def call(
+        self, method: str, *, user_token: bool = False, idempotent: bool = True, **params: Any
+    ) -> dict[str, Any]:
+        """`request` without the target, for callers that label nothing from it."""
+        data, _ = await self.request(method, user_token=user_token, idempotent=idempotent, **params)
+        return data
 
     async def workspace(self) -> Workspace:
         """The bot token's workspace (auth.test), asked once and cached."""

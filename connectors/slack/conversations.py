@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from connectors.slack.base import SlackBase
-from connectors.slack.directory import Channel, channel_from
+from connectors.slack.directory import channel_from
 from connectors.slack.models import ConversationInfo, ConversationList, MessagePage
 from mcp_hub.connector import ResourceOutput, ToolOutput, resource, tool
 from mcp_hub.errors import InvalidInput, NotFound
-from mcp_hub.paging import decode_cursor, encode_cursor
-from mcp_hub.provenance import clean_outsider_text
+from mcp_hub.upstream import Target
+from mcp_hub.upstream.page import decode_cursor, encode_cursor
 
-ChannelArg = Annotated[str, Field(description="Channel id or #name", min_length=1, max_length=100)]
+ChannelArg = Annotated[str, Field(description="Channel id or #name", pattern=r"^#?[\w.-]{1,80}$")]
 Cursor = Annotated[str | None, Field(description="next_cursor of the previous page", max_length=2000)]
 Time = Annotated[str | None, Field(description="Slack ts or ISO date/time (UTC)", max_length=40)]
 KINDS = {"channel": "public_channel", "private": "private_channel", "mpim": "mpim", "im": "im"}
+
+
+_MESSAGE_TS = re.compile(r"^\d{10}\.\d{6}$")
+
+
+def message_ts(value: str | None, name: str) -> str | None:
+    """A message's ts (its id in the channel), exactly as Slack writes them: `1714557720.000100`."""
+    found = slack_ts(value, name)
+    if found is not None and not _MESSAGE_TS.match(found):
+        raise InvalidInput(f"{name}: pass the ts of a message, like 1714557720.000100.")
+    return found
 
 
 def slack_ts(value: str | None, name: str) -> str | None:
@@ -27,9 +39,13 @@ def slack_ts(value: str | None, name: str) -> str | None:
         return None
     text = value.strip()
     try:
-        return f"{float(text):.6f}"
+        number = float(text)
     except ValueError:
         pass
+    else:
+        if not 0 <= number < 1e11:  # also NaN and infinities
+            raise InvalidInput(f"{name}: pass a Slack ts (1714557720.000100) or an ISO date like 2024-05-01.")
+        return f"{number:.6f}"
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -64,18 +80,17 @@ class ConversationTools(SlackBase):
         cursor: Cursor = None,
     ) -> ToolOutput[ConversationList]:
         types = ",".join(KINDS[k] for k in dict.fromkeys(kinds)) or "public_channel"
-        data = await self.slack.call(
+        data, target = await self.slack.request(
             "conversations.list", types=types, limit=limit, cursor=_slack_cursor(cursor), exclude_archived=True
         )
         channels = [channel_from(raw) for raw in data.get("channels") or []]
-        locked, outsider = self.locked(), False
+        gate = self.gate()
         items = []
         for channel in channels:
-            self.directory.remember_channel(channel)
+            self.directory.remember_channel(channel, target.uri)
             topic = channel.topic[:120]
             if channel.ext_shared and topic:
-                topic = "" if locked else clean_outsider_text(topic)
-                outsider = outsider or bool(topic)
+                topic = "" if gate.lockdown else gate.outsider(topic)
             name = channel.name or (f"dm:{channel.dm_user}" if channel.dm_user else channel.id)
             items.append(
                 ConversationInfo(
@@ -88,8 +103,8 @@ class ConversationTools(SlackBase):
                 )
             )
         next_cursor = _next(data)
-        result = ConversationList(conversations=items, next_cursor=next_cursor, truncated=next_cursor is not None)
-        return ToolOutput(result, await self.provenance(channels, outsider, "conversations"))
+        result = ConversationList(conversations=items, next_cursor=next_cursor)
+        return ToolOutput(result, self.provenance(target, self.visibility(channels), gate.outsider_seen))
 
     @tool(
         toolset="conversations",
@@ -104,7 +119,7 @@ class ConversationTools(SlackBase):
         cursor: Cursor = None,
     ) -> ToolOutput[MessagePage]:
         found = await self.directory.resolve_channel(channel)
-        data = await self.slack.call(
+        data, target = await self.slack.request(
             "conversations.history",
             channel=found.id,
             limit=limit,
@@ -112,7 +127,7 @@ class ConversationTools(SlackBase):
             latest=slack_ts(latest, "latest"),
             cursor=_slack_cursor(cursor),
         )
-        return await self._page(found, data, thread=False)
+        return await self._page(target, data, thread=False)
 
     @tool(toolset="conversations", description="Replies of a thread (the parent message first), paged.")
     async def get_thread(
@@ -123,13 +138,17 @@ class ConversationTools(SlackBase):
         cursor: Cursor = None,
     ) -> ToolOutput[MessagePage]:
         found = await self.directory.resolve_channel(channel)
-        parent = slack_ts(ts, "ts")
-        data = await self.slack.call(
+        parent = message_ts(ts, "ts")
+        data, target = await self.slack.request(
             "conversations.replies", channel=found.id, ts=parent, limit=limit, cursor=_slack_cursor(cursor)
         )
-        return await self._page(found, data, thread=True)
+        return await self._page(target, data, thread=True)
 
-    async def _page(self, channel: Channel, data: dict[str, Any], *, thread: bool) -> ToolOutput[MessagePage]:
+    async def _page(self, target: Target, data: dict[str, Any], *, thread: bool) -> ToolOutput[MessagePage]:
+        """A page of the channel the request actually addressed (the guard's target), labelled from it."""
+        channel = self.directory.channels.get(target.key or "")
+        if channel is None:  # the guard lets no read of an unknown channel through
+            raise NotFound("the channel read is not in the directory; look it up again.")
         raws = [m for m in data.get("messages") or [] if isinstance(m, dict)]
         rendered = await self.render_messages(channel, raws, thread=thread)
         next_cursor = _next(data)
@@ -138,11 +157,11 @@ class ConversationTools(SlackBase):
             channel_id=channel.id,
             messages=rendered.messages,
             next_cursor=next_cursor,
-            truncated=next_cursor is not None,
         )
         more = f"\n(more: cursor={next_cursor})" if next_cursor else ""
         text = f"{channel.label} ({channel.id}), {len(raws)} messages:\n" + "\n".join(rendered.lines) + more
-        return ToolOutput(page, await self.provenance([channel], rendered.outsider_text), text=text)
+        provenance = self.provenance(target, self.channel_visibility(target.key), rendered.outsider_text)
+        return ToolOutput(page, provenance, text=text)
 
     @resource(
         "slack://{workspace}/channel/{channel_id}",

@@ -3,6 +3,10 @@
 Large workspaces have 100k users, so ids are resolved one by one (users.info / conversations.info) and
 cached; only a lookup *by name* that the cache cannot answer pages through users.list / conversations.list,
 at most `directory_max_pages` pages per lookup, resuming where the previous fill stopped.
+
+The directory is also what the request guard trusts about channels (`scope.SlackGuard.channel_name`): only
+what Slack itself answered lands here, so a channel's visibility and name are Slack's, never the caller's.
+Each entry remembers the provenance URI of the request it came from (`source`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from typing import Any
 import anyio
 
 from connectors.slack.client import SlackClient, Workspace
+from connectors.slack.scope import CHANNEL_ID, USER_ID
 from mcp_hub.errors import AuthError, InvalidInput, NotFound
 
-CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
-USER_ID = re.compile(r"^[UWB][A-Z0-9]{6,}$")
+__all__ = ["CHANNEL_ID", "USER_ID", "Channel", "Directory", "User", "channel_from", "user_from"]
 _PAGE = 200
 _CONCURRENCY = 8
 
@@ -82,11 +86,12 @@ def user_from(raw: dict[str, Any], workspace: Workspace) -> User:
 
 
 def channel_from(raw: dict[str, Any]) -> Channel:
+    """A channel from Slack's object; public only when Slack says so (`is_channel`, not private): fail closed."""
     if raw.get("is_im"):
         kind = "im"
     elif raw.get("is_mpim"):
         kind = "mpim"
-    elif raw.get("is_private") or raw.get("is_group"):
+    elif raw.get("is_private") or raw.get("is_group") or raw.get("is_channel") is not True:
         kind = "private"
     else:
         kind = "channel"
@@ -109,21 +114,31 @@ class Directory:
         self.max_pages = max_pages
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
+        #: Id -> provenance URI of the request that told us about the user or channel.
+        self.sources: dict[str, str] = {}
         self._user_cursor: str | None = None
         self._users_done = False
         self._channel_cursor: str | None = None
         self._channels_done = False
+        client.guard.channel_name = self.channel_name
 
-    def remember_channel(self, channel: Channel) -> None:
+    def channel_name(self, channel_id: str) -> str | None:
+        """The name Slack gave a channel ("" for DMs), or None when the directory does not know it."""
+        found = self.channels.get(channel_id)
+        return None if found is None else found.name
+
+    def remember_channel(self, channel: Channel, source: str) -> None:
         self.channels[channel.id] = channel
+        self.sources[channel.id] = source
 
     async def user(self, user_id: str) -> User:
         cached = self.users.get(user_id)
         if cached is not None:
             return cached
-        data = await self.client.call("users.info", user=user_id)
+        data, target = await self.client.request("users.info", user=user_id)
         found = user_from(data["user"], await self.client.workspace())
         self.users[found.id] = found
+        self.sources[found.id] = target.uri
         return found
 
     async def fill_users(self, ids: Iterable[str]) -> dict[str, User]:
@@ -145,7 +160,8 @@ class Directory:
 
     async def fill_channels(self, ids: Iterable[str]) -> None:
         """Cache the channels of `ids` (for `<#C…>` mentions without a name); unknown ones are skipped."""
-        for channel_id in sorted(set(ids) - set(self.channels))[:_CONCURRENCY]:
+        wanted = {i for i in ids if CHANNEL_ID.match(i)}  # message text is anyone's: only plain ids are asked about
+        for channel_id in sorted(wanted - set(self.channels))[:_CONCURRENCY]:
             with contextlib.suppress(NotFound, AuthError):
                 await self.channel(channel_id)
 
@@ -169,11 +185,13 @@ class Directory:
         )
 
     async def _next_users_page(self) -> None:
-        data = await self.client.call("users.list", limit=_PAGE, cursor=self._user_cursor)
+        data, target = await self.client.request("users.list", limit=_PAGE, cursor=self._user_cursor)
         workspace = await self.client.workspace()
         for raw in data.get("members") or []:
             found = user_from(raw, workspace)
-            self.users.setdefault(found.id, found)
+            if found.id not in self.users:
+                self.users[found.id] = found
+                self.sources[found.id] = target.uri
         self._user_cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
         self._users_done = self._user_cursor is None
 
@@ -181,9 +199,11 @@ class Directory:
         cached = self.channels.get(channel_id)
         if cached is not None:
             return cached
-        data = await self.client.call("conversations.info", channel=channel_id)
+        data, target = await self.client.request("conversations.info", channel=channel_id)
         found = channel_from(data["channel"])
-        self.channels[found.id] = found
+        if found.id != channel_id:
+            raise NotFound(f"Slack answered about another channel than {channel_id}.")
+        self.remember_channel(found, target.uri)
         return found
 
     async def resolve_channel(self, name_or_id: str) -> Channel:
@@ -204,7 +224,7 @@ class Directory:
         raise NotFound(f"no channel named #{name} visible to the app; slack_list_conversations shows the ones it sees.")
 
     async def _next_channels_page(self) -> None:
-        data = await self.client.call(
+        data, target = await self.client.request(
             "conversations.list",
             limit=_PAGE,
             cursor=self._channel_cursor,
@@ -213,7 +233,8 @@ class Directory:
         )
         for raw in data.get("channels") or []:
             found = channel_from(raw)
-            self.channels.setdefault(found.id, found)
+            if found.id not in self.channels:
+                self.remember_channel(found, target.uri)
         self._channel_cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
         self._channels_done = self._channel_cursor is None
 

@@ -1,8 +1,12 @@
 """slack-sdk and aiohttp exceptions -> the hub's error tree, at the connector boundary.
 
-Messages are built from Slack's error code (checked to be a plain code) and its `needed` scope, never from
-`str(exc)`: the SDK's message includes the request URL and its response body. slack-sdk and aiohttp are
-imported inside `translate`, so importing this module stays free.
+HTTP statuses go through the kit's one table (`mcp_hub.upstream.statuses`): a 429 is `rate_limited` with
+its `Retry-After` (else the method tier's interval), a 5xx `unavailable`. Slack also answers HTTP 200 with
+`{"ok": false, "error": <code>}`: those codes are Slack's own and are worded here. Messages are built from
+Slack's error code (checked to be a plain code) and its `needed` scope, never from `str(exc)`: the SDK's
+message includes the request URL and its response body. An exception that is neither Slack's, aiohttp's
+nor a time-out is the hub's own bug (`translate` returns None; the kit logs it with an incident id).
+slack-sdk and aiohttp are imported inside `translate`, so importing this module stays free.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from mcp_hub.errors import (
     HubError,
     InvalidInput,
     NotFound,
-    RateLimited,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from mcp_hub.upstream import Translate
+from mcp_hub.upstream.statuses import error_for_status, header, parse_retry_after
 
 _CODE = re.compile(r"^[a-z0-9_.]{1,60}$")
 _TOKEN_CODES = frozenset(
@@ -49,10 +54,15 @@ _INPUT = {
 }
 
 
-def translate(exc: BaseException, method: str, token: str) -> HubError:
-    """The `HubError` to raise for `exc` from `method` called with the `token` setting (e.g. SLACK_BOT_TOKEN)."""
+def translator(token: str) -> Translate:
+    """The kit's `translate(exc, what)` for calls made with the `token` setting (e.g. SLACK_BOT_TOKEN)."""
+    return lambda exc, what: translate(exc, what, token)
+
+
+def translate(exc: BaseException, method: str, token: str) -> HubError | None:
+    """The `HubError` for `exc` from `method` called with `token`; None when it is not Slack's or the network's."""
     import aiohttp
-    from slack_sdk.errors import SlackApiError, SlackClientError
+    from slack_sdk.errors import SlackApiError
 
     if isinstance(exc, HubError):
         return exc
@@ -62,25 +72,31 @@ def translate(exc: BaseException, method: str, token: str) -> HubError:
         return from_response(method, token, int(response.status_code), response.headers, data)
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return UpstreamTimeout(f"Slack did not answer {method} in time; try again.")
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return UpstreamUnavailable(
+            "TLS verification of Slack failed: set the instance's ca_bundle (or SSL_CERT_FILE) to the PEM file "
+            "of its certificate authority."
+        )
     if isinstance(exc, aiohttp.ClientError):
         return UpstreamUnavailable(f"Slack is unreachable ({type(exc).__name__}) calling {method}; try again later.")
-    if isinstance(exc, SlackClientError):
-        return ConnectorError(f"slack-sdk refused the {method} request ({type(exc).__name__}).")
-    return ConnectorError(f"unexpected {type(exc).__name__} calling Slack {method}.")
+    return None
 
 
 def from_response(
     method: str, token: str, status: int, headers: Mapping[str, Any], data: Mapping[str, Any]
 ) -> HubError:
     """The error for one failed Slack response (HTTP status, headers, parsed body)."""
+    from connectors.slack.scope import tier_wait
+
     raw = data.get("error")
     code = raw if isinstance(raw, str) and _CODE.match(raw) else ""
     if status == 429 or code == "ratelimited":
-        return RateLimited(f"Slack is rate-limiting {method}.", retry_after=_retry_after(headers))
-    if status >= 500 or (not code and status != 200):
-        return UpstreamUnavailable(f"Slack failed on {method} (HTTP {status}); try again later.")
-    if not code:
-        return UpstreamUnavailable(f"Slack answered {method} without a usable body; try again.")
+        wait = parse_retry_after(header(headers, "Retry-After"))
+        retry_after = tier_wait(method) if wait is None else wait
+        return error_for_status(429, service="Slack", what=method, detail=method, retry_after=retry_after)
+    if status >= 500 or not code:  # a gateway's page or a body without Slack's error code
+        detail = "" if status >= 400 else "no usable body"
+        return error_for_status(status if status >= 400 else 502, service="Slack", what=method, detail=detail)
     if code == "missing_scope":
         needed = data.get("needed")
         scope = needed if isinstance(needed, str) and _CODE.match(needed.replace(",", "_").replace(":", "_")) else "?"
@@ -103,13 +119,3 @@ def from_response(
     if code in ("request_timeout", "fatal_error", "internal_error", "service_unavailable"):
         return UpstreamUnavailable(f"Slack failed on {method} ({code}); try again later.")
     return ConnectorError(f"Slack refused {method}: {code}.")
-
-
-def _retry_after(headers: Mapping[str, Any]) -> float | None:
-    for key, value in headers.items():
-        if str(key).lower() == "retry-after":
-            try:
-                return max(0.0, float(value))
-            except (TypeError, ValueError):
-                return None
-    return None

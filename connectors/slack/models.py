@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from mcp_hub.provenance import Visibility
+from mcp_hub.upstream import Page
+
 
 class Message(BaseModel):
     ts: str = Field(description="Message id within its channel (thread parent ts for replies).")
@@ -14,12 +17,13 @@ class Message(BaseModel):
     external: bool = Field(default=False, description="Written by a guest or an external (Slack Connect) user.")
 
 
-class MessagePage(BaseModel):
+class MessagePage(Page):
     channel: str
     channel_id: str
     messages: list[Message] = Field(description="Oldest first.")
-    next_cursor: str | None = Field(description="Pass as cursor for older messages (history) or later replies.")
-    truncated: bool
+    next_cursor: str | None = Field(
+        default=None, description="Pass as cursor for older messages (history) or later replies."
+    )
 
 
 class SearchMatch(BaseModel):
@@ -29,13 +33,14 @@ class SearchMatch(BaseModel):
     user: str
     text: str
     external: bool = False
+    #: Where this match came from, as Slack described its channel (unknown channels count as private).
+    visibility: Visibility = "private"
+    kind: str = Field(default="private", description="channel, private, mpim or im")
 
 
-class SearchResult(BaseModel):
+class SearchResult(Page):
     total: int
     matches: list[SearchMatch]
-    next_cursor: str | None
-    truncated: bool
 
 
 class ConversationInfo(BaseModel):
@@ -47,10 +52,8 @@ class ConversationInfo(BaseModel):
     topic: str = ""
 
 
-class ConversationList(BaseModel):
+class ConversationList(Page):
     conversations: list[ConversationInfo]
-    next_cursor: str | None
-    truncated: bool
 
 
 class UserInfo(BaseModel):

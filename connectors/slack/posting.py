@@ -13,25 +13,27 @@ from typing import Annotated
 from pydantic import Field
 
 from connectors.slack.base import SlackBase
-from connectors.slack.conversations import ChannelArg, slack_ts
+from connectors.slack.conversations import ChannelArg, message_ts
 from connectors.slack.directory import Channel
 from connectors.slack.links import allowed, link_hosts
 from connectors.slack.models import Posted, Reacted
 from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.errors import ConnectorError, InvalidInput, PolicyDenied
+from mcp_hub.upstream import journal
 
 _EMOJI = re.compile(r"^[a-z0-9_+'-]{1,60}(::skin-tone-[2-6])?$")
 
 
 class PostingTools(SlackBase):
     async def _writable(self, channel: str) -> Channel:
-        allow = {c.strip().lstrip("#").casefold() for c in self.settings.post_channels}
-        if not allow:
+        """The channel, resolved through Slack, when `post_channels` names it (the guard checks again on the
+        request actually sent)."""
+        if not self.settings.post_channels:
             raise PolicyDenied(
                 "posting to Slack is off for this hub: its operator must list the channels in post_channels."
             )
         found = await self.directory.resolve_channel(channel)
-        if found.id.casefold() not in allow and (not found.name or found.name.casefold() not in allow):
+        if not self.slack.guard.may_post(found.id, found.name):
             raise PolicyDenied(
                 f"{found.label} is not in this hub's post_channels; post only to: "
                 + ", ".join(sorted(self.settings.post_channels))
@@ -59,20 +61,20 @@ class PostingTools(SlackBase):
                 f"refused: the message links to {', '.join(refused[:5])}, outside this hub's post_link_hosts. "
                 "Remove those links (links can carry data out of the hub)."
             )
-        data = await self.slack.call(
+        data, target = await self.slack.request(
             "chat.postMessage",
             idempotent=False,
             channel=found.id,
             text=text,
-            thread_ts=slack_ts(thread_ts, "thread_ts"),
+            thread_ts=message_ts(thread_ts, "thread_ts"),
             unfurl_links=False,
             unfurl_media=False,
         )
         ts = data.get("ts")
         if not isinstance(ts, str):
             raise ConnectorError("Slack accepted the message but returned no ts; check the channel before retrying.")
-        posted = Posted(channel_id=found.id, ts=ts, thread_ts=slack_ts(thread_ts, "thread_ts"))
-        return ToolOutput(posted, await self.provenance([found], False))
+        posted = Posted(channel_id=found.id, ts=ts, thread_ts=message_ts(thread_ts, "thread_ts"))
+        return ToolOutput(posted, self.provenance(target, self.channel_visibility(target.key), False))
 
     @tool(
         toolset="post",
@@ -90,14 +92,18 @@ class PostingTools(SlackBase):
         if not _EMOJI.match(name):
             raise InvalidInput("emoji: a name like thumbsup or white_check_mark, without colons.")
         found = await self._writable(channel)
-        message_ts = slack_ts(ts, "ts")
-        assert message_ts is not None
+        stamp = message_ts(ts, "ts")
+        if stamp is None:
+            raise InvalidInput("ts: pass the ts of a message, like 1714557720.000100.")
         already = False
-        try:
-            await self.slack.call("reactions.add", channel=found.id, timestamp=message_ts, name=name)
-        except ConnectorError as exc:
-            if "already_reacted" not in exc.message:
-                raise
-            already = True
-        result = Reacted(channel_id=found.id, ts=message_ts, emoji=name, already=already)
-        return ToolOutput(result, await self.provenance([found], False))
+        with journal() as sent:  # labelled from the request sent, also when Slack answers already_reacted
+            try:
+                await self.slack.call("reactions.add", channel=found.id, timestamp=stamp, name=name)
+            except ConnectorError as exc:
+                if "already_reacted" not in exc.message:
+                    raise
+                already = True
+        target = sent.last
+        assert target is not None, "reactions.add answered without a guarded request"
+        result = Reacted(channel_id=found.id, ts=stamp, emoji=name, already=already)
+        return ToolOutput(result, self.provenance(target, self.channel_visibility(target.key), False))

@@ -6,14 +6,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from connectors.slack.base import WITHHELD, SlackBase
-from connectors.slack.directory import CHANNEL_ID, USER_ID, channel_from
+from connectors.slack.base import SlackBase
+from connectors.slack.directory import CHANNEL_ID, USER_ID, User, channel_from
 from connectors.slack.models import ConversationInfo, LookupResult, SearchMatch, SearchResult, UserInfo
 from connectors.slack.render import readable
 from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.errors import InvalidInput
-from mcp_hub.paging import decode_cursor, encode_cursor
-from mcp_hub.provenance import Provenance, clean_outsider_text
+from mcp_hub.upstream import OutsiderGate
+from mcp_hub.upstream.page import decode_cursor, encode_cursor
 
 
 class SearchTools(SlackBase):
@@ -30,7 +30,7 @@ class SearchTools(SlackBase):
         page = decode_cursor(cursor).get("page", 1)
         if not isinstance(page, int) or page < 1:
             raise InvalidInput("invalid cursor: pass back the next_cursor value of the previous page unchanged")
-        data = await self.slack.call(
+        data, target = await self.slack.request(
             "search.messages", user_token=True, query=query, count=limit, page=page, sort="timestamp", sort_dir="desc"
         )
         found: dict[str, Any] = data.get("messages") or {}
@@ -38,42 +38,41 @@ class SearchTools(SlackBase):
         texts = [str(m.get("text") or "") for m in raws]
         users = await self.resolve_names({str(m.get("user") or "") for m in raws}, texts)
         workspace = await self.slack.workspace()
-        locked, outsider_text, private = self.locked(), False, False
+        gate = self.gate()
         matches = []
         for raw in raws:
-            channel = channel_from(raw.get("channel") or {"id": "?"})
-            private = private or channel.private
-            user = users.get(str(raw.get("user") or ""))
-            outsider = (user.outsider if user else True) or raw.get("team") not in (None, workspace.team_id)
-            name = f"@{user.name}" if user else str(raw.get("username") or raw.get("user") or "?")
-            text = readable(str(raw.get("text") or ""), users, self.directory.channels)[: self.settings.max_text_chars]
-            if outsider:
-                if locked:
-                    text, name = WITHHELD, str(raw.get("user") or "?")
-                else:
-                    text, name, outsider_text = clean_outsider_text(text), clean_outsider_text(name), True
-            matches.append(
-                SearchMatch(
-                    channel=channel.label,
-                    channel_id=channel.id,
-                    ts=str(raw.get("ts") or ""),
-                    user=name,
-                    text=text,
-                    external=outsider,
-                )
-            )
+            match = self._match(raw, users, gate, workspace.team_id)
+            matches.append(match)
         paging = found.get("paging") or {}
         pages = int(paging.get("pages") or 1)
         next_cursor = encode_cursor({"page": page + 1}) if page < pages else None
-        result = SearchResult(
-            total=int(found.get("total") or len(matches)),
-            matches=matches,
-            next_cursor=next_cursor,
-            truncated=next_cursor is not None,
+        result = SearchResult(total=int(found.get("total") or len(matches)), matches=matches, next_cursor=next_cursor)
+        # Results span channels: the whole is as private as its most private match.
+        visibility = "private" if any(m.visibility == "private" for m in matches) else self.settings.visibility
+        return ToolOutput(result, self.provenance(target, visibility, gate.outsider_seen))
+
+    def _match(self, raw: dict[str, Any], users: dict[str, User], gate: OutsiderGate, team_id: str) -> SearchMatch:
+        """One search hit, labelled with its own channel's visibility as Slack described it (and the directory)."""
+        raw_channel = raw.get("channel")
+        channel = channel_from(raw_channel if isinstance(raw_channel, dict) and raw_channel.get("id") else {"id": "?"})
+        known = self.directory.channels.get(channel.id)
+        private = channel.private or (known is not None and known.private)
+        user = users.get(str(raw.get("user") or ""))
+        outsider = (user.outsider if user else True) or raw.get("team") not in (None, team_id)
+        name = f"@{user.name}" if user else str(raw.get("username") or raw.get("user") or "?")
+        text = readable(str(raw.get("text") or ""), users, self.directory.channels)[: self.settings.max_text_chars]
+        if outsider:
+            name = str(raw.get("user") or "?") if gate.lockdown else gate.outsider(name)
+        return SearchMatch(
+            channel=channel.label,
+            channel_id=channel.id,
+            ts=str(raw.get("ts") or ""),
+            user=name,
+            text=gate.keep(text, outsider=outsider) or "",
+            external=outsider,
+            visibility="private" if private else self.settings.visibility,
+            kind=known.kind if known is not None and known.private else channel.kind,
         )
-        team = self.settings.team_id or workspace.team_id
-        visibility = "private" if private else self.settings.visibility
-        return ToolOutput(result, Provenance(f"slack://{team}/search", visibility, outsider_text))
 
     @tool(toolset="people", description="Find a Slack user or channel by name or id (@alice, U0…, #general, C0…).")
     async def lookup(
@@ -88,13 +87,12 @@ class SearchTools(SlackBase):
             if channel_like == user_like:
                 raise InvalidInput("say which: kind='user' or 'channel' (or write @name / #name).")
             kind = "channel" if channel_like else "user"
-        team = self.settings.team_id or (await self.slack.workspace()).team_id
         if kind == "channel":
             channel = await self.directory.resolve_channel(text)
+            gate = self.gate()
             topic = channel.topic[:200]
-            outsider = channel.ext_shared and bool(topic)
-            if outsider:
-                topic = "" if self.locked() else clean_outsider_text(topic)
+            if channel.ext_shared and topic:  # a Slack Connect channel's topic may be an outsider's
+                topic = "" if gate.lockdown else gate.outsider(topic)
             info = ConversationInfo(
                 id=channel.id,
                 name=channel.name or channel.label,
@@ -103,27 +101,24 @@ class SearchTools(SlackBase):
                 ext_shared=channel.ext_shared,
                 topic=topic,
             )
-            return ToolOutput(LookupResult(channel=info), await self.provenance([channel], outsider and bool(topic)))
+            source = self.directory.sources[channel.id]
+            provenance = self.provenance(source, self.visibility([channel]), gate.outsider_seen)
+            return ToolOutput(LookupResult(channel=info), provenance)
         user = await self.directory.find_user(text)
+        gate = self.gate()
         shown = user
-        if user.outsider and self.locked():
+        if user.outsider and gate.lockdown:
             shown = type(user)(id=user.id, name=user.id, real_name="", outsider=True)
+        outsider = user.outsider and not gate.lockdown
         person = UserInfo(
             id=shown.id,
-            name=_clean(shown.name, user.outsider),
-            real_name=_clean(shown.real_name, user.outsider),
-            title=_clean(shown.title, user.outsider),
+            name=gate.keep(shown.name, outsider=outsider) or "",
+            real_name=gate.keep(shown.real_name, outsider=outsider) or "",
+            title=gate.keep(shown.title, outsider=outsider) or "",
             tz=shown.tz,
             bot=shown.bot,
             deleted=shown.deleted,
             external=user.outsider,
         )
-        outsider_text = user.outsider and not self.locked()
-        return ToolOutput(
-            LookupResult(user=person),
-            Provenance(f"slack://{team}/user/{user.id}", self.settings.visibility, outsider_text),
-        )
-
-
-def _clean(text: str, outsider: bool) -> str:
-    return clean_outsider_text(text) if outsider and text else text
+        provenance = self.provenance(self.directory.sources[user.id], self.settings.visibility, gate.outsider_seen)
+        return ToolOutput(LookupResult(user=person), provenance)

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from mcp_hub.connector import ConnectorSettings
 from mcp_hub.provenance import Visibility
 from mcp_hub.secret import Secret
+from mcp_hub.upstream.settings import UpstreamSettings
 
 
 def _split(value: object) -> object:
@@ -18,7 +19,9 @@ def _split(value: object) -> object:
     return value
 
 
-class SlackSettings(ConnectorSettings):
+class SlackSettings(ConnectorSettings, UpstreamSettings):
+    """One workspace; `timeout_s`, retries, `ca_bundle` and `proxy` are the kit's shared keys."""
+
     bot_token: Secret | None = Field(default=None, description="xoxb- bot token (SLACK_BOT_TOKEN)")
     user_token: Secret | None = Field(default=None, description="xoxp- user token, for search (SLACK_USER_TOKEN)")
     team_id: str | None = Field(default=None, description="Workspace id for Enterprise Grid org-wide tokens")
@@ -29,11 +32,9 @@ class SlackSettings(ConnectorSettings):
         default_factory=list, description="Hosts posted messages may link to (the workspace's slack.com is implied)"
     )
     lockdown: bool = Field(default=False, description="Withhold text written by guests and external users")
-    timeout_s: float = Field(default=30, gt=0, le=300, description="Per-request time limit")
     directory_max_pages: int = Field(
         default=10, ge=1, le=500, description="users.list / conversations.list pages read per name lookup"
     )
-    ca_bundle: str | None = Field(default=None, description="PEM bundle of CAs to trust (else SSL_CERT_FILE/system)")
     max_text_chars: int = Field(default=4000, ge=100, le=40_000, description="Longer message texts are cut")
 
     _lists = field_validator("post_channels", "post_link_hosts", mode="before")(_split)

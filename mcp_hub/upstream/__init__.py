@@ -11,6 +11,7 @@
 - `journal`: where the guard records what it let through (per tool call, per upstream call).
 - `segments`: arguments that become URL path parts, checked and percent-encoded per segment.
 - `transport_requests`: the guard's hook for `requests`-based SDKs (imports `requests`; import it lazily).
+- `transport_aiohttp`: the guard's hook for aiohttp-based SDKs (imports `aiohttp`; import it lazily).
 
 See README.md in this package for how a connector migrates. Importing this package is cheap (no SDK).
 """

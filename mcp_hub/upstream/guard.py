@@ -177,14 +177,21 @@ class RequestGuard:
         try:
             target = self._check(method, url, redirect_from)
         except Refused as exc:
-            self.refused += 1
-            where = _safe(url)
-            log.warning("%s: refused %s %s before sending: %s", self.scope.service, method, where, exc)
-            raise PolicyDenied(
-                f"the hub refused to send {method} {where} to {self.scope.service}: {exc}. Requests are limited "
-                f"to {self.scope.allow_list_name}; fix the arguments (plain names, no '..', '%', '\\\\', '?' or '#')."
-            ) from None
+            raise self.refuse(method, url, str(exc)) from None
         return target
+
+    def refuse(self, method: str, url: str, reason: str) -> PolicyDenied:
+        """Count, log (method and path, never the query) and word a refusal; the caller raises it.
+
+        For hooks that check more than the URL (a request body, as the aiohttp hook does).
+        """
+        self.refused += 1
+        where = _safe(url)
+        log.warning("%s: refused %s %s before sending: %s", self.scope.service, method.upper(), where, reason)
+        return PolicyDenied(
+            f"the hub refused to send {method.upper()} {where} to {self.scope.service}: {reason}. Requests are limited "
+            f"to {self.scope.allow_list_name}; fix the arguments (plain names, no '..', '%', '\\\\', '?' or '#')."
+        )
 
     def _check(self, method: str, url: str, redirect_from: Target | None) -> Target:
         found = normalise(url, encoded_slashes=self.scope.encoded_slashes)

@@ -6,6 +6,10 @@ or query parameters; `{"ok": true, …}` bodies, `{"ok": false, "error": …}` e
 `response_metadata.next_cursor`. Every request and response is validated against the converted spec in
 `data/` (ok:false bodies against its `default` response, see data/convert_spec.py); failures collect in
 `contract_errors` for the tests to assert empty.
+
+`wire` records every request that reaches the fake, on any path, before routing (`tests.support.hostile.Wire`,
+its `query` holding the query and form/JSON body parameters together: Slack reads both), so a test can assert
+what was never sent; `requests` holds the Web API calls among them (`(method, parameters)`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.connectors.slack import workspace as ws
+from tests.support.hostile import Wire, wire_entry
 
 SPEC = Path(__file__).parent / "data" / "slack_web_openapi3.json"
 SCOPES = {
@@ -94,14 +100,17 @@ class FakeSlack:
         self.history: dict[str, list[dict[str, Any]]] = {cid: [] for cid in self.channels}  # oldest first
         self.replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.requests: list[tuple[str, dict[str, Any]]] = []
-        self.throttled: dict[str, tuple[int, int]] = {}
+        self.wire: list[Wire] = []
+        self.redirects: dict[str, str] = {}
+        self.throttled: dict[str, tuple[int, int | None]] = {}
         self.failures: dict[str, tuple[int, int]] = {}
         self.contract_errors: list[str] = []
         self._clock = 1714600000.0
 
     # -- states -------------------------------------------------------------------------------
 
-    def throttle(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
+    def throttle(self, method: str, *, times: int = 1, retry_after: int | None = 1) -> None:
+        """Answer the next `times` calls of `method` with 429 (and `Retry-After` unless it is None)."""
         self.throttled[method] = (times, retry_after)
 
     def fail(self, method: str, *, status: int = 503, times: int = 1) -> None:
@@ -112,19 +121,43 @@ class FakeSlack:
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    def app(self) -> Starlette:
-        return Starlette(routes=[Route("/api/{method}", self._endpoint, methods=["GET", "POST"])])
+    def redirect(self, method: str, location: str) -> None:
+        """Answer the next call of `method` with a 307 to `location` (relative to the fake, or absolute)."""
+        self.redirects[method] = location
 
-    async def _endpoint(self, request: Request) -> Response:
-        method = request.path_params["method"]
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._endpoint, methods=["GET", "POST"]),
+                Route("/{rest:path}", self._elsewhere, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            ]
+        )
+
+    async def _params(self, request: Request) -> tuple[bytes, str, dict[str, Any]]:
         body = await request.body()
         params: dict[str, Any] = dict(request.query_params)
         ctype = request.headers.get("content-type", "").split(";")[0]
         if ctype == "application/json" and body:
             params |= json.loads(body)
-        elif body:
-            params |= dict(parse_qsl(body.decode()))
+        elif body and ctype != "multipart/form-data":
+            params |= dict(parse_qsl(body.decode(errors="replace")))
+        entry = wire_entry(request.scope)
+        self.wire.append(
+            replace(entry, query={k: [v if isinstance(v, str) else json.dumps(v)] for k, v in params.items()})
+        )
+        return body, ctype, params
+
+    async def _elsewhere(self, request: Request) -> Response:
+        await self._params(request)
+        return JSONResponse({"ok": False, "error": "unknown_method"}, status_code=404)
+
+    async def _endpoint(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        body, ctype, params = await self._params(request)
         self.requests.append((method, params))
+        location = self.redirects.pop(method, None)
+        if location is not None:
+            return Response(status_code=307, headers={"Location": location})
         times, status = self.failures.get(method, (0, 0))
         if times:  # a gateway failure: HTML, not a Web API body (and not in the spec)
             self.failures[method] = (times - 1, status)
@@ -140,7 +173,8 @@ class FakeSlack:
         times, retry_after = self.throttled.get(method, (0, 0))
         if times:
             self.throttled[method] = (times - 1, retry_after)
-            return 429, {"Retry-After": str(retry_after)}, {"ok": False, "error": "ratelimited"}
+            headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+            return 429, headers, {"ok": False, "error": "ratelimited"}
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         try:
             if token not in self.tokens:

@@ -101,7 +101,11 @@ async def test_reactions(make_hub: Callable[..., HubServer], fake: FakeSlack) ->
         bad = await client.call_tool(
             "slack_add_reaction", {"channel": "#general", "ts": "1714557600.0001", "emoji": "<b>"}
         )
-        gone = await client.call_tool("slack_add_reaction", {"channel": "#general", "ts": "1.0", "emoji": "eyes"})
+        gone = await client.call_tool(
+            "slack_add_reaction", {"channel": "#general", "ts": "1714550000.000000", "emoji": "eyes"}
+        )
+        sent = fake.count("reactions.add")
+        malformed = await client.call_tool("slack_add_reaction", {"channel": "#general", "ts": "1.0", "emoji": "eyes"})
     assert first.structured_content == {
         "channel_id": ws.GENERAL,
         "ts": "1714557600.000100",
@@ -112,3 +116,5 @@ async def test_reactions(make_hub: Callable[..., HubServer], fake: FakeSlack) ->
     assert fake.history[ws.GENERAL][0]["reactions"] == [{"name": "thumbsup", "users": [ws.BOT], "count": 1}]
     assert bad.is_error and "without colons" in bad.content[0].text
     assert gone.is_error and "message not found" in gone.content[0].text
+    assert malformed.is_error and malformed.meta["mcp_hub/error"] == "invalid_input"
+    assert fake.count("reactions.add") == sent  # a ts that is no message id is not sent

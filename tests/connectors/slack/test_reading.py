@@ -182,7 +182,8 @@ async def test_search_matches_with_visibility(make_hub: Callable[..., HubServer]
     assert more.structured_content["next_cursor"] is None
     assert public.meta[META]["visibility"] == "internal"
     assert public.structured_content["matches"][0]["text"] == "thanks @alice, moving to #general"
-    assert fake.requests[0][0] == "search.messages"
+    # the workspace is learnt first (results are labelled by it), then search is the first real request
+    assert [m for m, _ in fake.requests[:2]] == ["auth.test", "search.messages"]
 
 
 async def test_lookup_users_and_channels(make_hub: Callable[..., HubServer], fake: FakeSlack) -> None:
@@ -226,3 +227,40 @@ async def test_resource_channel_history(make_hub: Callable[..., HubServer]) -> N
     assert [t.uri_template for t in templates] == ["slack://{workspace}/channel/{channel_id}"]
     content = read.contents[0]
     assert "secret deploy plan" in content.text and content.meta[META]["visibility"] == "private"
+
+
+async def test_each_search_match_carries_its_own_channel_visibility(
+    make_hub: Callable[..., HubServer], fake: FakeSlack
+) -> None:
+    # a hit whose channel Slack describes without is_channel (or the flags missing) counts as private
+    fake.channels[ws.RANDOM]["is_channel"] = False
+    fake.post(ws.RANDOM, ws.message(ws.ALICE, "1714557950.000700", [("text", "deploy notes")]))
+    async with Client(make_hub()) as client:
+        result = await client.call_tool("slack_search_messages", {"query": "deploy"})
+        public = await client.call_tool("slack_search_messages", {"query": "PR 7"})
+    by_channel = {m["channel_id"]: m for m in result.structured_content["matches"]}
+    assert by_channel[ws.SECRET]["visibility"] == "private" and by_channel[ws.SECRET]["kind"] == "private"
+    assert by_channel[ws.RANDOM]["visibility"] == "private"
+    assert by_channel[ws.GENERAL]["visibility"] == "internal" and by_channel[ws.GENERAL]["kind"] == "channel"
+    assert result.meta[META]["visibility"] == "private" and result.meta[META]["resource"] == f"slack://{ws.TEAM}/search"
+    assert [m["visibility"] for m in public.structured_content["matches"]] == ["internal"]
+    assert public.meta[META]["visibility"] == "internal"
+
+
+async def test_labels_name_the_request_that_produced_the_result(
+    make_hub: Callable[..., HubServer], fake: FakeSlack
+) -> None:
+    async with Client(make_hub()) as client:
+        by_id = await client.call_tool("slack_lookup", {"query": ws.ALICE})  # users.info
+        by_name = await client.call_tool("slack_lookup", {"query": "@Bob Baker"})  # found by paging users.list
+        cached = await client.call_tool("slack_lookup", {"query": ws.BOB})  # no request: the listing's label
+        listed = await client.call_tool("slack_list_conversations", {})
+        channel = await client.call_tool("slack_lookup", {"query": "#partners"})  # known from the listing
+        history = await client.call_tool("slack_get_history", {"channel": "#secret"})
+    assert by_name.meta[META]["resource"] == f"slack://{ws.TEAM}/users"
+    assert by_id.meta[META]["resource"] == f"slack://{ws.TEAM}/user/{ws.ALICE}"
+    assert cached.meta[META]["resource"] == f"slack://{ws.TEAM}/users"
+    assert listed.meta[META]["resource"] == f"slack://{ws.TEAM}/conversations"
+    assert channel.meta[META]["resource"] == f"slack://{ws.TEAM}/conversations"
+    assert history.meta[META]["resource"] == f"slack://{ws.TEAM}/channel/{ws.SECRET}"
+    assert history.meta[META]["visibility"] == "private"

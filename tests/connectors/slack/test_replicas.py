@@ -50,10 +50,14 @@ async def test_retry_after_learnt_by_one_replica_stops_the_other(
     async with Client(make_hub(shared(redis_target))) as b:
         second = await b.call_tool(*HISTORY)
         other = await b.call_tool("slack_get_thread", {"channel": ws.GENERAL, "ts": "1714557660.000200"})
-    assert first.content[0].text == "Slack is rate-limiting conversations.history. Retry after 120 s."
+    assert (
+        first.content[0].text
+        == "Slack is rate limiting these credentials (429: conversations.history). Retry after 120 s."
+    )
     assert second.is_error and second.meta["mcp_hub/error"] == "rate_limited"
     assert re.fullmatch(
-        r"Slack is rate-limiting conversations\.history\. Retry after 1[12]\d s\.", second.content[0].text
+        r"Slack is rate limiting these credentials \(429: conversations\.history\)\. Retry after 1[12]\d s\.",
+        second.content[0].text,
     )
     assert fake.count("conversations.history") == 1  # replica B never sent it
     assert not other.is_error and fake.count("conversations.replies") == 1  # another method's budget is its own
