@@ -122,6 +122,8 @@ def api(
         )
         if fake.delay_s:
             await anyio.sleep(fake.delay_s)
+        if fake.redirect:
+            return Response(status_code=302, headers={"location": fake.redirect})
         if fake.faults:
             fault = fake.faults.pop(0)
             return ApiError(fault.status, fault.reason, fault.message).response(fault.headers)

@@ -54,6 +54,8 @@ class FakeGoogle:
     tokens: dict[str, Grant] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     delay_s: float = 0.0
+    #: When set, API requests are answered with a 302 to this URL.
+    redirect: str | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     #: Every request received, recorded before routing (tests/support/hostile.py's `Wire`).
     wire: list[Wire] = field(default_factory=list)
