@@ -115,16 +115,9 @@ class Gateway:
     async def account(self) -> str | None:
         return (await self.client()).identity.email
 
-    async def call(
-        self,
-        make: Callable[[GoogleClient], Any],
-        *,
-        action: str = "read",
-        file_id: str | None = None,
-        idempotent: bool = True,
-    ) -> Any:
-        """Build the request with `make` and execute it, retried and translated."""
-        return (await self.sent(make, action=action, file_id=file_id, idempotent=idempotent))[0]
+    async def call(self, make: Callable[[GoogleClient], Any], **how: Any) -> Any:
+        """`sent(make, **how)`'s value only (no label is built from it)."""
+        return (await self.sent(make, **how))[0]
 
     async def sent(
         self,
