@@ -117,12 +117,34 @@ TEMPLATES = [
 ]
 
 
-def hostile_values(others: Sequence[str]) -> list[str]:
-    """The traversal family, aimed at each of `others`."""
+#: One spelling per mechanism (dot segments, each encoding, backslash, separators, controls, look-alikes,
+#: absolute and scheme-relative URLs, a named escape): what every slot gets in the exhaustive pass.
+CORE = [
+    "..",
+    "%2e%2e",
+    "%252e%252e",
+    "..%2f",
+    "..\\",
+    "/",
+    "?",
+    "#",
+    "\x00",
+    "\uff0e\uff0e",
+    "https://evil.example/x",
+    "//evil.example/x",
+    "../../../{other}",
+    "%2e%2e/%2e%2e/%2e%2e/{other}",
+    "..\\..\\..\\{other}",
+    "{other}",
+]
+
+
+def hostile_values(others: Sequence[str], templates: Sequence[str] = TEMPLATES) -> list[str]:
+    """The traversal family (or the `CORE` of it), aimed at each of `others`."""
     values: list[str] = []
     for other in others:
         fills = {"other": other, "other_upper": other.upper(), "other_encoded": other.replace("/", "%2f")}
-        for template in TEMPLATES:
+        for template in templates:
             value = template.format(**fills)
             if value not in values:
                 values.append(value)

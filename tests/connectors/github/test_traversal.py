@@ -25,7 +25,17 @@ from mcp_hub.redaction import Redactor
 from mcp_hub.server import HubServer
 from tests.connectors.github.fake_app import FakeGithub
 from tests.connectors.github.fake_state import PAT
-from tests.support.hostile import Exposure, Slot, Wire, catalog_slots, hostile_text, hostile_values, probe, probe_all
+from tests.support.hostile import (
+    CORE,
+    Exposure,
+    Slot,
+    Wire,
+    catalog_slots,
+    hostile_text,
+    hostile_values,
+    probe,
+    probe_all,
+)
 
 ALLOWED = "acme/widgets"
 SECRET = "acme/secret"
@@ -124,7 +134,8 @@ def test_the_traversal_family_never_leaves_the_allow_list(
     portal: BlockingPortal, session: Client, fake: FakeGithub
 ) -> None:
     seen = exposure(fake)
-    probed = portal.call(probe_all, session, seen, hostile_values([SECRET]))  # other/elsewhere: the random test
+    # one spelling per mechanism here; the whole family and random compositions in the next test
+    probed = portal.call(probe_all, session, seen, hostile_values(OTHERS, CORE))
     assert not seen.problems, "\n".join(seen.problems[:30])
     # every tool with a string argument was attacked, writes included, and the attack reached the network
     tools = {slot.tool for slot in probed}
@@ -139,7 +150,7 @@ def slots_of(portal: BlockingPortal, session: Client, fake: FakeGithub) -> list[
     return portal.call(catalog_slots, session, exposure(fake))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_compositions_never_leave_the_allow_list(
     portal: BlockingPortal, session: Client, fake: FakeGithub, slots_of: list[Slot], data: st.DataObject
