@@ -17,6 +17,7 @@ the URL does not show) must be admitted the same way.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ from mcp_hub.upstream.transport_httplib2 import GuardedHttp
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
+
+log = logging.getLogger(__name__)
 
 
 def upload_parents(body: Any) -> list[str] | None:
@@ -104,6 +107,7 @@ class DriveTransport:
             parents = upload_parents(body)
             if not parents or not all(self.proof.admits(parent, fetch) for parent in parents):
                 guards[0].refused += 1
+                log.warning("gdrive: refused POST %s before sending: its parents are outside the folders", target.path)
                 raise PolicyDenied(
                     "the hub refused to create a file outside this instance's folders (gdrive folders setting): "
                     "pass folder_id, a folder under one of them."
