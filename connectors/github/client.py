@@ -301,7 +301,7 @@ class GithubClient:
             status, raw_headers, output = self._github().requester.requestJson(
                 verb, path, query or None, headers, body, follow_302_redirect=follow_redirect
             )
-        target = sent.first
+        target = sent.answered
         if target is None:  # the guard did not see this request: never label (or return) what it fetched
             raise AssertionError("a GitHub request went out without passing the request guard")
         response_headers = {k.lower(): str(v) for k, v in raw_headers.items()}

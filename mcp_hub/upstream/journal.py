@@ -51,6 +51,18 @@ class Journal:
         with self._lock:
             return self._targets[-1] if self._targets else None
 
+    @property
+    def answered(self) -> Target | None:
+        """The request whose answer the caller got: the last one that was not a followed download redirect.
+
+        An API redirect (a renamed repository's 301) is checked like any request, and the data comes from
+        where it led, so that is what the result is labelled with; a download redirect (`redirected`)
+        inherits its origin's key and resource.
+        """
+        with self._lock:
+            direct = [t for t in self._targets if not t.redirected]
+            return direct[-1] if direct else None
+
 
 def current_journal() -> Journal | None:
     return _CURRENT.get()

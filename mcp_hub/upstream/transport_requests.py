@@ -34,7 +34,7 @@ class GuardedAdapter(HTTPAdapter):
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         journal = current_journal()
-        origin = journal.first if journal is not None and journal.follow_redirects else None
+        origin = journal.answered if journal is not None and journal.follow_redirects else None
         target = self.guard.check(str(request.method or "GET"), str(request.url or ""), redirect_from=origin)
         if journal is not None:
             journal.record(target)

@@ -57,7 +57,6 @@ class AskConnector(Connector[ConnectorSettings]):
         data = Answer(what=state["what"], action=answer.action, rounds_asked=state["asked"])
         return ToolOutput(data, Provenance("ask://confirm", "public"))
 
-
     @tool(toolset="ask", description="Fail inside a task group, as a workflow's inner client does.")
     async def grouped(self, ask: bool) -> ToolOutput[Answer]:
         async def fail() -> None:

@@ -27,7 +27,9 @@ from tests.pg import TestDatabase
 MODEL = "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B"
 
 
-def make_hub(pg: TestDatabase, github_api: str, audit_log: Path | None = None) -> HubServer:
+def make_hub(
+    pg: TestDatabase, github_api: str, audit_log: Path | None = None, extra_env: dict[str, str] | None = None
+) -> HubServer:
     registry = Registry([GithubConnector, PostgresConnector])
     env = {
         "GITHUB_TOKEN": PAT,
@@ -39,6 +41,7 @@ def make_hub(pg: TestDatabase, github_api: str, audit_log: Path | None = None) -
     }
     if audit_log is not None:
         env["MCP_HUB_AUDIT_LOG"] = str(audit_log)
+    env |= extra_env or {}
     config = load_config(env=env, ecosystem_env=registry.ecosystem_env())
     return build_server(config, registry=registry, caller=Caller(AGENT_CALLER, "memory", hub_policy(config)))
 

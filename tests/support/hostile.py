@@ -240,12 +240,18 @@ def _object(schema: Mapping[str, Any], root: Mapping[str, Any], valid: Mapping[s
     }
 
 
-def slots(tools: Sequence[Any], valid: Mapping[str, Any]) -> list[Slot]:
-    """Every string a model can put in the arguments of `tools` (top level, in arrays, in array items)."""
+def slots(
+    tools: Sequence[Any], valid: Mapping[str, Any], valid_for: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[Slot]:
+    """Every string a model can put in the arguments of `tools` (top level, in arrays, in array items).
+
+    `valid` gives values by argument name, `valid_for` per tool name (it wins).
+    """
     found: list[Slot] = []
     for tool in tools:
         root = tool.input_schema
-        base = _object(root, root, valid)
+        values = {**valid, **(valid_for or {}).get(tool.name, {})}
+        base = _object(root, root, values)
         for name, prop in root.get("properties", {}).items():
             if name == "instance":
                 continue
@@ -261,7 +267,7 @@ def slots(tools: Sequence[Any], valid: Mapping[str, Any]) -> list[Slot]:
                 for item in _variants(items, root):
                     if item.get("type") != "object":
                         continue
-                    template = _object(item, root, valid)
+                    template = _object(item, root, values)
                     for field_name, field_schema in item.get("properties", {}).items():
                         if _is_string(field_schema, root):
                             element = template | {field_name: "x"}
@@ -291,13 +297,17 @@ class Exposure:
     others: Sequence[str]
     #: The true visibility of a scope key, to check labels against (optional).
     visibility: Callable[[str], str] | None = None
+    #: Valid values for one tool's arguments (tool name -> argument -> value), where `valid` does not fit.
+    valid_for: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     calls: int = 0
+    #: Tool -> whether its control call (valid arguments only) succeeded: proof the probes reach the service.
+    controls: dict[str, bool] = field(default_factory=dict)
 
 
 async def catalog_slots(client: Client, exposure: Exposure) -> list[Slot]:
     tools = (await client.list_tools()).tools
-    return slots(tools, exposure.valid)
+    return slots(tools, exposure.valid, exposure.valid_for)
 
 
 async def probe(client: Client, exposure: Exposure, slot: Slot, value: str) -> list[str]:
@@ -336,8 +346,18 @@ def _label_problems(slot: Slot, value: str, result: CallToolResult, sent: list[W
 
 
 async def probe_all(client: Client, exposure: Exposure, values: Sequence[str] | None = None) -> list[Slot]:
-    """Every slot of the live catalog × every hostile value; returns the slots probed."""
+    """Every slot of the live catalog × every hostile value; returns the slots probed.
+
+    Each tool is first called once with valid arguments only (its labels checked the same way), and
+    `exposure.controls` says which of those succeeded.
+    """
     found = await catalog_slots(client, exposure)
+    for slot in {s.tool: s for s in reversed(found)}.values():  # the first slot of each tool: its plain base
+        before = len(exposure.problems)
+        control = await client.call_tool(slot.tool, slot.base)
+        sent = list(exposure.wire()[-20:])
+        exposure.problems += _label_problems(slot, "(control)", control, sent, exposure)
+        exposure.controls[slot.tool] = not control.is_error and len(exposure.problems) == before
     for slot in found:
         for value in values if values is not None else hostile_values(exposure.others):
             await probe(client, exposure, slot, value)

@@ -23,6 +23,7 @@ from mcp_hub.connector import ConnectorContext
 from mcp_hub.errors import PolicyDenied
 from mcp_hub.redaction import Redactor
 from mcp_hub.server import HubServer
+from tests.connectors.github.contract import Contract
 from tests.connectors.github.fake_app import FakeGithub
 from tests.connectors.github.fake_state import PAT
 from tests.support.hostile import (
@@ -61,6 +62,13 @@ VALID: dict[str, Any] = {
     "message": "m",
     "labels": ["bug"],
     "line": 10,
+}
+#: Where the common values would fail for reasons of their own (a branch that exists, a stale head).
+VALID_FOR: dict[str, dict[str, Any]] = {
+    "github_create_branch": {"branch": "probe-branch"},
+    "github_put_file": {"path": "docs/probe.txt", "branch": "main"},
+    "github_merge_pull_request": {"number": 5, "sha": None},
+    "github_reply_to_review_comment": {"comment_id": 901},
 }
 
 
@@ -108,14 +116,18 @@ def exposure(fake: FakeGithub) -> Exposure:
         label_key=label_key,
         allowed=lambda key: key.lower() == ALLOWED,
         valid=VALID,
+        valid_for=VALID_FOR,
         others=OTHERS,
         visibility=lambda key: fake.state.repos[key].visibility if key in fake.state.repos else "?",
     )
 
 
 @pytest.fixture
-def hub(make_hub: Callable[..., HubServer]) -> HubServer:
-    return make_hub({"MCP_HUB_GITHUB__REPOS": ALLOWED}, writes=True)
+def hub(make_hub: Callable[..., HubServer], fake: FakeGithub, contract: Contract) -> Iterator[HubServer]:
+    yield make_hub({"MCP_HUB_GITHUB__REPOS": ALLOWED}, writes=True)
+    # Hostile values in query parameters and bodies (a NUL in a label, an empty filter) are sent on purpose:
+    # the description's checks of them are not this test's subject; where requests went is.
+    contract.take()
 
 
 @pytest.fixture
@@ -142,6 +154,8 @@ def test_the_traversal_family_never_leaves_the_allow_list(
     assert {"github_get_contents", "github_put_file", "github_commit_files", "github_add_comment"} <= tools
     assert "github_create_review" in tools and any(slot.where[-1] == "path" for slot in probed)
     assert len(fake.state.wire) > 100
+    failed = sorted(tool for tool, ok in seen.controls.items() if not ok)
+    assert failed == [], failed  # valid calls get through: the probes are not all refused for other reasons
     assert not [w for w in fake.state.wire if w.path.startswith(("/api/v3/repos/acme/secret", "/api/v3/repos/other/"))]
 
 
