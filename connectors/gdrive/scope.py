@@ -144,7 +144,7 @@ def sheets_routes() -> tuple[Route, ...]:
 def gdrive_scopes(settings: GdriveSettings, instance: str, allows: Callable[[str], bool]) -> tuple[Scope, ...]:
     """The Drive scope and the Sheets scope (one scope when both APIs have the same root)."""
     name = (
-        "the files under this instance's folders (gdrive folders setting)"
+        "this instance's folders (gdrive folders setting)"
         if settings.folders
         else "the Drive and Sheets calls this connector makes"
     )

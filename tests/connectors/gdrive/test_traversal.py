@@ -66,7 +66,14 @@ def request_key(wire: Wire) -> str | None:
     return None
 
 
-def exposure(fake: FakeGoogle, files: Seeded, host: str) -> Exposure:
+def visibility(fake: FakeGoogle, file_id: str) -> str:
+    """What the file's sharing makes it (shared-drive items: Drive returns no permissions, so private)."""
+    file = fake.files[file_id]
+    kinds = set() if "driveId" in file else {p.get("type") for p in file.get("permissions", [])}
+    return "public" if "anyone" in kinds else "internal" if "domain" in kinds else "private"
+
+
+def exposure(fake: FakeGoogle, files: Seeded, host: str, sheet: str = "") -> Exposure:
     allowed = {files.folder, DRIVE}
 
     def out_of_scope(wire: Wire) -> str | None:
@@ -90,7 +97,9 @@ def exposure(fake: FakeGoogle, files: Seeded, host: str) -> Exposure:
         label_key=label_key,
         allowed=lambda key: under(fake, key, allowed),
         valid=VALID | {"file_id": files.in_folder, "folder_id": files.folder},
+        valid_for={"gdrive_read_sheet": {"file_id": sheet, "range": "S"}} if sheet else {},
         others=[files.runbook, files.budget, files.hidden],
+        visibility=lambda key: visibility(fake, key),
     )
 
 
@@ -101,6 +110,12 @@ VALID: dict[str, Any] = {
     "text": "x",
     "grantee": "bob@example.com",
 }
+
+
+@pytest.fixture
+def sheet(fake: FakeGoogle, files: Seeded) -> str:
+    """A spreadsheet under the folder, so that read_sheet's range is really attacked too."""
+    return fake.add_file("Plan", SHEET, owner="alice@example.com", parents=[files.folder], sheets={"S": [["1"]]})
 
 
 @pytest.fixture
@@ -126,26 +141,27 @@ def host(base_url: str) -> str:
 
 
 def test_the_traversal_family_never_leaves_the_folders(
-    portal: BlockingPortal, session: Client, fake: FakeGoogle, files: Seeded, host: str
+    portal: BlockingPortal, session: Client, fake: FakeGoogle, files: Seeded, host: str, sheet: str
 ) -> None:
-    seen = exposure(fake, files, host)
-    probed = portal.call(probe_all, session, seen, hostile_values([files.runbook]))
-    # a spreadsheet under the folder, so that read_sheet's range is really attacked too
-    sheet = fake.add_file("Plan", SHEET, owner="alice@example.com", parents=[files.folder], sheets={"S": [["1"]]})
-    ranged = Slot("gdrive_read_sheet", ("range",), {"file_id": sheet})
-    for value in hostile_values([files.budget]):
-        portal.call(probe, session, seen, ranged, value)
+    seen = exposure(fake, files, host, sheet)
+    probed = portal.call(probe_all, session, seen, hostile_values([files.runbook, files.budget]))
     assert not seen.problems, "\n".join(seen.problems[:30])
+    # the control call of every tool (valid arguments only) succeeded: the probes do reach the fake
+    assert seen.controls and all(seen.controls.values()), seen.controls
+    assert any(slot.tool == "gdrive_read_sheet" and slot.where == ("range",) for slot in probed)
     tools = {slot.tool for slot in probed}
     assert {"gdrive_read_file", "gdrive_read_sheet", "gdrive_update_file", "gdrive_share_file"} <= tools
     assert {"gdrive_create_file", "gdrive_add_comment", "gdrive_search_files", "gdrive_list_folder"} <= tools
     assert len(fake.wire) > 100  # the attack reached the network where the schema let it through
-    assert not [w for w in fake.wire if files.runbook in w.path and w.query.get("fields") != [PROOF_FIELDS]]
+    outside = {files.runbook, files.budget}
+    assert not [w for w in fake.wire if request_key(w) in outside and w.query.get("fields") != [PROOF_FIELDS]]
 
 
 @pytest.fixture
-def slots_of(portal: BlockingPortal, session: Client, fake: FakeGoogle, files: Seeded, host: str) -> list[Slot]:
-    return portal.call(catalog_slots, session, exposure(fake, files, host))
+def slots_of(
+    portal: BlockingPortal, session: Client, fake: FakeGoogle, files: Seeded, host: str, sheet: str
+) -> list[Slot]:
+    return portal.call(catalog_slots, session, exposure(fake, files, host, sheet))
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -156,12 +172,13 @@ def test_random_compositions_never_leave_the_folders(
     fake: FakeGoogle,
     files: Seeded,
     host: str,
+    sheet: str,
     slots_of: list[Slot],
     data: st.DataObject,
 ) -> None:
     slot = data.draw(st.sampled_from(slots_of), label="slot")
     value = data.draw(hostile_text([files.runbook, files.hidden]), label="value")
-    problems = portal.call(probe, session, exposure(fake, files, host), slot, value)
+    problems = portal.call(probe, session, exposure(fake, files, host, sheet), slot, value)
     assert not problems, "\n".join(problems)
 
 
