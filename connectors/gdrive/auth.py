@@ -4,14 +4,14 @@ A service-account key (optionally impersonating `subject` through domain-wide
 delegation) or an authorized-user file is read from the settings; the token
 exchange goes to the `token_uri` the JSON names. Scopes are read-only unless
 the instance allows writes. httplib2 is not thread-safe, so each worker thread
-gets its own `AuthorizedHttp` around one shared credentials object.
+gets its own `AuthorizedHttp` around one shared credentials object
+(`connectors.gdrive.transport`, which puts the request guard around it).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,27 +87,18 @@ def load_identity(settings: GdriveSettings, text: str) -> Identity:
 
 
 def make_http(settings: GdriveSettings) -> Any:
-    """An httplib2 client with the instance's timeout, CA bundle and the environment's proxy (HTTPS_PROXY)."""
+    """An httplib2 client with the instance's timeout, CA bundle and proxy (default: HTTPS_PROXY/NO_PROXY)."""
     import httplib2  # type: ignore[import-untyped]
 
     ca_certs = settings.ca_bundle or os.environ.get("SSL_CERT_FILE") or os.environ.get("REQUESTS_CA_BUNDLE") or None
-    return httplib2.Http(timeout=settings.timeout_s, ca_certs=ca_certs)
+    proxy: Any = httplib2.proxy_info_from_environment
+    if settings.proxy is not None:
+        proxy = httplib2.proxy_info_from_url(settings.proxy.get_secret_value())
+    return httplib2.Http(timeout=settings.timeout_s, ca_certs=ca_certs, proxy_info=proxy)
 
 
-class HttpPerThread:
-    """One `AuthorizedHttp` per worker thread, all sharing one credentials object."""
+def authorized_http(settings: GdriveSettings, credentials: Credentials) -> Any:
+    """A `google_auth_httplib2.AuthorizedHttp` (adds the token; refreshes it through its inner `Http`)."""
+    import google_auth_httplib2  # type: ignore[import-untyped]
 
-    def __init__(self, settings: GdriveSettings, credentials: Credentials) -> None:
-        self._settings = settings
-        self._credentials = credentials
-        self._local = threading.local()
-
-    def get(self) -> Any:
-        """This thread's `google_auth_httplib2.AuthorizedHttp`."""
-        import google_auth_httplib2  # type: ignore[import-untyped]
-
-        http = getattr(self._local, "http", None)
-        if http is None:
-            http = google_auth_httplib2.AuthorizedHttp(self._credentials, http=make_http(self._settings))
-            self._local.http = http
-        return http
+    return google_auth_httplib2.AuthorizedHttp(credentials, http=make_http(settings))

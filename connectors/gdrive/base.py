@@ -15,7 +15,7 @@ from mcp_hub.connector import Connector
 from mcp_hub.errors import InvalidInput, PolicyDenied
 from mcp_hub.paging import decode_cursor
 from mcp_hub.provenance import Provenance, Visibility
-from mcp_hub.retry import RetryPolicy
+from mcp_hub.upstream import Target
 
 
 class GdriveBase(Connector[GdriveSettings]):
@@ -24,9 +24,7 @@ class GdriveBase(Connector[GdriveSettings]):
     @property
     def gateway(self) -> Gateway:
         if self._gateway is None:
-            settings = self.settings
-            policy = RetryPolicy(attempts=settings.retry_attempts, base_delay=settings.retry_base_delay_s)
-            self._gateway = Gateway(settings, policy)
+            self._gateway = Gateway(self.settings, self.instance)
         return self._gateway
 
     @property
@@ -44,15 +42,17 @@ class GdriveBase(Connector[GdriveSettings]):
                 "to set allow_writes = true for it."
             )
 
-    def provenance(self, resource: str, visibility: Visibility | None = None, outsider: bool = False) -> Provenance:
-        return Provenance(resource, visibility or self.settings.visibility, outsider)
+    def provenance(self, sent: Target, visibility: Visibility | None = None, outsider: bool = False) -> Provenance:
+        """Labelled from the request actually sent (the guard's `Target`), never from arguments."""
+        return Provenance(sent.uri, visibility or self.settings.visibility, outsider)
 
-    async def metadata(self, file_id: str, fields: str = FILE_FIELDS) -> dict[str, Any]:
+    async def metadata(self, file_id: str, fields: str = FILE_FIELDS) -> tuple[dict[str, Any], Target]:
+        """The file's metadata as Drive answered, and the request that asked for it."""
         file_id = check_id(file_id)
-        meta: dict[str, Any] = await self.gateway.call(
+        meta, sent = await self.gateway.sent(
             lambda c: c.files.get(fileId=file_id, fields=fields, supportsAllDrives=True), file_id=file_id
         )
-        return meta
+        return meta, sent
 
     def item(self, file: dict[str, Any]) -> tuple[FileItem, Labels]:
         labels = assess(file, self.domain)

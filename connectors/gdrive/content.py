@@ -15,6 +15,7 @@ from typing import Any, Literal
 from connectors.gdrive.client import Gateway
 from connectors.gdrive.query import DOC, FOLDER, SHEET, SHORTCUT, SLIDES
 from mcp_hub.errors import InvalidInput
+from mcp_hub.upstream import Target
 
 Format = Literal["markdown", "text", "csv", "none"]
 
@@ -42,6 +43,8 @@ class Loaded:
     #: Only the first max_download_bytes were fetched.
     partial: bool = False
     note: str | None = None
+    #: The last request the text came from (its metadata when nothing else was fetched).
+    sent: Target | None = None
 
 
 def is_text_like(mime: str, name: str) -> bool:
@@ -53,32 +56,32 @@ def _decode(raw: Any) -> str:
     return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
-async def _export(gateway: Gateway, file_id: str, mime: str) -> str:
-    raw = await gateway.call(lambda c: c.files.export(fileId=file_id, mimeType=mime), file_id=file_id)
-    return _decode(raw)
+async def _export(gateway: Gateway, file_id: str, mime: str, fmt: Format, note: str | None = None) -> Loaded:
+    raw, sent = await gateway.sent(lambda c: c.files.export(fileId=file_id, mimeType=mime), file_id=file_id)
+    return Loaded(_decode(raw), fmt, note=note, sent=sent)
 
 
-async def load(gateway: Gateway, meta: dict[str, Any], max_bytes: int) -> Loaded:
-    """The text of the file `meta` describes (id, name, mimeType, size)."""
+async def load(gateway: Gateway, meta: dict[str, Any], max_bytes: int, meta_sent: Target) -> Loaded:
+    """The text of the file `meta` describes (id, name, mimeType, size), which `meta_sent` fetched."""
     file_id, mime, name = meta["id"], meta.get("mimeType", ""), meta.get("name", "")
     if mime == DOC:
         try:
-            return Loaded(await _export(gateway, file_id, "text/markdown"), "markdown")
+            return await _export(gateway, file_id, "text/markdown", "markdown")
         except InvalidInput:  # Markdown export refused: plain text still works
-            return Loaded(await _export(gateway, file_id, "text/plain"), "text")
+            return await _export(gateway, file_id, "text/plain", "text")
     if mime == SLIDES:
-        return Loaded(await _export(gateway, file_id, "text/plain"), "text")
+        return await _export(gateway, file_id, "text/plain", "text")
     if mime == SHEET:
-        return Loaded(await _export(gateway, file_id, "text/csv"), "csv", note="first sheet; read_sheet reads others")
+        return await _export(gateway, file_id, "text/csv", "csv", "first sheet; read_sheet reads others")
     if mime == FOLDER:
-        return Loaded("", "none", note="a folder: list_folder lists its files")
+        return Loaded("", "none", note="a folder: list_folder lists its files", sent=meta_sent)
     if mime == SHORTCUT:
         target = (meta.get("shortcutDetails") or {}).get("targetId")
-        return Loaded("", "none", note=f"a shortcut: read its target {target}")
+        return Loaded("", "none", note=f"a shortcut: read its target {target}", sent=meta_sent)
     if mime.startswith("application/vnd.google-apps."):
-        return Loaded("", "none", note=f"{mime} has no text export")
+        return Loaded("", "none", note=f"{mime} has no text export", sent=meta_sent)
     if not is_text_like(mime, name):
-        return Loaded("", "none", note=f"binary file ({mime}): metadata only")
+        return Loaded("", "none", note=f"binary file ({mime}): metadata only", sent=meta_sent)
     size = int(meta.get("size") or 0)
     partial = size > max_bytes
 
@@ -88,9 +91,9 @@ async def load(gateway: Gateway, meta: dict[str, Any], max_bytes: int) -> Loaded
             req.headers["range"] = f"bytes=0-{max_bytes - 1}"
         return req
 
-    text = _decode(await gateway.call(request, file_id=file_id))
+    raw, sent = await gateway.sent(request, file_id=file_id)
     fmt: Format = "csv" if mime == "text/csv" else ("markdown" if mime == "text/markdown" else "text")
-    return Loaded(text, fmt, partial, note=f"first {max_bytes} bytes of {size}" if partial else None)
+    return Loaded(_decode(raw), fmt, partial, note=f"first {max_bytes} bytes of {size}" if partial else None, sent=sent)
 
 
 def page(text: str, start: int, size: int) -> tuple[str, int]:

@@ -1,5 +1,10 @@
 """Google client exceptions -> the hub's error tree, at the connector boundary.
 
+Drive's own signals come first (its 403 quota reasons `userRateLimitExceeded` /
+`rateLimitExceeded` are rate limits like a 429, with `Retry-After` read by the
+kit's parser; daily quotas; missing OAuth scopes; export size), then the kit's
+one status table (`mcp_hub.upstream.statuses`) decides the kind.
+
 Messages are built from the status, the error `reason` and Google's short
 message, never from `str(exc)` (it holds the request URL) nor from a raw body.
 The SDK is imported inside `translate`, so importing this module stays free.
@@ -13,16 +18,8 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
-from mcp_hub.errors import (
-    AuthError,
-    ConnectorError,
-    HubError,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-)
+from mcp_hub.errors import AuthError, HubError, InvalidInput, NotFound, UpstreamTimeout, UpstreamUnavailable
+from mcp_hub.upstream.statuses import error_for_status, header, parse_retry_after, rate_limited
 
 QUOTA_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded", "sharingRateLimitExceeded"})
 DAILY_REASONS = frozenset({"dailyLimitExceeded", "quotaExceeded"})
@@ -43,16 +40,19 @@ class Subject:
     delegated: bool = False
 
 
-def translate(exc: BaseException, subject: Subject) -> HubError:
+def translate(exc: BaseException, what: str) -> HubError | None:
+    """The network's and google-auth's exceptions (the `Upstream` translator); None for anything else.
+
+    Drive's HTTP errors are translated where the request is executed (`from_http_error`), with the
+    subject of the call; whatever is left unrecognised here is the hub's own bug.
+    """
     from google.auth import exceptions as auth_exceptions
     from googleapiclient.errors import HttpError  # type: ignore[import-untyped]
 
-    if isinstance(exc, HubError):
-        return exc
     if isinstance(exc, HttpError):
-        return _from_http(int(exc.resp.status), _details(exc.content), exc.resp, subject)
+        return from_http_error(exc, Subject(file_id=None))
     if isinstance(exc, auth_exceptions.RefreshError):
-        return _refresh_failed(exc, subject)
+        return refresh_failed(exc, Subject())
     if isinstance(exc, auth_exceptions.TransportError):
         return UpstreamUnavailable("Google's token endpoint is unreachable; try again later.")
     if isinstance(exc, (socket.timeout, TimeoutError)):
@@ -63,9 +63,18 @@ def translate(exc: BaseException, subject: Subject) -> HubError:
         )
     if isinstance(exc, (ConnectionError, OSError)) or type(exc).__module__.startswith("httplib2"):
         return UpstreamUnavailable(UNREACHABLE)
-    if isinstance(exc, ValueError):
-        return ConnectorError("Google Drive sent a response that could not be read; try again.")
-    return ConnectorError(f"unexpected {type(exc).__name__} while talking to Google Drive")
+    if isinstance(exc, json.JSONDecodeError):
+        return UpstreamUnavailable("Google Drive sent a response that could not be read; try again.")
+    return None
+
+
+def from_http_error(exc: Any, subject: Subject) -> HubError:
+    """A googleapiclient `HttpError` about `subject`."""
+    return from_http(int(exc.resp.status), exc.content, exc.resp, subject)
+
+
+def from_http(status: int, content: bytes | str | None, headers: Any, subject: Subject) -> HubError:
+    return _from_http(status, _details(content), headers, subject)
 
 
 def _details(content: bytes | str | None) -> tuple[list[str], str]:
@@ -85,23 +94,16 @@ def _details(content: bytes | str | None) -> tuple[list[str], str]:
         return [], ""
 
 
-def _retry_after(headers: Any) -> float | None:
-    value = headers.get("retry-after") if hasattr(headers, "get") else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
 def _from_http(status: int, details: tuple[list[str], str], headers: Any, subject: Subject) -> HubError:
     reasons, message = details
     found = set(reasons)
     what = f"file {subject.file_id}" if subject.file_id else "the request"
     who = subject.account or "the Google account the hub uses"
     if status == 429 or found & QUOTA_REASONS:
-        return RateLimited("Google Drive quota exceeded (rate limit); slow down.", _retry_after(headers))
+        wait = parse_retry_after(header(headers, "retry-after"))
+        return rate_limited("Google Drive quota exceeded (rate limit); slow down.", wait)
     if found & DAILY_REASONS:
-        return RateLimited("Google Drive's daily quota is used up; try again tomorrow.", 3600.0)
+        return rate_limited("Google Drive's daily quota is used up; try again tomorrow.", 3600.0)
     if status == 404:
         return NotFound(
             f"{what} was not found, or is not shared with {who}. Check the id (search_files lists ids); "
@@ -128,10 +130,10 @@ def _from_http(status: int, details: tuple[list[str], str], headers: Any, subjec
         return InvalidInput(f"Google rejected the request: {message or 'bad request'}")
     if status >= 500:
         return UpstreamUnavailable(f"Google Drive failed ({status}); try again later.")
-    return ConnectorError(f"Google Drive error {status}: {message or 'no details'}")
+    return error_for_status(status, service="Google Drive", what=what, detail=message[:200])
 
 
-def _refresh_failed(exc: BaseException, subject: Subject) -> HubError:
+def refresh_failed(exc: BaseException, subject: Subject) -> HubError:
     first = exc.args[0] if exc.args else ""
     code = str(first).split(":", 1)[0][:80] if first else "unknown error"
     delegation = (

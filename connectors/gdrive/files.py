@@ -10,13 +10,13 @@ from connectors.gdrive import content
 from connectors.gdrive.base import GdriveBase, page_token, query_key
 from connectors.gdrive.labels import LIST_FILE_FIELDS, WITHHELD, assess, outsider_value, strictest
 from connectors.gdrive.models import FileContent, FileInfo, FileItem, FileList
-from connectors.gdrive.query import FileType, folder_query, search_query, short_type
+from connectors.gdrive.query import ID_PATTERN, FileId, FileType, folder_query, search_query, short_type
 from mcp_hub.connector import ResourceOutput, ToolOutput, resource, tool
 from mcp_hub.errors import InvalidInput
 from mcp_hub.paging import decode_cursor, encode_cursor
+from mcp_hub.upstream import Target
 
 Cursor = Annotated[str | None, Field(description="next_cursor of the previous page", max_length=2000)]
-FileId = Annotated[str, Field(min_length=1, max_length=200)]
 PageSize = Annotated[int, Field(ge=1, le=100)]
 
 
@@ -30,16 +30,16 @@ class FileTools(GdriveBase):
                 pageSize=page_size,
                 pageToken=token,
                 orderBy=order_by,
-                fields=f"nextPageToken,incompleteSearch,files({LIST_FILE_FIELDS})",
+                fields=f"nextPageToken,incompleteSearch,files({LIST_FILE_FIELDS},parents,driveId)",
                 corpora="allDrives",
                 includeItemsFromAllDrives=True,
                 supportsAllDrives=True,
             )
 
-        listed = await self.gateway.call(request)
+        listed, sent = await self.gateway.sent(request)
         items: list[FileItem] = []
         labels = []
-        for file in listed.get("files", []):
+        for file in await self.gateway.admitted(list(listed.get("files", []))):
             item, label = self.item(file)
             items.append(item)
             labels.append(label)
@@ -50,7 +50,7 @@ class FileTools(GdriveBase):
         result = FileList(
             files=items, next_cursor=next_cursor, truncated=bool(next_token or listed.get("incompleteSearch"))
         )
-        return ToolOutput(result, self.provenance(f"gdrive://{self.instance}/files", visibility, outsider))
+        return ToolOutput(result, self.provenance(sent, visibility, outsider))
 
     @tool(toolset="files", description="Search files by name and content, across shared drives; returns ids.")
     async def search_files(
@@ -58,7 +58,7 @@ class FileTools(GdriveBase):
         query: Annotated[str, Field(min_length=1, max_length=500, description="Words to find")],
         names_only: bool = False,
         type: FileType | None = None,
-        folder_id: Annotated[str | None, Field(max_length=200)] = None,
+        folder_id: FileId | None = None,
         page_size: PageSize = 20,
         cursor: Cursor = None,
     ) -> ToolOutput[FileList]:
@@ -68,7 +68,7 @@ class FileTools(GdriveBase):
     @tool(toolset="files", description="List a folder's files, folders first.")
     async def list_folder(
         self,
-        folder_id: Annotated[str, Field(min_length=1, max_length=200, description="'root' = My Drive")] = "root",
+        folder_id: Annotated[str, Field(pattern=ID_PATTERN, description="'root' = My Drive")] = "root",
         page_size: PageSize = 50,
         cursor: Cursor = None,
     ) -> ToolOutput[FileList]:
@@ -76,7 +76,7 @@ class FileTools(GdriveBase):
 
     @tool(toolset="files", description="A file's metadata: owners, dates, link, parents, sharing.")
     async def get_file(self, file_id: FileId) -> ToolOutput[FileInfo]:
-        meta = await self.metadata(file_id)
+        meta, sent = await self.metadata(file_id)
         labels = assess(meta, self.domain)
         withhold = self.withhold()
         owners = [o.get("emailAddress", "") for o in meta.get("owners") or [] if isinstance(o, dict)]
@@ -100,19 +100,19 @@ class FileTools(GdriveBase):
             outside=labels.outside,
         )
         outsider = labels.outside and not withhold
-        return ToolOutput(info, self.provenance(f"gdrive:///{meta['id']}", labels.visibility, outsider))
+        return ToolOutput(info, self.provenance(sent, labels.visibility, outsider))
 
-    async def _text(self, file_id: str) -> tuple[dict[str, Any], content.Loaded, bool, bool]:
-        """(metadata, loaded text, outside, withheld), cleaned or withheld when outside."""
-        meta = await self.metadata(file_id)
+    async def _text(self, file_id: str) -> tuple[dict[str, Any], content.Loaded, bool, bool, Target]:
+        """(metadata, loaded text, outside, withheld, the request it came from), cleaned or withheld when outside."""
+        meta, sent = await self.metadata(file_id)
         labels = assess(meta, self.domain)
         if labels.outside and self.withhold():
-            return meta, content.Loaded(WITHHELD, "none"), True, True
-        loaded = await content.load(self.gateway, meta, self.settings.max_download_bytes)
+            return meta, content.Loaded(WITHHELD, "none"), True, True, sent
+        loaded = await content.load(self.gateway, meta, self.settings.max_download_bytes, sent)
         if labels.outside:
             cleaned = outsider_value(loaded.text, True, False)
-            loaded = content.Loaded(cleaned, loaded.format, loaded.partial, loaded.note)
-        return meta, loaded, labels.outside, False
+            loaded = content.Loaded(cleaned, loaded.format, loaded.partial, loaded.note, loaded.sent)
+        return meta, loaded, labels.outside, False, loaded.sent or sent
 
     @tool(
         toolset="files",
@@ -123,7 +123,7 @@ class FileTools(GdriveBase):
         if state and state.get("id") != file_id:
             raise InvalidInput("this cursor belongs to another file: pass the next_cursor of this file's last page")
         start = int(state.get("o", 0)) if state else 0
-        meta, loaded, outside, withheld = await self._text(file_id)
+        meta, loaded, outside, withheld, sent = await self._text(file_id)
         total = len(loaded.text)
         if start > total:
             raise InvalidInput("the cursor is past the end of the file (it changed?): read again without cursor")
@@ -140,21 +140,21 @@ class FileTools(GdriveBase):
             truncated=next_cursor is not None or loaded.partial,
         )
         visibility = assess(meta, self.domain).visibility
-        provenance = self.provenance(f"gdrive:///{meta['id']}", visibility, outside and not withheld)
+        provenance = self.provenance(sent, visibility, outside and not withheld)
         return ToolOutput(result, provenance, text=_render(result, loaded.note))
 
     @resource(
         "gdrive:///{file_id}", description="A Drive file as text (Docs as Markdown, Sheets as CSV).", toolset="files"
     )
     async def file(self, file_id: str) -> ResourceOutput:
-        meta, loaded, outside, withheld = await self._text(file_id)
+        meta, loaded, outside, withheld, sent = await self._text(file_id)
         limit = self.settings.resource_chars
         text = loaded.text
         if len(text) > limit:
             text = text[:limit] + f"\n[truncated at {limit} characters: gdrive_read_file pages through the rest]"
         visibility = assess(meta, self.domain).visibility
         mime = {"markdown": "text/markdown", "csv": "text/csv"}.get(loaded.format, "text/plain")
-        provenance = self.provenance(f"gdrive:///{meta['id']}", visibility, outside and not withheld)
+        provenance = self.provenance(sent, visibility, outside and not withheld)
         return ResourceOutput(text or f"[{loaded.note or 'no text'}]", provenance, mime)
 
 

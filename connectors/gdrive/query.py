@@ -9,7 +9,9 @@ they are put in a query or a URL.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from mcp_hub.errors import InvalidInput
 
@@ -24,7 +26,10 @@ FileType = Literal["doc", "sheet", "slides", "folder", "pdf"]
 TYPE_MIME: dict[str, str] = {"doc": DOC, "sheet": SHEET, "slides": SLIDES, "folder": FOLDER, "pdf": PDF}
 MIME_TYPE: dict[str, str] = {mime: short for short, mime in TYPE_MIME.items()}
 
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+#: Drive's id alphabet ("root" included): checked in the input schema and again before use.
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
+_ID = re.compile(ID_PATTERN)
+FileId = Annotated[str, Field(pattern=ID_PATTERN)]
 
 
 def quote(text: str) -> str:

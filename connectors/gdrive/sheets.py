@@ -11,21 +11,27 @@ from pydantic import Field
 from connectors.gdrive.base import GdriveBase
 from connectors.gdrive.labels import LIST_FILE_FIELDS, WITHHELD, assess, outsider_value
 from connectors.gdrive.models import SheetValues
-from connectors.gdrive.query import SHEET, check_id, short_type
+from connectors.gdrive.query import SHEET, FileId, check_id, short_type
 from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.errors import InvalidInput
+from mcp_hub.upstream import Target
+from mcp_hub.upstream.segments import SEGMENT_PATTERN, segment
 
 
 class SheetTools(GdriveBase):
     @tool(toolset="sheets", description="Read spreadsheet rows: the first sheet, or a sheet/range in A1 notation.")
     async def read_sheet(
         self,
-        file_id: Annotated[str, Field(min_length=1, max_length=200)],
-        range: Annotated[str | None, Field(max_length=200, description="e.g. Budget or Budget!A1:F100")] = None,
+        file_id: FileId,
+        range: Annotated[
+            str | None, Field(max_length=200, pattern=SEGMENT_PATTERN, description="e.g. Budget or Budget!A1:F100")
+        ] = None,
         max_rows: Annotated[int | None, Field(ge=1, le=10_000)] = None,
     ) -> ToolOutput[SheetValues]:
         file_id = check_id(file_id)
-        meta = await self.metadata(file_id, LIST_FILE_FIELDS)
+        if range is not None:  # one URL segment: no '/', '..', '%', '?', '#' (the guard refuses them too)
+            segment(range, what="range")
+        meta, sent = await self.metadata(file_id, LIST_FILE_FIELDS)
         if meta.get("mimeType") != SHEET:
             raise InvalidInput(
                 f"{file_id} is a {short_type(meta.get('mimeType', ''))}, not a Google Sheet: use read_file"
@@ -36,13 +42,13 @@ class SheetTools(GdriveBase):
         if withheld:
             rows: list[list[str]] = [[WITHHELD]]
         elif range is None:
-            raw = await self.gateway.call(
+            raw, sent = await self.gateway.sent(
                 lambda c: c.files.export(fileId=file_id, mimeType="text/csv"), file_id=file_id
             )
             text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
             rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
         else:
-            rows = await self._values(file_id, range, titles)
+            rows, sent = await self._values(file_id, range, titles)
         cap = min(max_rows or self.settings.max_rows, self.settings.max_rows)
         kept = [[outsider_value(cell, labels.outside, False) for cell in row] for row in rows[:cap]]
         result = SheetValues(
@@ -55,7 +61,7 @@ class SheetTools(GdriveBase):
             truncated=len(rows) > cap,
         )
         outsider = labels.outside and not withheld
-        return ToolOutput(result, self.provenance(f"gdrive:///{file_id}", labels.visibility, outsider))
+        return ToolOutput(result, self.provenance(sent, labels.visibility, outsider))
 
     async def _titles(self, file_id: str) -> list[str]:
         found = await self.gateway.call(
@@ -64,7 +70,7 @@ class SheetTools(GdriveBase):
         )
         return [s.get("properties", {}).get("title", "") for s in found.get("sheets", [])]
 
-    async def _values(self, file_id: str, cell_range: str, titles: list[str]) -> list[list[str]]:
+    async def _values(self, file_id: str, cell_range: str, titles: list[str]) -> tuple[list[list[str]], Target]:
         if cell_range in titles:  # a bare sheet name: quote it for A1 notation (spaces, apostrophes)
             cell_range = "'" + cell_range.replace("'", "''") + "'"
 
@@ -74,7 +80,7 @@ class SheetTools(GdriveBase):
             )
 
         try:
-            found = await self.gateway.call(request, file_id=file_id)
+            found, sent = await self.gateway.sent(request, file_id=file_id)
         except InvalidInput as exc:
             raise InvalidInput(f"{exc.message}. The sheets are: {', '.join(titles)}") from None
-        return [[str(cell) for cell in row] for row in found.get("values", [])]
+        return [[str(cell) for cell in row] for row in found.get("values", [])], sent

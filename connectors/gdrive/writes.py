@@ -10,11 +10,11 @@ from pydantic import Field
 from connectors.gdrive.base import GdriveBase
 from connectors.gdrive.content import is_text_like
 from connectors.gdrive.models import Comment, Shared, Written
-from connectors.gdrive.query import DOC, check_id
+from connectors.gdrive.query import DOC, FileId, check_id
 from mcp_hub.connector import ToolOutput, tool
 from mcp_hub.errors import InvalidInput
+from mcp_hub.upstream import Target
 
-FileId = Annotated[str, Field(min_length=1, max_length=200)]
 Content = Annotated[str, Field(max_length=1_000_000)]
 WRITTEN_FIELDS = "id,name,webViewLink"
 
@@ -37,16 +37,16 @@ def _media(text: str, mime: str) -> Any:
 
 
 class WriteTools(GdriveBase):
-    def _written(self, found: dict[str, Any]) -> ToolOutput[Written]:
+    def _written(self, found: dict[str, Any], sent: Target) -> ToolOutput[Written]:
         written = Written(id=found["id"], name=found.get("name", ""), link=found.get("webViewLink"))
-        return ToolOutput(written, self.provenance(f"gdrive:///{written.id}"))
+        return ToolOutput(written, self.provenance(sent))
 
     @tool(toolset="write", description="Create a text file (or a Google Doc from Markdown).", read_only=False)
     async def create_file(
         self,
         name: Annotated[str, Field(min_length=1, max_length=255)],
         content: Content,
-        folder_id: Annotated[str | None, Field(max_length=200)] = None,
+        folder_id: FileId | None = None,
         google_doc: bool = False,
     ) -> ToolOutput[Written]:
         self.require_writes()
@@ -56,7 +56,7 @@ class WriteTools(GdriveBase):
         mime = "text/markdown" if google_doc else _upload_mime(name)
         if google_doc:
             body["mimeType"] = DOC
-        found = await self.gateway.call(
+        found, sent = await self.gateway.sent(
             lambda c: c.files.create(
                 body=body, media_body=_media(content, mime), fields=WRITTEN_FIELDS, supportsAllDrives=True
             ),
@@ -64,12 +64,12 @@ class WriteTools(GdriveBase):
             file_id=folder_id,
             idempotent=False,
         )
-        return self._written(found)
+        return self._written(found, sent)
 
     @tool(toolset="write", description="Replace the content of a text file or Google Doc.", read_only=False)
     async def update_file(self, file_id: FileId, content: Content) -> ToolOutput[Written]:
         self.require_writes()
-        meta = await self.metadata(file_id, "id,name,mimeType")
+        meta, _ = await self.metadata(file_id, "id,name,mimeType")
         mime = meta.get("mimeType", "")
         if mime == DOC:
             upload = "text/markdown"
@@ -77,14 +77,14 @@ class WriteTools(GdriveBase):
             upload = mime
         else:
             raise InvalidInput(f"{file_id} is {mime}: only text files and Google Docs can be updated")
-        found = await self.gateway.call(
+        found, sent = await self.gateway.sent(
             lambda c: c.files.update(
                 fileId=meta["id"], media_body=_media(content, upload), fields=WRITTEN_FIELDS, supportsAllDrives=True
             ),
             action="edit",
             file_id=file_id,
         )
-        return self._written(found)
+        return self._written(found, sent)
 
     @tool(toolset="write", description="Comment on a file.", read_only=False)
     async def add_comment(
@@ -92,13 +92,13 @@ class WriteTools(GdriveBase):
     ) -> ToolOutput[Comment]:
         self.require_writes()
         file_id = check_id(file_id)
-        found = await self.gateway.call(
+        found, sent = await self.gateway.sent(
             lambda c: c.comments.create(fileId=file_id, body={"content": text}, fields="id"),
             action="comment on",
             file_id=file_id,
             idempotent=False,
         )
-        return ToolOutput(Comment(id=found["id"], file_id=file_id), self.provenance(f"gdrive:///{file_id}"))
+        return ToolOutput(Comment(id=found["id"], file_id=file_id), self.provenance(sent))
 
     @tool(
         toolset="sharing",
@@ -125,7 +125,7 @@ class WriteTools(GdriveBase):
             extra["sendNotificationEmail"] = False
         else:
             raise InvalidInput("grantee must be an email address, domain:example.com or anyone")
-        found = await self.gateway.call(
+        found, sent = await self.gateway.sent(
             lambda c: c.permissions.create(
                 fileId=file_id, body=body, fields="id,type,role", supportsAllDrives=True, **extra
             ),
@@ -134,4 +134,4 @@ class WriteTools(GdriveBase):
             idempotent=False,
         )
         shared = Shared(permission_id=found["id"], file_id=file_id, type=found["type"], role=found["role"])
-        return ToolOutput(shared, self.provenance(f"gdrive:///{file_id}"))
+        return ToolOutput(shared, self.provenance(sent))

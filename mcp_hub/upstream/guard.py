@@ -171,6 +171,16 @@ class RequestGuard:
         #: How many requests this guard refused (for tests and diagnostics).
         self.refused = 0
 
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        """(scheme, host, port) of the scope's base URL."""
+        return self._origin
+
+    @property
+    def base_segments(self) -> tuple[str, ...]:
+        """The base URL's path segments (requests must start with them)."""
+        return self._base_segments
+
     def check(self, method: str, url: str, *, redirect_from: Target | None = None) -> Target:
         """The `Target` of an allowed request; `PolicyDenied` (nothing is sent) otherwise."""
         method = method.upper()

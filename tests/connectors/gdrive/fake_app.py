@@ -35,6 +35,7 @@ from tests.connectors.gdrive.fake_state import (
     Grant,
     plain,
 )
+from tests.support.hostile import wire_entry
 
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 Handler = Callable[[Request, FakeGoogle, Grant], Awaitable[Response]]
@@ -121,6 +122,8 @@ def api(
         )
         if fake.delay_s:
             await anyio.sleep(fake.delay_s)
+        if fake.redirect:
+            return Response(status_code=302, headers={"location": fake.redirect})
         if fake.faults:
             fault = fake.faults.pop(0)
             return ApiError(fault.status, fault.reason, fault.message).response(fault.headers)
@@ -340,7 +343,7 @@ def sheets_api(method_id: str, handler: Handler) -> Callable[[Request], Awaitabl
     return api(method_id, wrapped, scopes=SHEETS_READ)
 
 
-def build_app(fake: FakeGoogle) -> Starlette:
+def build_app(fake: FakeGoogle) -> Recorded:
     files_id = "/drive/v3/files/{file_id}"
     write = {WRITE_SCOPE}
     routes = [
@@ -365,4 +368,17 @@ def build_app(fake: FakeGoogle) -> Starlette:
     ]
     app = Starlette(routes=routes)
     app.state.fake = fake
-    return app
+    return Recorded(app)
+
+
+class Recorded:
+    """The app, recording every request in the current fake's `wire` before routing (nothing escapes the log)."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.state = app.state  # conftest swaps `state.fake` per test
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.state.fake.wire.append(wire_entry(scope))
+        await self.app(scope, receive, send)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.connectors.gdrive.fake_query import ROOT_ID
+from tests.support.hostile import Wire
 
 DOC = "application/vnd.google-apps.document"
 SHEET = "application/vnd.google-apps.spreadsheet"
@@ -53,7 +54,11 @@ class FakeGoogle:
     tokens: dict[str, Grant] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     delay_s: float = 0.0
+    #: When set, API requests are answered with a 302 to this URL.
+    redirect: str | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
+    #: Every request received, recorded before routing (tests/support/hostile.py's `Wire`).
+    wire: list[Wire] = field(default_factory=list)
     responses: list[tuple[str, Any]] = field(default_factory=list)
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)

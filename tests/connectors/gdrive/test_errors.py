@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 
+from connectors.gdrive import GdriveConnector, GdriveSettings
+from mcp_hub.connector import ConnectorContext
+from mcp_hub.errors import InternalError
+from mcp_hub.redaction import Redactor
 from mcp_hub.server import HubServer
 from tests.connectors.gdrive.conftest import ALICE, Seeded
 from tests.connectors.gdrive.fake_state import FakeGoogle
@@ -102,3 +107,20 @@ async def test_unreachable_google(call: Call, files: Seeded) -> None:
         env={"MCP_HUB_GDRIVE__BASE_URL": f"http://127.0.0.1:{free_port()}", "MCP_HUB_GDRIVE__RETRY_ATTEMPTS": "1"},
     )
     assert result.is_error and result.meta["mcp_hub/error"] == "unavailable"
+
+
+async def test_an_unrecognised_exception_is_the_hubs_bug_not_googles(
+    base_url: str, key_file: Path, files: Seeded, fake: FakeGoogle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No catch-all: what the translator does not know is an internal error with an incident id, logged."""
+    settings = GdriveSettings(credentials_path=str(key_file), base_url=base_url, subject=ALICE)
+    gateway = GdriveConnector("default", settings, ConnectorContext(Redactor())).gateway
+
+    def broken(client: Any) -> Any:
+        return {}["no such key"]  # a bug in the hub while building the request
+
+    with pytest.raises(InternalError) as raised:
+        await gateway.call(broken, file_id=files.runbook)
+    assert raised.value.kind == "internal" and "a bug in the hub" in raised.value.message
+    assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
+    assert not [w for w in fake.wire if w.path != "/token"]

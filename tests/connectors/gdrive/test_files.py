@@ -64,8 +64,10 @@ async def test_search_filters_by_name_type_and_folder(call: Call, files: Seeded,
     in_folder = await call("gdrive_search_files", {"query": "road", "folder_id": files.folder})
     assert [f["id"] for f in in_folder.structured_content["files"]] == [files.in_folder]
     assert f"'{files.folder}' in parents" in fake.api_requests("drive.files.list")[-1]["params"]["q"]
+    sent = len(fake.wire)
     bad = await call("gdrive_search_files", {"query": "x", "folder_id": "abc' or 'x"})
-    assert bad.is_error and "not a Drive id" in bad.content[0].text
+    assert bad.is_error and bad.meta["mcp_hub/error"] == "invalid_input" and "folder_id" in bad.content[0].text
+    assert len(fake.wire) == sent  # refused by the input schema: nothing sent
     bad_type = await call("gdrive_search_files", {"query": "x", "type": "spreadsheet"})
     assert bad_type.is_error
 
@@ -115,10 +117,12 @@ async def test_file_metadata_labels_visibility_and_outsiders(call: Call, files: 
     assert vendor.structured_content["outside"] is True and provenance(vendor)["outsider_text"] is True
 
 
-async def test_missing_file_is_explained(call: Call, files: Seeded) -> None:
+async def test_missing_file_is_explained(call: Call, files: Seeded, fake: FakeGoogle) -> None:
     result = await call("gdrive_get_file", {"file_id": files.hidden})
     text = result.content[0].text
     assert result.is_error and result.meta["mcp_hub/error"] == "not_found"
     assert f"file {files.hidden} was not found" in text and f"share it with {ALICE}" in text
+    sent = len(fake.wire)
     bad = await call("gdrive_get_file", {"file_id": "../etc/passwd"})
-    assert bad.is_error and "not a Drive id" in bad.content[0].text
+    assert bad.is_error and bad.meta["mcp_hub/error"] == "invalid_input" and "file_id" in bad.content[0].text
+    assert len(fake.wire) == sent  # refused by the input schema: nothing sent
