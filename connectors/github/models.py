@@ -6,10 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-
-class Paged(BaseModel):
-    next_cursor: str | None = Field(default=None, description="Pass back as cursor for the next page.")
-    truncated: bool = Field(default=False, description="True when more exists than was returned.")
+from mcp_hub.upstream import Page
 
 
 # -- repos ------------------------------------------------------------------------------------
@@ -37,7 +34,7 @@ class CodeHit(BaseModel):
     path: str
 
 
-class CodeHits(Paged):
+class CodeHits(Page):
     total: int
     items: list[CodeHit]
 
@@ -48,7 +45,7 @@ class Branch(BaseModel):
     protected: bool = False
 
 
-class Branches(Paged):
+class Branches(Page):
     branches: list[Branch]
 
 
@@ -59,7 +56,7 @@ class CommitSummary(BaseModel):
     date: str | None
 
 
-class Commits(Paged):
+class Commits(Page):
     commits: list[CommitSummary]
 
 
@@ -74,7 +71,7 @@ class FilePatch(BaseModel):
     patch_truncated: bool = False
 
 
-class CommitDetail(Paged):
+class CommitDetail(Page):
     sha: str
     message: str
     author: str | None
@@ -85,7 +82,7 @@ class CommitDetail(Paged):
     files: list[FilePatch]
 
 
-class Comparison(Paged):
+class Comparison(Page):
     status: str
     ahead_by: int
     behind_by: int
@@ -109,7 +106,7 @@ class IssueSummary(BaseModel):
     is_pull: bool = False
 
 
-class Issues(Paged):
+class Issues(Page):
     issues: list[IssueSummary]
     total: int | None = None
 
@@ -119,7 +116,7 @@ class RepoLabel(BaseModel):
     description: str | None = None
 
 
-class RepoLabels(Paged):
+class RepoLabels(Page):
     labels: list[RepoLabel]
 
 
@@ -130,7 +127,7 @@ class Comment(BaseModel):
     created_at: str | None = None
 
 
-class IssueDetail(Paged):
+class IssueDetail(Page):
     number: int
     title: str
     state: str
@@ -171,7 +168,7 @@ class PullSummary(BaseModel):
     labels: list[str] = []
 
 
-class Pulls(Paged):
+class Pulls(Page):
     pulls: list[PullSummary]
 
 
@@ -207,7 +204,7 @@ class PullDetail(BaseModel):
     checks: Checks | None
 
 
-class PullFiles(Paged):
+class PullFiles(Page):
     total_files: int
     files: list[FilePatch]
 
@@ -230,7 +227,7 @@ class ReviewComment(BaseModel):
     in_reply_to: int | None = None
 
 
-class Reviews(Paged):
+class Reviews(Page):
     reviews: list[Review]
     comments: list[ReviewComment]
 
@@ -249,7 +246,7 @@ class WorkflowRun(BaseModel):
     created_at: str | None = None
 
 
-class WorkflowRuns(Paged):
+class WorkflowRuns(Page):
     total: int
     runs: list[WorkflowRun]
 
@@ -268,7 +265,7 @@ class Job(BaseModel):
     failed_steps: list[Step] = []
 
 
-class Jobs(Paged):
+class Jobs(Page):
     jobs: list[Job]
 
 

@@ -22,8 +22,8 @@ Cursor = Annotated[str | None, Field(max_length=500)]
 
 
 class Page(BaseModel):
-    next_cursor: str | None = None
-    truncated: bool = False
+    next_cursor: str | None = Field(default=None, description="Pass back as cursor for the next page.")
+    truncated: bool = Field(default=False, description="True when more exists than was returned.")
 
     @model_validator(mode="after")
     def _more_means_truncated(self) -> Page:
