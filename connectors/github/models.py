@@ -8,7 +8,6 @@ from pydantic import BaseModel, Field
 
 from mcp_hub.upstream import Page
 
-
 # -- repos ------------------------------------------------------------------------------------
 
 
