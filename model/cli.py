@@ -20,7 +20,7 @@ import anyio
 
 from mcp_hub.errors import HubError
 from model.profiles import PROFILES, get_profile
-from model.serve import ServeOptions, build_command, missing_template
+from model.serve import ServeOptions, build_command, missing_template, serve_env
 
 #: The top-level commands this module adds (and `run` dispatches).
 COMMANDS = ("model", "agent", "review", "triage", "webhook")
@@ -118,9 +118,8 @@ def _serve(args: argparse.Namespace) -> int:
     if not _has_vllm():
         print("error: vLLM is not installed here (pip install 'mcp-hub[vllm]' on a GPU machine)", file=sys.stderr)
         return 2
-    if options.api_key_env:
-        command = [os.environ[options.api_key_env] if part == f"${options.api_key_env}" else part for part in command]
-    return subprocess.call(command)  # noqa: S603 - our own argument list, no shell
+    # The key reaches vLLM through its environment (VLLM_API_KEY), never argv (visible in `ps`).
+    return subprocess.call(command, env=serve_env(options))  # noqa: S603 - our own argument list, no shell
 
 
 def _has_vllm() -> bool:
