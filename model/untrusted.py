@@ -76,11 +76,14 @@ def remove_links(text: str, hosts: Iterable[str] = (), *, show_host: bool = True
         return "](#link-removed)"
 
     def bare(match: re.Match[str]) -> str:
-        url = match.group(0)
+        whole = match.group(0)
+        url = whole.rstrip(".,;:!?")  # sentence punctuation after a link is not part of it
+        tail = whole[len(url) :]
         if url == "#link-removed" or _allowed(url, allowed):
-            return url
+            return whole
         host = host_of(url) or "unknown host"
-        return f"[link removed: {host}]" if show_host else "[link removed]"
+        # The host in a code span: forges autolink `www.` and bare URLs in prose, never inside code.
+        return (f"[link removed: `{host}`]" if show_host else "[link removed]") + tail
 
     text = _MD_TARGET.sub(target, text)
     return URL.sub(bare, text)
