@@ -78,7 +78,12 @@ def test_api_key_goes_by_environment_never_argv() -> None:
 
 
 def test_deepseek_v3_and_v4_profiles() -> None:
-    for name, parser in (("v3", "deepseek_v3"), ("v3-0324", "deepseek_v3"), ("v4", "deepseek_v4"), ("v4.1", "deepseek_v41")):
+    for name, parser in (
+        ("v3", "deepseek_v3"),
+        ("v3-0324", "deepseek_v3"),
+        ("v4", "deepseek_v4"),
+        ("v4.1", "deepseek_v41"),
+    ):
         profile = PROFILES[name]
         assert profile.tool_call_parser == parser and profile.native_tools and profile.context_length >= 163_840
         assert profile.tool_call_parser in VLLM["tool_call_parsers"]

@@ -71,7 +71,9 @@ def test_fences_lose_their_info_string_and_are_closed() -> None:
     out = forge_markdown("x\n```suggestion\nevil()\n", HOSTS)
     assert "```suggestion" not in out and out.endswith("```") and out.count("```") == 2
     assert forge_markdown("~~~suggestion\nx\n~~~", HOSTS) == "~~~\nx\n~~~"
-    assert suggestion_text("a\n```\n@admins") is None and suggestion_text("    return x is None") == "    return x is None"
+    assert (
+        suggestion_text("a\n```\n@admins") is None and suggestion_text("    return x is None") == "    return x is None"
+    )
 
 
 def test_hidden_characters_are_made_visible() -> None:

@@ -45,9 +45,7 @@ async def test_unreadable_model_fails_closed(
 ) -> None:
     number = add_pull(github, SMALL_CHANGE)
     reviewer.push(Reply(content="{oops"), Reply(content="I think it is fine."))
-    report = await run_review(
-        gh_session, model_client, PROFILE, url(number), options(), posting=PostOptions(post=True)
-    )
+    report = await run_review(gh_session, model_client, PROFILE, url(number), options(), posting=PostOptions(post=True))
     assert not report.reviewed and report.findings == []
     assert report.exit_code("low") == 2 and report.exit_code("none") == 2  # distinct from "findings" (1)
     markdown = report_markdown(report)
