@@ -172,7 +172,6 @@ PROFILES: dict[str, Profile] = {
             tool_call_parser="deepseek_v4",
             reasoning_parser="deepseek_v4",
             tokenizer_mode="deepseek_v4",
-            reasoning_in_tool_loop=True,
         ),
         Profile(
             "v4.1",
@@ -185,7 +184,6 @@ PROFILES: dict[str, Profile] = {
             native_tools=True,
             tool_call_parser="deepseek_v41",
             reasoning_parser="deepseek_v41",
-            reasoning_in_tool_loop=True,
         ),
         Profile(
             "generic",
