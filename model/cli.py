@@ -108,6 +108,10 @@ def _serve(args: argparse.Namespace) -> int:
     command = build_command(profile, options)
     if args.dry_run:
         print(" ".join(_quote(part) for part in command))
+        if options.api_key_env:
+            print(
+                "the API key reaches vLLM as VLLM_API_KEY in its environment, not on its command line", file=sys.stderr
+            )
         return 0
     template = missing_template(profile, options)
     if template is not None:
