@@ -79,6 +79,7 @@ def main() -> None:
                     "share_of_reviewable_lines": round(report.coverage.lines_reviewed / reviewable, 4),
                     "files_skipped": len(report.coverage.files_skipped),
                     "findings": len(report.findings),
+                    "reviewed": report.reviewed,
                     "seconds": round(seconds, 2),
                 }
             )

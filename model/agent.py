@@ -20,10 +20,10 @@ from typing import Any, Literal
 from mcp_hub import metrics
 from model.client import ModelClient
 from model.conversation import Conversation
-from model.errors import ModelError
+from model.errors import OUT_OF_TOKENS_THINKING, ModelError, OutOfTokens
 from model.gate import Gate
 from model.hub import HubSession
-from model.profiles import Profile
+from model.profiles import Profile, token_params
 from model.toolcalls import (
     Action,
     ParseFailure,
@@ -74,6 +74,8 @@ class AgentOptions:
     max_steps: int = 12
     stream: bool = False
     max_tokens: int | None = None
+    #: vLLM `thinking_token_budget`, for profiles with a reasoning parser.
+    thinking_budget: int | None = None
     #: The served model name; the profile's HF id when empty.
     model: str = ""
 
@@ -131,7 +133,7 @@ class Agent:
 
     def _params(self, tools: list[ToolInfo]) -> dict[str, Any]:
         params: dict[str, Any] = dict(self.profile.sampling())
-        params["max_tokens"] = self.options.max_tokens or self.profile.max_tokens
+        params.update(token_params(self.profile, self.options.max_tokens, self.options.thinking_budget))
         if self.profile.thinking is not None:
             params["chat_template_kwargs"] = {"thinking": self.profile.thinking}
         if self.native:
@@ -153,6 +155,7 @@ class Agent:
             completion = await self.client.complete(model, conversation.messages, **params)
             if completion.reasoning:
                 self._emit("reasoning", text=completion.reasoning)
+            _check_finish(completion)
             return completion
         done: Completion | None = None
         async for event in self.client.stream(model, conversation.messages, **params):
@@ -161,6 +164,7 @@ class Agent:
             elif event.kind == "done":
                 done = event.completion
         assert done is not None
+        _check_finish(done)
         return done
 
     async def _decide(self, completion: Completion, conversation: Conversation, params: dict[str, Any]) -> Action:
@@ -268,3 +272,9 @@ class Agent:
 
 def new_run_id() -> str:
     return secrets.token_hex(6)
+
+
+def _check_finish(completion: Completion) -> None:
+    """An answer cut off while the model was still thinking is its own error, not unreadable output."""
+    if completion.out_of_tokens_thinking:
+        raise OutOfTokens(OUT_OF_TOKENS_THINKING)

@@ -20,7 +20,7 @@ import anyio
 
 from mcp_hub.errors import HubError
 from model.profiles import PROFILES, get_profile
-from model.serve import ServeOptions, build_command, missing_template
+from model.serve import ServeOptions, build_command, missing_template, serve_env
 
 #: The top-level commands this module adds (and `run` dispatches).
 COMMANDS = ("model", "agent", "review", "triage", "webhook")
@@ -108,6 +108,10 @@ def _serve(args: argparse.Namespace) -> int:
     command = build_command(profile, options)
     if args.dry_run:
         print(" ".join(_quote(part) for part in command))
+        if options.api_key_env:
+            print(
+                "the API key reaches vLLM as VLLM_API_KEY in its environment, not on its command line", file=sys.stderr
+            )
         return 0
     template = missing_template(profile, options)
     if template is not None:
@@ -118,9 +122,8 @@ def _serve(args: argparse.Namespace) -> int:
     if not _has_vllm():
         print("error: vLLM is not installed here (pip install 'mcp-hub[vllm]' on a GPU machine)", file=sys.stderr)
         return 2
-    if options.api_key_env:
-        command = [os.environ[options.api_key_env] if part == f"${options.api_key_env}" else part for part in command]
-    return subprocess.call(command)  # noqa: S603 - our own argument list, no shell
+    # The key reaches vLLM through its environment (VLLM_API_KEY), never argv (visible in `ps`).
+    return subprocess.call(command, env=serve_env(options))  # noqa: S603 - our own argument list, no shell
 
 
 def _has_vllm() -> bool:

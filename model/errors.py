@@ -8,7 +8,8 @@
         ├── ContextOverflow     the prompt plus max_tokens exceed the model's context
         ├── ModelRateLimited    429; `retry_after` seconds when the server said
         ├── ModelAuthError      401/403: key or token missing or wrong
-        └── BadModelResponse    any other 4xx, or a body that is not what the API promises
+        ├── BadModelResponse    any other 4xx, or a body that is not what the API promises
+        └── OutOfTokens         the answer hit max_tokens (`finish_reason: "length"`), e.g. while still thinking
 
 Messages never carry the API key or the request body; they name the base URL.
 """
@@ -54,3 +55,14 @@ class ModelAuthError(ModelError):
 
 class BadModelResponse(ModelError):
     kind = "model_bad_response"
+
+
+class OutOfTokens(ModelError):
+    kind = "model_out_of_tokens"
+
+
+#: What to say when a reasoning model spends its whole budget thinking and writes no answer.
+OUT_OF_TOKENS_THINKING = (
+    'the model ran out of tokens while thinking (finish_reason "length", no answer written); '
+    "raise max_tokens (--max-tokens, [model] max_tokens) or set a thinking budget (--thinking-budget)"
+)

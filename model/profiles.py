@@ -13,6 +13,21 @@ Facts (DESIGN.md §2, vLLM 0.33 docs and source):
   no template file), `--reasoning-parser deepseek_v3` with `thinking = true`; within a tool loop the
   assistant's reasoning must be sent back, and is dropped when a new user turn starts.
 
+- V3 and V3-0324: `--tool-call-parser deepseek_v3` with `examples/tool_chat_template_deepseekv3.jinja`;
+  no reasoning (no reasoning parser); 163,840 tokens of context (`max_position_embeddings`).
+- V4 (V4-Flash / V4-Pro) and V4.1: `--tool-call-parser deepseek_v4` / `deepseek_v41` and
+  `--reasoning-parser deepseek_v4` / `deepseek_v41`, all four in vLLM 0.33.0's registries
+  (tests/model/data/vllm_flags.json); V4 also `--tokenizer-mode deepseek_v4` (its own chat encoding,
+  no template file). V4.1's tokenizer mode is not in the registry under its own name and is left out
+  (the model's own template is used). Context 1,048,576 (the V4 model card's 1M tokens; V4.1 assumed
+  the same).
+
+Token limits: `max_tokens` (profile default 8,192; `--max-tokens` / `[model] max_tokens` win) is sent as
+`max_completion_tokens` to current vLLM (the structured_outputs constraint marks it), as `max_tokens`
+elsewhere. A thinking budget (`--thinking-budget` / `[model] thinking_budget`) is sent as vLLM's
+`thinking_token_budget` to profiles with a reasoning parser (the server must be started with
+`--reasoning-config`); other servers do not get it.
+
 The request parameter for structured outputs depends on the server: vLLM >= 0.10.2 takes
 `structured_outputs: {"json": schema}` (the only form since 0.12.0, which silently ignores the old
 one); vLLM < 0.10.2 takes `guided_json: schema`; Ollama and llama.cpp take `response_format`
@@ -55,6 +70,8 @@ class Profile:
     #: The structured-outputs request parameter for the prompted tool protocol.
     constraint: Constraint = "structured_outputs"
     max_tokens: int = 8192
+    #: The answer budget an out-of-tokens retry may grow to (the context bounds it too).
+    max_tokens_ceiling: int = 32_768
 
     def sampling(self) -> dict[str, float]:
         out = {}
@@ -118,6 +135,57 @@ PROFILES: dict[str, Profile] = {
             reasoning_in_tool_loop=True,
         ),
         Profile(
+            "v3",
+            "deepseek-ai/DeepSeek-V3",
+            "DeepSeek-V3: native tool calls, no reasoning",
+            163_840,
+            temperature=0.3,
+            top_p=None,
+            system_prompt=True,
+            native_tools=True,
+            tool_call_parser="deepseek_v3",
+            chat_template="tool_chat_template_deepseekv3.jinja",
+            reasoning_parser=None,
+        ),
+        Profile(
+            "v3-0324",
+            "deepseek-ai/DeepSeek-V3-0324",
+            "DeepSeek-V3-0324: native tool calls, no reasoning",
+            163_840,
+            temperature=0.3,
+            top_p=None,
+            system_prompt=True,
+            native_tools=True,
+            tool_call_parser="deepseek_v3",
+            chat_template="tool_chat_template_deepseekv3.jinja",
+            reasoning_parser=None,
+        ),
+        Profile(
+            "v4",
+            "deepseek-ai/DeepSeek-V4-Flash",
+            "DeepSeek-V4 (Flash; the Pro id works too): native tool calls while thinking",
+            1_048_576,
+            temperature=None,
+            top_p=None,
+            system_prompt=True,
+            native_tools=True,
+            tool_call_parser="deepseek_v4",
+            reasoning_parser="deepseek_v4",
+            tokenizer_mode="deepseek_v4",
+        ),
+        Profile(
+            "v4.1",
+            "deepseek-ai/DeepSeek-V4.1-Flash-1017",
+            "DeepSeek-V4.1: native tool calls while thinking",
+            1_048_576,
+            temperature=None,
+            top_p=None,
+            system_prompt=True,
+            native_tools=True,
+            tool_call_parser="deepseek_v41",
+            reasoning_parser="deepseek_v41",
+        ),
+        Profile(
             "generic",
             "",
             "Any OpenAI-compatible model: prompted tools, tolerant parser, no constraint",
@@ -143,12 +211,31 @@ def get_profile(name_or_id: str) -> Profile:
     lower = key.lower()
     if "r1-0528" in lower:
         base = PROFILES["r1-0528"]
+    elif "v4.1" in lower or "v4-1" in lower:
+        base = PROFILES["v4.1"]
+    elif "v4" in lower:
+        base = PROFILES["v4"]
+    elif "v3-0324" in lower:
+        base = PROFILES["v3-0324"]
     elif "v3.2" in lower:
         base = PROFILES["v3.2"]
     elif "v3.1" in lower:
         base = PROFILES["v3.1"]
+    elif "deepseek-v3" in lower:
+        base = PROFILES["v3"]
     elif "r1" in lower:
         base = PROFILES["r1-distill-qwen-14b"] if "distill" in lower else PROFILES["r1"]
     else:
         base = PROFILES["generic"]
     return replace(base, name=key or base.name, hf_id=key)
+
+
+def token_params(profile: Profile, max_tokens: int | None = None, thinking_budget: int | None = None) -> dict[str, int]:
+    """The answer's token limit (and thinking budget) as the profile's server takes them."""
+    limit = max_tokens or profile.max_tokens
+    if profile.constraint != "structured_outputs":  # not a current vLLM: the classic name only
+        return {"max_tokens": limit}
+    out = {"max_completion_tokens": limit}
+    if thinking_budget and profile.reasoning_parser:
+        out["thinking_token_budget"] = thinking_budget
+    return out

@@ -7,7 +7,9 @@
 - sampling defaults: `--override-generation-config '{"temperature": 0.6, "top_p": 0.95}'` (applied
   over the model's own generation_config, which `--generation-config auto` loads);
 - LoRA: `--enable-lora --lora-modules name=path …`;
-- tensor parallel: `--tp`, else the visible GPUs (`CUDA_VISIBLE_DEVICES`, else `nvidia-smi -L`).
+- tensor parallel: `--tp`, else the visible GPUs (`CUDA_VISIBLE_DEVICES`, else `nvidia-smi -L`);
+- the API key never goes on the command line (any local user can read argv in `ps`): vLLM reads
+  `VLLM_API_KEY` from its environment, which `serve_env` hands it.
 """
 
 from __future__ import annotations
@@ -83,9 +85,17 @@ def build_command(profile: Profile, options: ServeOptions, env: Mapping[str, str
     if options.loras:
         modules = [f"{name}={path}" for name, path in (parse_lora(spec) for spec in options.loras)]
         command += ["--enable-lora", "--lora-modules", *modules]
-    if options.api_key_env:
-        command += ["--api-key", f"${options.api_key_env}"]
     return command
+
+
+def serve_env(options: ServeOptions, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """vLLM's environment: ours, with the key (from `api_key_env`) as `VLLM_API_KEY`, never in argv."""
+    out = dict(os.environ if env is None else env)
+    if options.api_key_env and options.api_key_env != "VLLM_API_KEY":
+        key = out.get(options.api_key_env)
+        if key:
+            out["VLLM_API_KEY"] = key
+    return out
 
 
 def missing_template(profile: Profile, options: ServeOptions) -> Path | None:

@@ -8,6 +8,8 @@
     api_key_file = "/run/secrets/model-key"   # only for this endpoint
     approve = ["github_add_comment"]          # tool globs approved without asking
     verdict_log = "/var/log/mcp-hub/agent.jsonl"
+    max_tokens = 16384           # the answer's token limit per call, reasoning included (default: the profile's)
+    thinking_budget = 8192       # vLLM thinking_token_budget (needs --reasoning-config on the server)
 
 The `[model]` section is taken out of the hub's configuration before the hub is
 built (the hub's registry would reject it as an unknown connector).
@@ -36,6 +38,8 @@ class ModelSettings(BaseModel):
     approve: list[str] = Field(default_factory=list)
     verdict_log: Path | None = None
     max_steps: int = Field(default=12, ge=1, le=200)
+    max_tokens: int | None = Field(default=None, ge=256, le=1_000_000)
+    thinking_budget: int | None = Field(default=None, ge=128, le=1_000_000)
 
     @field_validator("approve", mode="before")
     @classmethod

@@ -36,6 +36,16 @@ class Completion:
     model: str = ""
     usage: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def truncated(self) -> bool:
+        """The server stopped at the token limit (`finish_reason: "length"`): the answer is cut or missing."""
+        return self.finish_reason == "length"
+
+    @property
+    def out_of_tokens_thinking(self) -> bool:
+        """Cut off before writing anything but reasoning: an R1 model that thought through its whole budget."""
+        return self.truncated and not self.content.strip() and not self.tool_calls
+
 
 @dataclass
 class StreamEvent:

@@ -1,7 +1,8 @@
 """`mcp-hub review URL`: review a GitHub pull request or a GitLab merge request with the self-hosted model.
 
 Markdown on stdout (or `--json`), progress on stderr; `--post` publishes one review.
-Exit codes: 0 done, 1 something at or above `--fail-on` was found, 2 the review could not run.
+Exit codes: 0 done, 1 something at or above `--fail-on` was found in the diff, 2 the change was not
+reviewed (below `--min-coverage`, or the model failed on a file: fails closed) or the review could not run.
 """
 
 from __future__ import annotations
@@ -46,8 +47,35 @@ def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     review.add_argument("--budget-tokens", type=int, help="diff tokens per model call (default: from the profile)")
     review.add_argument("--max-calls", type=int, default=24, help="model calls at most (default 24)")
     review.add_argument("--min-severity", choices=["low", "medium", "high", "critical"], default="low")
+    review.add_argument(
+        "--max-tokens", type=int, help="answer tokens per model call, reasoning included (default: [model] or profile)"
+    )
+    review.add_argument(
+        "--thinking-budget", type=int, help="vLLM thinking_token_budget per call (default: [model] thinking_budget)"
+    )
+    review.add_argument(
+        "--min-coverage",
+        type=_share,
+        default=1.0,
+        help="share of reviewable changed lines that must be reviewed, 0-1 (default 1: every reviewable file); "
+        "below it, or when the model fails on any file, the run is 'not reviewed' (exit 2)",
+    )
+    review.add_argument(
+        "--allow-link-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a host model-written links may point at, beside the forge's own (repeatable)",
+    )
     review.add_argument("--verdict-log", help="JSON lines of posting decisions")
     review.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _share(value: str) -> float:
+    share = float(value)
+    if not 0.0 <= share <= 1.0:
+        raise argparse.ArgumentTypeError("a share between 0 and 1")
+    return share
 
 
 async def run_review_command(args: argparse.Namespace, make_client: Callable[..., Any]) -> int:
@@ -70,7 +98,12 @@ async def run_review_command(args: argparse.Namespace, make_client: Callable[...
         if report.posted is not None:
             p = report.posted
             what = p.skipped_reason or f"{p.new} new comment(s), {p.already} already posted, {p.outdated} outdated"
+            if p.withheld:
+                what += f", {len(p.withheld)} withheld"
             print(f"posted: {what}", file=sys.stderr)
+        why = report.coverage.not_reviewed_reason()
+        if why:
+            print(f"not reviewed: {why} (exit 2)", file=sys.stderr)
     return report.exit_code(args.fail_on)
 
 
@@ -88,6 +121,10 @@ async def _run(
         max_calls=args.max_calls,
         model=args.served_name or settings.name,
         min_severity=args.min_severity,
+        max_tokens=args.max_tokens or settings.max_tokens,
+        thinking_budget=args.thinking_budget or settings.thinking_budget,
+        min_coverage=args.min_coverage,
+        allowed_hosts=tuple(args.allow_link_host),
     )
 
     def progress(done: int, total: int, message: str) -> None:

@@ -3,8 +3,15 @@
 One model call per chunk of the diff (several for a large change), each answer
 held to the findings schema (structured outputs) and read tolerantly with one
 repair round; a chunk whose answer stays unreadable is reported as not reviewed,
-never dropped silently. Findings are checked against the diff; the security pass
+never dropped silently. An answer cut off at the token limit while the model was
+still thinking (`finish_reason: "length"`, nothing written) is not "unreadable":
+it is retried once with a doubled budget where the context allows, then reported
+as out of tokens. Findings are checked against the diff; the security pass
 scans the change's own added lines whatever the model said.
+
+Everything the model wrote (messages, suggestions, summaries) passes
+`model.untrusted` here, the one place model output enters the report: whatever
+path later shows or posts it (terminal, JSON, GitHub, GitLab) gets sanitised text.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from model.client import ModelClient
-from model.profiles import Profile
+from model.errors import OUT_OF_TOKENS_THINKING
+from model.profiles import Profile, token_params
 from model.review.diff import order_files
 from model.review.findings import ModelFinding, parse_review, rank, repair_prompt, review_schema, validate
 from model.review.packing import Chunk, pack
@@ -23,6 +31,7 @@ from model.review.prompts import build_prompt, messages
 from model.review.report import Change, Coverage, ReviewReport, Usage
 from model.review.security import security_pass
 from model.toolcalls import ParseFailure, constraint_params
+from model.untrusted import forge_markdown, suggestion_text
 
 #: (done, total, message) before each model call and once at the end; may be async (the MCP tool's
 #: `ctx.report_progress`).
@@ -46,8 +55,16 @@ class ReviewOptions:
     min_severity: str = "low"
     skip: tuple[str, ...] = ()
     instructions: str = ""
+    #: The answer's token limit per call (reasoning included); None: the profile's.
     max_tokens: int | None = None
+    #: vLLM `thinking_token_budget` (reasoning tokens at most), for profiles with a reasoning parser.
+    thinking_budget: int | None = None
     use_bandit: bool = True
+    #: Share of the reviewable changed lines that must be reviewed for the run to count as reviewed
+    #: (1.0: every reviewable file, whole). A file the model failed on makes it "not reviewed" anyway.
+    min_coverage: float = 1.0
+    #: Hosts model-written links may point at, beside the forge's own.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 async def _report(progress: Progress | None, done: int, total: int, message: str) -> None:
@@ -75,6 +92,9 @@ async def review_change(
     review, skipped = order_files(change.files, options.skip)
     coverage = Coverage(files_total=len(change.files), lines_total=sum(f.changed for f in change.files))
     coverage.files_skipped = [(f.path, f.skip or "") for f in skipped]
+    coverage.lines_reviewable = sum(f.changed for f in review)
+    coverage.min_share = options.min_coverage
+    hosts = (change.target.host.split(":")[0], *options.allowed_hosts)
     budget = options.budget_tokens or diff_budget(profile, options.max_tokens)
     chunks = pack(review, budget)
     usage = Usage()
@@ -89,19 +109,23 @@ async def review_change(
         paths = ", ".join(chunk.paths[:3])
         await _report(progress, index - 1, len(chunks), f"reviewing part {index} of {len(chunks)} ({paths})")
         answer = await _ask(client, profile, options, change, chunk, index, len(chunks), usage)
-        if answer is None:
+        if isinstance(answer, str):
             for path in chunk.paths:
-                failed.setdefault(path, "the model's answer stayed unreadable after a repair")
+                failed.setdefault(path, answer)
+                coverage.model_failures.add(path)
             continue
         items, summary = answer
         found.extend(items)
         if summary.strip():
-            report.summaries.append(summary.strip())
+            report.summaries.append(forge_markdown(summary.strip(), hosts))
         for piece in chunk.pieces:
             done_lines[piece.file.path] = done_lines.get(piece.file.path, 0) + piece.changed
     await _report(progress, len(chunks), len(chunks), "checking findings against the diff")
     by_path = {f.path: f for f in change.files}
     checked = [f for f in validate(found, by_path) if rank(f.severity) >= rank(options.min_severity)]
+    for f in checked:  # the model's words, made safe to show or post anywhere
+        f.message = forge_markdown(f.message, hosts)
+        f.suggestion = suggestion_text(f.suggestion) if f.in_diff else None
     report.findings = [f for f in checked if f.in_diff]
     report.folded = [f for f in checked if not f.in_diff]
     report.findings.sort(key=lambda f: (-rank(f.severity), f.path, f.line))
@@ -129,28 +153,45 @@ async def _ask(
     part: int,
     parts: int,
     usage: Usage,
-) -> tuple[list[ModelFinding], str] | None:
-    prompt = build_prompt(
+) -> tuple[list[ModelFinding], str] | str:
+    """The findings and summary of one chunk, or why the chunk could not be reviewed."""
+    instructions, data = build_prompt(
         change.target.label, change.title, chunk.render(), part, parts, options.lang, options.instructions
     )
-    conversation: list[dict[str, Any]] = list(messages(prompt, profile.system_prompt))
+    conversation: list[dict[str, Any]] = messages(instructions, data, profile.system_prompt)
     params: dict[str, Any] = dict(profile.sampling())
-    params["max_tokens"] = options.max_tokens or profile.max_tokens
+    limit = options.max_tokens or profile.max_tokens
+    params.update(token_params(profile, limit, options.thinking_budget))
     if profile.thinking is not None:
         params["chat_template_kwargs"] = {"thinking": profile.thinking}
     params.update(constraint_params(profile.constraint, review_schema()))
     model = options.model or profile.hf_id
-    for attempt in (1, 2):
+    repaired = grown = False
+    while True:
         completion = await client.complete(model, conversation, **params)
         usage.calls += 1
         usage.prompt_tokens += int(completion.usage.get("prompt_tokens") or 0)
         usage.completion_tokens += int(completion.usage.get("completion_tokens") or 0)
+        if completion.truncated:
+            # Cut at the token limit: thinking that never ended, or JSON cut mid-way. Neither is
+            # bad JSON to repair; one retry with a larger budget where the context leaves room.
+            usage.out_of_tokens += 1
+            bigger = _grown_limit(profile, limit, int(completion.usage.get("prompt_tokens") or 0))
+            if not grown and bigger is not None:
+                grown, limit = True, bigger
+                usage.budget_retries += 1
+                params.update(token_params(profile, limit, options.thinking_budget))
+                continue
+            if completion.out_of_tokens_thinking:
+                return OUT_OF_TOKENS_THINKING
+            return f"the model's answer was cut off at {limit} tokens; raise max_tokens (--max-tokens)"
         try:
             parsed = parse_review(completion.content)
         except ParseFailure as exc:
-            if attempt == 2:
+            if repaired:
                 usage.unreadable_chunks += 1
-                return None
+                return "the model's answer stayed unreadable after a repair"
+            repaired = True
             usage.repairs += 1
             conversation += [
                 {"role": "assistant", "content": completion.content},
@@ -158,4 +199,10 @@ async def _ask(
             ]
             continue
         return parsed.findings, parsed.summary
-    return None
+
+
+def _grown_limit(profile: Profile, limit: int, prompt_tokens: int) -> int | None:
+    """Twice the answer budget, within the profile's ceiling and the context; None when it cannot grow."""
+    room = profile.context_length - prompt_tokens - 64
+    bigger = min(limit * 2, profile.max_tokens_ceiling, room)
+    return bigger if bigger > limit else None

@@ -74,8 +74,11 @@ _SEVERITY_ALIASES = {"info": "low", "minor": "low", "major": "high", "blocker": 
 
 def parse_review(text: str) -> ModelReview:
     """The review in `text` (reasoning already removed); ParseFailure says what to fix."""
-    objects = _json_objects(_strip_fence(text))
-    candidates = [o for o in objects if isinstance(o, dict) and ("findings" in o or "summary" in o)]
+    # The whole text first: a fence inside a JSON string (a message quoting ```code```) is not a wrapper.
+    candidates = [o for o in _json_objects(text) if isinstance(o, dict) and ("findings" in o or "summary" in o)]
+    if not candidates:
+        objects = _json_objects(_strip_fence(text))
+        candidates = [o for o in objects if isinstance(o, dict) and ("findings" in o or "summary" in o)]
     if not candidates:
         stripped = text.strip()
         if stripped.startswith("[") and stripped.endswith("]"):

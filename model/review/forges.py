@@ -38,6 +38,8 @@ class Earlier:
     summary: bool = False
     #: id of the conversation comment/note carrying the summary marker (edited in place on re-runs)
     summary_note: str | None = None
+    #: the body of that comment/note as the forge returns it (a re-run re-renders it when it differs)
+    summary_body: str = ""
     #: the login the hub posts as: only its comments' markers are the bot's
     own_login: str = ""
 
@@ -93,6 +95,7 @@ def _scan_markers(
             earlier.summary = True
             if editable and earlier.summary_note is None:
                 earlier.summary_note = note
+                earlier.summary_body = body
 
 
 class GithubForge:

@@ -65,10 +65,27 @@ def _changes(report: ReviewReport, earlier: Earlier) -> tuple[list[Finding], lis
     return new, gone
 
 
+def summary_body(report: ReviewReport) -> str:
+    """The summary comment as posted (scanned; the marker that names it on later runs appended)."""
+    summary = report_markdown(report, posted_inline=True)
+    if scan_write({"body": summary}, use_bandit=False).action != "allow":
+        summary = text(report.lang, "title") + " (details withheld by the scanner)"
+    return summary + "\n\n" + SUMMARY_MARKER
+
+
+def _normal(body: str) -> str:
+    return "\n".join(line.rstrip() for line in body.replace("\r\n", "\n").strip().split("\n"))
+
+
+def summary_changed(report: ReviewReport, earlier: Earlier) -> bool:
+    """Whether the posted summary differs from what this run would post (a stale one is re-rendered)."""
+    return not earlier.summary or _normal(earlier.summary_body) != _normal(summary_body(report))
+
+
 def has_news(report: ReviewReport, earlier: Earlier) -> bool:
     """Whether posting would change anything (what a person is asked to approve)."""
     new, gone = _changes(report, earlier)
-    return bool(new or gone or not earlier.summary)
+    return bool(new or gone or summary_changed(report, earlier))
 
 
 async def publish(
@@ -94,13 +111,10 @@ async def publish(
             posted.withheld.append(f"{finding.path}:{finding.line} ({why})")
         else:
             notes.append(note)
-    if earlier.summary and not notes and not gone:
+    if not notes and not gone and not summary_changed(report, earlier):
         posted.skipped_reason = "nothing new since the last review"
         return posted
-    summary = report_markdown(report, posted_inline=True)
-    if scan_write({"body": summary}, use_bandit=False).action != "allow":
-        summary = text(report.lang, "title") + " (details withheld by the scanner)"
-    summary += "\n\n" + SUMMARY_MARKER
+    summary = summary_body(report)
     if earlier.summary_note is None and not forge.summary_separate:
         # GitLab: the first review's body is the summary note (found and edited on later runs).
         await _gated(gate, hub, do_call, forge.review_tool, forge.review_arguments(summary, notes))

@@ -12,6 +12,7 @@ import re
 
 from model.review.findings import Finding
 from model.review.report import ReviewReport
+from model.untrusted import forge_markdown
 
 MARKER = "mcp-hub-review"
 _MARKERS = re.compile(r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:(finding|outdated|summary)(?::([0-9a-f]{12}))?")
@@ -21,6 +22,10 @@ _TEXT = {
         "title": "Code review",
         "findings": "Findings",
         "none": "No problems found in the reviewed lines.",
+        "none_unreviewed": "No findings in the lines that were reviewed; this is not a review of the change.",
+        "not_reviewed": "NOT REVIEWED",
+        "not_reviewed_why": "**Not reviewed**: {why}. Do not read this as an approval or as a clean result.",
+        "withheld_findings": "Withheld (not posted)",
         "outside": "Outside the diff (not posted inline)",
         "security": "Security pass (scanner, independent of the model)",
         "security_none": "No secrets, backdoor patterns, CI workflow edits or new dependencies in the added lines.",
@@ -34,6 +39,10 @@ _TEXT = {
         "title": "コードレビュー",
         "findings": "指摘事項",
         "none": "レビューした行に問題は見つかりませんでした。",
+        "none_unreviewed": "レビューできた行に指摘はありませんが、この変更のレビューは完了していません。",
+        "not_reviewed": "未レビュー",
+        "not_reviewed_why": "**未レビュー**: {why}。承認や問題なしの結果として扱わないでください。",
+        "withheld_findings": "投稿を保留した指摘",
         "outside": "差分外の指摘（インラインには投稿しません）",
         "security": "セキュリティチェック（スキャナーによる、モデルとは独立）",
         "security_none": "追加行に秘密情報・バックドアのパターン・CI ワークフローの変更・新しい依存関係はありません。",
@@ -98,8 +107,10 @@ def coverage_footer(report: ReviewReport) -> str:
     c, u = report.coverage, report.usage
     lines = [
         f"**{text(report.lang, 'coverage')}**: reviewed {len(c.files_reviewed)} of {c.files_total} files "
-        f"and {c.lines_reviewed} of {c.lines_total} changed lines ({c.share:.0%}) in {u.calls} model call(s)"
+        f"and {c.lines_reviewed} of {c.lines_total} changed lines ({c.share:.0%}; "
+        f"{c.reviewable_share:.0%} of the {c.lines_reviewable} reviewable) in {u.calls} model call(s)"
         + (f", {u.repairs} repaired" if u.repairs else "")
+        + (f", {u.out_of_tokens} cut at the token limit" if u.out_of_tokens else "")
         + "."
     ]
     for title, items in (
@@ -130,13 +141,23 @@ def report_markdown(report: ReviewReport, *, posted_inline: bool = False) -> str
     """The whole report; with `posted_inline`, findings are listed briefly (their comments carry the details)."""
     change = report.change
     lang = report.lang
-    out = [f"## {text(lang, 'title')}: {change.target.label} — {change.title}", ""]
+    why = report.coverage.not_reviewed_reason()
+    # The title is the author's text: sanitised like the model's before it is shown in the bot's voice.
+    title = forge_markdown(change.title.replace("\n", " "), (change.target.host.split(":")[0],))
+    status = f"{text(lang, 'not_reviewed')}: " if why else ""
+    out = [f"## {text(lang, 'title')}: {status}{change.target.label} — {title}", ""]
+    if why:
+        out += [text(lang, "not_reviewed_why").format(why=why), ""]
     if report.summaries:
         out += [" ".join(report.summaries), ""]
     out.append(f"### {text(lang, 'findings')} ({len(report.findings)})")
-    out.append("\n".join(_finding_line(f, not posted_inline) for f in report.findings) or text(lang, "none"))
+    empty = text(lang, "none_unreviewed" if why else "none")
+    out.append("\n".join(_finding_line(f, not posted_inline) for f in report.findings) or empty)
     if report.folded:
         out += ["", f"### {text(lang, 'outside')} ({len(report.folded)})"]
         out += [_finding_line(f, False) for f in report.folded]
+    if report.posted is not None and report.posted.withheld and not posted_inline:
+        out += ["", f"### {text(lang, 'withheld_findings')} ({len(report.posted.withheld)})"]
+        out += [f"- {item}" for item in report.posted.withheld]
     out += ["", security_section(report), "", "---", coverage_footer(report)]
     return "\n".join(out)

@@ -33,10 +33,32 @@ class Coverage:
     files_skipped: list[tuple[str, str]] = field(default_factory=list)
     lines_total: int = 0
     lines_reviewed: int = 0
+    #: Changed lines of the files not skipped (what the review should cover).
+    lines_reviewable: int = 0
+    #: Share of the reviewable lines a run must review to count as reviewed.
+    min_share: float = 1.0
+    #: Files the model failed on (unreadable, out of tokens): these make a run "not reviewed" whatever the share.
+    model_failures: set[str] = field(default_factory=set)
 
     @property
     def share(self) -> float:
         return self.lines_reviewed / self.lines_total if self.lines_total else 1.0
+
+    @property
+    def reviewable_share(self) -> float:
+        return self.lines_reviewed / self.lines_reviewable if self.lines_reviewable else 1.0
+
+    def not_reviewed_reason(self) -> str | None:
+        """Why this run does not count as a review (fail closed), or None when it does."""
+        if self.model_failures:
+            return f"the model failed on {len(self.model_failures)} file(s)"
+        if self.min_share >= 1.0 and (self.files_partial or self.files_not_reviewed):
+            missing = len(self.files_partial) + len(self.files_not_reviewed)
+            return f"{missing} reviewable file(s) were not fully reviewed"
+        if self.reviewable_share < self.min_share:
+            share, needed = self.reviewable_share, self.min_share
+            return f"{share:.0%} of the reviewable lines were reviewed, below the {needed:.0%} required"
+        return None
 
 
 @dataclass
@@ -46,6 +68,9 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     unreadable_chunks: int = 0
+    #: Answers cut at the token limit (`finish_reason: "length"`), and retries with a larger budget.
+    out_of_tokens: int = 0
+    budget_retries: int = 0
 
 
 @dataclass
@@ -73,14 +98,25 @@ class ReviewReport:
     #: Warnings for the reader (an unusable settings file, …).
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def reviewed(self) -> bool:
+        """False when the run fails closed: too little reviewed, or the model failed on a file."""
+        return self.coverage.not_reviewed_reason() is None
+
     def worst(self) -> int:
-        """Highest severity rank among findings and the security pass (-1 when nothing)."""
-        ranks = [rank(f.severity) for f in [*self.findings, *self.folded]]
+        """Highest severity rank among findings placed in the diff and the security pass (-1 when nothing).
+
+        Findings the bot itself refused to place (outside the diff) do not count: the gate follows what
+        is anchored in the change."""
+        ranks = [rank(f.severity) for f in self.findings]
         ranks += [rank(item.severity) for item in self.security]
         return max(ranks, default=-1)
 
     def exit_code(self, fail_on: str | None) -> int:
-        """1 when something at or above `fail_on` was found, else 0 (CI gating)."""
+        """2 when the run is not a review (fails closed, whatever `fail_on`); 1 when something at or above
+        `fail_on` was found; else 0 (CI gating)."""
+        if not self.reviewed:
+            return 2
         if fail_on is None or fail_on == "none":
             return 0
         return 1 if self.worst() >= rank(fail_on) else 0
@@ -90,6 +126,8 @@ class ReviewReport:
         return {
             "target": self.change.target.url,
             "head_sha": self.change.head_sha,
+            "reviewed": self.reviewed,
+            "not_reviewed_reason": self.coverage.not_reviewed_reason(),
             "findings": [f.to_json() for f in self.findings],
             "outside_diff": [f.to_json() for f in self.folded],
             "security": [s.__dict__ for s in self.security],
@@ -103,6 +141,10 @@ class ReviewReport:
                 "lines_total": c.lines_total,
                 "lines_reviewed": c.lines_reviewed,
                 "share": round(c.share, 4),
+                "lines_reviewable": c.lines_reviewable,
+                "reviewable_share": round(c.reviewable_share, 4),
+                "min_share": c.min_share,
+                "model_failures": sorted(c.model_failures),
             },
             "usage": self.usage.__dict__,
             "posted": self.posted.__dict__ if self.posted else None,

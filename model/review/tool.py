@@ -49,6 +49,11 @@ class ReviewSettings(ConnectorSettings):
     approve_posting: bool = False
     budget_tokens: int | None = Field(default=None, ge=500, le=100_000)
     max_calls: int = Field(default=24, ge=1, le=500)
+    #: The answer's token limit per model call (reasoning included); None: the profile's.
+    max_tokens: int | None = Field(default=None, ge=256, le=1_000_000)
+    thinking_budget: int | None = Field(default=None, ge=128, le=1_000_000)
+    #: Share of the reviewable lines a review must cover to count (1.0: all; below: "not reviewed").
+    min_coverage: float = Field(default=1.0, ge=0.0, le=1.0)
 
     def missing(self) -> str | None:
         return None if self.base_url else "no model endpoint: set MCP_HUB_REVIEW__BASE_URL"
@@ -58,6 +63,7 @@ class ReviewResult(BaseModel):
     markdown: str
     findings: int
     worst: str | None = None
+    reviewed: bool = Field(description="false: the run failed closed (too little reviewed, or the model failed)")
     coverage: float = Field(description="share of changed lines reviewed")
     model_calls: int
     posted: str | None = None
@@ -148,7 +154,14 @@ class ReviewWorkflow(Connector[ReviewSettings]):
             raise InvalidInput(exc.message) from None
         s = self.settings
         endpoint = resolve_endpoint(s.backend, s.base_url, s.api_key)
-        options = ReviewOptions(budget_tokens=s.budget_tokens, max_calls=s.max_calls, model=s.served_name)
+        options = ReviewOptions(
+            budget_tokens=s.budget_tokens,
+            max_calls=s.max_calls,
+            model=s.served_name,
+            max_tokens=s.max_tokens,
+            thinking_budget=s.thinking_budget,
+            min_coverage=s.min_coverage,
+        )
         ctx = current_context()
         progress = ctx.report_progress if ctx is not None else None
         async with AsyncExitStack() as stack:
@@ -184,6 +197,7 @@ class ReviewWorkflow(Connector[ReviewSettings]):
             markdown=report_markdown(report),
             findings=len(report.findings) + len(report.folded),
             worst=SEVERITIES[worst] if worst >= 0 else None,
+            reviewed=report.reviewed,
             coverage=round(report.coverage.share, 4),
             model_calls=report.usage.calls,
             posted=posted,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from model.client import ModelClient
-from model.profiles import Profile
+from model.profiles import Profile, token_params
 from model.review.prompts import messages
 from model.toolcalls import ParseFailure, constraint_params
 from model.triage.forges import IssueText
@@ -27,9 +27,10 @@ async def ask_model(
     """(the triage or None when the answer stayed unreadable, model calls made)."""
     numbers = [c.number for c in candidates]
     prompt = build_prompt(repo, issue, labels, candidates, lang)
-    conversation: list[dict[str, Any]] = list(messages(prompt, profile.system_prompt))
+    instructions, _, data = prompt.partition("\n\n")
+    conversation: list[dict[str, Any]] = messages(instructions, data, profile.system_prompt)
     params: dict[str, Any] = dict(profile.sampling())
-    params["max_tokens"] = min(profile.max_tokens, 4096)
+    params.update(token_params(profile, min(profile.max_tokens, 4096)))
     if profile.thinking is not None:
         params["chat_template_kwargs"] = {"thinking": profile.thinking}
     params.update(constraint_params(profile.constraint, triage_schema(labels, numbers)))
@@ -37,6 +38,8 @@ async def ask_model(
     for attempt in (1, 2):
         completion = await client.complete(model or profile.hf_id, conversation, **params)
         calls += 1
+        if completion.truncated:  # cut at the token limit (thinking that never ended): nothing to repair
+            break
         try:
             return parse_triage(completion.content, labels, numbers), calls
         except ParseFailure as exc:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-_URL = re.compile(r"https?://\S+", re.I)
+from model.untrusted import slack_plain
+
 MAX_DIGEST_CHARS = 3800
 
 
@@ -72,9 +72,10 @@ def report_markdown(report: TriageReport) -> str:
 
 
 def slack_escape(text: str) -> str:
-    """Plain text for Slack mrkdwn: no links (they could carry data out), no mentions or markup."""
-    text = _URL.sub("[link removed]", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Plain text for Slack mrkdwn: no links (they could carry data out), no mentions or markup.
+
+    The one sanitiser of model output (`model.untrusted`), shared with the review bot."""
+    return slack_plain(text)
 
 
 def digest_text(report: TriageReport) -> str:

@@ -49,7 +49,9 @@ class JobRunner:
                     report = await run_review(session, self.client, self.profile, job.url, options, posting=posting)
                     p = report.posted
                     posted = (p.skipped_reason or f"{p.new} new comment(s), {p.outdated} outdated") if p else "-"
-                    return f"reviewed {report.change.head_sha[:12]}: {len(report.findings)} finding(s); {posted}"
+                    why = report.coverage.not_reviewed_reason()
+                    verb = f"NOT reviewed ({why})" if why else "reviewed"
+                    return f"{verb} {report.change.head_sha[:12]}: {len(report.findings)} finding(s); {posted}"
                 t = self.triage
                 options_t = TriageOptions(
                     numbers=[job.number],

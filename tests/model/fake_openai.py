@@ -34,6 +34,8 @@ class Reply:
     chunk: int = 5
     #: vLLM's error body (`{"object": "error", …}`) instead of OpenAI's (`{"error": {…}}`).
     vllm_error: bool = False
+    #: e.g. "length": the server stopped at the token limit (an R1 model still thinking).
+    finish_reason: str | None = None
 
 
 def answer(text: str, reasoning: str = "Let me think.", shape: Shape = "reasoning") -> Reply:
@@ -135,7 +137,7 @@ class FakeOpenAI:
                 {
                     "index": 0,
                     "message": self._message(reply),
-                    "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+                    "finish_reason": reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop"),
                 }
             ],
             "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
@@ -178,6 +180,6 @@ class FakeOpenAI:
                 }
             )
             yield chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments[half:]}}]})
-        yield chunk({}, finish="tool_calls" if reply.tool_calls else "stop")
+        yield chunk({}, finish=reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop"))
         yield chunk({}, usage={"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30})
         yield b"data: [DONE]\n\n"

@@ -142,3 +142,11 @@ async def test_writes_need_approval(fake: FakeOpenAI, base_url: str, hub: HubSer
         hub, base_url, "Reply", profile="r1-0528", ask=lambda question: "github_add_comment" in question
     )
     assert run.result.calls[0].status == "called" and len(run.asked) == 1
+
+
+async def test_out_of_tokens_while_thinking_is_named(fake: FakeOpenAI, base_url: str, hub: HubServer) -> None:
+    fake.push(Reply(content="", reasoning="Let me think. " * 20, finish_reason="length"))
+    run = await run_agent(hub, base_url, "How many customers?")
+    assert run.result.status == "model_error" and "ran out of tokens while thinking" in (run.result.error or "")
+    assert len(fake.requests) == 1  # not sent back for a JSON repair
+    assert fake.requests[0]["max_completion_tokens"] == 8192 and "max_tokens" not in fake.requests[0]

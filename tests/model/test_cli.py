@@ -25,10 +25,12 @@ def test_serve_dry_run_prints_the_command(capsys: pytest.CaptureFixture[str], mo
     code = cli.run(
         parse("model", "serve", "r1-0528", "--lora", "ja=/loras/ja", "--dry-run", "--chat-template-dir", "/t")
     )
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert code == 0 and out.startswith("vllm serve deepseek-ai/DeepSeek-R1-0528 ")
     assert "--tensor-parallel-size 4" in out and "--tool-call-parser deepseek_v3" in out
-    assert "--lora-modules ja=/loras/ja" in out and "$VLLM_API_KEY" in out and "sk-do-not-print" not in out
+    # The key goes to vLLM by environment, never argv (visible in `ps`).
+    assert "--lora-modules ja=/loras/ja" in out and "--api-key" not in out and "sk-do-not-print" not in out + err
+    assert "VLLM_API_KEY in its environment" in err
 
 
 def test_serve_without_template_or_vllm_fails_clearly(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -64,3 +64,34 @@ def test_bad_input() -> None:
     with pytest.raises(InvalidInput, match="Hugging Face id"):
         build_command(PROFILES["generic"], ServeOptions(), env={})
     assert visible_gpus({"CUDA_VISIBLE_DEVICES": "0,2,3"}) == 3
+
+
+def test_api_key_goes_by_environment_never_argv() -> None:
+    from model.serve import serve_env
+
+    options = ServeOptions(api_key_env="VLLM_API_KEY")
+    command = build_command(PROFILES["r1"], options, env={})
+    assert "--api-key" not in command and not any("VLLM_API_KEY" in part for part in command)
+    assert serve_env(options, {"VLLM_API_KEY": "k-123", "PATH": "/bin"})["VLLM_API_KEY"] == "k-123"
+    other = ServeOptions(api_key_env="MY_KEY")
+    assert serve_env(other, {"MY_KEY": "k-9"})["VLLM_API_KEY"] == "k-9"
+
+
+def test_deepseek_v3_and_v4_profiles() -> None:
+    for name, parser in (
+        ("v3", "deepseek_v3"),
+        ("v3-0324", "deepseek_v3"),
+        ("v4", "deepseek_v4"),
+        ("v4.1", "deepseek_v41"),
+    ):
+        profile = PROFILES[name]
+        assert profile.tool_call_parser == parser and profile.native_tools and profile.context_length >= 163_840
+        assert profile.tool_call_parser in VLLM["tool_call_parsers"]
+    assert PROFILES["v4"].reasoning_parser == "deepseek_v4" and PROFILES["v4.1"].reasoning_parser == "deepseek_v41"
+    assert PROFILES["v3"].reasoning_parser is None and PROFILES["v4"].tokenizer_mode == "deepseek_v4"
+    v4 = build_command(PROFILES["v4"], ServeOptions(), env={"CUDA_VISIBLE_DEVICES": "0"})
+    assert "--chat-template" not in v4 and v4[v4.index("--tool-call-parser") + 1] == "deepseek_v4"
+    assert get_profile("deepseek-ai/DeepSeek-V4-Pro").tool_call_parser == "deepseek_v4"
+    assert get_profile("deepseek-ai/DeepSeek-V3-0324").name == "v3-0324"
+    assert get_profile("someorg/DeepSeek-V3-AWQ").tool_call_parser == "deepseek_v3"
+    assert get_profile("someorg/DeepSeek-V4.1-Flash-AWQ").tool_call_parser == "deepseek_v41"

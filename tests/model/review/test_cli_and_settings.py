@@ -124,3 +124,27 @@ async def test_unusable_settings_file_is_noted(
     report = await run_review(gh_session, model_client, get_profile("r1-distill-qwen-14b"), url(number),
                               ReviewOptions(model=MODEL))  # fmt: skip
     assert report.notes and "defaults used" in report.notes[0] and len(report.findings) == 2
+
+
+def test_review_command_fails_closed_with_exit_2(
+    github: Any,
+    github_served: tuple[Any, str],
+    reviewer: FakeReviewer,
+    model_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.model.fake_openai import Reply
+
+    _env(monkeypatch, github_served[1], writes=False)
+    number = add_pull(github, SMALL_CHANGE)
+    reviewer.push(Reply(content="", reasoning="hmm", finish_reason="length"), Reply(content="", finish_reason="length"))
+    code = cli.run(parse("review", url(number), "--base-url", model_url, "--fail-on", "low", "--max-tokens", "2048"))
+    out, err = capsys.readouterr()
+    assert code == 2 and "NOT REVIEWED" in out and "No problems found" not in out
+    assert "not reviewed: the model failed on 2 file(s) (exit 2)" in err
+    assert [r["max_completion_tokens"] for r in reviewer.requests] == [2048, 4096]
+    monkeypatch.setenv("MCP_HUB_MODEL__MAX_TOKENS", "3000")
+    reviewer.reset()
+    assert cli.run(parse("review", url(number), "--base-url", model_url, "--fail-on", "high")) == 0
+    assert reviewer.requests[0]["max_completion_tokens"] == 3000
