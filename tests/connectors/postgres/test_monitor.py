@@ -114,7 +114,9 @@ async def test_index_advice_with_hypopg_when_installed(pg_cluster: Cluster, pg_c
             "FROM generate_series(1, 20000) g"
         )
         conn.execute("ANALYZE readings")
-    async with Client(cluster_hub(pg_cluster, pg_cluster_reader)) as client:
+    # hypopg() lists this session's hypothetical indexes: the operator allows it so the check below can run
+    env = {"MCP_HUB_POSTGRES__ALLOWED_FUNCTIONS": "public.hypopg"}
+    async with Client(cluster_hub(pg_cluster, pg_cluster_reader, env)) as client:
         advice = data(
             await client.call_tool("postgres_advise_indexes", {"sql": "SELECT * FROM readings WHERE sensor = 42"})
         )
