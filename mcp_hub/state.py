@@ -93,7 +93,8 @@ class RedisState:
             import redis.asyncio
         except ImportError:
             raise ConfigError(
-                "hub.state_url names Redis but the redis client is not installed: pip install 'mcp-hub[redis]'"
+                "hub.state_url names Redis but the redis client is not installed: "
+                "pip install 'mcp-hub-selfhosted[redis]'"
             ) from None
         self.url = url
         self.prefix = prefix
@@ -151,7 +152,8 @@ class PostgresState:
             from psycopg_pool import AsyncConnectionPool
         except ImportError:
             raise ConfigError(
-                "hub.state_url names PostgreSQL but psycopg is not installed: pip install 'mcp-hub[postgres]'"
+                "hub.state_url names PostgreSQL but psycopg is not installed: "
+                "pip install 'mcp-hub-selfhosted[postgres]'"
             ) from None
         self.url = url
         self.prefix = prefix

@@ -116,7 +116,10 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     if not _has_vllm():
-        print("error: vLLM is not installed here (pip install 'mcp-hub[vllm]' on a GPU machine)", file=sys.stderr)
+        print(
+            "error: vLLM is not installed here (pip install 'mcp-hub-selfhosted[vllm]' on a GPU machine)",
+            file=sys.stderr,
+        )
         return 2
     if options.api_key_env:
         command = [os.environ[options.api_key_env] if part == f"${options.api_key_env}" else part for part in command]
