@@ -217,3 +217,21 @@ async def test_stores_count_atomically(redis_target: RedisTarget, pg_dsn: TestDa
     finally:
         for store in stores:
             await store.aclose()
+
+
+async def test_oidc_callers_are_limited_per_subject_with_their_policys_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.core.test_oidc import ROLES
+    from tests.support.oidc import oidc_env, serve_issuer
+
+    monkeypatch.setattr("mcp_hub.ratelimit.time", FixedClock())
+    with serve_issuer() as issuer:
+        env = oidc_env(issuer, **ROLES) | rate_env(None, MCP_HUB_HTTP__POLICIES__READERS__CALLS_PER_MINUTE="2")
+        with serve_in_thread(hub_app(tmp_path, "http", env)) as base:
+            alice, bob = issuer.mint(sub="alice"), issuer.mint(sub="bob")
+            writer = issuer.mint(sub="ci-bot", roles=["Hub.Writer"])  # mapped to the admin token's policy
+            assert [(await post(base, alice)).status_code for _ in range(3)] == [200, 200, 429]
+            assert (await post(base, issuer.mint(sub="alice"))).status_code == 429  # a fresh token, same subject
+            assert [(await post(base, bob)).status_code for _ in range(3)] == [200, 200, 429]
+            assert [(await post(base, writer)).status_code for _ in range(5)] == [200, 200, 200, 200, 429]
