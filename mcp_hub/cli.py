@@ -192,7 +192,26 @@ def _build(
     )
     if getattr(args, "toolsets", None):
         _check_toolsets(config.hub.toolsets, server, registry)
+    for flag in ("tools", "exclude_tools"):
+        _check_tool_names(flag, getattr(args, flag, None), server, registry)
     return config, server, sorted(registry.manifests)
+
+
+def _check_tool_names(flag: str, given: str | None, server: HubServer, registry: Any) -> None:
+    """`--tools` / `--exclude-tools` name tools that exist (globs are taken as they are): a typo would
+    otherwise serve nothing, or hide nothing, without a word."""
+    built = {tool.facts.connector for tool in server.hub_tools.values()}
+    unknown = [
+        name
+        for name in (n.strip() for n in (given or "").split(","))
+        if name
+        and not any(ch in name for ch in "*?[")
+        and name not in server.hub_tools
+        # a connector that is installed but not configured has no catalog here: its names cannot be checked
+        and not (name.split("_", 1)[0] in registry.manifests and name.split("_", 1)[0] not in built)
+    ]
+    if unknown:
+        raise ConfigError(f"--{flag.replace('_', '-')}: unknown tool {', '.join(unknown)} (see `mcp-hub tools`)")
 
 
 def _check_toolsets(chosen: list[str], server: HubServer, registry: Any) -> None:

@@ -123,6 +123,15 @@ def test_tools_and_exclude_tools_flags() -> None:
     assert listing[0] not in tool_names("--exclude-tools", listing[0]) and listing[0] in everything
     # Naming a write tool does not allow writes (that stays --allow-writes and the connector's own setting).
     assert tool_names("--tools", "postgres_execute") == []
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    for flag in ("--tools", "--exclude-tools"):
+        typo = subprocess.run(
+            [sys.executable, "-m", "mcp_hub.cli", "tools", flag, "postgres_list_tabels"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert typo.returncode != 0 and f"{flag}: unknown tool postgres_list_tabels" in typo.stderr
 
 
 # -- per-caller call rates --------------------------------------------------------------------------------
