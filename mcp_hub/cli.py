@@ -1,9 +1,10 @@
 """The `mcp-hub` command line.
 
     mcp-hub serve [--transport stdio|sse|http] [--host H] [--port P] [--config FILE]
-                  [--toolsets LIST] [--allow-writes] [--discovery]
+                  [--toolsets LIST] [--tools LIST] [--exclude-tools LIST] [--allow-writes] [--discovery]
     mcp-hub config check [--config FILE] [--json]
-    mcp-hub tools [--json] [--config FILE] [--toolsets LIST] [--allow-writes] [--discovery]
+    mcp-hub tools [--json] [--config FILE] [--toolsets LIST] [--tools LIST] [--exclude-tools LIST]
+                  [--allow-writes] [--discovery]
     mcp-hub postgres demo [--config FILE] [--dsn DSN]
     mcp-hub postgres create-reader [--instance NAME] [--schemas a,b] [--config FILE]
     mcp-hub postgres drop-reader [--instance NAME] [--config FILE]
@@ -48,6 +49,15 @@ def _parser(with_model: bool = True) -> argparse.ArgumentParser:
                 "--toolsets",
                 metavar="LIST",
                 help="comma-separated: all, default, <connector>, <connector>.<toolset> (default: hub.toolsets)",
+            )
+            sub.add_argument(
+                "--tools",
+                metavar="LIST",
+                help="comma-separated tool names or globs: only these (as github-mcp-server's --tools; "
+                "without --toolsets, looked for in all toolsets; writes still need --allow-writes)",
+            )
+            sub.add_argument(
+                "--exclude-tools", metavar="LIST", help="comma-separated tool names or globs to hide (adds to hub.deny)"
             )
             sub.add_argument("--allow-writes", action="store_true", help="list and allow write tools")
             sub.add_argument("--discovery", action="store_true", help="expose hub_find_tools + hub_call_tool only")
@@ -152,6 +162,13 @@ def _load(args: argparse.Namespace) -> tuple[HubConfig, Any]:
         registry = Registry([m for n, m in registry.manifests.items() if n in set(config.hub.connectors)])
     if getattr(args, "toolsets", None):
         config.hub.toolsets = [t.strip() for t in args.toolsets.split(",") if t.strip()]
+    tools = [t.strip() for t in (getattr(args, "tools", None) or "").split(",") if t.strip()]
+    if tools:
+        config.hub.allow = tools
+        if not getattr(args, "toolsets", None):
+            config.hub.toolsets = ["all"]  # the named tools wherever they are, as github-mcp-server does
+    excluded = [t.strip() for t in (getattr(args, "exclude_tools", None) or "").split(",") if t.strip()]
+    config.hub.deny = [*config.hub.deny, *excluded]
     if getattr(args, "allow_writes", False):
         config.hub.allow_writes = True
     if getattr(args, "discovery", False):
@@ -175,7 +192,26 @@ def _build(
     )
     if getattr(args, "toolsets", None):
         _check_toolsets(config.hub.toolsets, server, registry)
+    for flag in ("tools", "exclude_tools"):
+        _check_tool_names(flag, getattr(args, flag, None), server, registry)
     return config, server, sorted(registry.manifests)
+
+
+def _check_tool_names(flag: str, given: str | None, server: HubServer, registry: Any) -> None:
+    """`--tools` / `--exclude-tools` name tools that exist (globs are taken as they are): a typo would
+    otherwise serve nothing, or hide nothing, without a word."""
+    built = {tool.facts.connector for tool in server.hub_tools.values()}
+    unknown = [
+        name
+        for name in (n.strip() for n in (given or "").split(","))
+        if name
+        and not any(ch in name for ch in "*?[")
+        and name not in server.hub_tools
+        # a connector that is installed but not configured has no catalog here: its names cannot be checked
+        and not (name.split("_", 1)[0] in registry.manifests and name.split("_", 1)[0] not in built)
+    ]
+    if unknown:
+        raise ConfigError(f"--{flag.replace('_', '-')}: unknown tool {', '.join(unknown)} (see `mcp-hub tools`)")
 
 
 def _check_toolsets(chosen: list[str], server: HubServer, registry: Any) -> None:

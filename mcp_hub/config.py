@@ -119,6 +119,9 @@ class PolicySettings(BaseModel):
     deny: list[str] = Field(default_factory=list)
     allow_writes: bool = False
     allow_destructive: bool = False
+    #: HTTP calls a minute for callers under this policy (a token, or OIDC subjects mapped to it);
+    #: unset: `http.calls_per_minute`.
+    calls_per_minute: int | None = Field(default=None, ge=1)
 
     _lists = field_validator("connectors", "toolsets", "allow", "deny", mode="before")(_split_list)
 
@@ -227,6 +230,9 @@ class HttpSettings(BaseModel):
     allowed_hosts: list[str] = Field(default_factory=list)
     allowed_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    #: Calls (HTTP requests) a minute per caller: per token, per OIDC subject, or for the one local caller
+    #: of a hub without tokens; counted across replicas through `hub.state_url`. Unset: no limit.
+    calls_per_minute: int | None = Field(default=None, ge=1)
 
     _lists = field_validator("allowed_hosts", "allowed_origins", mode="before")(_split_list)
 

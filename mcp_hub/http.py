@@ -14,6 +14,14 @@ One ASGI layer in front of the SDK's Streamable HTTP or SSE app, on every bind
   matching token's name and policy become the request's `Caller`.
 - `X-MCP-Hub-Lockdown: 1` makes the request's caller ask connectors to
   withhold outsider text (a header can switch lockdown on, never off).
+- github-mcp-server's request headers work as aliases, narrowing only:
+  `X-MCP-Toolsets` and `X-MCP-Tools` (comma-separated) keep only those toolsets /
+  tools, `X-MCP-Readonly: true` hides writes, `X-MCP-Lockdown: true` is our lockdown.
+  They are intersected with the caller's policy (`Policy.also`): a header never
+  shows a tool the caller's token or OIDC policy does not allow.
+- With `http.calls_per_minute` (or a token's / policy's own), each caller gets that
+  many requests a minute, counted across replicas (mcp_hub.ratelimit); over it, 429
+  with `Retry-After`.
 - Bodies over `http.max_body_bytes` get 413 before they reach the server (a
   chunked body is read here up to the limit, then handed on whole).
 - Each MCP session belongs to the caller that opened it (the SDK's principal
@@ -44,10 +52,18 @@ from mcp_hub import metrics
 from mcp_hub.config import TOKEN_TOO_SHORT, HubConfig, PolicySettings, token_long_enough
 from mcp_hub.errors import ConfigError
 from mcp_hub.policy import Caller, Policy
+from mcp_hub.ratelimit import CallRate
 from mcp_hub.server import CALLER_SCOPE_KEY
+from mcp_hub.state import InProcessState, StateStore
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 LOCKDOWN_HEADER = "x-mcp-hub-lockdown"
+#: github-mcp-server's names for the same ideas (narrowing-only here).
+GITHUB_LOCKDOWN_HEADER = "x-mcp-lockdown"
+TOOLSETS_HEADER = "x-mcp-toolsets"
+TOOLS_HEADER = "x-mcp-tools"
+READONLY_HEADER = "x-mcp-readonly"
+TRUE_VALUES = ("1", "true", "yes", "on")
 METADATA_PATH = "/.well-known/oauth-protected-resource"
 #: Where OAuth clients look for an authorization server (RFC 8414, OpenID discovery, RFC 9728).
 OAUTH_DISCOVERY_PATHS = (
@@ -88,7 +104,15 @@ def _narrowed(policy: Policy, spec: PolicySettings) -> Policy:
 
 class HttpGuard:
     def __init__(
-        self, app: ASGIApp, *, config: HubConfig, policy: Policy, transport: str, host: str, port: int
+        self,
+        app: ASGIApp,
+        *,
+        config: HubConfig,
+        policy: Policy,
+        transport: str,
+        host: str,
+        port: int,
+        state: StateStore | None = None,
     ) -> None:
         http = config.http
         self.app = app
@@ -102,6 +126,13 @@ class HttpGuard:
         self.policies: dict[str, Policy] = {name: _narrowed(policy, spec) for name, spec in http.policies.items()}
         self.policies.update({t.name: t.caller_policy for t in self.tokens if t.name not in self.policies})
         self.hub_policy = policy
+        #: Calls a minute per caller: the token's or policy's own, else `http.calls_per_minute`.
+        self.default_rate = http.calls_per_minute
+        self.rates: dict[str, int | None] = {n: s.calls_per_minute for n, s in http.policies.items()}
+        self.token_rates = {n: s.calls_per_minute or self.default_rate for n, s in http.tokens.items()}
+        for token_name, token_spec in http.tokens.items():
+            self.rates.setdefault(token_name, token_spec.calls_per_minute)
+        self.call_rate = CallRate(state if state is not None else InProcessState(config.hub.state_prefix))
         self.oidc: Any = None
         self.oidc_settings = http.oidc
         if http.oidc is not None:
@@ -154,13 +185,20 @@ class HttpGuard:
         if path == "/metrics" and self.metrics and self.metrics_public:
             await _reply_metrics(send)
             return
-        caller, problem = await self._authenticate(headers.get("authorization", ""))
+        caller, problem, rate = await self._authenticate(headers.get("authorization", ""))
         if caller is None:
             await self._refuse(scope, headers, send, problem)
             return
         if path == "/metrics" and self.metrics:
             await _reply_metrics(send)
             return
+        if rate is not None:
+            identity, limit = rate
+            wait = await self.call_rate.admit(identity, limit)
+            if wait is not None:
+                body = {"error": f"rate limited: {limit} calls a minute for this caller; retry after {wait} s"}
+                await _reply(send, 429, body, [(b"retry-after", str(wait).encode())])
+                return
         length = headers.get("content-length")
         too_large = {"error": f"request body larger than {self.max_body} bytes"}
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
@@ -173,8 +211,7 @@ class HttpGuard:
                 await _reply(send, 413, too_large)
                 return
             receive = buffered
-        if headers.get(LOCKDOWN_HEADER, "").strip().lower() in ("1", "true", "yes", "on"):
-            caller = replace(caller, lockdown=True)  # a request may turn lockdown on, never off
+        caller = _narrowed_by_headers(caller, headers)
         scope[CALLER_SCOPE_KEY] = caller
         if self.authenticated:
             # The SDK binds each session to the principal that opened it: another caller presenting the
@@ -182,14 +219,16 @@ class HttpGuard:
             scope["user"] = _principal(caller)
         await self.app(scope, _limited(receive, self.max_body), send)
 
-    async def _authenticate(self, authorization: str) -> tuple[Caller | None, Any]:
-        """The caller, or None and why (a `TokenRejected` when a token was presented and refused)."""
+    async def _authenticate(self, authorization: str) -> tuple[Caller | None, Any, tuple[str, int] | None]:
+        """The caller, or None and why (a `TokenRejected` when a token was presented and refused); and
+        the caller's rate-limit identity and calls a minute (None: no limit)."""
         if not self.authenticated:
-            return self.anonymous, None
+            local = None if self.default_rate is None else (f"local:{self.anonymous.name}", self.default_rate)
+            return self.anonymous, None, local
         scheme, _, presented = authorization.partition(" ")
         presented = presented.strip()
         if scheme.lower() != "bearer" or not presented:
-            return None, None
+            return None, None, None
         matched: _Token | None = None
         for token in self.tokens:  # compare against every token: no early exit
             secret = token.secret.get_secret_value()
@@ -197,17 +236,21 @@ class HttpGuard:
             if hmac.compare_digest(secret.encode(), presented.encode()) and token_long_enough(secret):
                 matched = token
         if matched is not None:
-            return Caller(matched.name, self.transport, matched.caller_policy), None
+            limit = self.token_rates.get(matched.name)
+            rate = None if limit is None else (f"token:{matched.name}", limit)
+            return Caller(matched.name, self.transport, matched.caller_policy), None, rate
         if self.oidc is None:
-            return None, None
+            return None, None, None
         from mcp_hub.oidc import TokenRejected
 
         try:
             identity = await self.oidc.verify(presented)
         except TokenRejected as rejected:
-            return None, rejected
+            return None, rejected, None
         policy = self.policies[identity.policy] if identity.policy is not None else self.hub_policy
-        return Caller(identity.caller, self.transport, policy), None
+        limit = (self.rates.get(identity.policy) if identity.policy is not None else None) or self.default_rate
+        rate = None if limit is None else (f"oidc:{identity.caller}", limit)
+        return Caller(identity.caller, self.transport, policy), None, rate
 
     async def _refuse(self, scope: Scope, headers: dict[str, str], send: Send, problem: Any) -> None:
         presented = bool(headers.get("authorization", "").partition(" ")[2].strip())
@@ -238,6 +281,28 @@ class HttpGuard:
         origin = origin.rstrip("/")
         bare = origin.rsplit(":", 1)[0] if origin.count(":") == 2 else origin
         return any(fnmatchcase(origin, o) or fnmatchcase(bare, o) for o in self.allowed_origins)
+
+
+def _csv(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _narrowed_by_headers(caller: Caller, headers: dict[str, str]) -> Caller:
+    """The caller narrowed by the request's own headers (ours and github-mcp-server's): they can hide
+    tools and switch lockdown on, never show a tool or switch anything back on."""
+    if any(headers.get(h, "").strip().lower() in TRUE_VALUES for h in (LOCKDOWN_HEADER, GITHUB_LOCKDOWN_HEADER)):
+        caller = replace(caller, lockdown=True)
+    toolsets, tools = _csv(headers.get(TOOLSETS_HEADER)), _csv(headers.get(TOOLS_HEADER))
+    readonly = headers.get(READONLY_HEADER, "").strip().lower() in TRUE_VALUES
+    if not (toolsets or tools or readonly):
+        return caller
+    wanted = Policy(
+        allow_writes=not readonly,
+        allow_destructive=not readonly,
+        toolsets=frozenset(toolsets) if toolsets else frozenset({"all"}),
+        allow=tuple(tools),
+    )
+    return replace(caller, policy=caller.policy.also(wanted))
 
 
 def _header_safe(text: Any) -> str:
@@ -342,4 +407,5 @@ def build_http_app(server: Any, config: HubConfig, policy: Policy, transport: st
             event_store=MemoryEventStore(),
             retry_interval=RETRY_INTERVAL_MS,
         )
-    return HttpGuard(inner, config=config, policy=policy, transport=transport, host=host, port=port)
+    state = getattr(server, "state", None)
+    return HttpGuard(inner, config=config, policy=policy, transport=transport, host=host, port=port, state=state)

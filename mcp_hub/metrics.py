@@ -52,7 +52,9 @@ def enable() -> None:
         try:
             from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
         except ImportError:
-            raise ConfigError("http.metrics needs prometheus-client: pip install 'mcp-hub[metrics]'") from None
+            raise ConfigError(
+                "http.metrics needs prometheus-client: pip install 'mcp-hub-selfhosted[metrics]'"
+            ) from None
         registry = CollectorRegistry(auto_describe=True)
         _metrics = _Metrics(
             registry=registry,

@@ -49,7 +49,7 @@ class OidcVerifier:
         try:
             import jwt
         except ImportError:
-            raise ConfigError("http.oidc needs PyJWT: pip install 'mcp-hub[oidc]'") from None
+            raise ConfigError("http.oidc needs PyJWT: pip install 'mcp-hub-selfhosted[oidc]'") from None
         self.settings = settings
         self._jwt = jwt
         #: kid -> (PyJWK, the key's own "alg" when the JWKS names one)

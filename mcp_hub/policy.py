@@ -59,6 +59,20 @@ class Policy:
     def permits_connector(self, connector: str) -> bool:
         return self.connectors is None or connector in self.connectors
 
+    def also(self, other: Policy) -> Policy:
+        """What both this policy and `other` permit: a request's own narrowing on top of its caller's
+        policy (HTTP headers such as `X-MCP-Toolsets`), which can take away and never add."""
+        return _BothPolicies(
+            allow_writes=self.allow_writes and other.allow_writes,
+            allow_destructive=self.allow_destructive and other.allow_destructive,
+            toolsets=self.toolsets,
+            allow=self.allow,
+            deny=self.deny,
+            connectors=_meet(self.connectors, other.connectors),
+            first=self,
+            second=other,
+        )
+
     def _toolset_selected(self, tool: ToolFacts) -> bool:
         selected = self.toolsets
         if "all" in selected or tool.connector in selected or tool.toolset in selected:
@@ -111,6 +125,27 @@ class _NarrowedPolicy(Policy):
         if self.extra_toolsets is not None and not Policy(toolsets=self.extra_toolsets)._toolset_selected(tool):
             return False
         return not self.extra_allow or any(fnmatchcase(tool.name, glob) for glob in self.extra_allow)
+
+
+def _meet(one: frozenset[str] | None, two: frozenset[str] | None) -> frozenset[str] | None:
+    if one is None:
+        return two
+    return one if two is None else one & two
+
+
+@dataclass(frozen=True, slots=True)
+class _BothPolicies(Policy):
+    """Two policies, each of which must permit (the fields above are their conjunction, for readers
+    such as a connector asking `allow_writes`)."""
+
+    first: Policy | None = None
+    second: Policy | None = None
+
+    def permits(self, tool: ToolFacts) -> bool:
+        return all(p.permits(tool) for p in (self.first, self.second) if p is not None)
+
+    def permits_connector(self, connector: str) -> bool:
+        return all(p.permits_connector(connector) for p in (self.first, self.second) if p is not None)
 
 
 @dataclass(frozen=True, slots=True)

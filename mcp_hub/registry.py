@@ -169,7 +169,7 @@ class Registry:
     ) -> list[InstanceStatus]:
         missing_modules = [m for m in requires if importlib.util.find_spec(m) is None]
         if missing_modules:
-            hint = f"not installed: pip install 'mcp-hub[{extra or name}]'"
+            hint = f"not installed: pip install 'mcp-hub-selfhosted[{extra or name}]'"
             return [InstanceStatus(name, DEFAULT_INSTANCE, False, hint, None)]
         named = raw.pop("instances", {}) or {}
         if not isinstance(named, dict):

@@ -41,6 +41,10 @@ class StateStore(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def incr(self, key: str, ttl_s: float) -> int | None:
+        """Add one to a counter and return it; a new counter expires after `ttl_s`. None when the
+        store could not be reached (the caller falls back to counting in-process)."""
+
     async def check(self) -> None:
         """Raise `ConfigError` when the store cannot be reached (called as the hub starts)."""
 
@@ -69,6 +73,15 @@ class InProcessState:
     async def delete(self, key: str) -> None:
         self._items.pop(self.prefix + key, None)
 
+    async def incr(self, key: str, ttl_s: float) -> int:
+        now = time.time()
+        item = self._items.get(self.prefix + key)
+        if item is None or item[1] <= now:
+            item = ("0", now + max(ttl_s, 0.001))
+        count = int(item[0]) + 1
+        self._items[self.prefix + key] = (str(count), item[1])
+        return count
+
     async def check(self) -> None:
         return None
 
@@ -93,7 +106,8 @@ class RedisState:
             import redis.asyncio
         except ImportError:
             raise ConfigError(
-                "hub.state_url names Redis but the redis client is not installed: pip install 'mcp-hub[redis]'"
+                "hub.state_url names Redis but the redis client is not installed: "
+                "pip install 'mcp-hub-selfhosted[redis]'"
             ) from None
         self.url = url
         self.prefix = prefix
@@ -119,6 +133,16 @@ class RedisState:
             await self._client.delete(self.prefix + key)
         except Exception as exc:
             self._warn(exc)
+
+    #: INCR, and the expiry only on the counter's first increment: one atomic step for every replica.
+    _INCR = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n"
+
+    async def incr(self, key: str, ttl_s: float) -> int | None:
+        try:
+            return int(await self._client.eval(self._INCR, 1, self.prefix + key, max(1, int(ttl_s * 1000))))
+        except Exception as exc:
+            self._warn(exc)
+            return None
 
     async def check(self) -> None:
         try:
@@ -151,7 +175,8 @@ class PostgresState:
             from psycopg_pool import AsyncConnectionPool
         except ImportError:
             raise ConfigError(
-                "hub.state_url names PostgreSQL but psycopg is not installed: pip install 'mcp-hub[postgres]'"
+                "hub.state_url names PostgreSQL but psycopg is not installed: "
+                "pip install 'mcp-hub-selfhosted[postgres]'"
             ) from None
         self.url = url
         self.prefix = prefix
@@ -209,6 +234,22 @@ class PostgresState:
             await self._run(f"DELETE FROM {self.TABLE} WHERE key = %s", (self.prefix + key,))  # noqa: S608
         except Exception as exc:
             self._warn(exc)
+
+    async def incr(self, key: str, ttl_s: float) -> int | None:
+        live = "s.expires_at > clock_timestamp()"
+        sql = (
+            f"INSERT INTO {self.TABLE} AS s (key, value, expires_at)"  # noqa: S608
+            " VALUES (%s, '1', clock_timestamp() + make_interval(secs => %s))"
+            f" ON CONFLICT (key) DO UPDATE SET value = CASE WHEN {live} THEN (s.value::bigint + 1)::text ELSE '1' END,"
+            f" expires_at = CASE WHEN {live} THEN s.expires_at ELSE excluded.expires_at END"
+            " RETURNING value"
+        )
+        try:
+            rows = await self._run(sql, (self.prefix + key, max(ttl_s, 0.001)))
+        except Exception as exc:
+            self._warn(exc)
+            return None
+        return int(rows[0][0])
 
     async def check(self) -> None:
         create = (

@@ -52,11 +52,11 @@ def enable(provider: Any = None, *, required: bool = True) -> None:
                 trace.set_tracer_provider(provider)
     except ImportError:
         if required:
-            raise ConfigError("hub.tracing needs OpenTelemetry: pip install 'mcp-hub[tracing]'") from None
+            raise ConfigError("hub.tracing needs OpenTelemetry: pip install 'mcp-hub-selfhosted[tracing]'") from None
         if not _warned:
             log.warning(
                 "OTEL_EXPORTER_OTLP_ENDPOINT is set but OpenTelemetry is not installed: no tracing "
-                "(pip install 'mcp-hub[tracing]')"
+                "(pip install 'mcp-hub-selfhosted[tracing]')"
             )
             _warned = True
         return
@@ -79,7 +79,7 @@ def _default_provider() -> Any:
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     except ImportError:
-        log.warning("tracing is on but no OTLP exporter is installed: pip install 'mcp-hub[tracing]'")
+        log.warning("tracing is on but no OTLP exporter is installed: pip install 'mcp-hub-selfhosted[tracing]'")
         return provider
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider

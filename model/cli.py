@@ -120,7 +120,10 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     if not _has_vllm():
-        print("error: vLLM is not installed here (pip install 'mcp-hub[vllm]' on a GPU machine)", file=sys.stderr)
+        print(
+            "error: vLLM is not installed here (pip install 'mcp-hub-selfhosted[vllm]' on a GPU machine)",
+            file=sys.stderr,
+        )
         return 2
     # The key reaches vLLM through its environment (VLLM_API_KEY), never argv (visible in `ps`).
     return subprocess.call(command, env=serve_env(options))  # noqa: S603 - our own argument list, no shell

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,3 +91,66 @@ def test_readme_commands_exist() -> None:
     assert ".venv/bin/pytest -q" in (ROOT / ".ci" / "run").read_text()
     for link in re.findall(r"\]\((examples/[^)]+)\)", readme):
         assert (ROOT / link).exists(), link
+
+
+# -- install lines: one distribution name, extras that exist, no release that was never published ---------
+
+
+def _project() -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return project
+
+
+def _documents() -> list[Path]:
+    """Every file a user reads an install line from, and the code's own `pip install` hints."""
+    out = [ROOT / "README.md"]
+    for top in ("connectors", "model", "mcp_hub", "examples", "deploy"):
+        out += [p for p in sorted((ROOT / top).rglob("*")) if p.is_file() and p.suffix in DOC_SUFFIXES]
+    return out
+
+
+DOC_SUFFIXES = {".md", ".py", ".yml", ".yaml", ".toml", ".sh", ".json", ""}
+
+
+def test_install_lines_name_the_published_distribution_and_real_extras() -> None:
+    project = _project()
+    name, extras = project["name"], set(project["optional-dependencies"])
+    seen = 0
+    for path in _documents():
+        text = path.read_text(errors="replace")
+        relative = path.relative_to(ROOT)
+        # The old name (taken on PyPI by another project) never appears as something to install.
+        assert not re.search(r"(?<![\w-])mcp[-_.]hub\[", text), relative
+        assert not re.search(r"(?<![\w-])mcp[-_.]hub(==|>=|~=)", text), relative
+        for match in re.finditer(re.escape(name) + r"\[([^\]]+)\]([^\s'\"`]*)", text):
+            seen += 1
+            if "{" in match.group(1):  # an f-string hint (mcp_hub/registry.py): the extra comes from a manifest
+                continue
+            assert set(match.group(1).split(",")) <= extras, (relative, match.group(0))
+            assert not match.group(2).startswith("=="), (relative, "no release of it has been published")
+        for match in re.finditer(r"pip install (?:-e )?'\.\[([^\]]+)\]'", text):
+            assert set(match.group(1).split(",")) <= extras, (relative, match.group(0))
+    assert seen >= 10  # the scan does see the install lines (README, connectors, CI examples, hints)
+    # The command and the import packages keep their names.
+    assert project["scripts"] == {"mcp-hub": "mcp_hub.cli:main"}
+
+
+@pytest.mark.parametrize("example", ["github-actions-review.yml", "gitlab-ci-review.yml"])
+def test_ci_examples_install_from_the_repository_at_a_pinned_commit(example: str) -> None:
+    text = (EXAMPLES / "review" / example).read_text()
+    (guard,) = [line.strip().removeprefix("- ") for line in text.splitlines() if "grep -Eqx" in line]
+    guard = guard.removesuffix("\\").strip()
+    install = next(line for line in text.splitlines() if "pip install" in line)
+    assert f'"{_project()["name"]}[' in install and "@ $MCP_HUB_SOURCE" in install
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    cases = {
+        f"git+https://github.com/acme/mcp-hub@{sha}": 0,
+        "git+https://github.com/acme/mcp-hub@main": 1,  # a branch moves
+        "git+https://github.com/acme/mcp-hub@v0.1.0": 1,
+        f"git+https://github.com/acme/mcp-hub@{sha[:12]}": 1,
+        "": 1,
+        f"git+https://evil.example/x@{sha} ; curl evil": 1,
+    }
+    for value, expected in cases.items():
+        ran = subprocess.run(["bash", "-c", guard], env={"MCP_HUB_SOURCE": value, "PATH": "/usr/bin:/bin"})
+        assert ran.returncode == expected, value

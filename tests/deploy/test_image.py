@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from tests.deploy.dockerfile import stages
+from tests.deploy.dockerfile import DOCKERFILE, stages
 from tests.deploy.manifests import DEPLOY, ROOT
 from tests.support.http_server import free_port, wait_healthy
 
@@ -58,18 +59,29 @@ def test_dockerfile_is_multi_stage_non_root_with_every_connector_and_a_healthche
     assert (build.name, runtime.name) == ("build", "runtime")
     assert build.base == runtime.base == "python:${PYTHON_VERSION}-slim"
     install = next(run for run in build.all("RUN") if "pip install" in run)
-    extras = install.split('".[', 1)[1].split(']"', 1)[0].split(",")
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    entry_points = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["mcp_hub.connectors"]
-    installed = set()
-    for extra in extras:
+    written = install.split('".[', 1)[1].split(']"', 1)[0]
+    assert written == "${EXTRAS}" and "EXTRAS" in build.all("ARG")
+    (default,) = re.findall(r"^ARG EXTRAS=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = project["optional-dependencies"]
+    entry_points = project["entry-points"]["mcp_hub.connectors"]
+
+    def closure(extra: str) -> set[str]:
+        out = {extra}
         for requirement in declared[extra]:
-            if requirement.startswith("mcp-hub["):
-                installed |= set(requirement.split("[", 1)[1].split("]", 1)[0].split(","))
-        installed.add(extra)
+            if requirement.startswith(project["name"] + "["):
+                for inner in requirement.split("[", 1)[1].split("]", 1)[0].split(","):
+                    out |= closure(inner)
+        return out
+
+    installed = set().union(*(closure(extra) for extra in default.split(",")))
     connectors = {name for name in entry_points if name in declared}  # review needs no extra
     assert connectors == {"postgres", "github", "gitlab", "slack", "gdrive"}
     assert connectors <= installed
+    # The agent's scanner only when asked for (--build-arg EXTRAS=server,agent); vLLM never (its own image).
+    assert "agent" not in installed and "vllm" not in installed
+    packages = {r.split("[")[0].split(">")[0].split("=")[0].lower() for e in installed for r in declared[e]}
+    assert "bandit" not in packages and "vllm" not in packages
     assert any(source.startswith("--from=build ") for source in runtime.all("COPY"))
     # Only the runtime stage ships: no compiler, no pip cache, a non-root numeric user.
     (user,) = runtime.all("USER")

@@ -26,7 +26,7 @@ def test_missing_depends_on_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     assert PostgresSettings().missing() is None and PostgresSettings().embedded
     monkeypatch.setattr(settings, "EMBEDDED_MODULE", "no_such_module_for_mcp_hub")
     reason = PostgresSettings().missing()
-    assert reason is not None and "DATABASE_URL" in reason and "mcp-hub[embedded]" in reason
+    assert reason is not None and "DATABASE_URL" in reason and "mcp-hub-selfhosted[embedded]" in reason
 
 
 def test_data_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
