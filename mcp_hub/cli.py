@@ -53,7 +53,7 @@ def _parser(with_model: bool = True) -> argparse.ArgumentParser:
             sub.add_argument(
                 "--tools",
                 metavar="LIST",
-                help="comma-separated tool names or globs: only these (as github-mcp-server's --tools; "
+                help="comma-separated tool names or globs: only these (like github-mcp-server's flag of that name: "
                 "without --toolsets, looked for in all toolsets; writes still need --allow-writes)",
             )
             sub.add_argument(

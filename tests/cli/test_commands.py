@@ -89,6 +89,6 @@ def test_help_matches_the_readme() -> None:
         done = subprocess.run([HUB, *command], capture_output=True, text=True, timeout=30)
         assert done.returncode == 0
         for flag in [w for w in done.stdout.split() if w.startswith("--") and w not in ("--help",)]:
-            flag = flag.strip(",[]")
+            flag = flag.strip(",[]();:.")  # words of the help prose carry punctuation
             assert flag in readme, f"{' '.join(command)}: {flag} is not documented in the README"
     assert sys.executable
