@@ -91,6 +91,11 @@ class ClientLog:
         else:
             self._loop.call_soon_threadsafe(schedule)
 
+    @property
+    def pending(self) -> bool:
+        """Messages queued and not sent yet (most calls have none: `flush` is then skipped)."""
+        return self._tail is not None
+
     async def flush(self) -> None:
         while self._tail is not None:
             tail = self._tail
