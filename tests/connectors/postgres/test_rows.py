@@ -70,3 +70,17 @@ def test_shapes_are_remembered_within_a_bound() -> None:
     for width in range(rows_module._MAX_PLANS + 20):
         ResultRows(1, 1 << 20, 100).begin(["c"] * (width + 1), [(0, 0)] * (width + 1), [25] * (width + 1))
     assert len(rows_module._PLANS) == rows_module._MAX_PLANS
+
+
+def test_query_result_is_what_model_construct_builds() -> None:
+    from connectors.postgres.models import More, QueryResult, query_result
+
+    more = More(reason="max_rows", bytes=10, next="OFFSET 1")
+    for args in ((["a"], [[1]], 1, False, None, None), (["a", "b"], [["x", None]], 1, True, more, 2)):
+        fast = query_result(*args)  # type: ignore[arg-type]
+        kwargs = dict(zip(("columns", "rows", "row_count", "truncated", "more", "cut_cells"), args, strict=True))
+        slow = QueryResult.model_construct(**kwargs)  # type: ignore[arg-type]
+        assert fast == slow and fast.model_fields_set == slow.model_fields_set
+        assert list(fast.__dict__) == list(slow.__dict__)
+        assert fast.model_dump_json(exclude_none=True) == slow.model_dump_json(exclude_none=True)
+        assert fast.model_dump(mode="json") == slow.model_dump(mode="json")
