@@ -292,7 +292,7 @@ def build_handler(
                 redactor,
             )
         finally:
-            if channel is not None:
+            if channel is not None and channel.pending:
                 await channel.flush()  # what the call logged reaches the client before its result
             client_log.close_call_log(log_token)
             _CONTEXT.reset(context_token)

@@ -55,11 +55,14 @@ class ClientLog:
         self._redactor = redactor
         self._loop = asyncio.get_running_loop()
         self._tail: asyncio.Task[None] | None = None
-        self._threshold: Level | None = None  # looked up on the first message: most calls log nothing
+        # Looked up on the first message (most calls log nothing); "off" outside a request.
+        self._threshold: Level | Literal["off"] | None = None
 
-    def _level(self) -> Level:
+    def _level(self) -> Level | Literal["off"]:
         from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+        if getattr(self._ctx, "_request_context", None) is None:  # a pydantic private: slow to read
+            return "off"
         if getattr(self._ctx, "protocol_version", None) in MODERN_PROTOCOL_VERSIONS:
             return "debug"  # the request's own `_meta` opt-in filters (in the SDK)
         state = _connection_state(self._ctx)
@@ -69,7 +72,7 @@ class ClientLog:
     def wants(self, level: Level) -> bool:
         if self._threshold is None:
             self._threshold = self._level()
-        return LEVELS.index(level) >= LEVELS.index(self._threshold)
+        return self._threshold != "off" and LEVELS.index(level) >= LEVELS.index(self._threshold)
 
     async def send(self, level: Level, message: str, logger: str | None = None) -> None:
         if not self.wants(level):
@@ -90,6 +93,11 @@ class ClientLog:
             schedule()
         else:
             self._loop.call_soon_threadsafe(schedule)
+
+    @property
+    def pending(self) -> bool:
+        """Messages queued and not sent yet (most calls have none: `flush` is then skipped)."""
+        return self._tail is not None
 
     async def flush(self) -> None:
         while self._tail is not None:
@@ -114,8 +122,9 @@ _CURRENT: ContextVar[ClientLog | None] = ContextVar("mcp_hub_client_log", defaul
 
 
 def open_call_log(ctx: Any, redactor: Redactor) -> tuple[ClientLog | None, Any]:
-    """Start the channel of the tool call whose MCP context is `ctx` (None outside a request)."""
-    if ctx is None or getattr(ctx, "_request_context", None) is None:
+    """Start the channel of the tool call whose MCP context is `ctx` (None without one; outside a
+    request, one that sends nothing)."""
+    if ctx is None:
         return None, _CURRENT.set(None)
     channel = ClientLog(ctx, redactor)
     return channel, _CURRENT.set(channel)

@@ -29,6 +29,7 @@ from connectors.postgres.models import (
     TableDescription,
     TableList,
     WriteResult,
+    query_result,
 )
 from connectors.postgres.settings import PostgresSettings
 from connectors.postgres.tools import HealthTools
@@ -206,14 +207,7 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
         outsider_text = self._label_outsider(rows)
         more = await self._more(pool, rows, sql, params) if rows.truncated else None
         # Built without re-validating every cell: they are JSON-ready by construction (`rows`).
-        result = QueryResult.model_construct(
-            columns=rows.columns,
-            rows=rows.rows,
-            row_count=rows.row_count,
-            truncated=rows.truncated,
-            more=more,
-            cut_cells=rows.cut_cells or None,
-        )
+        result = query_result(rows.columns, rows.rows, rows.row_count, rows.truncated, more, rows.cut_cells or None)
         return ToolOutput(result, self._provenance("query", outsider_text))
 
     async def _more(self, pool: AsyncConnectionPool, rows: QueryRows, sql: str, params: list[Any] | None) -> More:

@@ -44,6 +44,31 @@ class QueryResult(BaseModel):
     rows: Rows
 
 
+_QUERY_FIELDS = frozenset(QueryResult.model_fields)
+
+
+def query_result(
+    columns: list[str], rows: list[list[Any]], row_count: int, truncated: bool, more: More | None, cut_cells: int | None
+) -> QueryResult:
+    """`QueryResult.model_construct(...)` with every field given, without its generic per-field loop
+    (~3 µs a call, measured; it runs on every query): the same object, nothing validated (the cells
+    are JSON-ready by construction, and validating 10,000 rows costs more than the query)."""
+    result = QueryResult.__new__(QueryResult)
+    fields = {
+        "columns": columns,
+        "row_count": row_count,
+        "truncated": truncated,
+        "more": more,
+        "cut_cells": cut_cells,
+        "rows": rows,
+    }  # in the order of declaration, as model_construct builds it
+    object.__setattr__(result, "__dict__", fields)
+    object.__setattr__(result, "__pydantic_fields_set__", set(_QUERY_FIELDS))
+    object.__setattr__(result, "__pydantic_extra__", None)
+    object.__setattr__(result, "__pydantic_private__", None)
+    return result
+
+
 class WriteResult(BaseModel):
     """What `execute` did: the command tag, rows affected, and any RETURNING rows."""
 

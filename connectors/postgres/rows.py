@@ -17,6 +17,7 @@ rewrite cells in place by column.
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from typing import Any, Literal
 
 from connectors.postgres.cells import clip, sized_cell, utf8_len
@@ -25,6 +26,13 @@ from connectors.postgres.cells import clip, sized_cell, utf8_len
 _FIXED_WIDTH = {16: 6, 21: 7, 23: 12, 20: 21, 26: 11}
 #: text, varchar, bpchar, name, "char", unknown: loaded as str.
 _TEXT = frozenset({25, 1043, 1042, 19, 18, 705})
+#: date, time, timestamp, timestamptz, timetz: loaded as date/time/datetime, shown in ISO 8601 (ASCII).
+_ISO = frozenset({1082, 1083, 1114, 1184, 1266})
+_ISO_TYPES = (datetime, date, time)
+#: Per tuple of type oids, what `begin` derives from it (text, ISO and other columns; fixed width).
+_Plan = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]
+_PLANS: dict[tuple[int, ...], _Plan] = {}
+_MAX_PLANS = 256
 #: Below this many bytes of budget a cut cell keeps nothing but its marker.
 _MIN_SHARE = 16
 
@@ -55,15 +63,20 @@ class ResultRows:
         self.cut_cells = 0
         #: The widest row read, in characters of its text cells before any cut (what libpq buffered).
         self.widest_row = 0
-        self._text: list[int] = []
-        self._other: list[int] = []
+        self._text: tuple[int, ...] = ()
+        self._iso: tuple[int, ...] = ()
+        self._other: tuple[int, ...] = ()
         self._fixed = 0
 
     def begin(self, columns: list[str], sources: list[tuple[int, int]], types: list[int]) -> None:
         self.columns, self.sources, self.types = columns, sources, types
-        self._text = [i for i, oid in enumerate(types) if oid in _TEXT]
-        self._other = [i for i, oid in enumerate(types) if oid not in _TEXT and oid not in _FIXED_WIDTH]
-        self._fixed = 2 + sum(_FIXED_WIDTH.get(oid, 0) for oid in types)
+        key = tuple(types)
+        plan = _PLANS.get(key)
+        if plan is None:
+            plan = _plan(key)
+            if len(_PLANS) < _MAX_PLANS:  # the same few shapes repeat; never grows without bound
+                _PLANS[key] = plan
+        self._text, self._iso, self._other, self._fixed = plan
 
     @property
     def truncated(self) -> bool:
@@ -92,6 +105,27 @@ class ResultRows:
                     value = cells[i] = clip(value, max_chars)
                     self.cut_cells += 1
                 size += (len(value) if value.isascii() else utf8_len(value)) + 3
+            for i in self._iso:
+                value = cells[i]
+                if value is None:
+                    size += 5
+                    continue
+                if not isinstance(value, _ISO_TYPES):  # another loader's value: the general way
+                    cell, width, full = sized_cell(value, max_chars)
+                    cells[i] = cell
+                    size += width
+                    raw += full
+                    self.cut_cells += full > max_chars
+                    continue
+                text = value.isoformat()  # ASCII: characters are bytes
+                full = len(text)
+                raw += full
+                if full > max_chars:  # the cut's marker is not ASCII
+                    text = clip(text, max_chars)
+                    self.cut_cells += 1
+                    full = utf8_len(text)
+                cells[i] = text
+                size += full + 3
             for i in self._other:
                 cell, width, full = sized_cell(cells[i], max_chars)
                 cells[i] = cell
@@ -131,6 +165,18 @@ class ResultRows:
             size += utf8_len(text) + 3
         self.bytes += size
         return cells
+
+
+def _plan(types: tuple[int, ...]) -> _Plan:
+    text, iso, other = [], [], []
+    for i, oid in enumerate(types):
+        if oid in _TEXT:
+            text.append(i)
+        elif oid in _ISO:
+            iso.append(i)
+        elif oid not in _FIXED_WIDTH:
+            other.append(i)
+    return tuple(text), tuple(iso), tuple(other), 2 + sum(_FIXED_WIDTH.get(oid, 0) for oid in types)
 
 
 def _compact_json(value: Any) -> str:

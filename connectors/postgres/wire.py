@@ -56,6 +56,9 @@ _PARTIAL = (pq.ExecStatus.SINGLE_TUPLE, pq.ExecStatus.TUPLES_CHUNK)
 #: 0 switches streaming off (the whole result, then the sink): for tests that show it matters.
 CHUNK_ROWS = 1
 _FAILED = (pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.PIPELINE_ABORTED)
+#: Plain ints, compared per result in the generators below (an enum member costs an attribute lookup).
+_TUPLES_OK = int(pq.ExecStatus.TUPLES_OK)
+_PIPELINE_SYNC = int(pq.ExecStatus.PIPELINE_SYNC)
 #: A text is prepared on this run on a connection (psycopg's default is 5; ours repeat at once).
 _PREPARE_ON_RUN = 2
 #: Texts remembered per connection (counted or prepared); the least recently used is deallocated.
@@ -339,8 +342,7 @@ def _exchange(
     this returns at once, `True` second, leaving the rest unread (`_stop` reads it)."""
     yield from send(pgconn)
     raw: _Raw = []
-    while True:
-        index = sent[len(raw)][0] if len(raw) < len(sent) else -1
+    for index, _prepared in sent:
         sink = commands[index].sink if index >= 0 else None
         if sink is not None:
             results, stopped = yield from _stream(pgconn, tx, encoding, sink)
@@ -349,7 +351,12 @@ def _exchange(
                 return raw, True
             continue
         results = yield from fetch_many(pgconn)
-        if results and results[-1].status == pq.ExecStatus.PIPELINE_SYNC:
+        if results and results[-1].status == _PIPELINE_SYNC:  # fewer answers than commands
+            return raw, False
+        raw.append(results)
+    while True:  # the Sync (or, from a confused server, more: the caller then closes the connection)
+        results = yield from fetch_many(pgconn)
+        if results and results[-1].status == _PIPELINE_SYNC:
             return raw, False
         raw.append(results)
 
@@ -370,14 +377,19 @@ def _stream(
         result = yield from fetch(pgconn)
         if result is None:
             return others, False
-        if result.status in _PARTIAL or (result.status == pq.ExecStatus.TUPLES_OK and not begun):
-            tx.set_pgresult(result, set_loaders=not begun)
-            if not begun:
+        status = result.status
+        partial = status in _PARTIAL
+        if partial or (status == _TUPLES_OK and not begun):
+            if begun:
+                tx.set_pgresult(result, set_loaders=False)
+            else:
+                tx.set_pgresult(result)
                 sink.begin(*_shape(result, encoding))
                 begun = True
-            if result.ntuples:
-                wanted = sink.add(tx.load_rows(0, result.ntuples, tuple))
-                if result.status in _PARTIAL:
+            count = result.ntuples
+            if count:
+                wanted = sink.add(tx.load_rows(0, count, tuple))
+                if partial:
                     result.clear()
                     if not wanted:
                         return others, True

@@ -12,8 +12,7 @@ several worker threads may serve one tool call.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 
 from mcp_hub.upstream.scope import Target
@@ -42,6 +41,11 @@ class Journal:
             return list(self._targets)
 
     @property
+    def empty(self) -> bool:
+        with self._lock:
+            return not self._targets
+
+    @property
     def first(self) -> Target | None:
         with self._lock:
             return self._targets[0] if self._targets else None
@@ -68,20 +72,32 @@ def current_journal() -> Journal | None:
     return _CURRENT.get()
 
 
-@contextmanager
-def journal(*, follow_redirects: bool = False, root: bool = False) -> Iterator[Journal]:
+class _Opened:
+    """`journal()`'s context manager: a class, not a generator (it runs around every tool call)."""
+
+    __slots__ = ("_follow_redirects", "_root", "_token")
+
+    def __init__(self, follow_redirects: bool, root: bool) -> None:
+        self._follow_redirects = follow_redirects
+        self._root = root
+
+    def __enter__(self) -> Journal:
+        opened = Journal(None if self._root else _CURRENT.get(), follow_redirects=self._follow_redirects)
+        self._token = _CURRENT.set(opened)
+        return opened
+
+    def __exit__(self, *exc_info: object) -> None:
+        _CURRENT.reset(self._token)
+
+
+def journal(*, follow_redirects: bool = False, root: bool = False) -> AbstractContextManager[Journal]:
     """A journal nested in the current one (if any), current until the block ends.
 
     `root=True` starts a fresh one: the hub opens a root journal per tool call, so a workflow tool that
     calls other tools through an inner MCP client is not charged with their requests (each inner call
     is checked against its own).
     """
-    opened = Journal(None if root else _CURRENT.get(), follow_redirects=follow_redirects)
-    token = _CURRENT.set(opened)
-    try:
-        yield opened
-    finally:
-        _CURRENT.reset(token)
+    return _Opened(follow_redirects, root)
 
 
 def provenance_mismatch(resource: str, sent: Journal) -> str | None:
@@ -90,6 +106,8 @@ def provenance_mismatch(resource: str, sent: Journal) -> str | None:
     With no guarded request (a connector not on the kit yet, an answer from a cache) there is nothing
     to compare. Otherwise the label must be the resource of one request that was actually sent.
     """
+    if sent.empty:
+        return None
     uris = {target.uri for target in sent.targets}
     if not uris or resource in uris:
         return None
