@@ -10,12 +10,12 @@ is outside it or that no request of the call addressed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
-from hypothesis import HealthCheck, given, settings
+from anyio.from_thread import BlockingPortal
+from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client
 
@@ -23,7 +23,21 @@ from connectors.gdrive.scope import PROOF_FIELDS
 from mcp_hub.server import HubServer
 from tests.connectors.gdrive.conftest import Seeded
 from tests.connectors.gdrive.fake_state import SHEET, FakeGoogle
-from tests.support.hostile import Exposure, Slot, Wire, catalog_slots, hostile_text, hostile_values, probe, probe_all
+from tests.support import hostile
+from tests.support.hostile import (
+    Exposure,
+    Slot,
+    Wire,
+    catalog_slots,
+    compositions,
+    hostile_text,
+    hostile_values,
+    probe_all,
+    probe_drawn,
+)
+
+portal = hostile.portal  # the shared fixtures (this module provides `hub`)
+session = hostile.session
 
 DRIVE = "0ADRIVEplatform"
 #: Every path the connector may send, and where its file id is.
@@ -124,18 +138,6 @@ def hub(make_hub: Callable[..., HubServer], files: Seeded) -> HubServer:
 
 
 @pytest.fixture
-def portal() -> Iterator[BlockingPortal]:
-    with start_blocking_portal("asyncio") as running:
-        yield running
-
-
-@pytest.fixture
-def session(portal: BlockingPortal, hub: HubServer) -> Iterator[Client]:
-    with portal.wrap_async_context_manager(Client(hub)) as client:
-        yield client
-
-
-@pytest.fixture
 def host(base_url: str) -> str:
     return base_url.removeprefix("http://")
 
@@ -164,7 +166,7 @@ def slots_of(
     return portal.call(catalog_slots, session, exposure(fake, files, host, sheet))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@compositions(100)
 @given(data=st.data())
 def test_random_compositions_never_leave_the_folders(
     portal: BlockingPortal,
@@ -176,10 +178,8 @@ def test_random_compositions_never_leave_the_folders(
     slots_of: list[Slot],
     data: st.DataObject,
 ) -> None:
-    slot = data.draw(st.sampled_from(slots_of), label="slot")
-    value = data.draw(hostile_text([files.runbook, files.hidden]), label="value")
-    problems = portal.call(probe, session, exposure(fake, files, host, sheet), slot, value)
-    assert not problems, "\n".join(problems)
+    values = hostile_text([files.runbook, files.hidden])
+    probe_drawn(portal, session, exposure(fake, files, host, sheet), slots_of, data, values)
 
 
 ATTACKS = [

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
-from hypothesis import HealthCheck, given, settings
+from anyio.from_thread import BlockingPortal
+from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client
 
@@ -26,17 +26,22 @@ from mcp_hub.server import HubServer
 from tests.connectors.github.contract import Contract
 from tests.connectors.github.fake_app import FakeGithub
 from tests.connectors.github.fake_state import PAT
+from tests.support import hostile
 from tests.support.hostile import (
     CORE,
     Exposure,
     Slot,
     Wire,
     catalog_slots,
+    compositions,
     hostile_text,
     hostile_values,
-    probe,
     probe_all,
+    probe_drawn,
 )
+
+portal = hostile.portal  # the shared fixtures (this module provides `hub`)
+session = hostile.session
 
 ALLOWED = "acme/widgets"
 SECRET = "acme/secret"
@@ -130,18 +135,6 @@ def hub(make_hub: Callable[..., HubServer], fake: FakeGithub, contract: Contract
     contract.take()
 
 
-@pytest.fixture
-def portal() -> Iterator[BlockingPortal]:
-    with start_blocking_portal("asyncio") as running:
-        yield running
-
-
-@pytest.fixture
-def session(portal: BlockingPortal, hub: HubServer) -> Iterator[Client]:
-    with portal.wrap_async_context_manager(Client(hub)) as client:
-        yield client
-
-
 def test_the_traversal_family_never_leaves_the_allow_list(
     portal: BlockingPortal, session: Client, fake: FakeGithub
 ) -> None:
@@ -164,15 +157,12 @@ def slots_of(portal: BlockingPortal, session: Client, fake: FakeGithub) -> list[
     return portal.call(catalog_slots, session, exposure(fake))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@compositions(300)
 @given(data=st.data())
 def test_random_compositions_never_leave_the_allow_list(
     portal: BlockingPortal, session: Client, fake: FakeGithub, slots_of: list[Slot], data: st.DataObject
 ) -> None:
-    slot = data.draw(st.sampled_from(slots_of), label="slot")
-    value = data.draw(hostile_text(OTHERS), label="value")
-    problems = portal.call(probe, session, exposure(fake), slot, value)
-    assert not problems, "\n".join(problems)
+    probe_drawn(portal, session, exposure(fake), slots_of, data, hostile_text(OTHERS))
 
 
 # -- the reported attack, spelled out ---------------------------------------------------------------

@@ -10,19 +10,32 @@ spellings are in the family too: numeric ids, `group%2Fname`, encoded slashes in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
-from hypothesis import HealthCheck, given, settings
+from anyio.from_thread import BlockingPortal
+from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client
 
 from mcp_hub.server import HubServer
 from tests.connectors.gitlab.conftest import Fake, Make
-from tests.support.hostile import Exposure, Slot, Wire, catalog_slots, hostile_text, hostile_values, probe, probe_all
+from tests.support import hostile
+from tests.support.hostile import (
+    Exposure,
+    Slot,
+    Wire,
+    catalog_slots,
+    compositions,
+    hostile_text,
+    hostile_values,
+    probe_all,
+    probe_drawn,
+)
+
+portal = hostile.portal  # the shared fixtures (this module provides `hub`)
+session = hostile.session
 
 ALLOWED = "acme/app"
 OTHERS = ["acme/internal-tools", "other/thing", "2"]
@@ -127,18 +140,6 @@ def hub(make_hub: Make) -> HubServer:
     return make_hub({"MCP_HUB_GITLAB__PROJECTS": ALLOWED}, writes=True)
 
 
-@pytest.fixture
-def portal() -> Iterator[BlockingPortal]:
-    with start_blocking_portal("asyncio") as running:
-        yield running
-
-
-@pytest.fixture
-def session(portal: BlockingPortal, hub: HubServer) -> Iterator[Client]:
-    with portal.wrap_async_context_manager(Client(hub)) as client:
-        yield client
-
-
 def test_the_traversal_family_never_leaves_the_allow_list(portal: BlockingPortal, session: Client, fake: Fake) -> None:
     seen = exposure(fake)
     values = hostile_values(OTHERS[:1]) + GITLAB_FAMILY
@@ -163,15 +164,13 @@ def slots_of(portal: BlockingPortal, session: Client, fake: Fake) -> list[Slot]:
     return portal.call(catalog_slots, session, exposure(fake))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@compositions(150)
 @given(data=st.data())
 def test_random_compositions_never_leave_the_allow_list(
     portal: BlockingPortal, session: Client, fake: Fake, slots_of: list[Slot], data: st.DataObject
 ) -> None:
-    slot = data.draw(st.sampled_from(slots_of), label="slot")
-    value = data.draw(hostile_text(OTHERS) | st.sampled_from(GITLAB_FAMILY), label="value")
-    problems = portal.call(probe, session, exposure(fake), slot, value)
-    assert not problems, "\n".join(problems)
+    values = hostile_text(OTHERS) | st.sampled_from(GITLAB_FAMILY)
+    probe_drawn(portal, session, exposure(fake), slots_of, data, values)
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ of that call addressed, and exactly as private as that channel is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
-from hypothesis import HealthCheck, given, settings
+from anyio.from_thread import BlockingPortal
+from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client
 
@@ -21,7 +21,21 @@ from connectors.slack.scope import CHANNEL_ID, METHODS, USER_ID
 from mcp_hub.server import HubServer
 from tests.connectors.slack import workspace as ws
 from tests.connectors.slack.fake_slack import FakeSlack
-from tests.support.hostile import Exposure, Slot, Wire, catalog_slots, hostile_text, hostile_values, probe, probe_all
+from tests.support import hostile
+from tests.support.hostile import (
+    Exposure,
+    Slot,
+    Wire,
+    catalog_slots,
+    compositions,
+    hostile_text,
+    hostile_values,
+    probe_all,
+    probe_drawn,
+)
+
+portal = hostile.portal  # the shared fixtures (this module provides `hub`)
+session = hostile.session
 
 WRITES = {"MCP_HUB_ALLOW_WRITES": "1", "MCP_HUB_TOOLSETS": "all", "MCP_HUB_SLACK__POST_CHANNELS": "general"}
 POSTS = {"chat.postMessage", "reactions.add"}
@@ -93,15 +107,8 @@ def exposure(fake: FakeSlack) -> Exposure:
 
 
 @pytest.fixture
-def portal() -> Iterator[BlockingPortal]:
-    with start_blocking_portal("asyncio") as running:
-        yield running
-
-
-@pytest.fixture
-def session(portal: BlockingPortal, make_hub: Callable[..., HubServer], fake: FakeSlack) -> Iterator[Client]:
-    with portal.wrap_async_context_manager(Client(make_hub(WRITES))) as client:
-        yield client
+def hub(make_hub: Callable[..., HubServer], fake: FakeSlack) -> HubServer:
+    return make_hub(WRITES)
 
 
 def test_the_traversal_family_never_leaves_scope(portal: BlockingPortal, session: Client, fake: FakeSlack) -> None:
@@ -125,12 +132,10 @@ def slots_of(portal: BlockingPortal, session: Client, fake: FakeSlack) -> list[S
     return portal.call(catalog_slots, session, exposure(fake))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@compositions(150)
 @given(data=st.data())
 def test_random_compositions_never_leave_scope(
     portal: BlockingPortal, session: Client, fake: FakeSlack, slots_of: list[Slot], data: st.DataObject
 ) -> None:
-    slot = data.draw(st.sampled_from(slots_of), label="slot")
-    value = data.draw(hostile_text([*OTHERS, "partners", ws.ALICE]) | st.sampled_from(SLACK_SPELLINGS), label="value")
-    problems = portal.call(probe, session, exposure(fake), slot, value)
-    assert not problems, "\n".join(problems)
+    values = hostile_text([*OTHERS, "partners", ws.ALICE]) | st.sampled_from(SLACK_SPELLINGS)
+    probe_drawn(portal, session, exposure(fake), slots_of, data, values)
