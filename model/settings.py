@@ -6,7 +6,7 @@
     profile = "r1-ja-14b"        # a profile name or a Hugging Face id
     name = ""                    # the served model name (default: the profile's HF id)
     api_key_file = "/run/secrets/model-key"   # only for this endpoint
-    approve = ["github_add_comment"]          # tool globs approved without asking
+    approve = ["github_add_issue_comment"]          # tool globs approved without asking
     verdict_log = "/var/log/mcp-hub/agent.jsonl"
 
 The `[model]` section is taken out of the hub's configuration before the hub is

@@ -144,8 +144,8 @@ def test_the_traversal_family_never_leaves_the_allow_list(
     assert not seen.problems, "\n".join(seen.problems[:30])
     # every tool with a string argument was attacked, writes included, and the attack reached the network
     tools = {slot.tool for slot in probed}
-    assert {"github_get_contents", "github_put_file", "github_commit_files", "github_add_comment"} <= tools
-    assert "github_create_review" in tools and any(slot.where[-1] == "path" for slot in probed)
+    assert {"github_get_contents", "github_put_file", "github_commit_files", "github_add_issue_comment"} <= tools
+    assert "github_create_pull_request_review" in tools and any(slot.where[-1] == "path" for slot in probed)
     assert len(fake.state.wire) > 100
     failed = sorted(tool for tool, ok in seen.controls.items() if not ok)
     assert failed == [], failed  # valid calls get through: the probes are not all refused for other reasons

@@ -61,8 +61,8 @@ VALID: dict[str, Any] = {
     "path": "README.md",
     "ref": "main",
     "sha": "main",
-    "from_ref": "main",
-    "to_ref": "fix",
+    "base": "main",
+    "head": "fix",
     "branch": "bot/x",
     "source": "feature",
     "query": "x",
@@ -71,7 +71,7 @@ VALID: dict[str, Any] = {
     "message": "m",
     "pipeline_id": 902,
     "job_id": 9021,
-    "note_id": 1,
+    "comment_id": 1,
     "discussion_id": "abc",
     "line": 10,
 }
@@ -147,7 +147,7 @@ def test_the_traversal_family_never_leaves_the_allow_list(portal: BlockingPortal
     assert not seen.problems, "\n".join(seen.problems[:30])
     # every tool with a string argument was attacked, writes and nested arguments included
     tools = {slot.tool for slot in probed}
-    assert {"gitlab_get_file", "gitlab_commit_files", "gitlab_merge_merge_request", "gitlab_comment_on_issue"} <= tools
+    assert {"gitlab_get_file", "gitlab_commit_files", "gitlab_merge_merge_request", "gitlab_add_issue_comment"} <= tools
     assert ("files", 0, "path") in {slot.where for slot in probed if slot.tool == "gitlab_commit_files"}
     assert ("comments", 0, "path") in {slot.where for slot in probed}
     assert len(fake.state.wire) > 100  # the attack reached the network where values were harmless
