@@ -9,9 +9,10 @@ tools are covered without touching the test) once per hostile value per string a
 from it. A problem is a request the fake received outside scope, or a successful result labelled
 with a scope key that is not allowed or that no request of that call addressed.
 
-The tests share their harness from here too: the `portal` and `session` fixtures (import them; the
-test module provides a `hub` fixture with writes allowed), `compositions(n)` (hypothesis settings
-for the random-composition test) and `probe_drawn` (its body: draw a slot and a value, probe, assert).
+The tests share their harness from here too: the `portal`, `session` and `slots_of` fixtures (bind
+them in the test module, which provides `hub`, with writes allowed, and `exposed`, a fresh `Exposure`
+per call), `compositions(n)` (hypothesis settings for the random-composition test) and `probe_drawn`
+(its body: draw a slot and a value, probe, assert).
 
 Fakes record requests with `wire_entry(scope)` in their ASGI app and may route by `lenient_path`
 (backslashes as slashes, decoded, dot segments resolved), so an escape really lands, and shows.
@@ -386,6 +387,12 @@ def session(portal: BlockingPortal, hub: Any) -> Iterator[Client]:
     """An in-memory MCP client of the test module's `hub` fixture, open for the whole test."""
     with portal.wrap_async_context_manager(Client(hub)) as client:
         yield client
+
+
+@pytest.fixture
+def slots_of(portal: BlockingPortal, session: Client, exposed: Callable[[], Exposure]) -> list[Slot]:
+    """Every string slot of the live catalog, once per test (the examples draw from it)."""
+    return portal.call(catalog_slots, session, exposed())
 
 
 def compositions(max_examples: int) -> settings:

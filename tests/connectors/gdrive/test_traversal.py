@@ -24,20 +24,10 @@ from mcp_hub.server import HubServer
 from tests.connectors.gdrive.conftest import Seeded
 from tests.connectors.gdrive.fake_state import SHEET, FakeGoogle
 from tests.support import hostile
-from tests.support.hostile import (
-    Exposure,
-    Slot,
-    Wire,
-    catalog_slots,
-    compositions,
-    hostile_text,
-    hostile_values,
-    probe_all,
-    probe_drawn,
-)
 
 portal = hostile.portal  # the shared fixtures (this module provides `hub`)
 session = hostile.session
+slots_of = hostile.slots_of
 
 DRIVE = "0ADRIVEplatform"
 #: Every path the connector may send, and where its file id is.
@@ -72,7 +62,7 @@ def under(fake: FakeGoogle, file_id: str, allowed: set[str]) -> bool:
     return False
 
 
-def request_key(wire: Wire) -> str | None:
+def request_key(wire: hostile.Wire) -> str | None:
     for route in ROUTES:
         found = route.match(wire.path)
         if found and "id" in found.groupdict():
@@ -87,10 +77,10 @@ def visibility(fake: FakeGoogle, file_id: str) -> str:
     return "public" if "anyone" in kinds else "internal" if "domain" in kinds else "private"
 
 
-def exposure(fake: FakeGoogle, files: Seeded, host: str, sheet: str = "") -> Exposure:
+def exposure(fake: FakeGoogle, files: Seeded, host: str, sheet: str = "") -> hostile.Exposure:
     allowed = {files.folder, DRIVE}
 
-    def out_of_scope(wire: Wire) -> str | None:
+    def out_of_scope(wire: hostile.Wire) -> str | None:
         if wire.host != host:
             return f"another host {wire.host}"
         if not any(route.match(wire.path) for route in ROUTES):
@@ -104,7 +94,7 @@ def exposure(fake: FakeGoogle, files: Seeded, host: str, sheet: str = "") -> Exp
         rest = resource.removeprefix("gdrive:///")
         return None if rest == resource else rest
 
-    return Exposure(
+    return hostile.Exposure(
         wire=lambda: fake.wire,
         out_of_scope=out_of_scope,
         request_key=request_key,
@@ -146,7 +136,7 @@ def test_the_traversal_family_never_leaves_the_folders(
     portal: BlockingPortal, session: Client, fake: FakeGoogle, files: Seeded, host: str, sheet: str
 ) -> None:
     seen = exposure(fake, files, host, sheet)
-    probed = portal.call(probe_all, session, seen, hostile_values([files.runbook, files.budget]))
+    probed = portal.call(hostile.probe_all, session, seen, hostile.hostile_values([files.runbook, files.budget]))
     assert not seen.problems, "\n".join(seen.problems[:30])
     # the control call of every tool (valid arguments only) succeeded: the probes do reach the fake
     assert seen.controls and all(seen.controls.values()), seen.controls
@@ -160,26 +150,22 @@ def test_the_traversal_family_never_leaves_the_folders(
 
 
 @pytest.fixture
-def slots_of(
-    portal: BlockingPortal, session: Client, fake: FakeGoogle, files: Seeded, host: str, sheet: str
-) -> list[Slot]:
-    return portal.call(catalog_slots, session, exposure(fake, files, host, sheet))
+def exposed(fake: FakeGoogle, files: Seeded, host: str, sheet: str) -> Callable[[], hostile.Exposure]:
+    return lambda: exposure(fake, files, host, sheet)
 
 
-@compositions(100)
+@hostile.compositions(100)
 @given(data=st.data())
 def test_random_compositions_never_leave_the_folders(
     portal: BlockingPortal,
     session: Client,
-    fake: FakeGoogle,
     files: Seeded,
-    host: str,
-    sheet: str,
-    slots_of: list[Slot],
+    exposed: Callable[[], hostile.Exposure],
+    slots_of: list[hostile.Slot],
     data: st.DataObject,
 ) -> None:
-    values = hostile_text([files.runbook, files.hidden])
-    probe_drawn(portal, session, exposure(fake, files, host, sheet), slots_of, data, values)
+    values = hostile.hostile_text([files.runbook, files.hidden])
+    hostile.probe_drawn(portal, session, exposed(), slots_of, data, values)
 
 
 ATTACKS = [

@@ -27,21 +27,10 @@ from tests.connectors.github.contract import Contract
 from tests.connectors.github.fake_app import FakeGithub
 from tests.connectors.github.fake_state import PAT
 from tests.support import hostile
-from tests.support.hostile import (
-    CORE,
-    Exposure,
-    Slot,
-    Wire,
-    catalog_slots,
-    compositions,
-    hostile_text,
-    hostile_values,
-    probe_all,
-    probe_drawn,
-)
 
 portal = hostile.portal  # the shared fixtures (this module provides `hub`)
 session = hostile.session
+slots_of = hostile.slots_of
 
 ALLOWED = "acme/widgets"
 SECRET = "acme/secret"
@@ -77,7 +66,7 @@ VALID_FOR: dict[str, dict[str, Any]] = {
 }
 
 
-def out_of_scope(wire: Wire) -> str | None:
+def out_of_scope(wire: hostile.Wire) -> str | None:
     path = wire.path
     if path.startswith("/api/blobs/logs/"):
         return None  # a job log's storage, reached by a redirect from an allowed repository
@@ -103,7 +92,7 @@ def _allowed_qualifier(kind: str, value: str) -> bool:
     return kind.lower() == "repo" and value.lower() == ALLOWED
 
 
-def request_key(wire: Wire) -> str | None:
+def request_key(wire: hostile.Wire) -> str | None:
     found = re.match(r"^/api/v3/repos/([^/]+)/([^/]+)(?:/|$)", wire.path)
     return f"{found[1]}/{found[2]}" if found else None
 
@@ -113,8 +102,8 @@ def label_key(resource: str) -> str | None:
     return None if parts[0] in ("search", "user") or len(parts) < 2 else f"{parts[0]}/{parts[1]}"
 
 
-def exposure(fake: FakeGithub) -> Exposure:
-    return Exposure(
+def exposure(fake: FakeGithub) -> hostile.Exposure:
+    return hostile.Exposure(
         wire=lambda: fake.state.wire,
         out_of_scope=out_of_scope,
         request_key=request_key,
@@ -139,8 +128,8 @@ def test_the_traversal_family_never_leaves_the_allow_list(
     portal: BlockingPortal, session: Client, fake: FakeGithub
 ) -> None:
     seen = exposure(fake)
-    # one spelling per mechanism here; the whole family and random compositions in the next test
-    probed = portal.call(probe_all, session, seen, hostile_values(OTHERS, CORE))
+    # one spelling per mechanism here; the whole family and random hostile.compositions in the next test
+    probed = portal.call(hostile.probe_all, session, seen, hostile.hostile_values(OTHERS, hostile.CORE))
     assert not seen.problems, "\n".join(seen.problems[:30])
     # every tool with a string argument was attacked, writes included, and the attack reached the network
     tools = {slot.tool for slot in probed}
@@ -153,16 +142,20 @@ def test_the_traversal_family_never_leaves_the_allow_list(
 
 
 @pytest.fixture
-def slots_of(portal: BlockingPortal, session: Client, fake: FakeGithub) -> list[Slot]:
-    return portal.call(catalog_slots, session, exposure(fake))
+def exposed(fake: FakeGithub) -> Callable[[], hostile.Exposure]:
+    return lambda: exposure(fake)
 
 
-@compositions(300)
+@hostile.compositions(300)
 @given(data=st.data())
 def test_random_compositions_never_leave_the_allow_list(
-    portal: BlockingPortal, session: Client, fake: FakeGithub, slots_of: list[Slot], data: st.DataObject
+    portal: BlockingPortal,
+    session: Client,
+    exposed: Callable[[], hostile.Exposure],
+    slots_of: list[hostile.Slot],
+    data: st.DataObject,
 ) -> None:
-    probe_drawn(portal, session, exposure(fake), slots_of, data, hostile_text(OTHERS))
+    hostile.probe_drawn(portal, session, exposed(), slots_of, data, hostile.hostile_text(OTHERS))
 
 
 # -- the reported attack, spelled out ---------------------------------------------------------------

@@ -22,20 +22,10 @@ from mcp_hub.server import HubServer
 from tests.connectors.slack import workspace as ws
 from tests.connectors.slack.fake_slack import FakeSlack
 from tests.support import hostile
-from tests.support.hostile import (
-    Exposure,
-    Slot,
-    Wire,
-    catalog_slots,
-    compositions,
-    hostile_text,
-    hostile_values,
-    probe_all,
-    probe_drawn,
-)
 
 portal = hostile.portal  # the shared fixtures (this module provides `hub`)
 session = hostile.session
+slots_of = hostile.slots_of
 
 WRITES = {"MCP_HUB_ALLOW_WRITES": "1", "MCP_HUB_TOOLSETS": "all", "MCP_HUB_SLACK__POST_CHANNELS": "general"}
 POSTS = {"chat.postMessage", "reactions.add"}
@@ -61,7 +51,7 @@ SLACK_SPELLINGS = [
 VALID = {"channel": "#general", "text": "hi", "ts": "1714557660.000200", "emoji": "eyes", "query": "deploy"}
 
 
-def out_of_scope(wire: Wire) -> str | None:
+def out_of_scope(wire: hostile.Wire) -> str | None:
     method = wire.path.removeprefix("/api/")
     if wire.method not in ("GET", "POST") or not wire.path.startswith("/api/") or method not in METHODS:
         return "not a Web API method the connector uses"
@@ -80,7 +70,7 @@ def out_of_scope(wire: Wire) -> str | None:
     return None
 
 
-def request_key(wire: Wire) -> str | None:
+def request_key(wire: hostile.Wire) -> str | None:
     return (wire.query.get("channel") or [None])[0]
 
 
@@ -89,12 +79,12 @@ def label_key(resource: str) -> str | None:
     return channel if found else None
 
 
-def exposure(fake: FakeSlack) -> Exposure:
+def exposure(fake: FakeSlack) -> hostile.Exposure:
     def visibility(channel: str) -> str:
         found = fake.channels.get(channel) or {}
         return "internal" if found.get("is_channel") and not found.get("is_private") else "private"
 
-    return Exposure(
+    return hostile.Exposure(
         wire=lambda: fake.wire,
         out_of_scope=out_of_scope,
         request_key=request_key,
@@ -113,7 +103,7 @@ def hub(make_hub: Callable[..., HubServer], fake: FakeSlack) -> HubServer:
 
 def test_the_traversal_family_never_leaves_scope(portal: BlockingPortal, session: Client, fake: FakeSlack) -> None:
     seen = exposure(fake)
-    probed = portal.call(probe_all, session, seen, hostile_values(OTHERS) + SLACK_SPELLINGS)
+    probed = portal.call(hostile.probe_all, session, seen, hostile.hostile_values(OTHERS) + SLACK_SPELLINGS)
     assert not seen.problems, "\n".join(seen.problems[:30])
     # the live catalog, writes included: a new tool or argument is attacked without editing this test
     slots = {(slot.tool, slot.where[-1]) for slot in probed}
@@ -128,14 +118,18 @@ def test_the_traversal_family_never_leaves_scope(portal: BlockingPortal, session
 
 
 @pytest.fixture
-def slots_of(portal: BlockingPortal, session: Client, fake: FakeSlack) -> list[Slot]:
-    return portal.call(catalog_slots, session, exposure(fake))
+def exposed(fake: FakeSlack) -> Callable[[], hostile.Exposure]:
+    return lambda: exposure(fake)
 
 
-@compositions(150)
+@hostile.compositions(150)
 @given(data=st.data())
 def test_random_compositions_never_leave_scope(
-    portal: BlockingPortal, session: Client, fake: FakeSlack, slots_of: list[Slot], data: st.DataObject
+    portal: BlockingPortal,
+    session: Client,
+    exposed: Callable[[], hostile.Exposure],
+    slots_of: list[hostile.Slot],
+    data: st.DataObject,
 ) -> None:
-    values = hostile_text([*OTHERS, "partners", ws.ALICE]) | st.sampled_from(SLACK_SPELLINGS)
-    probe_drawn(portal, session, exposure(fake), slots_of, data, values)
+    values = hostile.hostile_text([*OTHERS, "partners", ws.ALICE]) | st.sampled_from(SLACK_SPELLINGS)
+    hostile.probe_drawn(portal, session, exposed(), slots_of, data, values)
