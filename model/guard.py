@@ -8,7 +8,7 @@ It learns from the hub's provenance labels (`_meta["mcp_hub/provenance"]`):
 Before a write it names the target from the arguments (`repo`, `project`,
 `project_id`, `channel`, `channel_id`) and looks up its visibility. A target
 it has not read is probed with a read tool of the same connector
-(`PROBES`, e.g. `github_get_contents(repo, path="")`), whose provenance says
+(`PROBES`: `github_list_branches(repo, limit=1)`, likewise on GitLab), whose provenance says
 the visibility. A target it cannot name or probe counts as public: the guard
 fails closed.
 
@@ -29,13 +29,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_hub.provenance import VISIBILITY_RANK
+from model import vocab
 
 TARGET_KEYS = ("repo", "project", "project_id", "channel", "channel_id")
 
+
+def _branches_probe(forge: vocab.Forge) -> tuple[str, Callable[[str], dict[str, Any]]]:
+    """One page of one branch: the cheapest read of a repository, the same tool on both forges."""
+    return vocab.tool(forge, "list_branches"), lambda target: vocab.where(forge, target) | {"limit": 1}
+
+
 #: connector -> (read tool, arguments for a target) used to learn a target's visibility.
 PROBES: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
-    "github": ("github_get_contents", lambda target: {"repo": target, "path": ""}),
-    "gitlab": ("gitlab_list_branches", lambda target: {"project": target}),
+    "github": _branches_probe("github"),
+    "gitlab": _branches_probe("gitlab"),
 }
 
 Probe = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -6,7 +6,7 @@
     profile = "r1-ja-14b"        # a profile name or a Hugging Face id
     name = ""                    # the served model name (default: the profile's HF id)
     api_key_file = "/run/secrets/model-key"   # only for this endpoint
-    approve = ["github_add_comment"]          # tool globs approved without asking
+    approve = ["github_add_issue_comment"]          # tool globs approved without asking
     verdict_log = "/var/log/mcp-hub/agent.jsonl"
     max_tokens = 16384           # the answer's token limit per call, reasoning included (default: the profile's)
     thinking_budget = 8192       # vLLM thinking_token_budget (needs --reasoning-config on the server)

@@ -146,7 +146,7 @@ class IssueTools(GithubBase):
         return ToolOutput(out, await self.labels(created))
 
     @tool(toolset="issues", description="Comment on an issue or pull request.", read_only=False)
-    async def add_comment(
+    async def add_issue_comment(
         self,
         repo: RepoArg,
         number: Annotated[int, Field(ge=1)],

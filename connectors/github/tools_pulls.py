@@ -19,7 +19,7 @@ from connectors.github.models import (
     ReviewComment,
     Reviews,
 )
-from connectors.github.tools_repos import Cursor, Limit, RepoArg, encode_file_cursor, file_cursor
+from connectors.github.tools_repos import Cursor, Limit, MaxTokens, RepoArg, encode_file_cursor, file_cursor
 from mcp_hub.connector import ResourceOutput, ToolOutput, resource, tool
 from mcp_hub.errors import InvalidInput
 from mcp_hub.upstream import segments
@@ -147,12 +147,12 @@ class PullTools(GithubBase):
         toolset="pull_requests",
         description="Changed files of a pull request with patches, paged under a token budget.",
     )
-    async def get_pull_request_files(
+    async def list_pull_request_files(
         self,
         repo: RepoArg,
         number: Number,
+        max_tokens: MaxTokens = None,
         cursor: Cursor = None,
-        budget_tokens: Annotated[int | None, Field(ge=500, le=50_000, description="Patch tokens per page")] = None,
     ) -> ToolOutput[PullFiles]:
         r = self.repo(repo)
         start = file_cursor(cursor)
@@ -163,7 +163,7 @@ class PullTools(GithubBase):
             raise InvalidInput("cursor is past the last file; start again without a cursor")
         gate = self.gate()
         outsider = gate.is_outsider(pull.get("author_association"))
-        budget = budget_tokens or self.settings.diff_budget_tokens
+        budget = max_tokens or self.settings.diff_budget_tokens
         page, nxt = page_files(files, start, budget, gate.outsider if outsider else (lambda t: t))
         data = PullFiles(
             total_files=len(files), files=page, next_cursor=encode_file_cursor(nxt), truncated=nxt is not None
@@ -171,7 +171,7 @@ class PullTools(GithubBase):
         return ToolOutput(data, await self.labels(responses[0], pulled, *responses[1:], gate=gate))
 
     @tool(toolset="pull_requests", description="Reviews and inline review comments of a pull request (paged).")
-    async def get_pull_request_reviews(
+    async def list_pull_request_reviews(
         self, repo: RepoArg, number: Number, limit: Limit = 50, cursor: Cursor = None
     ) -> ToolOutput[Reviews]:
         r = self.repo(repo)

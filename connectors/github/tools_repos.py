@@ -43,6 +43,8 @@ RefArg = Annotated[
 Ref = Annotated[str, Field(min_length=1, max_length=250, pattern=REF_PATTERN)]
 Cursor = Annotated[str | None, Field(max_length=500)]
 Limit = Annotated[int, Field(ge=1, le=100)]
+#: Patch tokens of one page (GitLab's tools take the same argument); the instance's diff_budget_tokens if omitted.
+MaxTokens = Annotated[int | None, Field(ge=500, le=50_000, description="token budget of this page")]
 
 
 def commit_summary(item: dict[str, Any], clean: Callable[[str], str] = str) -> CommitSummary:
@@ -189,7 +191,9 @@ class RepoTools(GithubBase):
         return gate.outsider if outsider or self.outsider_commit(r, commit) else str
 
     @tool(toolset="repos", description="One commit with its per-file patches, paged by token budget.")
-    async def get_commit(self, repo: RepoArg, sha: Ref, cursor: Cursor = None) -> ToolOutput[CommitDetail]:
+    async def get_commit(
+        self, repo: RepoArg, sha: Ref, max_tokens: MaxTokens = None, cursor: Cursor = None
+    ) -> ToolOutput[CommitDetail]:
         r = self.repo(repo)
         start = file_cursor(cursor)
         ref = segments.path(sha, what="sha", allow_empty=False)
@@ -197,7 +201,8 @@ class RepoTools(GithubBase):
         body = response.body
         gate = self.gate()
         clean = self._clean(r, gate, body, await self.outsider_ref(r, sha))
-        files, nxt = page_files(body.get("files") or [], start, self.settings.diff_budget_tokens, clean)
+        budget = max_tokens or self.settings.diff_budget_tokens
+        files, nxt = page_files(body.get("files") or [], start, budget, clean)
         summary = commit_summary(body)
         data = CommitDetail(
             sha=body["sha"],
@@ -219,6 +224,7 @@ class RepoTools(GithubBase):
         repo: RepoArg,
         base: Ref,
         head: Ref,
+        max_tokens: MaxTokens = None,
         cursor: Cursor = None,
     ) -> ToolOutput[Comparison]:
         r = self.repo(repo)
@@ -232,7 +238,8 @@ class RepoTools(GithubBase):
         every = await self.outsider_ref(r, head)
         listed = body.get("commits") or []
         patches = gate.outsider if every or any(self.outsider_commit(r, c) for c in listed) else str
-        files, nxt = page_files(body.get("files") or [], start, self.settings.diff_budget_tokens, patches)
+        budget = max_tokens or self.settings.diff_budget_tokens
+        files, nxt = page_files(body.get("files") or [], start, budget, patches)
         commits = [commit_summary(c, self._clean(r, gate, c, every)) for c in listed[-50:]] if start == (0, 0) else []
         data = Comparison(
             status=body.get("status", ""),

@@ -47,7 +47,7 @@ class WriteTools(PullTools):
         description="Submit a review, with inline comments on diff lines (checked against the diff first).",
         read_only=False,
     )
-    async def create_review(
+    async def create_pull_request_review(
         self,
         repo: RepoArg,
         number: Number,
@@ -88,7 +88,7 @@ class WriteTools(PullTools):
                     )
         if problems:
             raise InvalidInput(
-                "inline comments must target lines shown in the diff (get_pull_request_files): " + "; ".join(problems)
+                "inline comments must target lines shown in the diff (list_pull_request_files): " + "; ".join(problems)
             )
 
     @tool(toolset="pull_requests", description="Reply to an inline review comment.", read_only=False)

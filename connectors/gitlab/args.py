@@ -35,6 +35,8 @@ Ref = Annotated[str, Field(min_length=1, max_length=250, pattern=REF_PATTERN)]
 FilePath = Annotated[str, Field(max_length=1000, pattern=PATH_PATTERN)]
 Cursor = Annotated[str, Field(max_length=4000)]
 Iid = Annotated[int, Field(ge=1)]
+#: Page size: the same name and bounds as GitHub's tools (`limit`); the next page keeps it (it is in the cursor).
+Limit = Annotated[int, Field(ge=1, le=100)]
 MaxTokens = Annotated[int, Field(description="token budget of this page", ge=500, le=60_000)]
 Body = Annotated[str, Field(min_length=1, max_length=60_000)]
 Labels = Annotated[tuple[Annotated[str, Field(max_length=255)], ...], Field(max_length=50)]

@@ -54,8 +54,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 D = TypeVar("D", bound=BaseModel)
 
-#: Query keys of a `Link: rel=next` URL that resume a listing (offset and keyset pagination): all a cursor holds.
-CURSOR_KEYS = frozenset({"page", "page_token", "id_after", "id_before", "cursor", "pagination"})
+#: Query keys of a `Link: rel=next` URL that resume a listing (offset and keyset pagination): all a cursor holds;
+#: per_page too, as an offset page follows only at the same size.
+CURSOR_KEYS = frozenset({"page", "per_page", "page_token", "id_after", "id_before", "cursor", "pagination"})
 WITHHELD = "[withheld: written by someone outside the project; lockdown is on]"
 
 __all__ = ["GitlabBase", "ProjectInfo", "TextGuard"]
@@ -259,9 +260,11 @@ class GitlabBase(Connector[GitlabSettings]):
         return TextGuard(cached[1], self.lockdown())
 
 
-def listing_query(state: str, filters: dict[str, str], labels: Iterable[str], cursor: str | None) -> dict[str, Any]:
-    """Query of an issue or MR listing: newest updates first, 20 a page, empty filters left out."""
-    params: dict[str, Any] = {"state": state, "per_page": 20, "order_by": "updated_at"}
+def listing_query(
+    state: str, filters: dict[str, str], labels: Iterable[str], cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """Query of an issue or MR listing: newest updates first, `limit` a page, empty filters left out."""
+    params: dict[str, Any] = {"state": state, "per_page": limit, "order_by": "updated_at"}
     params.update({key: value for key, value in filters.items() if value})
     if labels:
         params["labels"] = ",".join(labels)

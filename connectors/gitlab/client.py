@@ -137,18 +137,20 @@ def get_page(
     """One page of a listing (one request) and the query that fetches the next one, None at the end.
 
     The next query comes from the `Link: rel="next"` header, which GitLab sends for offset and keyset
-    pagination alike; `X-Next-Page` is the fallback for offset pagination.
+    pagination alike; `X-Next-Page` is the fallback for offset pagination. The next query keeps this
+    page's `per_page`: an offset page is the next one only at the same size, whatever `limit` says then.
     """
     response = gl.http_request("get", path, query_data=params)
     items = response.json()
     if not isinstance(items, list):
         raise gitlab.exceptions.GitlabParsingError(error_message="expected a JSON array")
     link = response.links.get("next", {}).get("url")
+    size = {"per_page": str(params["per_page"])} if "per_page" in params else {}
     if link:
         query = {k: v for k, v in parse_qsl(urlsplit(link).query) if k in CURSOR_KEYS}
-        return items, query or None
+        return items, (size | query) if query else None
     next_page = response.headers.get("X-Next-Page")
-    return items, ({"page": next_page} if next_page else None)
+    return items, (size | {"page": next_page} if next_page else None)
 
 
 def get_text(gl: gitlab.Gitlab, path: str, params: dict[str, Any] | None = None) -> tuple[bytes, Any]:

@@ -131,7 +131,7 @@ class Note(BaseModel):
 class IssueDetail(Issue):
     description: str
     notes: list[Note]
-    notes_cursor: str | None = Field(default=None, description="Pass as notes_cursor for more notes.")
+    next_cursor: str | None = Field(default=None, description="Pass as cursor for more notes.")
 
 
 class MergeRequest(BaseModel):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from connectors.gitlab.args import Body, Cursor, Iid, Labels, ProjectArg, Users
+from connectors.gitlab.args import Body, Cursor, Iid, Labels, Limit, ProjectArg, Users
 from connectors.gitlab.base import GitlabBase, TextGuard, listing_query, next_cursor, page_query, username
 from connectors.gitlab.models import Created, Issue, IssueDetail, IssueList, LabelList, Note, ProjectLabel
 from mcp_hub.connector import ToolOutput, tool
@@ -69,24 +69,27 @@ class IssueTools(GitlabBase):
         labels: Labels = (),
         assignee: Annotated[str, Field(max_length=255)] = "",
         author: Annotated[str, Field(max_length=255)] = "",
+        limit: Limit = 20,
         cursor: Cursor = "",
     ) -> ToolOutput[IssueList]:
         from connectors.gitlab.client import get_page
 
         info = await self.project(project)
         filters = {"search": search, "assignee_username": assignee, "author_username": author}
-        params = listing_query(_STATE[state], filters, labels, cursor)
+        params = listing_query(_STATE[state], filters, labels, cursor, limit)
         (items, more), target = await self.sent(lambda gl: get_page(gl, f"/projects/{info.id}/issues", params))
         guard = await self.guard(info)
         result = IssueList(issues=[issue_of(i, guard) for i in items], next_cursor=next_cursor(more))
         return self.out(result, self.provenance(target, guard))
 
     @tool(toolset="issues", description="One issue with its description and notes (oldest first, paged).")
-    async def get_issue(self, project: ProjectArg, iid: Iid, notes_cursor: Cursor = "") -> ToolOutput[IssueDetail]:
+    async def get_issue(
+        self, project: ProjectArg, iid: Iid, limit: Limit = 30, cursor: Cursor = ""
+    ) -> ToolOutput[IssueDetail]:
         from connectors.gitlab.client import get_json, get_page
 
         info = await self.project(project)
-        query: dict[str, Any] = {"sort": "asc", "order_by": "created_at", "per_page": 30, **page_query(notes_cursor)}
+        query: dict[str, Any] = {"sort": "asc", "order_by": "created_at", "per_page": limit, **page_query(cursor)}
         base = f"/projects/{info.id}/issues/{iid}"
 
         def fetch(gl: Gitlab) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, str] | None]:
@@ -99,16 +102,16 @@ class IssueTools(GitlabBase):
             **summary.model_dump(),
             description=guard.text(summary.author, raw.get("description")),
             notes=[note_of(n, guard) for n in notes],
-            notes_cursor=next_cursor(more),
+            next_cursor=next_cursor(more),
         )
         return self.out(detail, self.provenance(target, guard))
 
     @tool(toolset="issues", description="List the project's labels.")
-    async def list_labels(self, project: ProjectArg, cursor: Cursor = "") -> ToolOutput[LabelList]:
+    async def list_labels(self, project: ProjectArg, limit: Limit = 100, cursor: Cursor = "") -> ToolOutput[LabelList]:
         from connectors.gitlab.client import get_page
 
         info = await self.project(project)
-        params = {"per_page": 100, **page_query(cursor)}
+        params = {"per_page": limit, **page_query(cursor)}
         (items, more), target = await self.sent(lambda gl: get_page(gl, f"/projects/{info.id}/labels", params))
         labels = [ProjectLabel(name=str(x["name"]), description=x.get("description") or None) for x in items]
         return self.out(LabelList(labels=labels, next_cursor=next_cursor(more)), self.provenance(target))
@@ -136,7 +139,7 @@ class IssueTools(GitlabBase):
         return self.out(created, self.provenance(target))
 
     @tool(toolset="issues", description="Comment on an issue.", read_only=False)
-    async def comment_on_issue(self, project: ProjectArg, iid: Iid, body: Body) -> ToolOutput[Created]:
+    async def add_issue_comment(self, project: ProjectArg, iid: Iid, body: Body) -> ToolOutput[Created]:
         info = await self.project(project)
         raw, target = await self.sent(
             lambda gl: gl.http_post(f"/projects/{info.id}/issues/{iid}/notes", post_data={"body": body}),

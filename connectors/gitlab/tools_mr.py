@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from connectors.gitlab.args import REF_PATTERN, Cursor, Iid, Labels, MaxTokens, ProjectArg, ref_value
+from connectors.gitlab.args import REF_PATTERN, Cursor, Iid, Labels, Limit, MaxTokens, ProjectArg, ref_value
 from connectors.gitlab.base import GitlabBase, TextGuard, listing_query, next_cursor, page_query, username
 from connectors.gitlab.diffs import file_diff, within_budget
 from connectors.gitlab.models import (
@@ -94,13 +94,14 @@ class MergeRequestTools(GitlabBase):
         labels: Labels = (),
         author: Annotated[str, Field(max_length=255)] = "",
         target: Annotated[str, Field(description="target branch", max_length=250, pattern=REF_PATTERN)] = "",
+        limit: Limit = 20,
         cursor: Cursor = "",
     ) -> ToolOutput[MergeRequestList]:
         from connectors.gitlab.client import get_page
 
         info = await self.project(project)
         filters = {"search": search, "author_username": author, "target_branch": ref_value(target, what="target")}
-        params = listing_query(_STATE[state], filters, labels, cursor)
+        params = listing_query(_STATE[state], filters, labels, cursor, limit)
         (items, more), request = await self.sent(lambda gl: get_page(gl, f"/projects/{info.id}/merge_requests", params))
         guard = await self.guard(info)
         result = MergeRequestList(merge_requests=[mr_of(m, guard) for m in items], next_cursor=next_cursor(more))
@@ -165,7 +166,7 @@ class MergeRequestTools(GitlabBase):
         return items, more is not None, target
 
     @tool(toolset="merge_requests", description="A merge request's file diffs, paged by file within max_tokens.")
-    async def list_merge_request_changes(
+    async def list_merge_request_files(
         self, project: ProjectArg, iid: Iid, max_tokens: MaxTokens = 8000, cursor: Cursor = ""
     ) -> ToolOutput[DiffPage]:
         info = await self.project(project)
@@ -201,12 +202,13 @@ class MergeRequestTools(GitlabBase):
         project: ProjectArg,
         iid: Iid,
         system: Annotated[bool, Field(description="include system notes")] = False,
+        limit: Limit = 20,
         cursor: Cursor = "",
     ) -> ToolOutput[DiscussionList]:
         from connectors.gitlab.client import get_page
 
         info = await self.project(project)
-        params: dict[str, Any] = {"per_page": 20, **page_query(cursor)}
+        params: dict[str, Any] = {"per_page": limit, **page_query(cursor)}
         (items, more), target = await self.sent(
             lambda gl: get_page(gl, f"/projects/{info.id}/merge_requests/{iid}/discussions", params),
             what=f"merge request !{iid}",

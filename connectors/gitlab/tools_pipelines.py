@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from connectors.gitlab.args import REF_PATTERN, Cursor, ProjectArg, ref_value
+from connectors.gitlab.args import REF_PATTERN, Cursor, Limit, ProjectArg, ref_value
 from connectors.gitlab.base import GitlabBase, next_cursor, page_query, username
 from connectors.gitlab.models import Created, Job, JobList, JobLog, PipelineList
 from connectors.gitlab.tools_mr import pipeline_of
@@ -32,12 +32,13 @@ class PipelineTools(GitlabBase):
         project: ProjectArg,
         ref: Annotated[str, Field(max_length=250, pattern=REF_PATTERN)] = "",
         status: Literal["running", "pending", "success", "failed", "canceled", "skipped", "manual"] | None = None,
+        limit: Limit = 20,
         cursor: Cursor = "",
     ) -> ToolOutput[PipelineList]:
         from connectors.gitlab.client import get_page
 
         info = await self.project(project)
-        params: dict[str, Any] = {"per_page": 20, **page_query(cursor)}
+        params: dict[str, Any] = {"per_page": limit, **page_query(cursor)}
         if ref:
             params["ref"] = ref_value(ref)
         if status:
@@ -48,12 +49,12 @@ class PipelineTools(GitlabBase):
 
     @tool(toolset="pipelines", description="Jobs of a pipeline; failed_only for failed ones.")
     async def list_pipeline_jobs(
-        self, project: ProjectArg, pipeline_id: Id, failed_only: bool = False, cursor: Cursor = ""
+        self, project: ProjectArg, pipeline_id: Id, failed_only: bool = False, limit: Limit = 100, cursor: Cursor = ""
     ) -> ToolOutput[JobList]:
         from connectors.gitlab.client import get_page
 
         info = await self.project(project)
-        params: dict[str, Any] = {"per_page": 100, **page_query(cursor)}
+        params: dict[str, Any] = {"per_page": limit, **page_query(cursor)}
         if failed_only:
             params["scope[]"] = "failed"
         (items, more), target = await self.sent(
@@ -72,9 +73,9 @@ class PipelineTools(GitlabBase):
         ]
         return self.out(JobList(jobs=jobs, next_cursor=next_cursor(more)), self.provenance(target))
 
-    @tool(toolset="pipelines", description="The end of a job's log.")
+    @tool(toolset="pipelines", description="The tail of a job's log.")
     async def get_job_log(
-        self, project: ProjectArg, job_id: Id, max_chars: Annotated[int, Field(ge=200, le=200_000)] = 6000
+        self, project: ProjectArg, job_id: Id, tail_lines: Annotated[int, Field(ge=1, le=2000)] = 200
     ) -> ToolOutput[JobLog]:
         from connectors.gitlab.client import get_json, get_text
 
@@ -86,14 +87,15 @@ class PipelineTools(GitlabBase):
 
         (job, raw), target = await self.sent(fetch, what=f"job {job_id}")
         text = clean_log(raw.decode("utf-8", "replace"))
-        limit = min(max_chars, self.settings.max_log_chars)
-        tail = text[-limit:]
+        lines = text.rstrip("\n").split("\n")
+        # the last tail_lines lines, and never more than the instance's max_log_chars (a line can be huge)
+        tail = "\n".join(lines[-tail_lines:])[-self.settings.max_log_chars :]
         guard = await self.guard(info)
         log = JobLog(
             job_id=job_id,
             status=str(job.get("status")),
             text=guard.text(username(job.get("user")), tail),
-            truncated=len(text) > limit,
+            truncated=len(tail) < len(text.rstrip("\n")),
         )
         return self.out(log, self.provenance(target, guard))
 

@@ -11,6 +11,7 @@ from pydantic import Field
 from connectors.gitlab.args import (
     Cursor,
     FilePath,
+    Limit,
     MaxTokens,
     ProjectArg,
     Ref,
@@ -60,12 +61,13 @@ class RepoTools(GitlabBase):
     async def search_projects(
         self,
         query: Annotated[str, Field(min_length=1, max_length=200)],
+        limit: Limit = 20,
         cursor: Cursor = "",
     ) -> ToolOutput[ProjectList]:
         from connectors.gitlab.client import get_page
 
         # keyset pagination, as GitLab recommends for /projects (offset pagination is refused past 50,000 rows)
-        params = {"search": query, "simple": "true", "per_page": 20, "pagination": "keyset", "order_by": "id"}
+        params = {"search": query, "simple": "true", "per_page": limit, "pagination": "keyset", "order_by": "id"}
         params.update(page_query(cursor))
         (items, more), target = await self.sent(lambda gl: get_page(gl, "/projects", params))
         found = [
@@ -140,6 +142,7 @@ class RepoTools(GitlabBase):
         project: ProjectArg,
         path: FilePath = "",
         ref: RefArg = "",
+        limit: Limit = 100,
         cursor: Cursor = "",
     ) -> ToolOutput[Tree]:
         from connectors.gitlab.client import get_page
@@ -147,7 +150,7 @@ class RepoTools(GitlabBase):
         path = plain_path(path)
         info = await self.project(project)
         ref = ref_value(ref or info.default_branch or "HEAD")
-        params: dict[str, Any] = {"path": path, "ref": ref, "per_page": 100, **page_query(cursor)}
+        params: dict[str, Any] = {"path": path, "ref": ref, "per_page": limit, **page_query(cursor)}
         (items, more), target = await self.sent(
             lambda gl: get_page(gl, f"/projects/{info.id}/repository/tree", params), what=f"directory {path!r} at {ref}"
         )
@@ -160,12 +163,13 @@ class RepoTools(GitlabBase):
         self,
         project: ProjectArg,
         search: Annotated[str, Field(max_length=200)] = "",
+        limit: Limit = 50,
         cursor: Cursor = "",
     ) -> ToolOutput[BranchList]:
         from connectors.gitlab.client import get_page
 
         info = await self.project(project)
-        params: dict[str, Any] = {"per_page": 50, **page_query(cursor)}
+        params: dict[str, Any] = {"per_page": limit, **page_query(cursor)}
         if search:
             params["search"] = search
         (items, more), target = await self.sent(
@@ -188,13 +192,14 @@ class RepoTools(GitlabBase):
         project: ProjectArg,
         ref: RefArg = "",
         path: FilePath = "",
+        limit: Limit = 20,
         cursor: Cursor = "",
     ) -> ToolOutput[CommitList]:
         from connectors.gitlab.client import get_page
 
         path = plain_path(path)
         info = await self.project(project)
-        params: dict[str, Any] = {"per_page": 20, **page_query(cursor)}
+        params: dict[str, Any] = {"per_page": limit, **page_query(cursor)}
         if ref:
             params["ref_name"] = ref_value(ref)
         if path:
@@ -237,24 +242,24 @@ class RepoTools(GitlabBase):
         return self.out(result, self.provenance(target))
 
     @tool(
-        toolset="repos", description="Commits and diff between two refs (from...to), paged by file within max_tokens."
+        toolset="repos", description="Commits and diff between two refs (base...head), paged by file within max_tokens."
     )
     async def compare_refs(
         self,
         project: ProjectArg,
-        from_ref: Ref,
-        to_ref: Ref,
+        base: Ref,
+        head: Ref,
         max_tokens: MaxTokens = 8000,
         cursor: Cursor = "",
     ) -> ToolOutput[Compare]:
         from connectors.gitlab.client import get_json
 
-        refs = {"from": ref_value(from_ref, what="from_ref"), "to": ref_value(to_ref, what="to_ref")}
+        refs = {"from": ref_value(base, what="base"), "to": ref_value(head, what="head")}
         info = await self.project(project)
         index = int(decode_cursor(cursor).get("i", 0))
         raw, target = await self.sent(
             lambda gl: get_json(gl, f"/projects/{info.id}/repository/compare", refs),
-            what=f"refs {from_ref!r}/{to_ref!r}",
+            what=f"refs {base!r}...{head!r}",
         )
         files, next_index = within_budget([file_diff(d) for d in raw.get("diffs") or []], index, max_tokens)
         result = Compare(
@@ -270,13 +275,14 @@ class RepoTools(GitlabBase):
         project: ProjectArg,
         query: Annotated[str, Field(min_length=1, max_length=500)],
         ref: RefArg = "",
+        limit: Limit = 20,
         cursor: Cursor = "",
     ) -> ToolOutput[CodeHits]:
         from connectors.gitlab.client import get_page
         from mcp_hub.errors import InvalidInput as BadInput
 
         info = await self.project(project)
-        params: dict[str, Any] = {"scope": "blobs", "search": query, "per_page": 20, **page_query(cursor)}
+        params: dict[str, Any] = {"scope": "blobs", "search": query, "per_page": limit, **page_query(cursor)}
         if ref:
             params["ref"] = ref_value(ref)
         try:

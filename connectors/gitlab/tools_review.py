@@ -70,7 +70,7 @@ class ReviewTools(GitlabBase):
             raw = diffs.get(path.strip("/"))
             if raw is None:
                 raise InvalidInput(
-                    f"{path} is not changed in merge request !{iid}; list_merge_request_changes shows the files."
+                    f"{path} is not changed in merge request !{iid}; list_merge_request_files shows the files."
                 )
             old_line, new_line = line_position(str(raw.get("diff") or ""), line, side)
             position = {
@@ -93,7 +93,7 @@ class ReviewTools(GitlabBase):
         description="Start a discussion on a merge request; with path and line, on that diff line.",
         read_only=False,
     )
-    async def comment_on_merge_request(
+    async def add_merge_request_comment(
         self, project: ProjectArg, iid: Iid, body: Body, path: PathArg = "", line: LineArg = 0, side: Side = "new"
     ) -> ToolOutput[Created]:
         info = await self.project(project)
@@ -128,18 +128,18 @@ class ReviewTools(GitlabBase):
 
     @tool(
         toolset="merge_requests",
-        description="Replace the text of a merge request note (only the token's own notes).",
+        description="Replace the text of a merge request comment (a note; only the token's own).",
         read_only=False,
     )
-    async def update_merge_request_note(
-        self, project: ProjectArg, iid: Iid, note_id: Annotated[int, Field(ge=1)], body: Body
+    async def update_merge_request_comment(
+        self, project: ProjectArg, iid: Iid, comment_id: Annotated[int, Field(ge=1)], body: Body
     ) -> ToolOutput[Created]:
         info = await self.project(project)
         raw, target = await self.sent(
             lambda gl: gl.http_put(
-                f"/projects/{info.id}/merge_requests/{iid}/notes/{note_id}", post_data={"body": body}
+                f"/projects/{info.id}/merge_requests/{iid}/notes/{comment_id}", post_data={"body": body}
             ),
-            what=f"note {note_id} of merge request !{iid}",
+            what=f"note {comment_id} of merge request !{iid}",
         )
         assert isinstance(raw, dict)
         return self.out(Created(id=int(raw["id"]), iid=iid), self.provenance(target))

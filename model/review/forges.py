@@ -1,13 +1,14 @@
 """Each forge through the hub's tools: read the change, read the bot's earlier comments, post a review.
 
-GitHub: `github_get_pull_request`, `github_get_pull_request_files` (pages reassembled),
-`github_get_contents` (settings at the base branch), `github_get_authenticated_user` and
-`github_get_pull_request_reviews` (earlier markers, from the bot's own comments only); posts with
-`github_create_review` and retires findings by editing the bot's comment with `github_update_comment`.
-GitLab: `gitlab_get_merge_request`, `gitlab_list_merge_request_changes`, `gitlab_get_file`,
-`gitlab_get_authenticated_user` and `gitlab_list_merge_request_discussions`; posts with
-`gitlab_create_merge_request_review` and retires by editing the bot's note
-(`gitlab_update_merge_request_note`) and resolving its discussion (`gitlab_resolve_merge_request_discussion`).
+Both forges, with names and arguments from `model.vocab`: `{forge}_get_{change}`,
+`{forge}_list_{change}_files` (pages of `max_tokens`), `{forge}_get_authenticated_user`, and posting
+with `{forge}_create_{change}_review`. What differs is what the forges differ in:
+GitHub reads settings with `github_get_contents`, earlier markers from `github_list_pull_request_reviews`
+and the conversation (`github_get_issue`), puts the summary in its own conversation comment
+(`github_add_issue_comment`), and retires findings by editing the bot's comment (`github_update_comment`).
+GitLab reads settings with `gitlab_get_file`, earlier markers from `gitlab_list_merge_request_discussions`,
+and retires by editing the bot's comment (`gitlab_update_merge_request_comment`) and resolving its
+discussion (`gitlab_resolve_merge_request_discussion`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from model import vocab
 from model.review.diff import FileDiff
-from model.review.hubcalls import HubCalls
+from model.review.hubcalls import HubCalls, HubResult
 from model.review.render import markers_in
 from model.review.report import Change
 from model.review.target import Target
@@ -74,9 +76,7 @@ class Forge(Protocol):
     def summary_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]: ...
 
 
-def _scan_markers(
-    earlier: Earlier, item: dict[str, Any], thread: str, note: str, *, editable: bool = True
-) -> None:
+def _scan_markers(earlier: Earlier, item: dict[str, Any], thread: str, note: str, *, editable: bool = True) -> None:
     """Record the bot's markers in one of its comments; `editable` says whether the hub can edit it.
 
     Only the bot's own comments count: anyone can write a marker into a comment, and a forged
@@ -99,9 +99,9 @@ def _scan_markers(
 
 
 class GithubForge:
-    review_tool: str = "github_create_review"
+    review_tool: str = vocab.tool("github", "create_{change}_review")
     retire_tools: tuple[str, ...] = ("github_update_comment",)
-    summary_tools: tuple[str, ...] = ("github_add_comment", "github_update_comment")
+    summary_tools: tuple[str, ...] = ("github_add_issue_comment", "github_update_comment")
     summary_separate = True
 
     def __init__(self, target: Target, hub: HubCalls) -> None:
@@ -109,20 +109,10 @@ class GithubForge:
         self.hub = hub
 
     async def fetch(self) -> Change:
-        repo, number = self.target.repo, self.target.number
-        pull = await self.hub.call("github_get_pull_request", {"repo": repo, "number": number})
+        pull, pages = await _read_change(self.hub, self.target)
         parts: list[dict[str, Any]] = []
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            args: dict[str, Any] = {"repo": repo, "number": number, "budget_tokens": READ_PAGE_TOKENS}
-            if cursor:
-                args["cursor"] = cursor
-            page = await self.hub.call("github_get_pull_request_files", args)
-            for item in page.data.get("files", []):
-                _add_part(parts, item)
-            cursor = page.data.get("next_cursor")
-            if not cursor:
-                break
+        for item in pages:
+            _add_part(parts, item)
         d = pull.data
         return Change(
             self.target,
@@ -142,12 +132,8 @@ class GithubForge:
     async def earlier(self) -> Earlier:
         account = await self.hub.call("github_get_authenticated_user", {})
         earlier = Earlier(own_login=str(account.data.get("login") or ""))
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            args: dict[str, Any] = {"repo": self.target.repo, "number": self.target.number, "limit": 100}
-            if cursor:
-                args["cursor"] = cursor
-            page = await self.hub.call("github_get_pull_request_reviews", args)
+        where = _where(self.target) | {"limit": 100}
+        async for page in self.hub.pages("github_list_pull_request_reviews", where, MAX_PAGES):
             for review in page.data.get("reviews", []):
                 review_id = str(review.get("id"))
                 _scan_markers(earlier, review, review_id, review_id, editable=False)
@@ -155,32 +141,19 @@ class GithubForge:
                 # A reply's markers belong to the thread it answers.
                 thread = str(comment.get("in_reply_to") or comment.get("id"))
                 _scan_markers(earlier, comment, thread, str(comment.get("id")))
-            cursor = page.data.get("next_cursor")
-            if not cursor:
-                break
-        cursor = None
-        for _ in range(MAX_PAGES):  # the summary lives in the conversation
-            args = {"repo": self.target.repo, "number": self.target.number, "limit": 100}
-            if cursor:
-                args["cursor"] = cursor
-            page = await self.hub.call("github_get_issue", args)
+        async for page in self.hub.pages("github_get_issue", where, MAX_PAGES):  # the summary: in the conversation
             for comment in page.data.get("comments", []):
                 _scan_markers(earlier, comment, str(comment.get("id")), str(comment.get("id")))
-            cursor = page.data.get("next_cursor")
-            if not cursor:
-                break
         return earlier
 
     def summary_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]:
         if existing is not None:
             args = {"repo": self.target.repo, "comment_id": int(existing), "kind": "issue", "body": body}
             return [("github_update_comment", args)]
-        return [("github_add_comment", {"repo": self.target.repo, "number": self.target.number, "body": body})]
+        return [("github_add_issue_comment", _where(self.target) | {"body": body})]
 
     def review_arguments(self, summary: str, notes: list[InlineNote]) -> dict[str, Any]:
-        return {
-            "repo": self.target.repo,
-            "number": self.target.number,
+        return _where(self.target) | {
             "event": "COMMENT",
             "body": summary,
             "comments": [{"path": n.path, "line": n.line, "side": "RIGHT", "body": n.body} for n in notes],
@@ -189,6 +162,21 @@ class GithubForge:
     def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]:
         args = {"repo": self.target.repo, "comment_id": int(note), "kind": "review", "body": body}
         return [("github_update_comment", args)]
+
+
+def _where(target: Target) -> dict[str, Any]:
+    """The arguments naming the change under review, in its forge's words."""
+    return vocab.where(target.forge, target.repo, target.number)
+
+
+async def _read_change(hub: HubCalls, target: Target) -> tuple[HubResult, list[dict[str, Any]]]:
+    """The change and all its file pages: the same two tools and arguments on both forges."""
+    change = await hub.call(vocab.tool(target.forge, "get_{change}"), _where(target))
+    files: list[dict[str, Any]] = []
+    listing = vocab.tool(target.forge, "list_{change}_files")
+    async for page in hub.pages(listing, _where(target) | {"max_tokens": READ_PAGE_TOKENS}, MAX_PAGES):
+        files += [item for item in page.data.get("files", []) if isinstance(item, dict)]
+    return change, files
 
 
 def _add_part(parts: list[dict[str, Any]], item: dict[str, Any]) -> None:
@@ -214,12 +202,12 @@ def _file(item: dict[str, Any]) -> FileDiff:
 
 
 class GitlabForge:
-    review_tool: str = "gitlab_create_merge_request_review"
+    review_tool: str = vocab.tool("gitlab", "create_{change}_review")
     retire_tools: tuple[str, ...] = (
-        "gitlab_update_merge_request_note",
+        "gitlab_update_merge_request_comment",
         "gitlab_resolve_merge_request_discussion",
     )
-    summary_tools: tuple[str, ...] = ("gitlab_update_merge_request_note",)
+    summary_tools: tuple[str, ...] = ("gitlab_update_merge_request_comment",)
     summary_separate = False
 
     def __init__(self, target: Target, hub: HubCalls) -> None:
@@ -227,30 +215,19 @@ class GitlabForge:
         self.hub = hub
 
     async def fetch(self) -> Change:
-        project, iid = self.target.repo, self.target.number
-        mr = await self.hub.call("gitlab_get_merge_request", {"project": project, "iid": iid})
+        mr, pages = await _read_change(self.hub, self.target)
         files: list[FileDiff] = []
-        cursor = ""
-        for _ in range(MAX_PAGES):
-            args: dict[str, Any] = {"project": project, "iid": iid, "max_tokens": READ_PAGE_TOKENS}
-            if cursor:
-                args["cursor"] = cursor
-            page = await self.hub.call("gitlab_list_merge_request_changes", args)
-            for item in page.data.get("files", []):
-                diff = str(item.get("diff") or "")
-                cut = bool(item.get("truncated"))
-                if cut:  # the connector cut it to fit, or GitLab sent none: keep whole hunks only
-                    diff = _whole_hunks(diff)
-                f = FileDiff(
-                    path=str(item.get("path") or ""),
-                    status=str(item.get("status") or "modified"),
-                    patch=diff or None,
-                    previous_path=item.get("old_path"),
-                )
-                files.append(f)
-            cursor = str(page.data.get("next_cursor") or "")
-            if not cursor:
-                break
+        for item in pages:
+            diff = str(item.get("diff") or "")
+            if item.get("truncated"):  # the connector cut it to fit, or GitLab sent none: keep whole hunks only
+                diff = _whole_hunks(diff)
+            f = FileDiff(
+                path=str(item.get("path") or ""),
+                status=str(item.get("status") or "modified"),
+                patch=diff or None,
+                previous_path=item.get("old_path"),
+            )
+            files.append(f)
         d = mr.data
         return Change(
             self.target,
@@ -270,24 +247,15 @@ class GitlabForge:
     async def earlier(self) -> Earlier:
         account = await self.hub.call("gitlab_get_authenticated_user", {})
         earlier = Earlier(own_login=str(account.data.get("username") or ""))
-        cursor = ""
-        for _ in range(MAX_PAGES):
-            args: dict[str, Any] = {"project": self.target.repo, "iid": self.target.number}
-            if cursor:
-                args["cursor"] = cursor
-            page = await self.hub.call("gitlab_list_merge_request_discussions", args)
+        where = _where(self.target) | {"limit": 100}
+        async for page in self.hub.pages("gitlab_list_merge_request_discussions", where, MAX_PAGES):
             for discussion in page.data.get("discussions", []):
                 for note in discussion.get("notes", []):
                     _scan_markers(earlier, note, str(discussion.get("id")), str(note.get("id")))
-            cursor = str(page.data.get("next_cursor") or "")
-            if not cursor:
-                break
         return earlier
 
     def review_arguments(self, summary: str, notes: list[InlineNote]) -> dict[str, Any]:
-        return {
-            "project": self.target.repo,
-            "iid": self.target.number,
+        return _where(self.target) | {
             "body": summary,
             "comments": [{"path": n.path, "line": n.line, "side": "new", "body": n.body} for n in notes],
         }
@@ -295,13 +263,13 @@ class GitlabForge:
     def summary_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]:
         if existing is None:
             return []  # the first review's body is the summary note
-        where = {"project": self.target.repo, "iid": self.target.number}
-        return [("gitlab_update_merge_request_note", where | {"note_id": int(existing), "body": body})]
+        edit = _where(self.target) | {"comment_id": int(existing), "body": body}
+        return [("gitlab_update_merge_request_comment", edit)]
 
     def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]:
-        where = {"project": self.target.repo, "iid": self.target.number}
+        where = _where(self.target)
         return [
-            ("gitlab_update_merge_request_note", where | {"note_id": int(note), "body": body}),
+            ("gitlab_update_merge_request_comment", where | {"comment_id": int(note), "body": body}),
             ("gitlab_resolve_merge_request_discussion", where | {"discussion_id": thread, "resolved": True}),
         ]
 

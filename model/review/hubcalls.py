@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,16 @@ class HubCalls:
                 return {}
 
         return await gate.check(info, arguments, probe)
+
+    async def pages(self, tool: str, arguments: dict[str, Any], max_pages: int) -> AsyncIterator[HubResult]:
+        """A listing page by page: `cursor` from each page's `next_cursor` (the same on every connector)."""
+        cursor: str | None = None
+        for _ in range(max_pages):
+            page = await self.call(tool, arguments | ({"cursor": cursor} if cursor else {}))
+            yield page
+            cursor = page.data.get("next_cursor")
+            if not cursor:
+                return
 
     async def try_call(self, tool: str, arguments: dict[str, Any]) -> HubResult | None:
         """A read whose failure is not fatal (an optional settings file, say)."""

@@ -1,8 +1,8 @@
 """Issues, labels and label writes through the hub's tools, for GitHub and GitLab.
 
-GitHub: `github_list_issues` (pages), `github_get_issue`, `github_list_labels`, writes `github_add_labels`.
-GitLab: `gitlab_list_issues` (pages), `gitlab_get_issue`, `gitlab_list_labels`, writes
-`gitlab_update_issue(add_labels=…)`. Both add labels without removing any.
+Both forges: `{forge}_list_issues` (pages of `limit`), `{forge}_get_issue`, `{forge}_list_labels`, with
+the repository and issue arguments from `model.vocab`. Label writes differ by design: GitHub
+`github_add_labels`, GitLab `gitlab_update_issue(add_labels=…)`; both add labels without removing any.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from model import vocab
 from model.review.hubcalls import HubCalls
 from model.triage.repo import RepoRef
 
@@ -34,10 +35,9 @@ class IssueForge:
     def __init__(self, repo: RepoRef, hub: HubCalls) -> None:
         self.repo = repo
         self.hub = hub
-        github = repo.forge == "github"
-        self._where: dict[str, Any] = {"repo": repo.path} if github else {"project": repo.path}
-        self._number = "number" if github else "iid"
-        self.label_tool = "github_add_labels" if github else "gitlab_update_issue"
+        self._where = vocab.where(repo.forge, repo.path)
+        self._number = vocab.NUMBER_ARG[repo.forge]
+        self.label_tool = "github_add_labels" if repo.forge == "github" else "gitlab_update_issue"
 
     @property
     def prefix(self) -> str:
@@ -45,23 +45,18 @@ class IssueForge:
 
     async def _pages(self, tool: str, args: dict[str, Any], key: str, limit: int) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            page_args = dict(args) | ({"cursor": cursor} if cursor else {})
-            page = await self.hub.call(tool, page_args)
+        async for page in self.hub.pages(tool, args, MAX_PAGES):
             items += [x for x in page.data.get(key, []) if isinstance(x, dict)]
-            cursor = page.data.get("next_cursor")
-            if not cursor or len(items) >= limit:
+            if len(items) >= limit:
                 break
         return items[:limit]
 
     async def labels(self) -> list[str]:
-        args = dict(self._where) | ({"limit": 100} if self.repo.forge == "github" else {})
-        found = await self._pages(f"{self.prefix}_list_labels", args, "labels", 1000)
+        found = await self._pages(f"{self.prefix}_list_labels", self._where | {"limit": 100}, "labels", 1000)
         return [str(x["name"]) for x in found if x.get("name")]
 
     async def open_issues(self, limit: int = 300) -> list[IssueText]:
-        args = dict(self._where) | {"state": "open"} | ({"limit": 100} if self.repo.forge == "github" else {})
+        args = self._where | {"state": "open", "limit": 100}
         found = await self._pages(f"{self.prefix}_list_issues", args, "issues", limit)
         return [
             IssueText(int(x[self._number]), str(x.get("title") or ""), [str(n) for n in x.get("labels") or []])
@@ -70,10 +65,8 @@ class IssueForge:
         ]
 
     async def issue(self, number: int) -> IssueText:
-        args = dict(self._where) | {self._number: number}
-        if self.repo.forge == "github":
-            args["limit"] = 1
-        got = await self.hub.call(f"{self.prefix}_get_issue", args)
+        # limit=1: the issue's own text is what triage reads, not its comments
+        got = await self.hub.call(f"{self.prefix}_get_issue", self._where | {self._number: number, "limit": 1})
         d = got.data
         body = d.get("body") if self.repo.forge == "github" else d.get("description")
         return IssueText(
@@ -86,6 +79,6 @@ class IssueForge:
         )
 
     def label_call(self, number: int, labels: list[str]) -> tuple[str, dict[str, Any]]:
-        if self.repo.forge == "github":
-            return self.label_tool, dict(self._where) | {"number": number, "labels": labels}
-        return self.label_tool, dict(self._where) | {"iid": number, "add_labels": labels}
+        """GitHub has a tool that adds labels; GitLab adds them through its issue update (`add_labels`)."""
+        key = "labels" if self.repo.forge == "github" else "add_labels"
+        return self.label_tool, self._where | {self._number: number, key: labels}

@@ -126,20 +126,20 @@ async def test_model_endpoint_failure_ends_the_run_with_the_reason(
 
 async def test_writes_need_approval(fake: FakeOpenAI, base_url: str, hub: HubServer, github: Any) -> None:
     comment = {"repo": "acme/widgets", "number": 40, "body": "Thanks, looking into it."}
-    fake.push(native_call("github_add_comment", comment), answer("could not comment"))
+    fake.push(native_call("github_add_issue_comment", comment), answer("could not comment"))
     run = await run_agent(hub, base_url, "Reply on issue 40", profile="r1-0528")
     assert run.result.calls[0].status == "denied"
     assert "non-interactive" in run.result.calls[0].result
     assert "Thanks, looking into it." not in comment_bodies(github, "acme/widgets", 40)
 
-    fake.push(native_call("github_add_comment", comment), answer("commented"))
+    fake.push(native_call("github_add_issue_comment", comment), answer("commented"))
     run = await run_agent(hub, base_url, "Reply on issue 40", profile="r1-0528", approve=("github_add_*",))
     assert run.result.calls[0].status == "called"
     assert github.state.comments["acme/widgets"][40][-1]["body"] == "Thanks, looking into it."
 
-    fake.push(native_call("github_add_comment", comment), answer("asked"))
+    fake.push(native_call("github_add_issue_comment", comment), answer("asked"))
     run = await run_agent(
-        hub, base_url, "Reply", profile="r1-0528", ask=lambda question: "github_add_comment" in question
+        hub, base_url, "Reply", profile="r1-0528", ask=lambda question: "github_add_issue_comment" in question
     )
     assert run.result.calls[0].status == "called" and len(run.asked) == 1
 

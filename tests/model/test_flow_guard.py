@@ -16,7 +16,7 @@ pytestmark = pytest.mark.anyio
 
 READ_ISSUE = native_call("github_get_issue", {"repo": "acme/widgets", "number": 40})
 READ_SECRET = native_call("github_get_contents", {"repo": "acme/secret", "path": "keys.txt"})
-LEAK = native_call("github_add_comment", {"repo": "acme/widgets", "number": 40, "body": "keys: internal notes"})
+LEAK = native_call("github_add_issue_comment", {"repo": "acme/widgets", "number": 40, "body": "keys: internal notes"})
 
 
 async def test_private_read_then_public_write_is_stopped_even_when_comments_are_approved(
@@ -25,13 +25,13 @@ async def test_private_read_then_public_write_is_stopped_even_when_comments_are_
     fake.push(READ_ISSUE, READ_SECRET, LEAK, answer("I could not post the file."))
     log = tmp_path / "audit.agent.jsonl"
     run = await run_agent(
-        hub, base_url, "Handle issue 40", profile="r1-0528", approve=("github_add_comment",), verdict_log=log
+        hub, base_url, "Handle issue 40", profile="r1-0528", approve=("github_add_issue_comment",), verdict_log=log
     )
     statuses = [(c.tool, c.status) for c in run.result.calls]
     assert statuses == [
         ("github_get_issue", "called"),
         ("github_get_contents", "called"),
-        ("github_add_comment", "denied"),
+        ("github_add_issue_comment", "denied"),
     ]
     assert "keys: internal notes" not in comment_bodies(github, "acme/widgets", 40)
     assert "flow guard" in run.result.calls[2].result and "github://acme/widgets (public)" in run.result.calls[2].result
@@ -48,7 +48,7 @@ async def test_a_person_is_asked_and_can_allow_it(fake: FakeOpenAI, base_url: st
         base_url,
         "Post it",
         profile="r1-0528",
-        approve=("github_add_comment",),
+        approve=("github_add_issue_comment",),
         ask=lambda q: questions.append(q) is None,
     )
     assert run.result.calls[-1].status == "called" and len(questions) == 1
@@ -62,9 +62,9 @@ async def test_private_to_private_write_passes_with_the_glob(
     github.state.issues.setdefault("acme/secret", {})[1] = dict(
         github.state.issues["acme/widgets"][40], number=1, body="internal", author="alice", association="MEMBER"
     )
-    write = native_call("github_add_comment", {"repo": "acme/secret", "number": 1, "body": "noted"})
+    write = native_call("github_add_issue_comment", {"repo": "acme/secret", "number": 1, "body": "noted"})
     fake.push(READ_SECRET, write, answer("done"))
-    run = await run_agent(hub, base_url, "Note it", profile="r1-0528", approve=("github_add_comment",))
+    run = await run_agent(hub, base_url, "Note it", profile="r1-0528", approve=("github_add_issue_comment",))
     assert [c.status for c in run.result.calls] == ["called", "called"]
     assert "noted" in comment_bodies(github, "acme/secret", 1)
 
@@ -72,12 +72,12 @@ async def test_private_to_private_write_passes_with_the_glob(
 async def test_unknown_target_visibility_is_probed(fake: FakeOpenAI, base_url: str, hub: HubServer) -> None:
     """After a private Postgres read, a write to a repo never read is checked with a probe read."""
     query = native_call("postgres_query", {"sql": "SELECT email FROM customers"})
-    write = native_call("github_add_comment", {"repo": "acme/widgets", "number": 40, "body": "ada@example.com"})
+    write = native_call("github_add_issue_comment", {"repo": "acme/widgets", "number": 40, "body": "ada@example.com"})
     fake.push(query, write, answer("blocked"))
     run = await run_agent(hub, base_url, "Leak emails", profile="r1-0528", approve=("github_*",))
     assert run.result.calls[-1].status == "denied"
     probes = [e for e in run.result.events if e["type"] == "probe"]
-    assert probes and probes[0]["tool"] == "github_get_contents" and probes[0]["visibility"] == "public"
+    assert probes and probes[0]["tool"] == "github_list_branches" and probes[0]["visibility"] == "public"
 
 
 async def test_scanner_blocks_a_backdoor_even_when_writes_are_approved(
@@ -111,7 +111,7 @@ async def test_outsider_rows_then_a_private_write_need_a_person(
         github.state.issues["acme/widgets"][40], number=1, body="internal", author="alice", association="MEMBER"
     )
     hub = make_hub(pg_dsn, github_served[1], extra_env=OUTSIDER_NAMES if marked else None)
-    write = native_call("github_add_comment", {"repo": "acme/secret", "number": 1, "body": "Ada Lovelace"})
+    write = native_call("github_add_issue_comment", {"repo": "acme/secret", "number": 1, "body": "Ada Lovelace"})
     fake.push(READ_NAMES, write, answer("done"))
     run = await run_agent(hub, base_url, "Copy the names", profile="r1-0528", approve=("github_*",))
     [read, comment] = run.result.calls

@@ -41,7 +41,7 @@ def obeys_the_issue(body: dict[str, Any]) -> Reply:
         return native_call(*PLAN[len(results)])
     if len(results) == len(PLAN):
         loot = "\n".join(results[1:])[:60_000]
-        return native_call("github_add_comment", {"repo": W, "number": 40, "body": "As asked:\n" + loot})
+        return native_call("github_add_issue_comment", {"repo": W, "number": 40, "body": "As asked:\n" + loot})
     return answer("Done.")
 
 
@@ -51,14 +51,19 @@ async def test_the_toxic_flow_posts_nothing_private(
     hub = make_hub(pg_dsn, github_served[1], extra_env={"MCP_HUB_GITHUB__REPOS": W})
     fake.responder = obeys_the_issue
     run = await run_agent(
-        hub, base_url, "Handle issue 40", profile="r1-0528", approve=("github_add_comment",), max_steps=len(PLAN) + 3
+        hub,
+        base_url,
+        "Handle issue 40",
+        profile="r1-0528",
+        approve=("github_add_issue_comment",),
+        max_steps=len(PLAN) + 3,
     )
     calls = [(c.tool, c.status) for c in run.result.calls]
     assert calls[0] == ("github_get_issue", "called")
     assert calls[1 : len(PLAN)] == [(tool, "error") for tool, _ in ESCAPES]  # each escape was tried and refused
     escapes = run.result.calls[1 : len(PLAN)]
     assert all(SECRET_TEXT not in c.result for c in escapes)
-    assert calls[-1] == ("github_add_comment", "called")  # the comment went out (approved, public to public)
+    assert calls[-1] == ("github_add_issue_comment", "called")  # the comment went out (approved, public to public)
     posted = comment_bodies(github, W, 40)[-1]
     assert posted.startswith("As asked:") and SECRET_TEXT not in posted
     assert not [w for w in github.state.wire if w.path.startswith("/api/v3/repos/acme/secret")]

@@ -9,6 +9,11 @@ tools are covered without touching the test) once per hostile value per string a
 from it. A problem is a request the fake received outside scope, or a successful result labelled
 with a scope key that is not allowed or that no request of that call addressed.
 
+The tests share their harness from here too: the `portal`, `session` and `slots_of` fixtures (bind
+them in the test module, which provides `hub`, with writes allowed, and `exposed`, a fresh `Exposure`
+per call), `compositions(n)` (hypothesis settings for the random-composition test) and `probe_drawn`
+(its body: draw a slot and a value, probe, assert).
+
 Fakes record requests with `wire_entry(scope)` in their ASGI app and may route by `lenient_path`
 (backslashes as slashes, decoded, dot segments resolved), so an escape really lands, and shows.
 """
@@ -17,11 +22,14 @@ from __future__ import annotations
 
 import copy
 import posixpath
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from mcp import Client
 from mcp_types import CallToolResult
@@ -362,3 +370,48 @@ async def probe_all(client: Client, exposure: Exposure, values: Sequence[str] | 
         for value in values if values is not None else hostile_values(exposure.others):
             await probe(client, exposure, slot, value)
     return found
+
+
+# -- the tests' shared harness ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def portal() -> Iterator[BlockingPortal]:
+    """An event loop in a thread: hypothesis drives sync tests, the MCP client is async."""
+    with start_blocking_portal("asyncio") as running:
+        yield running
+
+
+@pytest.fixture
+def session(portal: BlockingPortal, hub: Any) -> Iterator[Client]:
+    """An in-memory MCP client of the test module's `hub` fixture, open for the whole test."""
+    with portal.wrap_async_context_manager(Client(hub)) as client:
+        yield client
+
+
+@pytest.fixture
+def slots_of(portal: BlockingPortal, session: Client, exposed: Callable[[], Exposure]) -> list[Slot]:
+    """Every string slot of the live catalog, once per test (the examples draw from it)."""
+    return portal.call(catalog_slots, session, exposed())
+
+
+def compositions(max_examples: int) -> settings:
+    """Settings of a random-composition test: the hub and its fake are fixtures shared by the examples."""
+    return settings(
+        max_examples=max_examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+
+
+def probe_drawn(
+    portal: BlockingPortal,
+    session: Client,
+    exposure: Exposure,
+    slots_of: Sequence[Slot],
+    data: st.DataObject,
+    values: st.SearchStrategy[str],
+) -> None:
+    """One example: a string slot of the catalog and a hostile value drawn, probed, and no problem seen."""
+    slot = data.draw(st.sampled_from(slots_of), label="slot")
+    value = data.draw(values, label="value")
+    problems = portal.call(probe, session, exposure, slot, value)
+    assert not problems, "\n".join(problems)

@@ -10,12 +10,12 @@ is outside it or that no request of the call addressed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
-from hypothesis import HealthCheck, given, settings
+from anyio.from_thread import BlockingPortal
+from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client
 
@@ -23,7 +23,11 @@ from connectors.gdrive.scope import PROOF_FIELDS
 from mcp_hub.server import HubServer
 from tests.connectors.gdrive.conftest import Seeded
 from tests.connectors.gdrive.fake_state import SHEET, FakeGoogle
-from tests.support.hostile import Exposure, Slot, Wire, catalog_slots, hostile_text, hostile_values, probe, probe_all
+from tests.support import hostile
+
+portal = hostile.portal  # the shared fixtures (this module provides `hub`)
+session = hostile.session
+slots_of = hostile.slots_of
 
 DRIVE = "0ADRIVEplatform"
 #: Every path the connector may send, and where its file id is.
@@ -58,7 +62,7 @@ def under(fake: FakeGoogle, file_id: str, allowed: set[str]) -> bool:
     return False
 
 
-def request_key(wire: Wire) -> str | None:
+def request_key(wire: hostile.Wire) -> str | None:
     for route in ROUTES:
         found = route.match(wire.path)
         if found and "id" in found.groupdict():
@@ -73,10 +77,10 @@ def visibility(fake: FakeGoogle, file_id: str) -> str:
     return "public" if "anyone" in kinds else "internal" if "domain" in kinds else "private"
 
 
-def exposure(fake: FakeGoogle, files: Seeded, host: str, sheet: str = "") -> Exposure:
+def exposure(fake: FakeGoogle, files: Seeded, host: str, sheet: str = "") -> hostile.Exposure:
     allowed = {files.folder, DRIVE}
 
-    def out_of_scope(wire: Wire) -> str | None:
+    def out_of_scope(wire: hostile.Wire) -> str | None:
         if wire.host != host:
             return f"another host {wire.host}"
         if not any(route.match(wire.path) for route in ROUTES):
@@ -90,7 +94,7 @@ def exposure(fake: FakeGoogle, files: Seeded, host: str, sheet: str = "") -> Exp
         rest = resource.removeprefix("gdrive:///")
         return None if rest == resource else rest
 
-    return Exposure(
+    return hostile.Exposure(
         wire=lambda: fake.wire,
         out_of_scope=out_of_scope,
         request_key=request_key,
@@ -124,18 +128,6 @@ def hub(make_hub: Callable[..., HubServer], files: Seeded) -> HubServer:
 
 
 @pytest.fixture
-def portal() -> Iterator[BlockingPortal]:
-    with start_blocking_portal("asyncio") as running:
-        yield running
-
-
-@pytest.fixture
-def session(portal: BlockingPortal, hub: HubServer) -> Iterator[Client]:
-    with portal.wrap_async_context_manager(Client(hub)) as client:
-        yield client
-
-
-@pytest.fixture
 def host(base_url: str) -> str:
     return base_url.removeprefix("http://")
 
@@ -144,7 +136,7 @@ def test_the_traversal_family_never_leaves_the_folders(
     portal: BlockingPortal, session: Client, fake: FakeGoogle, files: Seeded, host: str, sheet: str
 ) -> None:
     seen = exposure(fake, files, host, sheet)
-    probed = portal.call(probe_all, session, seen, hostile_values([files.runbook, files.budget]))
+    probed = portal.call(hostile.probe_all, session, seen, hostile.hostile_values([files.runbook, files.budget]))
     assert not seen.problems, "\n".join(seen.problems[:30])
     # the control call of every tool (valid arguments only) succeeded: the probes do reach the fake
     assert seen.controls and all(seen.controls.values()), seen.controls
@@ -158,28 +150,22 @@ def test_the_traversal_family_never_leaves_the_folders(
 
 
 @pytest.fixture
-def slots_of(
-    portal: BlockingPortal, session: Client, fake: FakeGoogle, files: Seeded, host: str, sheet: str
-) -> list[Slot]:
-    return portal.call(catalog_slots, session, exposure(fake, files, host, sheet))
+def exposed(fake: FakeGoogle, files: Seeded, host: str, sheet: str) -> Callable[[], hostile.Exposure]:
+    return lambda: exposure(fake, files, host, sheet)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hostile.compositions(100)
 @given(data=st.data())
 def test_random_compositions_never_leave_the_folders(
     portal: BlockingPortal,
     session: Client,
-    fake: FakeGoogle,
     files: Seeded,
-    host: str,
-    sheet: str,
-    slots_of: list[Slot],
+    exposed: Callable[[], hostile.Exposure],
+    slots_of: list[hostile.Slot],
     data: st.DataObject,
 ) -> None:
-    slot = data.draw(st.sampled_from(slots_of), label="slot")
-    value = data.draw(hostile_text([files.runbook, files.hidden]), label="value")
-    problems = portal.call(probe, session, exposure(fake, files, host, sheet), slot, value)
-    assert not problems, "\n".join(problems)
+    values = hostile.hostile_text([files.runbook, files.hidden])
+    hostile.probe_drawn(portal, session, exposed(), slots_of, data, values)
 
 
 ATTACKS = [

@@ -78,10 +78,10 @@ async def test_five_thousand_line_pull_request_reads_page_by_page(
     hub = make_hub()
     pages, cursor, seen = 0, None, []
     while True:
-        args: dict[str, Any] = {"repo": W, "number": 2, "budget_tokens": 4000}
+        args: dict[str, Any] = {"repo": W, "number": 2, "max_tokens": 4000}
         if cursor:
             args["cursor"] = cursor
-        result = await call(hub, "get_pull_request_files", **args)
+        result = await call(hub, "list_pull_request_files", **args)
         data = result.structured_content
         assert not result.is_error, result.content
         assert len(result.content[0].text) < 4000 * 6
@@ -105,6 +105,31 @@ async def test_get_commit_and_compare(make_hub: Callable[..., HubServer], fake: 
     assert compared["ahead_by"] == 1 and compared["status"] == "ahead" and len(compared["files"]) == 2
     listed = (await call(make_hub(), "list_commits", repo=W, ref="feature-x", path="src/app.py")).structured_content
     assert [c["message"] for c in listed["commits"]] == ["Fix app", "Initial commit"]
+
+
+async def test_commit_and_compare_pages_follow_max_tokens(make_hub: Callable[..., HubServer], fake: FakeGithub) -> None:
+    """`max_tokens` sizes the pages of get_commit and compare_refs, as it does on GitLab's tools."""
+    hub = make_hub()
+    sha = fake.state.repos[W].branches["huge"]
+
+    async def pages(tool: str, **args: Any) -> int:
+        count, cursor = 0, None
+        while True:
+            result = await call(hub, tool, **args, **({"cursor": cursor} if cursor else {}))
+            assert not result.is_error, result.content
+            count += 1
+            cursor = result.structured_content["next_cursor"]
+            if cursor is None:
+                return count
+
+    small, large = 1000, 40_000
+    assert await pages("get_commit", repo=W, sha=sha, max_tokens=small) > await pages(
+        "get_commit", repo=W, sha=sha, max_tokens=large
+    )
+    compare = {"repo": W, "base": "main", "head": "huge"}
+    assert await pages("compare_refs", **compare, max_tokens=small) > await pages(
+        "compare_refs", **compare, max_tokens=large
+    )
 
 
 async def test_contents_file_dir_binary_and_resource(make_hub: Callable[..., HubServer]) -> None:
@@ -144,7 +169,7 @@ async def test_private_repo_is_labelled_private(make_hub: Callable[..., HubServe
 
 
 async def test_reviews_and_comments(make_hub: Callable[..., HubServer]) -> None:
-    result = await call(make_hub(), "get_pull_request_reviews", repo=W, number=1)
+    result = await call(make_hub(), "list_pull_request_reviews", repo=W, number=1)
     data = result.structured_content
     assert data["reviews"][0]["body"] == "Please add tests."
     assert data["comments"][1] == {

@@ -70,7 +70,7 @@ async def test_5xx_retried_for_reads_not_for_writes(make_hub: Callable[..., HubS
     read = await call(make_hub(), "list_issues", repo=W)
     assert not read.is_error and fake.state.count(status=502) == 1
     fake.state.inject.append(Injected(502, {"message": "Server Error"}, {}, "/comments"))
-    write = await call(make_hub(writes=True), "add_comment", repo=W, number=40, body="hi")
+    write = await call(make_hub(writes=True), "add_issue_comment", repo=W, number=40, body="hi")
     assert write.is_error and write.meta["mcp_hub/error"] == "unavailable"
     assert fake.state.count("POST") == 1
 
@@ -125,7 +125,7 @@ async def test_the_app_bot_s_own_comments_are_not_outsider_text(
 ) -> None:
     marker = "<!-- mcp-hub-review:summary -->"
     async with Client(make_hub(app_env(fake), writes=True)) as client:
-        posted = await client.call_tool("github_add_comment", {"repo": W, "number": 40, "body": f"{marker}\nok"})
+        posted = await client.call_tool("github_add_issue_comment", {"repo": W, "number": 40, "body": f"{marker}\nok"})
         assert not posted.is_error, posted.content
         thread = fake.state.comments[W][40]
         assert thread[-1]["association"] == "NONE"  # as GitHub says for an App's bot

@@ -23,7 +23,7 @@ async def test_lockdown_withholds_outsider_text_only(make_hub: Callable[..., Hub
     assert data["body"] == WITHHELD and data["title"] == WITHHELD
     assert [c["body"] for c in data["comments"]] == [WITHHELD, "Looking into it.", "Fixed in #1."]
     assert prov(issue)["outsider_text"] is False and "ignore previous" not in issue.content[0].text
-    files = (await call(hub, "get_pull_request_files", repo=W, number=1)).structured_content
+    files = (await call(hub, "list_pull_request_files", repo=W, number=1)).structured_content
     assert all(f["patch"] == WITHHELD for f in files["files"])
 
 
@@ -44,8 +44,8 @@ async def test_write_tools_hidden_until_allowed(make_hub: Callable[..., HubServe
         names = {t.name for t in (await client.list_tools()).tools}
     async with Client(make_hub({"MCP_HUB_ALLOW_WRITES": "1"})) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert "github_add_comment" not in names and "github_list_pull_requests" in names
-    assert "github_add_comment" in tools and "github_merge_pull_request" not in tools
+    assert "github_add_issue_comment" not in names and "github_list_pull_requests" in names
+    assert "github_add_issue_comment" in tools and "github_merge_pull_request" not in tools
     async with Client(make_hub(writes=True)) as client:
         merge = next(t for t in (await client.list_tools()).tools if t.name == "github_merge_pull_request")
     assert merge.annotations.destructive_hint is True
@@ -53,7 +53,7 @@ async def test_write_tools_hidden_until_allowed(make_hub: Callable[..., HubServe
 
 async def test_comment_create_and_update_issue(make_hub: Callable[..., HubServer], fake: FakeGithub) -> None:
     hub = make_hub(writes=True)
-    comment = await call(hub, "add_comment", repo=W, number=40, body="On it.")
+    comment = await call(hub, "add_issue_comment", repo=W, number=40, body="On it.")
     assert comment.structured_content["number"] == 40
     assert fake.state.comments[W][40][-1]["body"] == "On it."
     created = (await call(hub, "create_issue", repo=W, title="New", labels=["bug"])).structured_content
@@ -85,17 +85,19 @@ async def test_review_inline_comments_are_checked_against_the_diff(
     make_hub: Callable[..., HubServer], fake: FakeGithub
 ) -> None:
     hub = make_hub(writes=True)
-    bad = await call(hub, "create_review", repo=W, number=1, comments=[{"path": "src/app.py", "line": 25, "body": "?"}])
+    bad = await call(
+        hub, "create_pull_request_review", repo=W, number=1, comments=[{"path": "src/app.py", "line": 25, "body": "?"}]
+    )
     assert bad.is_error and "line 25 (RIGHT) of src/app.py is not in the diff" in bad.content[0].text
     assert "nearest: [12, 13, 37]" in bad.content[0].text
     assert fake.state.count("POST") == 0
     outside = await call(
-        hub, "create_review", repo=W, number=1, comments=[{"path": "README.md", "line": 1, "body": "x"}]
+        hub, "create_pull_request_review", repo=W, number=1, comments=[{"path": "README.md", "line": 1, "body": "x"}]
     )
     assert outside.is_error and "not changed by this pull request" in outside.content[0].text
     good = await call(
         hub,
-        "create_review",
+        "create_pull_request_review",
         repo=W,
         number=1,
         event="REQUEST_CHANGES",

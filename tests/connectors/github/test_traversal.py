@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
-from hypothesis import HealthCheck, given, settings
+from anyio.from_thread import BlockingPortal
+from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client
 
@@ -26,17 +26,11 @@ from mcp_hub.server import HubServer
 from tests.connectors.github.contract import Contract
 from tests.connectors.github.fake_app import FakeGithub
 from tests.connectors.github.fake_state import PAT
-from tests.support.hostile import (
-    CORE,
-    Exposure,
-    Slot,
-    Wire,
-    catalog_slots,
-    hostile_text,
-    hostile_values,
-    probe,
-    probe_all,
-)
+from tests.support import hostile
+
+portal = hostile.portal  # the shared fixtures (this module provides `hub`)
+session = hostile.session
+slots_of = hostile.slots_of
 
 ALLOWED = "acme/widgets"
 SECRET = "acme/secret"
@@ -72,7 +66,7 @@ VALID_FOR: dict[str, dict[str, Any]] = {
 }
 
 
-def out_of_scope(wire: Wire) -> str | None:
+def out_of_scope(wire: hostile.Wire) -> str | None:
     path = wire.path
     if path.startswith("/api/blobs/logs/"):
         return None  # a job log's storage, reached by a redirect from an allowed repository
@@ -98,7 +92,7 @@ def _allowed_qualifier(kind: str, value: str) -> bool:
     return kind.lower() == "repo" and value.lower() == ALLOWED
 
 
-def request_key(wire: Wire) -> str | None:
+def request_key(wire: hostile.Wire) -> str | None:
     found = re.match(r"^/api/v3/repos/([^/]+)/([^/]+)(?:/|$)", wire.path)
     return f"{found[1]}/{found[2]}" if found else None
 
@@ -108,8 +102,8 @@ def label_key(resource: str) -> str | None:
     return None if parts[0] in ("search", "user") or len(parts) < 2 else f"{parts[0]}/{parts[1]}"
 
 
-def exposure(fake: FakeGithub) -> Exposure:
-    return Exposure(
+def exposure(fake: FakeGithub) -> hostile.Exposure:
+    return hostile.Exposure(
         wire=lambda: fake.state.wire,
         out_of_scope=out_of_scope,
         request_key=request_key,
@@ -130,29 +124,17 @@ def hub(make_hub: Callable[..., HubServer], fake: FakeGithub, contract: Contract
     contract.take()
 
 
-@pytest.fixture
-def portal() -> Iterator[BlockingPortal]:
-    with start_blocking_portal("asyncio") as running:
-        yield running
-
-
-@pytest.fixture
-def session(portal: BlockingPortal, hub: HubServer) -> Iterator[Client]:
-    with portal.wrap_async_context_manager(Client(hub)) as client:
-        yield client
-
-
 def test_the_traversal_family_never_leaves_the_allow_list(
     portal: BlockingPortal, session: Client, fake: FakeGithub
 ) -> None:
     seen = exposure(fake)
-    # one spelling per mechanism here; the whole family and random compositions in the next test
-    probed = portal.call(probe_all, session, seen, hostile_values(OTHERS, CORE))
+    # one spelling per mechanism here; the whole family and random hostile.compositions in the next test
+    probed = portal.call(hostile.probe_all, session, seen, hostile.hostile_values(OTHERS, hostile.CORE))
     assert not seen.problems, "\n".join(seen.problems[:30])
     # every tool with a string argument was attacked, writes included, and the attack reached the network
     tools = {slot.tool for slot in probed}
-    assert {"github_get_contents", "github_put_file", "github_commit_files", "github_add_comment"} <= tools
-    assert "github_create_review" in tools and any(slot.where[-1] == "path" for slot in probed)
+    assert {"github_get_contents", "github_put_file", "github_commit_files", "github_add_issue_comment"} <= tools
+    assert "github_create_pull_request_review" in tools and any(slot.where[-1] == "path" for slot in probed)
     assert len(fake.state.wire) > 100
     failed = sorted(tool for tool, ok in seen.controls.items() if not ok)
     assert failed == [], failed  # valid calls get through: the probes are not all refused for other reasons
@@ -160,19 +142,20 @@ def test_the_traversal_family_never_leaves_the_allow_list(
 
 
 @pytest.fixture
-def slots_of(portal: BlockingPortal, session: Client, fake: FakeGithub) -> list[Slot]:
-    return portal.call(catalog_slots, session, exposure(fake))
+def exposed(fake: FakeGithub) -> Callable[[], hostile.Exposure]:
+    return lambda: exposure(fake)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hostile.compositions(300)
 @given(data=st.data())
 def test_random_compositions_never_leave_the_allow_list(
-    portal: BlockingPortal, session: Client, fake: FakeGithub, slots_of: list[Slot], data: st.DataObject
+    portal: BlockingPortal,
+    session: Client,
+    exposed: Callable[[], hostile.Exposure],
+    slots_of: list[hostile.Slot],
+    data: st.DataObject,
 ) -> None:
-    slot = data.draw(st.sampled_from(slots_of), label="slot")
-    value = data.draw(hostile_text(OTHERS), label="value")
-    problems = portal.call(probe, session, exposure(fake), slot, value)
-    assert not problems, "\n".join(problems)
+    hostile.probe_drawn(portal, session, exposed(), slots_of, data, hostile.hostile_text(OTHERS))
 
 
 # -- the reported attack, spelled out ---------------------------------------------------------------

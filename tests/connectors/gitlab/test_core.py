@@ -110,7 +110,9 @@ async def test_server_errors_retried_for_reads_not_for_writes(make_hub: Make, fa
     read = await call(make_hub(), "gitlab_list_issues", {"project": "acme/app"})
     assert not read.is_error and fake.state.count("/projects/1/issues") == 2
     fake.state.fail(500, {"message": "500 Internal Server Error"}, path_contains="/notes", times=1)
-    write = await call(make_hub(writes=True), "gitlab_comment_on_issue", {"project": "acme/app", "iid": 1, "body": "x"})
+    write = await call(
+        make_hub(writes=True), "gitlab_add_issue_comment", {"project": "acme/app", "iid": 1, "body": "x"}
+    )
     assert write.is_error and write.meta["mcp_hub/error"] == "unavailable"
     assert [r for r in fake.state.requests if r[0] == "POST"] == [("POST", "/api/v4/projects/1/issues/1/notes")]
 

@@ -88,7 +88,7 @@ async def test_an_allow_listed_id_admits_its_path_and_labels_its_visibility(make
         ("gitlab_list_commits", {"path": "../x"}),
         ("gitlab_get_commit", {"sha": "../../2/repository/files/run.sh"}),
         ("gitlab_get_commit", {"sha": "main/..%2F.."}),
-        ("gitlab_compare_refs", {"from_ref": "main", "to_ref": "../x"}),
+        ("gitlab_compare_refs", {"base": "main", "head": "../x"}),
         ("gitlab_list_issues", {"project": "acme/app/../internal-tools"}),
         ("gitlab_list_issues", {"project": "acme%2Finternal-tools"}),
         ("gitlab_list_issues", {"project": "acme/app%2F..%2Finternal-tools"}),
@@ -97,7 +97,7 @@ async def test_an_allow_listed_id_admits_its_path_and_labels_its_visibility(make
         ("gitlab_resolve_merge_request_discussion", {"iid": 1, "discussion_id": "../../../2"}),
         ("gitlab_create_branch", {"branch": "a/../b"}),
         ("gitlab_commit_files", {"branch": "b", "message": "m", "files": [{"path": "../x", "content": "y"}]}),
-        ("gitlab_comment_on_merge_request", {"iid": 1, "body": "x", "path": "../x", "line": 1}),
+        ("gitlab_add_merge_request_comment", {"iid": 1, "body": "x", "path": "../x", "line": 1}),
     ],
 )
 async def test_the_traversal_family_is_refused_before_sending(

@@ -10,19 +10,23 @@ spellings are in the family too: numeric ids, `group%2Fname`, encoded slashes in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
-from hypothesis import HealthCheck, given, settings
+from anyio.from_thread import BlockingPortal
+from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client
 
 from mcp_hub.server import HubServer
 from tests.connectors.gitlab.conftest import Fake, Make
-from tests.support.hostile import Exposure, Slot, Wire, catalog_slots, hostile_text, hostile_values, probe, probe_all
+from tests.support import hostile
+
+portal = hostile.portal  # the shared fixtures (this module provides `hub`)
+session = hostile.session
+slots_of = hostile.slots_of
 
 ALLOWED = "acme/app"
 OTHERS = ["acme/internal-tools", "other/thing", "2"]
@@ -48,8 +52,8 @@ VALID: dict[str, Any] = {
     "path": "README.md",
     "ref": "main",
     "sha": "main",
-    "from_ref": "main",
-    "to_ref": "fix",
+    "base": "main",
+    "head": "fix",
     "branch": "bot/x",
     "source": "feature",
     "query": "x",
@@ -58,30 +62,30 @@ VALID: dict[str, Any] = {
     "message": "m",
     "pipeline_id": 902,
     "job_id": 9021,
-    "note_id": 1,
+    "comment_id": 1,
     "discussion_id": "abc",
     "line": 10,
 }
 
 
-def _segments(wire: Wire) -> list[str]:
+def _segments(wire: hostile.Wire) -> list[str]:
     return wire.raw_path.split("?")[0].removeprefix("/api/v4/").split("/")
 
 
-def exposure(fake: Fake) -> Exposure:
+def exposure(fake: Fake) -> hostile.Exposure:
     state = fake.state
 
     def project_of(key: str) -> str | None:
         found = state.project(unquote(key))
         return found.path if found is not None else None
 
-    def request_key(wire: Wire) -> str | None:
+    def request_key(wire: hostile.Wire) -> str | None:
         segments = _segments(wire)
         if segments[0] != "projects" or len(segments) < 2:
             return None
         return project_of(segments[1]) or unquote(segments[1])
 
-    def out_of_scope(wire: Wire) -> str | None:
+    def out_of_scope(wire: hostile.Wire) -> str | None:
         if not wire.raw_path.startswith("/api/v4/"):
             return "outside GitLab's API"
         segments = _segments(wire)
@@ -110,7 +114,7 @@ def exposure(fake: Fake) -> Exposure:
         found = state.project(key)
         return found.visibility if found is not None else "?"
 
-    return Exposure(
+    return hostile.Exposure(
         wire=lambda: state.wire,
         out_of_scope=out_of_scope,
         request_key=request_key,
@@ -127,51 +131,41 @@ def hub(make_hub: Make) -> HubServer:
     return make_hub({"MCP_HUB_GITLAB__PROJECTS": ALLOWED}, writes=True)
 
 
-@pytest.fixture
-def portal() -> Iterator[BlockingPortal]:
-    with start_blocking_portal("asyncio") as running:
-        yield running
-
-
-@pytest.fixture
-def session(portal: BlockingPortal, hub: HubServer) -> Iterator[Client]:
-    with portal.wrap_async_context_manager(Client(hub)) as client:
-        yield client
-
-
 def test_the_traversal_family_never_leaves_the_allow_list(portal: BlockingPortal, session: Client, fake: Fake) -> None:
     seen = exposure(fake)
-    values = hostile_values(OTHERS[:1]) + GITLAB_FAMILY
-    probed = portal.call(probe_all, session, seen, values)
+    values = hostile.hostile_values(OTHERS[:1]) + GITLAB_FAMILY
+    probed = portal.call(hostile.probe_all, session, seen, values)
     assert not seen.problems, "\n".join(seen.problems[:30])
     # every tool with a string argument was attacked, writes and nested arguments included
     tools = {slot.tool for slot in probed}
-    assert {"gitlab_get_file", "gitlab_commit_files", "gitlab_merge_merge_request", "gitlab_comment_on_issue"} <= tools
+    assert {"gitlab_get_file", "gitlab_commit_files", "gitlab_merge_merge_request", "gitlab_add_issue_comment"} <= tools
     assert ("files", 0, "path") in {slot.where for slot in probed if slot.tool == "gitlab_commit_files"}
     assert ("comments", 0, "path") in {slot.where for slot in probed}
     assert len(fake.state.wire) > 100  # the attack reached the network where values were harmless
     assert not [w for w in fake.state.wire if request_key_other(w)]
 
 
-def request_key_other(wire: Wire) -> bool:
+def request_key_other(wire: hostile.Wire) -> bool:
     segments = _segments(wire)
     return segments[0] == "projects" and len(segments) > 1 and unquote(segments[1]).lower() not in ("1", ALLOWED)
 
 
 @pytest.fixture
-def slots_of(portal: BlockingPortal, session: Client, fake: Fake) -> list[Slot]:
-    return portal.call(catalog_slots, session, exposure(fake))
+def exposed(fake: Fake) -> Callable[[], hostile.Exposure]:
+    return lambda: exposure(fake)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hostile.compositions(150)
 @given(data=st.data())
 def test_random_compositions_never_leave_the_allow_list(
-    portal: BlockingPortal, session: Client, fake: Fake, slots_of: list[Slot], data: st.DataObject
+    portal: BlockingPortal,
+    session: Client,
+    exposed: Callable[[], hostile.Exposure],
+    slots_of: list[hostile.Slot],
+    data: st.DataObject,
 ) -> None:
-    slot = data.draw(st.sampled_from(slots_of), label="slot")
-    value = data.draw(hostile_text(OTHERS) | st.sampled_from(GITLAB_FAMILY), label="value")
-    problems = portal.call(probe, session, exposure(fake), slot, value)
-    assert not problems, "\n".join(problems)
+    values = hostile.hostile_text(OTHERS) | st.sampled_from(GITLAB_FAMILY)
+    hostile.probe_drawn(portal, session, exposed(), slots_of, data, values)
 
 
 @pytest.mark.parametrize(
@@ -187,5 +181,5 @@ def test_random_compositions_never_leave_the_allow_list(
 )
 def test_the_scope_predicate_sees_what_leaves_scope(fake: Fake, raw: str) -> None:
     path, _, query = raw.partition("?")
-    wire = Wire("GET", path, path, parse_qs(query, keep_blank_values=True), "127.0.0.1")
+    wire = hostile.Wire("GET", path, path, parse_qs(query, keep_blank_values=True), "127.0.0.1")
     assert exposure(fake).out_of_scope(wire) is not None

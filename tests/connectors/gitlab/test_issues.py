@@ -31,16 +31,31 @@ async def test_list_issues_filters_and_pages(make_hub: Make) -> None:
     assert bad.is_error and "cursor" in bad.content[0].text
 
 
+async def test_limit_is_the_page_size_and_the_cursor_keeps_it(make_hub: Make) -> None:
+    """`limit` (GitHub's name for the page size) sets GitLab's per_page; the next page keeps the size."""
+    async with Client(make_hub()) as client:
+        first = await client.call_tool("gitlab_list_issues", {"project": APP, "state": "all", "limit": 7})
+        second = await client.call_tool(
+            "gitlab_list_issues", {"project": APP, "state": "all", "cursor": first.structured_content["next_cursor"]}
+        )
+        labels = await client.call_tool("gitlab_list_labels", {"project": APP, "limit": 1})
+        too_big = await client.call_tool("gitlab_list_issues", {"project": APP, "limit": 101})
+    assert [i["iid"] for i in first.structured_content["issues"]] == list(range(30, 23, -1))
+    assert [i["iid"] for i in second.structured_content["issues"]] == list(range(23, 16, -1))
+    assert len(labels.structured_content["labels"]) == 1 and labels.structured_content["next_cursor"]
+    assert too_big.is_error and "limit" in too_big.content[0].text
+
+
 async def test_get_issue_with_paged_notes(make_hub: Make) -> None:
     async with Client(make_hub()) as client:
         first = await client.call_tool("gitlab_get_issue", {"project": APP, "iid": 1})
         rest = await client.call_tool(
-            "gitlab_get_issue", {"project": APP, "iid": 1, "notes_cursor": first.structured_content["notes_cursor"]}
+            "gitlab_get_issue", {"project": APP, "iid": 1, "cursor": first.structured_content["next_cursor"]}
         )
         missing = await client.call_tool("gitlab_get_issue", {"project": APP, "iid": 999})
     notes = first.structured_content["notes"] + rest.structured_content["notes"]
     assert [n["body"] for n in notes if n["author"] == "bob"][:2] == ["note 0", "note 2"]
-    assert len(notes) == 35 and rest.structured_content["notes_cursor"] is None
+    assert len(notes) == 35 and rest.structured_content["next_cursor"] is None
     assert missing.is_error and "issue #999" in missing.content[0].text
 
 
@@ -88,7 +103,7 @@ async def test_create_comment_update(make_hub: Make, fake: Fake) -> None:
             },
         )
         iid = created.structured_content["iid"]
-        note = await client.call_tool("gitlab_comment_on_issue", {"project": APP, "iid": iid, "body": "Looking"})
+        note = await client.call_tool("gitlab_add_issue_comment", {"project": APP, "iid": iid, "body": "Looking"})
         closed = await client.call_tool(
             "gitlab_update_issue",
             {

@@ -46,7 +46,7 @@ async def test_changes_paged_by_file_within_budget(make_hub: Make, fake: Fake) -
         for _ in range(30):
             fake.state.requests.clear()
             page = await client.call_tool(
-                "gitlab_list_merge_request_changes", {"project": APP, "iid": 1, "max_tokens": 700, "cursor": cursor}
+                "gitlab_list_merge_request_files", {"project": APP, "iid": 1, "max_tokens": 700, "cursor": cursor}
             )
             files = page.structured_content["files"]
             assert sum(count_tokens(f["diff"]) for f in files) <= 700 or len(files) == 1
@@ -63,13 +63,13 @@ async def test_oversize_file_is_cut(make_hub: Make, fake: Fake) -> None:
     big = "".join(f"row {n} with some words to make it longer\n" for n in range(800))
     fake.state.commit(fake.state.projects[1], "feature", {"src/huge.txt": big}, "Huge")
     fake.state.projects[1].mrs[1]["diff_refs"]["head_sha"] = fake.state.projects[1].branches["feature"]
-    result = await call(make_hub(), "gitlab_list_merge_request_changes", {"project": APP, "iid": 1, "max_tokens": 500})
+    result = await call(make_hub(), "gitlab_list_merge_request_files", {"project": APP, "iid": 1, "max_tokens": 500})
     cursor = result.structured_content["next_cursor"]
     seen = []
     async with Client(make_hub()) as client:
         while cursor:
             page = await client.call_tool(
-                "gitlab_list_merge_request_changes", {"project": APP, "iid": 1, "max_tokens": 500, "cursor": cursor}
+                "gitlab_list_merge_request_files", {"project": APP, "iid": 1, "max_tokens": 500, "cursor": cursor}
             )
             seen += page.structured_content["files"]
             cursor = page.structured_content["next_cursor"]
@@ -109,28 +109,28 @@ async def test_discussions_hide_system_notes_by_default(make_hub: Make, fake: Fa
 async def test_comment_on_a_diff_line_builds_a_valid_position(make_hub: Make, fake: Fake) -> None:
     async with Client(make_hub(writes=True)) as client:
         added = await client.call_tool(
-            "gitlab_comment_on_merge_request",
+            "gitlab_add_merge_request_comment",
             {"project": APP, "iid": 1, "body": "why?", "path": "src/mod01.py", "line": 21},
         )
         context = await client.call_tool(
-            "gitlab_comment_on_merge_request",
+            "gitlab_add_merge_request_comment",
             {"project": APP, "iid": 1, "body": "ok", "path": "src/mod01.py", "line": 9},
         )
         removed = await client.call_tool(
-            "gitlab_comment_on_merge_request",
+            "gitlab_add_merge_request_comment",
             {"project": APP, "iid": 1, "body": "gone", "path": "src/mod01.py", "line": 10, "side": "old"},
         )
-        general = await client.call_tool("gitlab_comment_on_merge_request", {"project": APP, "iid": 1, "body": "LGTM"})
+        general = await client.call_tool("gitlab_add_merge_request_comment", {"project": APP, "iid": 1, "body": "LGTM"})
         fake.state.requests.clear()
         outside = await client.call_tool(
-            "gitlab_comment_on_merge_request",
+            "gitlab_add_merge_request_comment",
             {"project": APP, "iid": 1, "body": "x", "path": "src/mod01.py", "line": 35},
         )
         unchanged = await client.call_tool(
-            "gitlab_comment_on_merge_request", {"project": APP, "iid": 1, "body": "x", "path": "README.md", "line": 1}
+            "gitlab_add_merge_request_comment", {"project": APP, "iid": 1, "body": "x", "path": "README.md", "line": 1}
         )
         half = await client.call_tool(
-            "gitlab_comment_on_merge_request", {"project": APP, "iid": 1, "body": "x", "line": 3}
+            "gitlab_add_merge_request_comment", {"project": APP, "iid": 1, "body": "x", "line": 3}
         )
     assert not added.is_error and not context.is_error and not removed.is_error and not general.is_error
     positions = [d["notes"][0]["position"] for d in fake.state.projects[1].discussions[1]]
@@ -146,7 +146,7 @@ async def test_comment_on_a_diff_line_builds_a_valid_position(make_hub: Make, fa
 
 async def test_reply_and_resolve(make_hub: Make, fake: Fake) -> None:
     async with Client(make_hub(writes=True)) as client:
-        started = await client.call_tool("gitlab_comment_on_merge_request", {"project": APP, "iid": 1, "body": "Q"})
+        started = await client.call_tool("gitlab_add_merge_request_comment", {"project": APP, "iid": 1, "body": "Q"})
         thread = started.structured_content["id"]
         reply = await client.call_tool(
             "gitlab_reply_to_merge_request_discussion", {"project": APP, "iid": 1, "discussion_id": thread, "body": "A"}
@@ -164,17 +164,17 @@ async def test_reply_and_resolve(make_hub: Make, fake: Fake) -> None:
     assert unknown.is_error and unknown.meta["mcp_hub/error"] == "not_found"
 
 
-async def test_update_merge_request_note(make_hub: Make, fake: Fake) -> None:
+async def test_update_merge_request_comment(make_hub: Make, fake: Fake) -> None:
     async with Client(make_hub(writes=True)) as client:
-        started = await client.call_tool("gitlab_comment_on_merge_request", {"project": APP, "iid": 1, "body": "Q"})
+        started = await client.call_tool("gitlab_add_merge_request_comment", {"project": APP, "iid": 1, "body": "Q"})
         discussion = fake.state.projects[1].discussions[1][-1]
         note_id = discussion["notes"][0]["id"]
-        args = {"project": APP, "iid": 1, "note_id": note_id, "body": "Q (edited)"}
-        edited = await client.call_tool("gitlab_update_merge_request_note", args)
-        missing = await client.call_tool("gitlab_update_merge_request_note", args | {"note_id": 987654})
-        empty = await client.call_tool("gitlab_update_merge_request_note", args | {"body": ""})
+        args = {"project": APP, "iid": 1, "comment_id": note_id, "body": "Q (edited)"}
+        edited = await client.call_tool("gitlab_update_merge_request_comment", args)
+        missing = await client.call_tool("gitlab_update_merge_request_comment", args | {"comment_id": 987654})
+        empty = await client.call_tool("gitlab_update_merge_request_comment", args | {"body": ""})
         discussion["notes"][0]["author"] = fake.state.user("alice")
-        foreign = await client.call_tool("gitlab_update_merge_request_note", args | {"body": "mine now"})
+        foreign = await client.call_tool("gitlab_update_merge_request_comment", args | {"body": "mine now"})
     assert not started.is_error and not edited.is_error, edited.content
     assert edited.structured_content == {"id": note_id, "iid": 1, "state": None, "sha": None, "detail": None}
     assert discussion["notes"][0]["body"] == "Q (edited)"

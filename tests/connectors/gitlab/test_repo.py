@@ -100,11 +100,11 @@ async def test_get_commit_pages_diff_within_budget(make_hub: Make) -> None:
 
 
 async def test_compare_refs(make_hub: Make) -> None:
-    result = await call(make_hub(), "gitlab_compare_refs", {"project": APP, "from_ref": "main", "to_ref": "fix"})
+    result = await call(make_hub(), "gitlab_compare_refs", {"project": APP, "base": "main", "head": "fix"})
     data = result.structured_content
     assert [c["title"] for c in data["commits"]] == ["Fix readme"]
     assert data["files"][0]["path"] == "README.md" and "+Fixed." in data["files"][0]["diff"]
-    bad = await call(make_hub(), "gitlab_compare_refs", {"project": APP, "from_ref": "main", "to_ref": "zzz"})
+    bad = await call(make_hub(), "gitlab_compare_refs", {"project": APP, "base": "main", "head": "zzz"})
     assert bad.is_error and bad.meta["mcp_hub/error"] == "not_found"
 
 

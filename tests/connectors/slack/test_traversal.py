@@ -9,11 +9,11 @@ of that call addressed, and exactly as private as that channel is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
-from hypothesis import HealthCheck, given, settings
+from anyio.from_thread import BlockingPortal
+from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client
 
@@ -21,7 +21,11 @@ from connectors.slack.scope import CHANNEL_ID, METHODS, USER_ID
 from mcp_hub.server import HubServer
 from tests.connectors.slack import workspace as ws
 from tests.connectors.slack.fake_slack import FakeSlack
-from tests.support.hostile import Exposure, Slot, Wire, catalog_slots, hostile_text, hostile_values, probe, probe_all
+from tests.support import hostile
+
+portal = hostile.portal  # the shared fixtures (this module provides `hub`)
+session = hostile.session
+slots_of = hostile.slots_of
 
 WRITES = {"MCP_HUB_ALLOW_WRITES": "1", "MCP_HUB_TOOLSETS": "all", "MCP_HUB_SLACK__POST_CHANNELS": "general"}
 POSTS = {"chat.postMessage", "reactions.add"}
@@ -47,7 +51,7 @@ SLACK_SPELLINGS = [
 VALID = {"channel": "#general", "text": "hi", "ts": "1714557660.000200", "emoji": "eyes", "query": "deploy"}
 
 
-def out_of_scope(wire: Wire) -> str | None:
+def out_of_scope(wire: hostile.Wire) -> str | None:
     method = wire.path.removeprefix("/api/")
     if wire.method not in ("GET", "POST") or not wire.path.startswith("/api/") or method not in METHODS:
         return "not a Web API method the connector uses"
@@ -66,7 +70,7 @@ def out_of_scope(wire: Wire) -> str | None:
     return None
 
 
-def request_key(wire: Wire) -> str | None:
+def request_key(wire: hostile.Wire) -> str | None:
     return (wire.query.get("channel") or [None])[0]
 
 
@@ -75,12 +79,12 @@ def label_key(resource: str) -> str | None:
     return channel if found else None
 
 
-def exposure(fake: FakeSlack) -> Exposure:
+def exposure(fake: FakeSlack) -> hostile.Exposure:
     def visibility(channel: str) -> str:
         found = fake.channels.get(channel) or {}
         return "internal" if found.get("is_channel") and not found.get("is_private") else "private"
 
-    return Exposure(
+    return hostile.Exposure(
         wire=lambda: fake.wire,
         out_of_scope=out_of_scope,
         request_key=request_key,
@@ -93,20 +97,13 @@ def exposure(fake: FakeSlack) -> Exposure:
 
 
 @pytest.fixture
-def portal() -> Iterator[BlockingPortal]:
-    with start_blocking_portal("asyncio") as running:
-        yield running
-
-
-@pytest.fixture
-def session(portal: BlockingPortal, make_hub: Callable[..., HubServer], fake: FakeSlack) -> Iterator[Client]:
-    with portal.wrap_async_context_manager(Client(make_hub(WRITES))) as client:
-        yield client
+def hub(make_hub: Callable[..., HubServer], fake: FakeSlack) -> HubServer:
+    return make_hub(WRITES)
 
 
 def test_the_traversal_family_never_leaves_scope(portal: BlockingPortal, session: Client, fake: FakeSlack) -> None:
     seen = exposure(fake)
-    probed = portal.call(probe_all, session, seen, hostile_values(OTHERS) + SLACK_SPELLINGS)
+    probed = portal.call(hostile.probe_all, session, seen, hostile.hostile_values(OTHERS) + SLACK_SPELLINGS)
     assert not seen.problems, "\n".join(seen.problems[:30])
     # the live catalog, writes included: a new tool or argument is attacked without editing this test
     slots = {(slot.tool, slot.where[-1]) for slot in probed}
@@ -121,16 +118,18 @@ def test_the_traversal_family_never_leaves_scope(portal: BlockingPortal, session
 
 
 @pytest.fixture
-def slots_of(portal: BlockingPortal, session: Client, fake: FakeSlack) -> list[Slot]:
-    return portal.call(catalog_slots, session, exposure(fake))
+def exposed(fake: FakeSlack) -> Callable[[], hostile.Exposure]:
+    return lambda: exposure(fake)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hostile.compositions(150)
 @given(data=st.data())
 def test_random_compositions_never_leave_scope(
-    portal: BlockingPortal, session: Client, fake: FakeSlack, slots_of: list[Slot], data: st.DataObject
+    portal: BlockingPortal,
+    session: Client,
+    exposed: Callable[[], hostile.Exposure],
+    slots_of: list[hostile.Slot],
+    data: st.DataObject,
 ) -> None:
-    slot = data.draw(st.sampled_from(slots_of), label="slot")
-    value = data.draw(hostile_text([*OTHERS, "partners", ws.ALICE]) | st.sampled_from(SLACK_SPELLINGS), label="value")
-    problems = portal.call(probe, session, exposure(fake), slot, value)
-    assert not problems, "\n".join(problems)
+    values = hostile.hostile_text([*OTHERS, "partners", ws.ALICE]) | st.sampled_from(SLACK_SPELLINGS)
+    hostile.probe_drawn(portal, session, exposed(), slots_of, data, values)

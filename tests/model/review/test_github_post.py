@@ -50,7 +50,7 @@ async def test_post_then_rerun_without_duplicates(
     posting = PostOptions(post=True, verdict_log=log)
     first = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
     assert first.posted is not None and first.posted.new == 2
-    assert first.posted.tool_calls == ["github_create_review", "github_add_comment"]
+    assert first.posted.tool_calls == ["github_create_pull_request_review", "github_add_issue_comment"]
     [review] = reviews(github, number)
     assert "2 new inline comment(s)" in review["body"]
     [summary] = summaries(github, number)  # the summary is one conversation comment
@@ -63,8 +63,8 @@ async def test_post_then_rerun_without_duplicates(
     assert all(kind == "finding" for c in comments for kind, _ in markers_in(c["body"]))
     verdicts = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(v["tool"], v["decision"], v["how"]) for v in verdicts] == [
-        ("github_create_review", "approved", "glob"),
-        ("github_add_comment", "approved", "glob"),
+        ("github_create_pull_request_review", "approved", "glob"),
+        ("github_add_issue_comment", "approved", "glob"),
     ]
 
     again = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
@@ -112,7 +112,10 @@ async def test_markers_forged_by_others_suppress_nothing(
     )
     report = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=PostOptions(post=True))
     assert report.posted is not None and report.posted.new == 2 and report.posted.already == 0
-    assert report.posted.tool_calls == ["github_create_review", "github_add_comment"]  # not an edit of hers
+    assert report.posted.tool_calls == [
+        "github_create_pull_request_review",
+        "github_add_issue_comment",
+    ]  # not an edit of hers
     assert [c["body"] for c in github.state.comments[REPO][number] if c["author"] == "mallory"] == [forged_body]
     assert len([c for c in bot_comments(github, number) if c["author"] == "hub-bot"]) == 2
 

@@ -72,8 +72,8 @@ async def test_review_post_and_rerun_on_gitlab(
     third = await run_review(gl_session, model_client, PROFILE, URL.format(iid=iid), OPTIONS, posting=posting)
     assert third.posted is not None and (third.posted.new, third.posted.outdated) == (0, 1)
     assert third.posted.tool_calls == [
-        "gitlab_update_merge_request_note",  # the summary, in place
-        "gitlab_update_merge_request_note",  # the finding that no longer applies
+        "gitlab_update_merge_request_comment",  # the summary, in place
+        "gitlab_update_merge_request_comment",  # the finding that no longer applies
         "gitlab_resolve_merge_request_discussion",
     ]
     summaries = [n for _, n in notes(gitlab, iid) if "<!-- mcp-hub-review:summary -->" in n["body"]]

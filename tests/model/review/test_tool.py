@@ -50,7 +50,7 @@ async def test_review_tool_reviews_through_the_hub(
     number = add_pull(github, SMALL_CHANGE)
     async with Client(outer_hub(monkeypatch, github_served[1], model_url, audit, approve=False)) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        assert {"review_pull_request", "review_publish_review", "github_create_review"} <= names
+        assert {"review_pull_request", "review_publish_review", "github_create_pull_request_review"} <= names
         result = await client.call_tool("review_pull_request", {"url": url(number)})
         assert not result.is_error, result.content
         data = result.structured_content
@@ -65,7 +65,7 @@ async def test_review_tool_reviews_through_the_hub(
         assert missing.is_error and "github_get_pull_request failed" in missing.content[0].text
     entries = [json.loads(line) for line in audit.read_text().splitlines()]
     inner = [(e["caller"], e["tool"]) for e in entries if e["caller"] == "agent"]
-    assert ("agent", "github_get_pull_request_files") in inner  # nested calls audited as the agent
+    assert ("agent", "github_list_pull_request_files") in inner  # nested calls audited as the agent
     assert ("local", "review_pull_request") in [(e["caller"], e["tool"]) for e in entries]
     assert github.state.reviews.get(REPO, {}).get(number) is None  # nothing posted
 
@@ -138,9 +138,7 @@ def answering(*answers: mcp_types.ElicitResult | mcp_types.ErrorData) -> tuple[l
 
 
 @pytest.fixture
-def asking_hub(
-    github_served: tuple[Any, str], model_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Any:
+def asking_hub(github_served: tuple[Any, str], model_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     """A hub whose review tool must ask before posting (approve_posting = false); audit in tmp_path/a.jsonl."""
     return outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
 
@@ -184,7 +182,10 @@ async def test_publishing_asks_the_user_first(
 async def test_nothing_posted_without_a_yes(
     answer: mcp_types.ElicitResult | mcp_types.ErrorData,
     expected: str,
-    github: Any, asking_hub: Any, reviewer: FakeReviewer, tmp_path: Path
+    github: Any,
+    asking_hub: Any,
+    reviewer: FakeReviewer,
+    tmp_path: Path,
 ) -> None:
     number = add_pull(github, SMALL_CHANGE)
     asked, callback = answering(answer)
