@@ -141,9 +141,15 @@ def ensure_account() -> pwd.struct_passwd:
 def own_private_dir(data_dir: Path, group: int | None) -> None:
     """Create `data_dir` and refuse one that is not ours. Parents are created with the umask's mode and
     never chmodded; the folder itself is 0700, or 0710 with the service account's group."""
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    data_dir.mkdir(mode=0o700, exist_ok=True)
-    info = data_dir.stat()
+    try:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, exist_ok=True)
+        info = data_dir.stat()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the embedded database's folder {data_dir} ({exc.strerror}): "
+            "set embedded_dir (MCP_HUB_POSTGRES__EMBEDDED_DIR) to a folder you may write, or set DATABASE_URL"
+        ) from None
     if info.st_uid != os.getuid():
         raise ConfigError(f"{data_dir} belongs to another user: set embedded_dir to a folder of yours")
     if group is not None and info.st_gid != group:
