@@ -34,7 +34,7 @@ from connectors.postgres.settings import PostgresSettings
 from connectors.postgres.tools import HealthTools
 from mcp_hub.calls import current_caller, lockdown_requested
 from mcp_hub.connector import Connector, ResourceOutput, ToolOutput, resource, tool
-from mcp_hub.errors import HubError, PolicyDenied, UpstreamUnavailable
+from mcp_hub.errors import HubError, PolicyDenied
 from mcp_hub.paging import decode_cursor, encode_cursor
 from mcp_hub.provenance import Provenance
 

@@ -42,8 +42,14 @@ async def start_embedded(data_dir: Path) -> str:
 def start_embedded_sync(data_dir: Path) -> str:
     """`start_embedded` for synchronous callers (the `mcp-hub postgres demo` command)."""
     from connectors.postgres import cluster
+    from mcp_hub.errors import UpstreamUnavailable
 
-    return _prepare(cluster.start(data_dir))
+    try:
+        superuser_uri = cluster.start(data_dir)
+    except OSError as exc:  # a folder or file of the data directory we could not make or use
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise UpstreamUnavailable(f"the embedded PostgreSQL did not start: {exc.strerror}{where}") from None
+    return _prepare(superuser_uri)
 
 
 def _prepare(superuser_uri: str) -> str:

@@ -170,25 +170,26 @@ async def connect_failure(pool: Pool, *, only_failure: bool = False) -> HubError
 
 class QuietPoolLog(logging.Filter):
     """psycopg_pool logs a warning, quoting libpq's message (host, port, user), for every failed
-    reconnect attempt: let one through per pool and minute, with the cause named and nothing else."""
+    reconnect attempt: let one through per pool, cause and minute, with the cause named and nothing else."""
 
     INTERVAL_S = 60.0
 
     def __init__(self) -> None:
         super().__init__()
-        self._last: dict[str, float] = {}
+        self._last: dict[tuple[str, str], float] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         from connectors.postgres.errors import connect_error
 
         if record.msg == "error connecting in %r: %s" and isinstance(record.args, tuple) and len(record.args) == 2:
             name, error = record.args
+            cause = connect_error(str(error)).message
             now = time.monotonic()
-            if now - self._last.get(str(name), -math.inf) < self.INTERVAL_S:
+            if now - self._last.get((str(name), cause), -math.inf) < self.INTERVAL_S:
                 return False
-            self._last[str(name)] = now
+            self._last[(str(name), cause)] = now
             record.msg = "postgres: cannot connect (%s); retrying in the background (repeats silenced for %d s)"
-            record.args = (connect_error(str(error)).message, int(self.INTERVAL_S))
+            record.args = (cause, int(self.INTERVAL_S))
             return True
         return not str(record.msg).startswith("reconnection attempt in pool")
 

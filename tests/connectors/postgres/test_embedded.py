@@ -143,7 +143,7 @@ def hub_user(request: pytest.FixtureRequest) -> Iterator[tuple[list[str], dict[s
         if probe.stdout.strip() != str(sys.version_info[:2]):
             pytest.skip(
                 f"user postgres cannot run this checkout with {python} {sys.version_info[:2]} "
-                f"(the venv or checkout is not readable to others): {probe.stderr.strip()[-200:]}"
+                f"(the venv or checkout is not readable to others): {(probe.stderr.strip().splitlines() or ['?'])[-1]}"
             )
         shutil.chown(home, "postgres", "postgres")
         home.chmod(0o700)
