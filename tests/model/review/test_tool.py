@@ -138,7 +138,9 @@ def answering(*answers: mcp_types.ElicitResult | mcp_types.ErrorData) -> tuple[l
 
 
 @pytest.fixture
-def asking_hub(github_served: tuple[Any, str], model_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+def asking_hub(
+    github_served: tuple[Any, str], model_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Any:
     """A hub whose review tool must ask before posting (approve_posting = false); audit in tmp_path/a.jsonl."""
     return outer_hub(monkeypatch, github_served[1], model_url, tmp_path / "a.jsonl", approve=False)
 
@@ -182,10 +184,7 @@ async def test_publishing_asks_the_user_first(
 async def test_nothing_posted_without_a_yes(
     answer: mcp_types.ElicitResult | mcp_types.ErrorData,
     expected: str,
-    github: Any,
-    asking_hub: Any,
-    reviewer: FakeReviewer,
-    tmp_path: Path,
+    github: Any, asking_hub: Any, reviewer: FakeReviewer, tmp_path: Path
 ) -> None:
     number = add_pull(github, SMALL_CHANGE)
     asked, callback = answering(answer)
