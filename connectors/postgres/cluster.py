@@ -163,7 +163,10 @@ def check_reachable(data_dir: Path, account: pwd.struct_passwd) -> None:
     """Every folder above `data_dir` must let `account` pass; the first that does not is named."""
     groups = {account.pw_gid, *(g for g in os.getgrouplist(account.pw_name, account.pw_gid))}
     for folder in data_dir.parents:
-        info = folder.stat()
+        try:
+            info = folder.stat()
+        except FileNotFoundError:  # made later with the umask's mode, by us
+            continue
         if info.st_uid == account.pw_uid:
             bit = stat.S_IXUSR
         elif info.st_gid in groups:

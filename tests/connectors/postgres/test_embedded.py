@@ -17,6 +17,7 @@ from mcp import Client, StdioServerParameters
 
 from connectors.postgres import cluster, settings
 from connectors.postgres.settings import PostgresSettings, default_embedded_dir
+from mcp_hub.errors import ConfigError
 from tests.connectors.postgres.conftest import data, hub_for
 
 pytestmark = pytest.mark.anyio
@@ -47,12 +48,16 @@ def _modes(path: Path) -> dict[Path, tuple[int, int, int]]:
 
 async def test_as_root_a_closed_folder_above_is_named_never_loosened(tmp_path: Path) -> None:
     """As root the server runs as the service account; a folder above the data directory it cannot
-    enter (root's home, a 0700 temp folder) is named in the error and left as it was."""
-    if os.geteuid() != 0:
-        pytest.skip("the service account is used only when the hub runs as root (the user path runs below)")
+    enter (root's home, a 0700 temp folder) is named in the error and left as it was. Run as a normal
+    user, the same check is exercised directly, for the account `nobody`."""
     closed = tmp_path / "closed"
     closed.mkdir(mode=0o700)
     before = _modes(closed)
+    if os.geteuid() != 0:
+        with pytest.raises(ConfigError, match=f"cannot enter {closed} "):
+            cluster.check_reachable(closed / "data", pwd.getpwnam("nobody"))
+        cluster.check_reachable(Path("/tmp/x/data"), pwd.getpwnam("nobody"))  # /tmp lets everyone pass
+        return
     hub = hub_for("", {"MCP_HUB_POSTGRES__EMBEDDED_DIR": str(closed / "data")})  # DATABASE_URL="": no DSN
     async with Client(hub) as client:
         result = await client.call_tool("postgres_query", {"sql": "SELECT 1"})
@@ -101,7 +106,7 @@ def test_serving_without_a_dsn_does_not_start_or_import_it(tmp_path: Path) -> No
     assert not (tmp_path / "mcp-hub").exists()
 
 
-@pytest.fixture(params=["current user", "other user"])
+@pytest.fixture(params=["current user", "other user"] if os.geteuid() == 0 else ["current user"])
 def hub_user(request: pytest.FixtureRequest) -> Iterator[tuple[list[str], dict[str, str], Path]]:
     """A command prefix, environment and home folder to run the hub as the current user (root here,
     as in containers) or as another, unprivileged one.
@@ -114,14 +119,13 @@ def hub_user(request: pytest.FixtureRequest) -> Iterator[tuple[list[str], dict[s
     """
     home = Path(tempfile.mkdtemp(prefix="mcp_hub_embedded_"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MCP_HUB_", "XDG_")) and k != "DATABASE_URL"}
-    env |= {"HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "PYTHONPATH": str(ROOT)}
+    python_path = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env |= {"HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "PYTHONPATH": python_path}
     try:
         if request.param == "current user":
             home.chmod(0o755)  # a home the service account may pass, as /var/lib (the default as root) is
             yield [sys.executable], env, home
             return
-        if os.geteuid() != 0:
-            pytest.skip("switching to another user needs root; the 'current user' case ran as a normal user")
         python = "/usr/bin/python3"
         env |= {"PYTHONPATH": f"{SITE}:{ROOT}"}
         probe = subprocess.run(
