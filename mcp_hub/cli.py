@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcp_hub import __version__
 from mcp_hub.config import HubConfig, load_config
-from mcp_hub.errors import ConfigError
+from mcp_hub.errors import ConfigError, HubError
 from mcp_hub.redaction import RedactingFilter, Redactor
 
 if TYPE_CHECKING:
@@ -351,13 +351,16 @@ def _config_check(args: argparse.Namespace, redactor: Redactor) -> int:
                     entry["reason"] = status.reason
                 connector = by_key.get((status.connector, status.instance))
                 if connector is not None and not args.no_connect:
-                    entry["warnings"] = await connector.diagnose()
+                    try:
+                        entry["warnings"] = await connector.diagnose()
+                    except HubError as exc:  # it cannot work at all: say why, and fail the check
+                        entry["error"] = exc.message
                 report["connectors"].append(entry)
 
     anyio.run(diagnose)
     text = json.dumps(report, indent=2) if args.json else _render_check(report)
     print(server.redactor.redact(text))
-    return 0
+    return 1 if any("error" in entry for entry in report["connectors"]) else 0
 
 
 def _render_check(report: dict[str, Any]) -> str:
@@ -369,6 +372,8 @@ def _render_check(report: dict[str, Any]) -> str:
             line += f": {entry['reason']}"
         lines.append(line)
         lines.extend(f"      warning: {w}" for w in entry.get("warnings", []))
+        if entry.get("error"):
+            lines.append(f"      error: {entry['error']}")
     policy = report["policy"]
     lines.append(
         f"policy: writes {'allowed' if policy['allow_writes'] else 'off'}, "
@@ -428,8 +433,35 @@ def _postgres_demo(args: argparse.Namespace, redactor: Redactor) -> int:
         )
     except ValidationError as exc:
         raise ConfigError(f"[postgres]: {describe_validation_error(exc)}") from None
-    print(redactor.redact(demo.run(args.dsn, settings.data_dir())))
+    dsn = args.dsn or (settings.dsn.get_secret_value() if settings.dsn is not None else None)
+    print(redactor.redact(demo.run(dsn, settings.data_dir(), next_command=_next_serve(args))))
     return 0
+
+
+def _next_serve(args: argparse.Namespace) -> str:
+    """The command that serves what `postgres demo` just loaded, as this one was run: the `mcp-hub` found
+    on PATH, else this interpreter's script or module, with the same --config, and DATABASE_URL when
+    --dsn named a database the configuration does not."""
+    import os
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "mcp-hub"
+    found = shutil.which("mcp-hub")
+    if found and script.exists() and Path(found).resolve() == script.resolve():
+        words = ["mcp-hub"]
+    elif script.exists():
+        words = [str(script)]
+    else:
+        words = [sys.executable, "-m", "mcp_hub.cli"]
+    words.append("serve")
+    if getattr(args, "config", None):
+        words += ["--config", os.path.abspath(args.config)]
+    command = shlex.join(words)
+    if args.dsn:
+        command = "DATABASE_URL='<the --dsn above>' " + command
+    return command
 
 
 def _postgres_reader(args: argparse.Namespace, redactor: Redactor) -> int:

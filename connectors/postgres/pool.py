@@ -16,9 +16,11 @@ Imported lazily by the executor, so psycopg is imported at the top.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 from weakref import WeakKeyDictionary
 
 import anyio
@@ -30,7 +32,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from connectors.postgres.settings import PostgresSettings
 from connectors.postgres.wire import discard
-from mcp_hub.errors import ConfigError, UpstreamUnavailable
+from mcp_hub.errors import ConfigError, HubError, UpstreamUnavailable
 
 Connection = AsyncConnection[TupleRow]
 Pool = AsyncConnectionPool[Connection]
@@ -144,7 +146,57 @@ async def _getconn(pool: Pool) -> Connection:
                 f"all {pool.max_size} database connections of this instance are busy with other statements "
                 f"(waited {pool.timeout:g} s); try again shortly, or ask the operator to raise pool_max_size"
             ) from None
-        raise
+        raise await connect_failure(pool) from None
+
+
+@overload
+async def connect_failure(pool: Pool) -> HubError: ...
+@overload
+async def connect_failure(pool: Pool, *, only_failure: bool) -> HubError | None: ...
+async def connect_failure(pool: Pool, *, only_failure: bool = False) -> HubError | None:
+    """Why the pool cannot connect: one direct attempt with its settings, its error translated (the pool
+    itself only says it timed out). If it connects: None with `only_failure`, else "unreachable" (the
+    failure was passing)."""
+    from connectors.postgres.errors import UNREACHABLE, translate
+
+    kwargs = pool.kwargs if isinstance(pool.kwargs, dict) else {}  # ours are (see open_pool)
+    try:
+        conn = await psycopg.AsyncConnection.connect(str(pool.conninfo), **kwargs)
+    except psycopg.Error as exc:
+        return translate(exc)
+    await conn.close()
+    return None if only_failure else UpstreamUnavailable(UNREACHABLE)
+
+
+class QuietPoolLog(logging.Filter):
+    """psycopg_pool logs a warning, quoting libpq's message (host, port, user), for every failed
+    reconnect attempt: let one through per pool, cause and minute, with the cause named and nothing else."""
+
+    INTERVAL_S = 60.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[tuple[str, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from connectors.postgres.errors import connect_error
+
+        if record.msg == "error connecting in %r: %s" and isinstance(record.args, tuple) and len(record.args) == 2:
+            name, error = record.args
+            cause = connect_error(str(error)).message
+            now = time.monotonic()
+            if now - self._last.get((str(name), cause), -math.inf) < self.INTERVAL_S:
+                return False
+            self._last[(str(name), cause)] = now
+            record.msg = "postgres: cannot connect (%s); retrying in the background (repeats silenced for %d s)"
+            record.args = (cause, int(self.INTERVAL_S))
+            return True
+        return not str(record.msg).startswith("reconnection attempt in pool")
+
+
+_POOL_LOG = logging.getLogger("psycopg.pool")
+if not any(isinstance(f, QuietPoolLog) for f in _POOL_LOG.filters):
+    _POOL_LOG.addFilter(QuietPoolLog())
 
 
 async def _release(pool: Pool, conn: Connection) -> None:

