@@ -480,3 +480,16 @@ def test_allowed_functions_setting() -> None:
     for bad in ("safe_fn", "*.safe_fn", "a.b.c", "public.", "public.a*", "pg_catalog.*"):
         with pytest.raises(ValueError, match=r"schema\.function|one by one"):
             PostgresSettings(allowed_functions=[bad])
+
+
+def test_the_generators_output_is_what_builtins_reads() -> None:
+    """`builtins_gen.render` writes data/builtins.txt; `builtins` reads back the same names."""
+    from connectors.postgres import builtins
+    from connectors.postgres.builtins_gen import render
+
+    text = render("PostgreSQL 99.1", ["lower", "now"], {"pg_read_file": "volatile"}, ["int4", "text"])
+    version, sections = builtins._sections(text)
+    assert version == "PostgreSQL 99.1"
+    assert sections == {"allowed": ["lower", "now"], "refused": ["pg_read_file volatile"], "types": ["int4", "text"]}
+    assert builtins.DATA.read_text(encoding="utf-8").startswith("# GENERATED")
+    assert builtins.GENERATED_FROM.startswith("PostgreSQL ")
