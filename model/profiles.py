@@ -86,6 +86,23 @@ def _distill(name: str, hf_id: str, what: str) -> Profile:
     return Profile(name, hf_id, f"{what}: R1 distill, prompted tools", 131_072)
 
 
+def _v3(name: str, hf_id: str, what: str) -> Profile:
+    """DeepSeek-V3 and its 0324 update: native tool calls with vLLM's tool template, no reasoning."""
+    return Profile(
+        name,
+        hf_id,
+        f"{what}: native tool calls, no reasoning",
+        163_840,
+        temperature=0.3,
+        top_p=None,
+        system_prompt=True,
+        native_tools=True,
+        tool_call_parser="deepseek_v3",
+        chat_template="tool_chat_template_deepseekv3.jinja",
+        reasoning_parser=None,
+    )
+
+
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in [
@@ -134,32 +151,8 @@ PROFILES: dict[str, Profile] = {
             thinking=True,
             reasoning_in_tool_loop=True,
         ),
-        Profile(
-            "v3",
-            "deepseek-ai/DeepSeek-V3",
-            "DeepSeek-V3: native tool calls, no reasoning",
-            163_840,
-            temperature=0.3,
-            top_p=None,
-            system_prompt=True,
-            native_tools=True,
-            tool_call_parser="deepseek_v3",
-            chat_template="tool_chat_template_deepseekv3.jinja",
-            reasoning_parser=None,
-        ),
-        Profile(
-            "v3-0324",
-            "deepseek-ai/DeepSeek-V3-0324",
-            "DeepSeek-V3-0324: native tool calls, no reasoning",
-            163_840,
-            temperature=0.3,
-            top_p=None,
-            system_prompt=True,
-            native_tools=True,
-            tool_call_parser="deepseek_v3",
-            chat_template="tool_chat_template_deepseekv3.jinja",
-            reasoning_parser=None,
-        ),
+        _v3("v3", "deepseek-ai/DeepSeek-V3", "DeepSeek-V3"),
+        _v3("v3-0324", "deepseek-ai/DeepSeek-V3-0324", "DeepSeek-V3-0324"),
         Profile(
             "v4",
             "deepseek-ai/DeepSeek-V4-Flash",
