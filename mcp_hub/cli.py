@@ -26,7 +26,8 @@ from mcp_hub import __version__
 from mcp_hub.commands import Handler, command_points, load_hub, register_commands
 from mcp_hub.config import HubConfig
 from mcp_hub.errors import ConfigError, HubError
-from mcp_hub.redaction import RedactingFilter, Redactor
+from mcp_hub.logs import add_log_arguments, configure, progress
+from mcp_hub.redaction import Redactor
 
 if TYPE_CHECKING:
     from mcp_hub.server import HubServer
@@ -73,7 +74,7 @@ def _parser(plugins: Iterable[str] | None = None) -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="bind address for sse/http (default: http.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port for sse/http (default: http.port, 8000)")
-    serve.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR (default: hub.log_level)")
+    add_log_arguments(serve, level="hub.log_level")
 
     config = commands.add_parser("config", help="inspect the configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True)
@@ -115,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "tools":
             return _tools(args)
         handler: Handler = args.handler  # set by the plug-in's registration function
+        configure(args)  # the command's --log-format/--log-level (add_log_arguments), else its defaults
         return handler(args)
     except ConfigError as exc:
         print(f"mcp-hub: {redactor.redact(exc.message)}", file=sys.stderr)
@@ -124,15 +126,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-
-
-def _setup_logging(level: str, redactor: Redactor) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter(redactor))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
 
 
 def _build(
@@ -195,11 +188,11 @@ def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.port is not None and not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: a port is a number from 0 to 65535")
     config, server, installed = _build(args, args.transport, use_catalog_cache=True)
-    _setup_logging(args.log_level or config.hub.log_level, server.redactor)
+    configure(args, level=config.hub.log_level, fmt=config.hub.log_format, redactor=server.redactor)
     if args.transport == "stdio":
         import anyio
 
-        print(server.redactor.redact(_ready_line(server, installed, "stdio")), file=sys.stderr, flush=True)
+        progress(server.redactor.redact(_ready_line(server, installed, "stdio")))
         anyio.run(server.run_stdio_async)
         return 0
     from mcp_hub.http import build_http_app, is_loopback
@@ -218,10 +211,7 @@ def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     log.info("mcp-hub %s listening on http://%s:%d%s", __version__, shown_host, bound_port, path)
-    print(
-        server.redactor.redact(_ready_line(server, installed, f"http://{shown_host}:{bound_port}{path}")),
-        file=sys.stderr,
-    )
+    progress(server.redactor.redact(_ready_line(server, installed, f"http://{shown_host}:{bound_port}{path}")))
 
     import anyio
     import uvicorn

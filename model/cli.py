@@ -17,6 +17,7 @@ import anyio
 
 from mcp_hub.commands import Subparsers
 from mcp_hub.errors import HubError
+from mcp_hub.logs import add_log_arguments
 from model.profiles import PROFILES, get_profile
 from model.serve import ServeOptions, build_command, missing_template, serve_env
 
@@ -58,6 +59,7 @@ def register_agent(subparsers: Subparsers) -> None:
     agent.add_argument("--show-reasoning", action="store_true")
     agent.add_argument("--verdict-log", type=Path)
     agent.add_argument("--json", action="store_true", help="print a machine-readable transcript")
+    add_log_arguments(agent)
     agent.set_defaults(handler=run)
 
 
