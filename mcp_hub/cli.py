@@ -3,6 +3,7 @@
     mcp-hub serve [--transport stdio|sse|http] [--host H] [--port P] [--config FILE]
                   [--toolsets LIST] [--tools LIST] [--exclude-tools LIST] [--allow-writes] [--discovery]
     mcp-hub config check [--config FILE] [--json]
+    mcp-hub completion bash|zsh|fish
     mcp-hub tools [--json] [--config FILE] [--toolsets LIST] [--tools LIST] [--exclude-tools LIST]
                   [--allow-writes] [--discovery]
 
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcp_hub import __version__
 from mcp_hub.commands import Handler, command_points, load_hub, register_commands
+from mcp_hub.completion import SHELLS, script
 from mcp_hub.config import HubConfig
 from mcp_hub.errors import ConfigError, HubError
 from mcp_hub.logs import add_log_arguments, configure, progress
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mcp_hub")
 
 
-CORE_COMMANDS = ("serve", "config", "tools")
+CORE_COMMANDS = ("serve", "config", "tools", "completion")
 
 
 def _parser(plugins: Iterable[str] | None = None) -> argparse.ArgumentParser:
@@ -87,6 +89,16 @@ def _parser(plugins: Iterable[str] | None = None) -> argparse.ArgumentParser:
     common(tools)
     tools.add_argument("--json", action="store_true", help="machine-readable output")
 
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh, fish)",
+        description="Print a completion script generated from this CLI's commands. Install with e.g. "
+        "`mcp-hub completion bash > ~/.local/share/bash-completion/completions/mcp-hub`, "
+        "`mcp-hub completion zsh > ~/.zfunc/_mcp-hub` (fpath), "
+        "`mcp-hub completion fish > ~/.config/fish/completions/mcp-hub.fish`.",
+    )
+    completion.add_argument("shell", choices=SHELLS)
+
     # Every other command (postgres, model, agent, review, …) plugs in through the `mcp_hub.commands`
     # entry-point group; only the ones this run can need are imported (never any for `serve`).
     register_commands(commands, plugins)
@@ -97,6 +109,8 @@ def _plugins_for(argv: Sequence[str]) -> list[str] | None:
     """The plug-in commands a command line can need: none for a core command, the one it names, or all
     (for `--help`, no command or a misspelt one: the help and the error list every command)."""
     first = argv[0] if argv else ""
+    if first == "completion":
+        return None  # the script lists every command
     if first in CORE_COMMANDS:
         return []
     if first and not first.startswith("-") and first in command_points():
@@ -115,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _config_check(args, redactor)
         if args.command == "tools":
             return _tools(args)
+        if args.command == "completion":
+            print(script(_parser(), args.shell), end="")
+            return 0
         handler: Handler = args.handler  # set by the plug-in's registration function
         configure(args)  # the command's --log-format/--log-level (add_log_arguments), else its defaults
         return handler(args)
