@@ -51,7 +51,7 @@ async def run_agent_command(args: argparse.Namespace, make_client: Callable[...,
     elif result.status == "answered":
         print(result.answer)
     else:
-        print(f"stopped ({result.status}): {result.error}", file=sys.stderr)
+        progress(f"stopped ({result.status}): {result.error}", status=result.status)
     return 0 if result.status == "answered" else 1
 
 

@@ -117,28 +117,47 @@ def test_bandit_sarif_line_is_kept_out() -> None:
         assert ("sarif" in out.getvalue()) is shown
 
 
-class Pipe(io.StringIO):
-    def __init__(self, tty: bool) -> None:
-        super().__init__()
-        self.tty = tty
-
-    def isatty(self) -> bool:
-        return self.tty
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # a pty's master reads EIO once the other side is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode()
 
 
 @pytest.mark.parametrize("tty", [False, True])
 def test_eval_progress_uses_terminal_codes_only_on_a_terminal(tty: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real pipe (CI logs) and a real pseudo-terminal, as stderr would be."""
+    import pty
+
     monkeypatch.setenv("TERM", "xterm")
-    stream = Pipe(tty)
-    logs.setup_logging("WARNING", "text", stream=stream)
-    bar = Progress(40, stream=stream)
-    for i in range(40):
-        bar.step(f"case {i}")
-    bar.close()
-    text = stream.getvalue()
+    reader, writer = pty.openpty() if tty else os.pipe()
+    if tty:  # no newline translation, so the text read is the text written
+        import termios
+
+        attrs = termios.tcgetattr(writer)
+        attrs[1] &= ~termios.OPOST
+        termios.tcsetattr(writer, termios.TCSANOW, attrs)
+    with os.fdopen(writer, "w", buffering=1) as stream:
+        logs.setup_logging("WARNING", "text", stream=stream)
+        bar = Progress(40, stream=stream)
+        for i in range(40):
+            bar.step(f"case {i}")
+        bar.close()
+        logging.getLogger().handlers.clear()
+    text = _read_all(reader)
     assert any(code in text for code in CONTROL) is tty
     if not tty:  # plain lines, about one per tenth of the run, the last one included
-        assert 5 <= len(lines(stream)) <= 12 and lines(stream)[-1].startswith("[40/40] case 39")
+        shown = text.splitlines()
+        assert 5 <= len(shown) <= 12 and shown[-1].startswith("[40/40] case 39")
+    else:
+        assert "\r[" in text and "40/40 case 39" in text
 
 
 def agent_run(fake: FakeOpenAI, base_url: str, dsn: str, *flags: str, **extra: str) -> subprocess.CompletedProcess[str]:
