@@ -224,3 +224,39 @@ def test_serve_ready_line_follows_the_log_format(fmt: str, pg_dsn: TestDatabase)
     ready = json.loads(first)["event"] if fmt == "json" else first
     assert ready.startswith("mcp-hub ") and " ready on stdio: " in ready
     assert pg_dsn.reader_dsn not in done.stderr
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_serve_over_http_logs_json_without_per_request_lines(level: str, pg_dsn: TestDatabase) -> None:
+    """A real `serve --transport http` with a client session and a tool call: JSON lines only, the bearer
+    token in none, no per-session line from the MCP session manager and no access log; DEBUG lets them in."""
+    import anyio
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    from tests.cli.test_transports import hub_env, hub_process
+    from tests.support.http_server import free_port
+
+    token = "log-test-token-0123456789abcdef"
+    port = free_port()
+    env = hub_env(pg_dsn.reader_dsn, MCP_HUB_HTTP__TOKENS__CI__TOKEN=token)
+    args = ["--transport", "http", "--port", str(port), "--log-format", "json", "--log-level", level]
+
+    async def session() -> None:
+        http = create_mcp_http_client(headers={"authorization": f"Bearer {token}"})
+        async with http, Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as client:
+            await client.call_tool("postgres_query", {"sql": "SELECT 1"})
+
+    with hub_process(args, env, port) as proc:
+        assert httpx2.get(f"http://127.0.0.1:{port}/mcp", headers={"authorization": f"Bearer {token}x"}).status_code
+        anyio.run(session)
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    entries = [json.loads(line) for line in stderr.splitlines()]
+    assert any(" ready on http://127.0.0.1:" in e["event"] for e in entries)
+    assert token not in stderr
+    session_lines = [e for e in entries if e.get("logger", "").startswith("mcp.server.streamable_http")]
+    assert bool(session_lines) is (level == "DEBUG")
+    assert not [e for e in entries if e.get("logger") == "uvicorn.access"] or level == "DEBUG"
