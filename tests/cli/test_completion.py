@@ -104,19 +104,44 @@ def test_fish_script_parses_and_completes(tmp_path: Path) -> None:
     assert "--transport" in offered("mcp-hub serve --tr")
 
 
-def test_zsh_script_parses_and_drives_the_same_function(tmp_path: Path) -> None:
+ZSH_DRIVER = """
+compdef() { print "compdef $*" }
+source %s
+# compsys's builtins, recording what the function offers (zsh then filters by $PREFIX itself)
+_describe() { shift 2; local name=$2; print -l -- "${(@P)name}" }
+compadd() { shift; print -l -- "$@" }
+_files() { print "<files>" }
+words=("$@"); CURRENT=$#; PREFIX="${words[CURRENT]}"
+_mcp_hub
+"""
+
+
+def test_zsh_script_parses_and_completes(tmp_path: Path) -> None:
     zsh = _shell("zsh")
     path = tmp_path / "_mcp-hub"
     path.write_text(generate("zsh"))
     assert subprocess.run([zsh, "-n", str(path)], capture_output=True).returncode == 0
-    # bashcompinit calls the function with bash's variables and ksh-style arrays, as done here
-    probe = (
-        f"source {path}; setopt ksharrays; COMP_WORDS=(mcp-hub postgres d); COMP_CWORD=2; _mcp_hub; "
-        'print -l "${COMPREPLY[@]}"; complete -p mcp-hub'
-    )
-    done = subprocess.run([zsh, "-f", "-c", probe], capture_output=True, text=True, env={"HOME": str(tmp_path)})
-    assert done.returncode == 0, done.stderr
-    assert {"demo", "drop-reader"} <= set(done.stdout.split()) and "-F _mcp_hub mcp-hub" in done.stdout
+    driver = tmp_path / "driver.zsh"
+    driver.write_text(ZSH_DRIVER % path)
+
+    def offered(*words: str) -> list[str]:
+        done = subprocess.run([zsh, "-f", str(driver), *words], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("compdef _mcp_hub mcp-hub\n")  # sourced: it registers itself
+        return done.stdout.splitlines()[1:]
+
+    top = offered("mcp-hub", "")
+    assert "serve:run the MCP server" in top and any(line.startswith("review:") for line in top)
+    assert [line.split(":")[0] for line in offered("mcp-hub", "postgres", "d")] == [
+        "demo",
+        "create-reader",
+        "drop-reader",
+    ]
+    assert offered("mcp-hub", "serve", "--transport", "") == ["stdio", "sse", "http"]
+    serve_options = [line.split(":")[0] for line in offered("mcp-hub", "serve", "--config", "serve", "--tr")]
+    assert "--transport" in serve_options and "--log-format" in serve_options and "demo" not in serve_options
+    assert offered("mcp-hub", "serve", "--config", "h") == ["<files>"]
+    assert [line.split(":")[0] for line in offered("mcp-hub", "completion", "")] == ["bash", "zsh", "fish"]
 
 
 def test_unknown_shell_is_a_clear_error() -> None:
