@@ -132,7 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "completion":
             print(script(_parser(), args.shell), end="")
             return 0
-        handler: Handler = args.handler  # set by the plug-in's registration function
+        handler: Handler | None = getattr(args, "handler", None)  # set by the plug-in's registration function
+        if handler is None:
+            raise ConfigError(f"command {args.command!r} registered no handler (its set_defaults(handler=...))")
         configure(args)  # the command's --log-format/--log-level (add_log_arguments), else its defaults
         return handler(args)
     except ConfigError as exc:

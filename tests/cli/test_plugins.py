@@ -182,3 +182,31 @@ def test_a_broken_plugin_does_not_take_the_cli_down(tmp_path: Path) -> None:
     )
     assert done.returncode == 0 and "review" in done.stdout
     assert "command 'hello' is not available (ModuleNotFoundError" in done.stderr
+
+
+def test_the_project_declares_each_of_its_commands_once() -> None:
+    """pyproject.toml's group names every command model/cli.py and the Postgres connector add (a command
+    added there without its entry point would never be offered), and the checkout's declarations are what
+    `command_points` serves even when the installed metadata predates them."""
+    import tomllib
+
+    from mcp_hub.commands import GROUP, _checkout_points
+    from model.cli import COMMANDS
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][GROUP]
+    assert set(declared) == {*COMMANDS, "postgres"}
+    assert {p.name: p.value for p in _checkout_points()} == declared
+    points = command_points()
+    assert {name: points[name].value for name in declared} == declared
+
+
+def test_a_registration_without_handler_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "mute_plugin.py").write_text("def register(commands):\n    commands.add_parser('mute')\n")
+    dist = tmp_path / "mute_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mute-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[mcp_hub.commands]\nmute = mute_plugin:register\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "mcp_hub.cli", "mute"], capture_output=True, text=True, env=env(PYTHONPATH=str(tmp_path))
+    )
+    assert done.returncode == 2 and "command 'mute' registered no handler" in done.stderr
