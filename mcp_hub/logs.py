@@ -114,7 +114,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "event": record.getMessage(),
         }
-        entry.update(_fields(record))
+        # an event's fields never replace the keys every line has (a field called "level" stays a field's)
+        entry.update({k: v for k, v in _fields(record).items() if k not in entry})
         if record.name not in (EVENTS, PROGRESS):
             entry["logger"] = record.name
         if record.exc_info and record.exc_info[1] is not None:

@@ -53,6 +53,9 @@ def test_json_lines_have_the_webhook_event_keys() -> None:
     assert event["event"] == "job_started" and event["level"] == "info" and event["time"].endswith("Z")
     assert library == library | {"level": "warning", "event": "upstream github is slow", "logger": "mcp_hub.server"}
     assert step["event"] == "[1/2] reviewing part 1" and (step["done"], step["total"]) == (1, 2)
+    logs.progress("step", level="critical", event="other")  # fields cannot pose as the line's own keys
+    posing = json.loads(lines(through_logging)[-1])
+    assert (posing["level"], posing["event"]) == ("info", "step")
 
 
 @pytest.mark.parametrize("protected", [True, False])
