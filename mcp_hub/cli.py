@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from mcp_hub import __version__
 from mcp_hub.commands import Handler, command_points, load_hub, register_commands
-from mcp_hub.completion import SHELLS, script
 from mcp_hub.config import HubConfig
 from mcp_hub.errors import ConfigError, HubError
 from mcp_hub.logs import add_log_arguments, configure, progress
@@ -38,6 +37,7 @@ log = logging.getLogger("mcp_hub")
 
 
 CORE_COMMANDS = ("serve", "config", "tools", "completion")
+SHELLS = ("bash", "zsh", "fish")  # mcp_hub.completion.SHELLS, without importing it for every start-up
 
 
 def _parser(plugins: Iterable[str] | None = None) -> argparse.ArgumentParser:
@@ -97,7 +97,7 @@ def _parser(plugins: Iterable[str] | None = None) -> argparse.ArgumentParser:
         "`mcp-hub completion zsh > ~/.zfunc/_mcp-hub` (fpath), "
         "`mcp-hub completion fish > ~/.config/fish/completions/mcp-hub.fish`.",
     )
-    completion.add_argument("shell", choices=SHELLS)
+    completion.add_argument("shell", choices=SHELLS)  # mcp_hub.completion is imported only to print one
 
     # Every other command (postgres, model, agent, review, …) plugs in through the `mcp_hub.commands`
     # entry-point group; only the ones this run can need are imported (never any for `serve`).
@@ -130,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "tools":
             return _tools(args)
         if args.command == "completion":
+            from mcp_hub.completion import script
+
             print(script(_parser(), args.shell), end="")
             return 0
         handler: Handler | None = getattr(args, "handler", None)  # set by the plug-in's registration function

@@ -144,6 +144,12 @@ def test_zsh_script_parses_and_completes(tmp_path: Path) -> None:
     assert [line.split(":")[0] for line in offered("mcp-hub", "completion", "")] == ["bash", "zsh", "fish"]
 
 
+def test_the_cli_offers_every_shell_the_generator_knows() -> None:
+    from mcp_hub.completion import SHELLS
+
+    assert cli.SHELLS == SHELLS
+
+
 def test_unknown_shell_is_a_clear_error() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "mcp_hub.cli", "completion", "powershell"], capture_output=True, text=True, cwd=ROOT

@@ -79,6 +79,7 @@ def test_serve_help_imports_neither_model_nor_connectors() -> None:
     assert done.returncode == 0 and "--transport" in done.stdout
     assert "mcp_hub.commands" in modules
     assert not {m for m in modules if m.split(".")[0] in FOREIGN}
+    assert "mcp_hub.completion" not in modules  # imported only by `mcp-hub completion`
     # ... while the top-level help imports every plug-in, so it can list them
     done, modules = modules_as_run("--help")
     assert done.returncode == 0
