@@ -3,6 +3,8 @@
 `uv lock --check --offline` is uv's own comparison of the lock with the project's requirements (the
 same one `uv sync --locked` makes): it needs no index and no cache. deploy/lock.sh re-locks and
 rewrites the exports; its `--exports-to DIR` mode writes the exports of the committed lock only.
+A second check without uv compares the lock's own record of our requirements with pyproject.toml,
+extra by extra.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 from tests.deploy.manifests import DEPLOY, ROOT
 
@@ -114,3 +118,60 @@ def test_the_build_backend_is_locked_as_build_system_requires() -> None:
     backend = pins(REQUIREMENTS / "build.txt")
     for requirement in requires:
         assert requirement.specifier.contains(backend[requirement.name.lower()]), requirement
+
+
+# -- a second wall, without uv: the lock's record of our requirements, extra by extra -------------------
+
+Req = tuple[str, frozenset[str], str]
+
+
+def _key(name: str, extras: list[str] | set[str], specifier: str) -> Req:
+    spec = ",".join(sorted(str(s) for s in SpecifierSet(specifier)))
+    return canonicalize_name(name), frozenset(extras), spec
+
+
+def declared(pyproject: dict[str, object]) -> dict[str | None, set[Req]]:
+    """pyproject.toml's requirements by extra (None: the base requirements)."""
+    project = pyproject["project"]
+    assert isinstance(project, dict)
+    out: dict[str | None, set[Req]] = {None: set()}
+    groups: list[tuple[str | None, list[str]]] = [(None, project["dependencies"])]
+    groups += list(project["optional-dependencies"].items())
+    for extra, requirements in groups:
+        for text in requirements:
+            req = Requirement(text)
+            assert req.marker is None, text  # markers would need evaluating here
+            out.setdefault(extra, set()).add(_key(req.name, req.extras, str(req.specifier)))
+    return out
+
+
+def locked(lock: dict[str, object], name: str) -> dict[str | None, set[Req]]:
+    """The same, as uv.lock recorded it for the project (`[package.metadata] requires-dist`)."""
+    packages = lock["package"]
+    assert isinstance(packages, list)
+    (root,) = [p for p in packages if p["name"] == name]
+    out: dict[str | None, set[Req]] = {None: set()}
+    for entry in root["metadata"]["requires-dist"]:
+        marker = entry.get("marker", "")
+        match = re.fullmatch(r"extra == '([\w-]+)'", marker)
+        assert marker == "" or match, marker
+        extra = match[1] if match else None
+        out.setdefault(extra, set()).add(_key(entry["name"], entry.get("extras", []), entry.get("specifier", "")))
+    return out
+
+
+def test_the_lock_records_each_extras_requirements_as_declared() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    name = pyproject["project"]["name"]
+    assert locked(lock, name) == declared(pyproject)
+    (root,) = [p for p in lock["package"] if p["name"] == name]
+    assert root["metadata"]["provides-extras"] == list(pyproject["project"]["optional-dependencies"])
+
+
+def test_the_per_extra_comparison_sees_a_change() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    name = pyproject["project"]["name"]
+    pyproject["project"]["optional-dependencies"]["redis"] = ["redis>=6"]
+    assert locked(lock, name) != declared(pyproject)
