@@ -40,6 +40,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/search/code"),
     ("get", "/search/issues"),
     ("get", "/repos/{owner}/{repo}"),
+    ("get", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
     ("get", "/repos/{owner}/{repo}/contents/{path}"),
     ("put", "/repos/{owner}/{repo}/contents/{path}"),
     ("get", "/repos/{owner}/{repo}/branches"),
