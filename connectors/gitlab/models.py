@@ -223,6 +223,8 @@ class JobLog(BaseModel):
 
 class Account(BaseModel):
     username: str
+    #: the user's id (what webhook payloads name authors by)
+    id: int | None = None
     name: str | None = None
     #: True for project/group access tokens' bot users
     bot: bool = False

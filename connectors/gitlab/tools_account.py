@@ -18,7 +18,13 @@ class AccountTools(GitlabBase):
         from connectors.gitlab.client import get_json
 
         user, target = await self.sent(lambda gl: get_json(gl, "/user"), what="the token's user")
-        account = Account(username=str(user.get("username") or ""), name=user.get("name"), bot=bool(user.get("bot")))
+        uid = user.get("id")
+        account = Account(
+            username=str(user.get("username") or ""),
+            id=uid if isinstance(uid, int) else None,
+            name=user.get("name"),
+            bot=bool(user.get("bot")),
+        )
         # A login is shown on everything the account writes: public, so reading it taints no flow.
         return ToolOutput(account, self.provenance(target, visibility="public"))
 
