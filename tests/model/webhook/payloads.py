@@ -108,30 +108,37 @@ def gitlab_delivery(
     return json.dumps(payload).encode(), headers
 
 
-def _gh_user(login: str, kind: str = "User") -> dict[str, Any]:
-    uid = 10_000 + sum(map(ord, login))
-    return {
-        "login": login,
-        "id": uid,
-        "node_id": f"U_{uid}",
-        "avatar_url": f"https://avatars.githubusercontent.com/u/{uid}?v=4",
-        "url": f"https://api.github.com/users/{login}",
-        "html_url": f"https://github.com/{login}",
-        "type": kind,
-        "site_admin": False,
-    }
+#: GHES-style API root: the fake's renderers put web URLs on its host (github.com) and API URLs under /api/v3.
+_API = "https://github.com/api/v3"
+_REPO_FULL = "acme/widgets"
 
 
-_REACTIONS = {"url": "", "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "confused": 0, "heart": 0, "hooray": 0}
-_GH_REPO = {
-    "id": 1296269,
-    "name": "widgets",
-    "full_name": "acme/widgets",
-    "private": False,
-    "owner": {"login": "acme", "id": 1, "type": "Organization"},
-    "html_url": "https://github.com/acme/widgets",
-    "default_branch": "main",
-}
+def _seeded() -> Any:
+    from tests.connectors.github.fake_seed import seed
+    from tests.connectors.github.fake_state import FakeState
+
+    state = FakeState()
+    seed(state)
+    return state
+
+
+def _reactions(url: str) -> dict[str, Any]:
+    counts = dict.fromkeys(("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes"), 0)
+    return {"url": url, "total_count": 0, **counts}
+
+
+def _gh_repository() -> dict[str, Any]:
+    from tests.connectors.github import payloads as p
+
+    extra = {"allow_forking": True, "is_template": False, "web_commit_signoff_required": False, "stargazers": 3}
+    return p.repo(_API, "acme", "widgets", "public", full_repo=True) | extra
+
+
+def _gh_user(login: str, kind: str | None = None) -> dict[str, Any]:
+    from tests.connectors.github import payloads as p
+
+    user = p.user(_API, login)
+    return user | ({"type": kind} if kind else {})
 
 
 def github_issue_comment(
@@ -142,93 +149,57 @@ def github_issue_comment(
     *,
     action: str = "created",
     sender: str | None = None,
-    user_type: str = "User",
+    user_type: str | None = None,
     on_pull: bool = True,
     association: str = "MEMBER",
 ) -> dict[str, Any]:
-    """`issue_comment` as GitHub sends it (the required fields of `webhook-issue-comment-created`)."""
-    api = "https://api.github.com/repos/acme/widgets"
-    issue: dict[str, Any] = {
-        "url": f"{api}/issues/{number}",
-        "html_url": f"https://github.com/acme/widgets/{'pull' if on_pull else 'issues'}/{number}",
-        "id": 50_000 + number,
-        "number": number,
-        "title": f"Improve widgets part {number}",
-        "state": "open",
-        "user": _gh_user("alice"),
-        "labels": [],
-        "author_association": "MEMBER",
-    }
-    if on_pull:
-        issue["pull_request"] = {
-            "url": f"{api}/pulls/{number}",
-            "html_url": f"https://github.com/acme/widgets/pull/{number}",
-            "diff_url": f"https://github.com/acme/widgets/pull/{number}.diff",
-            "patch_url": f"https://github.com/acme/widgets/pull/{number}.patch",
-        }
-    comment = {
-        "url": f"{api}/issues/comments/{comment_id}",
-        "html_url": f"{issue['html_url']}#issuecomment-{comment_id}",
-        "issue_url": f"{api}/issues/{number}",
-        "id": comment_id,
-        "node_id": f"IC_{comment_id}",
-        "user": _gh_user(login, user_type),
-        "created_at": "2026-12-04T10:00:00Z",
-        "updated_at": "2026-12-04T10:00:00Z",
-        "author_association": association,
-        "performed_via_github_app": None,
-        "body": body,
-        "reactions": _REACTIONS,
-    }
-    return {
+    """`issue_comment` as GitHub sends it: the REST shapes of the issue and the comment (rendered by the
+    GitHub fake), plus what webhooks add; checked against `webhook-issue-comment-created`/`-edited`."""
+    from tests.connectors.github import fake_render as fr
+
+    state = _seeded()
+    item = dict(state.pulls[_REPO_FULL][number] if on_pull else state.issues[_REPO_FULL][number])
+    issue = fr.issue_json(_API, _REPO_FULL, item, state, pull=on_pull)
+    c = {"id": comment_id, "body": body, "author": login, "association": association}
+    comment = fr.comment_json(_API, _REPO_FULL, number, c)
+    comment["user"] = _gh_user(login, user_type)
+    comment |= {"reactions": _reactions(comment["url"] + "/reactions"), "performed_via_github_app": None}
+    payload: dict[str, Any] = {
         "action": action,
         "issue": issue,
         "comment": comment,
-        "repository": _GH_REPO,
+        "repository": _gh_repository(),
         "sender": _gh_user(sender or login),
     }
+    if action == "edited":
+        payload["changes"] = {"body": {"from": "(the text before the edit)"}}
+    return payload
 
 
 def github_review_comment(
     number: int, body: str, sha: str, login: str = "alice", comment_id: int = 7101, in_reply_to: int | None = None
 ) -> dict[str, Any]:
-    """`pull_request_review_comment` (the required fields of `webhook-pull-request-review-comment-created`)."""
-    api = "https://api.github.com/repos/acme/widgets"
-    comment: dict[str, Any] = {
-        "url": f"{api}/pulls/comments/{comment_id}",
-        "pull_request_review_id": 42,
-        "id": comment_id,
-        "node_id": f"PRRC_{comment_id}",
-        "diff_hunk": "@@ -1,3 +1,4 @@",
-        "path": "src/app.py",
-        "position": 1,
-        "original_position": 1,
-        "commit_id": sha,
-        "original_commit_id": sha,
-        "user": _gh_user(login),
-        "body": body,
-        "created_at": "2026-12-04T10:00:00Z",
-        "updated_at": "2026-12-04T10:00:00Z",
-        "html_url": f"https://github.com/acme/widgets/pull/{number}#discussion_r{comment_id}",
-        "pull_request_url": f"{api}/pulls/{number}",
-        "author_association": "MEMBER",
-        "_links": {},
+    """`pull_request_review_comment` from the fake's REST shapes; checked against
+    `webhook-pull-request-review-comment-created`."""
+    from tests.connectors.github import fake_render as fr
+
+    state = _seeded()
+    c = {"id": comment_id, "path": "src/app.py", "line": 10, "side": "RIGHT", "body": body, "author": login}
+    c |= {"association": "MEMBER", "in_reply_to": in_reply_to}
+    comment = fr.review_comment_json(_API, _REPO_FULL, number, c, sha)
+    comment |= {
+        "reactions": _reactions(comment["url"] + "/reactions"),
         "start_line": None,
         "original_start_line": None,
-        "original_line": 10,
-        "line": 10,
         "start_side": None,
-        "side": "RIGHT",
-        "reactions": _REACTIONS,
     }
-    if in_reply_to is not None:
-        comment["in_reply_to_id"] = in_reply_to
-    pull = github_pull_request(number, sha)["pull_request"]
+    repo = state.repos[_REPO_FULL]
+    pull = fr.pull_json(_API, repo, state.pulls[_REPO_FULL][number], state, full=True)
     return {
         "action": "created",
         "comment": comment,
         "pull_request": pull,
-        "repository": _GH_REPO,
+        "repository": _gh_repository(),
         "sender": _gh_user(login),
     }
 

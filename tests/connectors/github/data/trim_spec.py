@@ -80,6 +80,14 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs"),
 )
 
+#: Webhook payload schemas (components, no path) kept for the webhook service's tests: the deliveries
+#: it reads are checked against them (tests/model/webhook/test_payload_contract.py).
+WEBHOOK_SCHEMAS: tuple[str, ...] = (
+    "webhook-issue-comment-created",
+    "webhook-issue-comment-edited",
+    "webhook-pull-request-review-comment-created",
+)
+
 Spec = dict[str, Any]
 
 
@@ -295,7 +303,7 @@ def trim(spec: Spec) -> Spec:
         kept[method] = item[method]
         _strip_examples(kept[method])
     components: dict[str, Spec] = {}
-    pending = list(refs(paths))
+    pending = [*refs(paths), *(f"#/components/schemas/{name}" for name in WEBHOOK_SCHEMAS)]
     while pending:
         ref = pending.pop()
         _, section, kind, name = ref.split("/", 3)
