@@ -22,6 +22,7 @@ from connectors.github import GithubConnector
 from mcp_hub.config import load_config
 from mcp_hub.registry import Registry
 from model.endpoint import resolve_endpoint
+from model.errors import ModelError
 from model.profiles import get_profile
 from model.triage.settings import TriageSettings
 from model.webhook import answer as answer_module
@@ -301,3 +302,23 @@ async def test_an_inline_command_is_answered_in_its_thread(rig: Rig) -> None:
     [reply] = [c for c in thread if "mcp-hub-review:answer:review-7070" in c["body"]]
     assert reply["in_reply_to"] == 901 and reply["author"] == "hub-bot"
     assert "Line 10 reads the config once." in reply["body"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (
+            Reply(content="", reasoning="Still thinking " * 50, finish_reason="length"),
+            "ran out of tokens while thinking",
+        ),
+        (Reply(content="   ", reasoning="Done."), "empty text"),
+    ],
+)
+async def test_no_answer_from_the_model_posts_nothing(rig: Rig, reply: Reply, error: str) -> None:
+    rig.model.push(reply)
+    await rig.deliver("issue_comment", github_issue_comment(4, "/ask think hard?", "alice", 7080))
+    job = await rig.store.claim("w", 30)
+    assert job is not None
+    with pytest.raises(ModelError, match=error):  # the worker retries it later, then records it failed
+        await rig.runner(job)
+    assert rig.answers(4) == []
