@@ -322,3 +322,14 @@ async def test_no_answer_from_the_model_posts_nothing(rig: Rig, reply: Reply, er
     with pytest.raises(ModelError, match=error):  # the worker retries it later, then records it failed
         await rig.runner(job)
     assert rig.answers(4) == []
+
+
+async def test_an_unsigned_or_forged_command_is_refused_before_anything_else(rig: Rig) -> None:
+    body, headers = github_delivery("issue_comment", github_issue_comment(4, "/ask forged?", "alice", 7090), "wrong")
+    transport = httpx2.ASGITransport(app=rig.app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://hub.test") as http:
+        forged = await http.post("/webhooks/github", content=body, headers=headers)
+        headers.pop("x-hub-signature-256")
+        unsigned = await http.post("/webhooks/github", content=body, headers=headers)
+    assert (forged.status_code, unsigned.status_code) == (401, 401)
+    assert await rig.store.counts() == {"queued": 0, "running": 0, "done": 0}
