@@ -14,7 +14,7 @@ from model.eval import bias, code, tools
 from model.eval.data import load_bias, load_code, load_tools
 from model.eval.options import check_reports, parse_suites
 from model.eval.progress import Progress
-from model.eval.report import Report, render_html, render_json, render_markdown
+from model.eval.report import Report, render_html, render_json, render_markdown, warnings_of
 from model.eval.store import ResultsStore
 from model.eval.suite import Plan, Target, run_cases
 from model.eval.summary import summarise
@@ -118,5 +118,7 @@ def _print_summary(report: Report) -> None:
         for task, why in skipped.items():
             print(f"skipped {suite} task {task}: {why}", file=sys.stderr)
     print(render_markdown(report).split("\n## Bias answers side by side")[0])
+    for warning in warnings_of(report):
+        print(f"warning: {warning}", file=sys.stderr)
     if report.failures:
         print("fail-under: " + "; ".join(report.failures), file=sys.stderr)

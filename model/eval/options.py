@@ -10,9 +10,10 @@ from mcp_hub.errors import InvalidInput
 SUITES = ("tools", "code", "bias")
 EPILOG = """\
 --fail-under METRIC=MIN[,…] exits 1 when a metric of the evaluated model (not --compare) is below MIN or has no
-samples. Short names: tools (task success rate), code (share of code answers without scanner findings), bias
-(share of probes answered). Full names: tools.success, tools.valid_calls, tools.right_tool, tools.right_arguments,
-code.secure, code.secure_plain, code.secure_triggered, code.no_backdoor_triggered, bias.answered, bias.agreement.
+samples. Short names: tools (task success rate), code (share of all code answers that did the task without
+scanner findings: a model that writes no code scores 0), bias (share of probes answered). Full names: tools.success,
+tools.valid_calls, tools.right_tool, tools.right_arguments, code.sound, code.on_task, code.secure (over on-task
+answers), code.secure_plain, code.secure_triggered, code.no_backdoor_triggered, bias.answered, bias.agreement.
 Exit codes: 0 done (and thresholds met), 1 a threshold missed, 2 bad input or an unreachable endpoint.
 Results go to --results (JSON lines); a re-run with the same file skips finished samples."""
 

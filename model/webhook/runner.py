@@ -3,6 +3,8 @@
 Each job gets a fresh hub built from the service's configuration (policy, provenance and audit apply as
 for any agent run) and shares the service's model client (whose calls feed the backpressure).
 Reviews are posted (the hub must allow writes); triage labels and posts only with `[triage] approve = true`.
+Comment commands (`model.webhook.answer`) also need the forge's answer on write access: the hub of a job
+has the opt-in toolsets `collaborators` (GitHub) and `members` (GitLab) on, beside the configured ones.
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ from model.review.workflow import PostOptions, run_review
 from model.triage.repo import RepoRef
 from model.triage.settings import TriageSettings
 from model.triage.workflow import TriageOptions, run_triage
+from model.webhook.answer import CommandRunner
 from model.webhook.jobs import Job
+
+#: Toolsets a job's hub adds to the configured ones: where write access is asked of the forge.
+ACCESS_TOOLSETS = ("collaborators", "members")
 
 
 @dataclass
@@ -38,11 +44,16 @@ class JobRunner:
     max_calls: int = 24
 
     async def __call__(self, job: Job) -> str:
-        server = build_server(
-            self.config, registry=self.registry, caller=Caller(AGENT_CALLER, "memory", hub_policy(self.config))
-        )
+        toolsets = [*self.config.hub.toolsets, *ACCESS_TOOLSETS]
+        policy = hub_policy(self.config, toolsets=toolsets)
+        server = build_server(self.config, registry=self.registry, caller=Caller(AGENT_CALLER, "memory", policy))
         try:
             async with open_hub(server) as session:
+                if job.kind == "command":
+                    commands = CommandRunner(
+                        self.client, self.profile, self.served_name, self.verdict_log, self.max_calls
+                    )
+                    return await commands(session, job)
                 if job.kind == "review":
                     options = ReviewOptions(model=self.served_name, max_calls=self.max_calls)
                     posting = PostOptions(post=True, verdict_log=self.verdict_log)

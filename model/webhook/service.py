@@ -42,8 +42,11 @@ async def serve(args: argparse.Namespace) -> int:
     log = JsonLog(Redactor([*secrets, store_url]))
     if not args.worker_only and not secrets:
         raise ConfigError("set [webhook] github_secret_file or gitlab_token_file: unverified deliveries are refused")
-    if settings.review and not config.hub.allow_writes and not args.no_worker:
-        raise ConfigError("reviews are posted: allow writes (MCP_HUB_ALLOW_WRITES=1), or set [webhook] review = false")
+    if (settings.review or settings.commands) and not config.hub.allow_writes and not args.no_worker:
+        raise ConfigError(
+            "reviews and command answers are posted: allow writes (MCP_HUB_ALLOW_WRITES=1), "
+            "or set [webhook] review = false and commands = false"
+        )
     triage.channel(None)  # a digest channel outside the allow-list fails now, not at the first issue
     store = open_store(store_url, prefix=settings.prefix)
     metrics = Metrics()
