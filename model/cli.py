@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import anyio
 
@@ -142,22 +141,12 @@ def _quote(part: str) -> str:
     return part if part.startswith("$") else shlex.quote(part)
 
 
-def _client(args: argparse.Namespace, settings: Any = None) -> Any:
-    from model.client import ModelClient
-    from model.endpoint import resolve_endpoint
-
-    backend = (
-        args.backend or (settings.backend if settings else None) or os.environ.get("MCP_HUB_MODEL__BACKEND", "vllm")
-    )
-    base_url = args.base_url or (settings.base_url if settings else None) or os.environ.get("MCP_HUB_MODEL__BASE_URL")
-    api_key = settings.api_key if settings else None
-    return ModelClient(resolve_endpoint(backend, base_url, api_key))
-
-
 async def _check(args: argparse.Namespace) -> int:
+    from model.app import endpoint_for, model_settings
     from model.check import check_endpoint
+    from model.client import ModelClient
 
-    async with _client(args) as client:
+    async with ModelClient(endpoint_for(model_settings(args))) as client:
         report = await check_endpoint(client, args.served_model)
     print(json.dumps(report, indent=2))
     return 0
@@ -166,28 +155,28 @@ async def _check(args: argparse.Namespace) -> int:
 async def _review(args: argparse.Namespace) -> int:
     from model.review.command import run_review_command
 
-    return await run_review_command(args, _client)
+    return await run_review_command(args)
 
 
 async def _triage(args: argparse.Namespace) -> int:
     from model.triage.command import run_triage_command
 
-    return await run_triage_command(args, _client)
+    return await run_triage_command(args)
 
 
 def _webhook(args: argparse.Namespace) -> int:
     from model.webhook.command import run_webhook_command
 
-    return run_webhook_command(args, _client)
+    return run_webhook_command(args)
 
 
 async def _agent(args: argparse.Namespace) -> int:
     from model.runner import run_agent_command
 
-    return await run_agent_command(args, _client)
+    return await run_agent_command(args)
 
 
 async def _eval(args: argparse.Namespace) -> int:
     from model.eval.command import run_eval_command
 
-    return await run_eval_command(args, _client)
+    return await run_eval_command(args)

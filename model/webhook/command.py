@@ -6,8 +6,6 @@ Stops on SIGINT/SIGTERM: the HTTP server drains, running jobs go back to the que
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
 
 
 def add_webhook_command(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,7 +24,7 @@ def add_webhook_command(subparsers: argparse._SubParsersAction) -> None:  # type
     p.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
 
 
-def run_webhook_command(args: argparse.Namespace, make_client: Callable[..., Any]) -> int:
+def run_webhook_command(args: argparse.Namespace) -> int:
     import anyio
 
     from model.webhook.service import serve
