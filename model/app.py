@@ -58,6 +58,26 @@ FLAGS = {
 }
 
 
+BACKENDS = ("vllm", "azure", "ollama", "llamacpp", "custom")
+
+
+def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--base-url` and `--backend`, read by `settings_from_args`."""
+    parser.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
+    parser.add_argument("--backend", choices=BACKENDS)
+
+
+def add_app_arguments(parser: argparse.ArgumentParser, *, hub_url: bool = True) -> None:
+    """The flags every app reads through `settings_from_args`/`AgentApp.from_args`: the model, its endpoint,
+    the hub's configuration and (with `hub_url`) a hub URL instead of the in-process hub."""
+    parser.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
+    parser.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
+    add_endpoint_arguments(parser)
+    if hub_url:
+        parser.add_argument("--config", help="the hub's TOML config file")
+        parser.add_argument("--hub-url", help="a hub's Streamable HTTP URL instead of the in-process hub")
+
+
 def settings_from_args(args: argparse.Namespace, settings: ModelSettings | None = None) -> ModelSettings:
     """`settings` (`[model]`) with the flags `args` has and were given; validated like the file."""
     base = settings or ModelSettings()

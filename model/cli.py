@@ -26,6 +26,8 @@ COMMANDS = ("model", "agent", "review", "triage", "webhook")
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from model.app import add_app_arguments, add_endpoint_arguments
+
     model = subparsers.add_parser("model", help="serve or check a self-hosted model")
     sub = model.add_subparsers(dest="model_command", required=True)
     serve = sub.add_parser("serve", help="run (or print) the vllm serve command for a profile")
@@ -38,18 +40,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     serve.add_argument("--chat-template-dir", type=Path, help="where vLLM's tool chat templates are")
     serve.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
     check = sub.add_parser("check", help="probe an OpenAI-compatible endpoint")
-    _endpoint_args(check)
+    add_endpoint_arguments(check)
     check.add_argument("--model", dest="served_model", help="served model name (default: the first listed)")
     from model.eval.options import add_eval_parser
 
     add_eval_parser(sub)
     agent = subparsers.add_parser("agent", help="run the agent on a task through the hub")
     agent.add_argument("task")
-    agent.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
-    agent.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
-    _endpoint_args(agent)
-    agent.add_argument("--config", help="the hub's TOML config file")
-    agent.add_argument("--hub-url", help="a hub's Streamable HTTP URL instead of the in-process hub")
+    add_app_arguments(agent)
     agent.add_argument("--max-steps", type=int)
     agent.add_argument("--approve", action="append", default=[], metavar="TOOL_GLOB")
     agent.add_argument("--show-reasoning", action="store_true")
@@ -64,11 +62,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     from model.webhook.command import add_webhook_command
 
     add_webhook_command(subparsers)
-
-
-def _endpoint_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
-    parser.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from model.app import AgentApp
+from model.app import AgentApp, add_app_arguments
 from model.review.engine import ReviewOptions
 from model.review.render import report_markdown
 from model.review.target import parse_target
@@ -24,12 +24,7 @@ def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     review.add_argument("--post", action="store_true", help="publish the review (inline comments + summary)")
     review.add_argument("--fail-on", choices=["low", "medium", "high", "critical", "none"], default="none")
     review.add_argument("--lang", choices=["en", "ja"], help="language of the review (default: repo setting, en)")
-    review.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
-    review.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
-    review.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
-    review.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
-    review.add_argument("--config", help="the hub's TOML config file")
-    review.add_argument("--hub-url", help="a hub's Streamable HTTP URL instead of the in-process hub")
+    add_app_arguments(review)
     review.add_argument("--budget-tokens", type=int, help="diff tokens per model call (default: from the profile)")
     review.add_argument("--max-calls", type=int, default=24, help="model calls at most (default 24)")
     review.add_argument("--min-severity", choices=["low", "medium", "high", "critical"], default="low")

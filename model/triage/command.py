@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from model.app import AgentApp
+from model.app import AgentApp, add_app_arguments
 from model.triage.repo import parse_repo
 from model.triage.report import TriageReport, report_markdown
 from model.triage.settings import take_triage_settings
@@ -25,12 +25,7 @@ def add_triage_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     p.add_argument("--approve", action="store_true", help="approve those writes without asking (implies --apply)")
     p.add_argument("--slack-channel", help="the digest's channel (must be in [triage] slack_channels)")
     p.add_argument("--lang", choices=["en", "ja"])
-    p.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
-    p.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
-    p.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
-    p.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
-    p.add_argument("--config", help="the hub's TOML config file")
-    p.add_argument("--hub-url", help="a hub's Streamable HTTP URL instead of the in-process hub")
+    add_app_arguments(p)
     p.add_argument("--verdict-log", help="JSON lines of write decisions")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 

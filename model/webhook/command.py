@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from model.app import add_app_arguments
+
 
 def add_webhook_command(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("webhook", help="receive GitHub/GitLab webhooks; review PRs and triage issues")
@@ -18,10 +20,7 @@ def add_webhook_command(subparsers: argparse._SubParsersAction) -> None:  # type
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--no-worker", action="store_true", help="only receive and queue")
     mode.add_argument("--worker-only", action="store_true", help="only run queued jobs (no HTTP)")
-    p.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
-    p.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
-    p.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
-    p.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
+    add_app_arguments(p, hub_url=False)
 
 
 def run_webhook_command(args: argparse.Namespace) -> int:
