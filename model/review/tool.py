@@ -22,6 +22,7 @@ change was pushed to in between.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -36,6 +37,8 @@ from mcp_hub.connector import Connector, ConnectorSettings, ToolOutput, prompt, 
 from mcp_hub.errors import InvalidInput, PolicyDenied
 from mcp_hub.provenance import Provenance
 from mcp_hub.secret import Secret
+
+log = logging.getLogger(__name__)
 
 Url = Annotated[str, Field(min_length=10, max_length=500, description="pull/merge request URL")]
 Lang = Literal["en", "ja"] | None
@@ -77,6 +80,14 @@ class ReviewWorkflow(Connector[ReviewSettings]):
     name: ClassVar[str] = "review"
     settings_model = ReviewSettings
     default_toolsets = frozenset({"review"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.settings.hub_config:
+            log.warning(
+                "[review] hub_config is no longer used: the review tools call the hub they run in (its "
+                "configuration and policy, narrowed to [review] connectors); remove the key"
+            )
 
     @tool(toolset="review", description="Review a GitHub PR or GitLab MR with the hub's self-hosted model.")
     async def pull_request(self, url: Url, lang: Lang = None) -> ToolOutput[ReviewResult]:

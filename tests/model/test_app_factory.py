@@ -185,3 +185,32 @@ def test_a_setting_given_once_reaches_every_app(
         assert body["model"] == MODEL
         assert body.get("max_completion_tokens") == MAX_TOKENS, (app, body.get("max_completion_tokens"))
         assert body.get("thinking_token_budget") == THINKING, (app, body.get("thinking_token_budget"))
+
+
+def test_the_review_tools_agent_is_the_hubs_narrowed_and_keeps_lockdown() -> None:
+    from mcp_hub.calls import _CALLER
+    from mcp_hub.policy import Caller, Policy, ToolFacts
+    from model.settings import ModelSettings
+
+    class Running:  # what AgentApp.in_running_hub reads of the running hub
+        default_caller = Caller("local", "stdio", Policy(toolsets=frozenset({"all"}), allow_writes=True))
+
+    def facts(name: str, connector: str, read_only: bool = True) -> ToolFacts:
+        return ToolFacts(name, connector, "x", read_only, False, True)
+
+    for lockdown in (False, True):
+        token = _CALLER.set(Caller("alice", "http", Policy(), lockdown=lockdown))
+        try:
+            app = AgentApp.in_running_hub(Running(), ModelSettings(), ["github"])
+        finally:
+            _CALLER.reset(token)
+        assert app.caller is not None and app.caller.name == "agent" and app.caller.lockdown is lockdown
+        policy = app.caller.policy
+        assert policy.permits(facts("github_get_pull_request", "github"))
+        assert policy.permits(facts("github_create_pull_request_review", "github", read_only=False))
+        assert not policy.permits(facts("review_pull_request", "review"))  # never itself
+        assert not policy.permits(facts("slack_post_message", "slack"))  # only `connectors`
+    Running.default_caller = Caller("local", "stdio", Policy(toolsets=frozenset({"all"}), allow_writes=False))
+    app = AgentApp.in_running_hub(Running(), ModelSettings(), ["github"])
+    assert app.caller is not None
+    assert not app.caller.policy.permits(facts("github_create_pull_request_review", "github", read_only=False))

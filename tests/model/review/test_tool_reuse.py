@@ -12,6 +12,11 @@ from mcp import Client
 
 import mcp_hub.server
 from connectors.github import GithubConnector
+from mcp_hub.config import load_config
+from mcp_hub.registry import Registry
+from mcp_hub.server import build_server
+from model.review.tool import ReviewWorkflow
+from tests.model.review.conftest import github_env
 from tests.model.review.fake_reviewer import FakeReviewer
 from tests.model.review.seed import SMALL_CHANGE, add_pull, url
 from tests.model.review.test_tool import outer_hub
@@ -51,3 +56,17 @@ async def test_each_call_reuses_the_running_hub(
     callers = {(e["caller"], e["transport"]) for e in entries if e["tool"].startswith("github_")}
     assert callers == {("agent", "memory")}  # the review's reads: the agent's, in the hub's own log
     assert not [e for e in entries if e["caller"] == "agent" and e["tool"].startswith("review_")]
+
+
+def test_the_old_hub_config_key_is_accepted_and_named_unused(
+    github_served: tuple[Any, str], model_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = Registry([GithubConnector, ReviewWorkflow])
+    env = github_env(github_served[1]) | {
+        "MCP_HUB_REVIEW__BASE_URL": model_url,
+        "MCP_HUB_REVIEW__HUB_CONFIG": "/etc/mcp-hub/other.toml",
+    }
+    env.pop("MCP_HUB_CONNECTORS")
+    hub = build_server(load_config(env=env, ecosystem_env=registry.ecosystem_env()), registry=registry)
+    assert any(c.name == "review" for c in hub.connectors)
+    assert "hub_config is no longer used" in caplog.text and "remove the key" in caplog.text
