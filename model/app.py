@@ -69,10 +69,16 @@ def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_app_arguments(parser: argparse.ArgumentParser, *, hub_url: bool = True) -> None:
     """The flags every app reads through `settings_from_args`/`AgentApp.from_args`: the model, its endpoint,
-    the hub's configuration and (with `hub_url`) a hub URL instead of the in-process hub."""
+    its token limits, the hub's configuration and (with `hub_url`) a hub URL instead of the in-process hub."""
     parser.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
     parser.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
     add_endpoint_arguments(parser)
+    parser.add_argument(
+        "--max-tokens", type=int, help="answer tokens per model call, reasoning included (default: [model] or profile)"
+    )
+    parser.add_argument(
+        "--thinking-budget", type=int, help="vLLM thinking_token_budget per call (default: [model] thinking_budget)"
+    )
     if hub_url:
         parser.add_argument("--config", help="the hub's TOML config file")
         parser.add_argument("--hub-url", help="a hub's Streamable HTTP URL instead of the in-process hub")

@@ -29,12 +29,6 @@ def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     review.add_argument("--max-calls", type=int, default=24, help="model calls at most (default 24)")
     review.add_argument("--min-severity", choices=["low", "medium", "high", "critical"], default="low")
     review.add_argument(
-        "--max-tokens", type=int, help="answer tokens per model call, reasoning included (default: [model] or profile)"
-    )
-    review.add_argument(
-        "--thinking-budget", type=int, help="vLLM thinking_token_budget per call (default: [model] thinking_budget)"
-    )
-    review.add_argument(
         "--min-coverage",
         type=_share,
         default=1.0,

@@ -214,3 +214,26 @@ def test_the_review_tools_agent_is_the_hubs_narrowed_and_keeps_lockdown() -> Non
     app = AgentApp.in_running_hub(Running(), ModelSettings(), ["github"])
     assert app.caller is not None
     assert not app.caller.policy.permits(facts("github_create_pull_request_review", "github", read_only=False))
+
+
+def test_a_flag_overrides_its_key_and_is_validated_like_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from model.app import settings_from_args
+    from model.settings import ModelSettings
+
+    configured = ModelSettings(max_tokens=8192, thinking_budget=2048, name="served", approve=["a_*"])
+    args = parse("agent", "task", "--max-tokens", "1024", "--approve", "github_*")
+    merged = settings_from_args(args, configured)
+    assert (merged.max_tokens, merged.thinking_budget, merged.name, merged.approve) == (
+        1024,
+        2048,
+        "served",
+        ["github_*"],
+    )
+    triage = parse("triage", "acme/widgets", "--approve")  # a switch there, not globs
+    assert settings_from_args(triage, configured).approve == ["a_*"]
+    monkeypatch.setenv("MCP_HUB_CONNECTORS", "github")
+    assert cli.run(parse("agent", "task", "--max-tokens", "10")) == 2
+    err = capsys.readouterr().err
+    assert "flags: max_tokens" in err and "256" in err
