@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from mcp_hub.errors import InvalidInput
+from model.app import add_endpoint_arguments
 
 SUITES = ("tools", "code", "bias")
 EPILOG = """\
@@ -25,8 +26,7 @@ def add_eval_parser(model_subparsers: argparse._SubParsersAction) -> None:  # ty
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
-    parser.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
+    add_endpoint_arguments(parser)
     parser.add_argument("--model", dest="eval_model", required=True, help="served model name to evaluate")
     parser.add_argument("--profile", help="profile for --model (default: guessed from the name)")
     parser.add_argument("--compare", help="a second served model on the same endpoint, evaluated the same way")

@@ -21,9 +21,10 @@ import pytest
 from connectors.github import GithubConnector
 from mcp_hub.config import load_config
 from mcp_hub.registry import Registry
+from model.app import AgentApp
 from model.endpoint import resolve_endpoint
 from model.errors import ModelError
-from model.profiles import get_profile
+from model.settings import ModelSettings
 from model.triage.settings import TriageSettings
 from model.webhook import answer as answer_module
 from model.webhook import ask as ask_module
@@ -32,7 +33,7 @@ from model.webhook.backpressure import Backpressure, MeteredClient
 from model.webhook.jobs import Job
 from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
-from model.webhook.runner import JobRunner
+from model.webhook.runner import ACCESS_TOOLSETS, JobRunner
 from model.webhook.settings import take_webhook_settings
 from model.webhook.store import Store, open_store
 from model.webhook.worker import Worker
@@ -123,7 +124,13 @@ async def rig(
     service = Service(take_webhook_settings(config), store, Metrics(), pressure, JsonLog(stream=Quiet()))  # type: ignore[arg-type]
     client = MeteredClient(resolve_endpoint("vllm", base_url, env={}), backpressure=pressure)
     async with client:
-        runner = JobRunner(config, registry, client, get_profile(MODEL), MODEL, TriageSettings())
+        runner = JobRunner(
+            AgentApp.from_config(
+                config, registry, ModelSettings(profile=MODEL, name=MODEL), extra_toolsets=ACCESS_TOOLSETS
+            ),
+            client,
+            TriageSettings(),
+        )
         yield Rig(github, fake, store, build_app(service), runner)
     await store.close()
 

@@ -15,16 +15,17 @@ from connectors.github import GithubConnector
 from connectors.gitlab import GitlabConnector
 from mcp_hub.config import load_config
 from mcp_hub.registry import Registry
+from model.app import AgentApp
 from model.endpoint import resolve_endpoint
-from model.profiles import get_profile
 from model.review.render import SUMMARY_MARKER
+from model.settings import ModelSettings
 from model.triage.settings import TriageSettings
 from model.webhook import answer as answer_module
 from model.webhook.app import Service, build_app
 from model.webhook.backpressure import Backpressure, MeteredClient
 from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
-from model.webhook.runner import JobRunner
+from model.webhook.runner import ACCESS_TOOLSETS, JobRunner
 from model.webhook.settings import take_webhook_settings
 from model.webhook.store import Store, open_store
 from model.webhook.worker import Worker
@@ -123,7 +124,13 @@ async def gl(
     pressure = Backpressure(60, 10)
     service = Service(take_webhook_settings(config), store, Metrics(), pressure, JsonLog(stream=Quiet()))  # type: ignore[arg-type]
     async with MeteredClient(resolve_endpoint("vllm", base_url, env={}), backpressure=pressure) as client:
-        runner = JobRunner(config, registry, client, get_profile(MODEL), MODEL, TriageSettings())
+        runner = JobRunner(
+            AgentApp.from_config(
+                config, registry, ModelSettings(profile=MODEL, name=MODEL), extra_toolsets=ACCESS_TOOLSETS
+            ),
+            client,
+            TriageSettings(),
+        )
         yield GitlabRig(gitlab, store, build_app(service), runner)
     await store.close()
 
@@ -189,7 +196,13 @@ async def test_review_command_reviews_then_replies(
     pressure = Backpressure(60, 10)
     service = Service(take_webhook_settings(config), store, Metrics(), pressure, JsonLog(stream=Quiet()))  # type: ignore[arg-type]
     async with MeteredClient(resolve_endpoint("vllm", reviewer[1], env={}), backpressure=pressure) as client:
-        runner = JobRunner(config, registry, client, get_profile(MODEL), MODEL, TriageSettings())
+        runner = JobRunner(
+            AgentApp.from_config(
+                config, registry, ModelSettings(profile=MODEL, name=MODEL), extra_toolsets=ACCESS_TOOLSETS
+            ),
+            client,
+            TriageSettings(),
+        )
         app = build_app(service)
         body, headers = github_delivery("issue_comment", github_issue_comment(4, "/review", "alice", 7200), SECRET)
         result = await post(app, "/webhooks/github", body, headers)
