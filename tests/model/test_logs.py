@@ -105,7 +105,7 @@ def test_library_noise_is_held_back_unless_debug() -> None:
 
 def test_bandit_sarif_line_is_kept_out() -> None:
     """The real scanner: bandit's plug-in loader reports SARIF's missing package through stevedore."""
-    from model.scanner.extract import Fragment
+    from model.scanner.findings import Fragment
     from model.scanner.python import bandit_findings
 
     code = "import subprocess\nsubprocess.call(x, shell=True)\n"
