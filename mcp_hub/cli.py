@@ -5,6 +5,7 @@
     mcp-hub config check [--config FILE] [--json]
     mcp-hub tools [--json] [--config FILE] [--toolsets LIST] [--tools LIST] [--exclude-tools LIST]
                   [--allow-writes] [--discovery]
+    mcp-hub servers status|diff|pin [NAME] [--config FILE] [--yes] [--approve-flagged]
     mcp-hub postgres demo [--config FILE] [--dsn DSN]
     mcp-hub postgres create-reader [--instance NAME] [--schemas a,b] [--config FILE]
     mcp-hub postgres drop-reader [--instance NAME] [--config FILE]
@@ -85,6 +86,10 @@ def _parser(with_model: bool = True) -> argparse.ArgumentParser:
     common(tools)
     tools.add_argument("--json", action="store_true", help="machine-readable output")
 
+    from mcp_hub.federation import pin_cli
+
+    pin_cli.add_commands(commands)
+
     postgres = commands.add_parser("postgres", help="PostgreSQL helpers")
     postgres_commands = postgres.add_subparsers(dest="postgres_command", required=True)
     demo = postgres_commands.add_parser(
@@ -123,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args, redactor)
         if args.command == "config":
             return _config_check(args, redactor)
+        if args.command == "servers":
+            from mcp_hub.federation import pin_cli
+
+            return pin_cli.run(args, redactor)
         if args.command == "postgres" and args.postgres_command == "demo":
             return _postgres_demo(args, redactor)
         if args.command == "postgres":

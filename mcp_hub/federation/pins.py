@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -95,6 +95,19 @@ def observe(
         findings = scan(raw, foreign_tools=foreign_tools, foreign_servers=foreign_servers)
         observed[name] = Observed(name, form, canonical.digest(form), tuple(findings))
     return observed
+
+
+def from_seen(entries: Mapping[str, Mapping[str, Any]]) -> dict[str, Observed]:
+    """What `servers.seen.json` recorded, as observations (for `servers diff` / `pin`)."""
+    return {
+        name: Observed(
+            name,
+            dict(entry["definition"]),
+            str(entry["sha256"]),
+            tuple(Finding(**f) for f in entry.get("findings", []) if isinstance(f, dict)),
+        )
+        for name, entry in entries.items()
+    }
 
 
 def compare(server: str, pinned: Mapping[str, Any] | None, current: Mapping[str, Observed]) -> list[Verdict]:
@@ -203,7 +216,7 @@ class PinnedGate:
     def _remember(self, server: str, kind: Kind, current: Mapping[str, Observed]) -> None:
         """Keep what was listed for `servers diff`/`pin`, when it differs from what is kept (best effort)."""
         entries = {
-            name: {"sha256": o.sha256, "definition": o.definition, "findings": [f.key for f in o.findings]}
+            name: {"sha256": o.sha256, "definition": o.definition, "findings": [asdict(f) for f in o.findings]}
             for name, o in current.items()
         }
         try:
