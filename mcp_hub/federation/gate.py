@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mcp import types
+
+if TYPE_CHECKING:
+    from mcp_hub.config import HubConfig
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class AdmitAll:
         return Admission(admitted=tuple(tools), withheld=())
 
 
-def default_gate() -> DefinitionGate:
-    """The gate the hub uses for every federated server: the one place to swap it."""
+def default_gate(config: HubConfig | None = None) -> DefinitionGate:
+    """The gate the hub uses for every federated server (`build_server`): the one place to swap it.
+
+    `config` is the hub's configuration (its `source`, `servers`), for a gate that keeps state beside it.
+    """
     return AdmitAll()
