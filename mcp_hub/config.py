@@ -256,6 +256,8 @@ class HubConfig:
     #: `[servers.<name>]`: federated MCP servers (`mcp_hub.federation.settings`).
     servers: dict[str, ServerSettings] = field(default_factory=dict)
     source: str = "defaults"
+    #: The TOML file read (`--config` / `$MCP_HUB_CONFIG`); its directory holds `servers.lock.json`.
+    path: Path | None = None
 
 
 def load_config(
@@ -329,6 +331,7 @@ def load_config(
         services=services,
         servers=servers,
         source=" + ".join(sources) or "defaults",
+        path=Path(path) if path is not None else None,
     )
 
 

@@ -62,6 +62,9 @@ class Federation:
     def attach(self, hub: HubServer) -> None:
         """Publish every last-known listing (the disk cache) before the hub answers anything."""
         self.hub = hub
+        bind = getattr(self.gate, "bind", None)
+        if callable(bind):  # a gate that audits and knows the hub's catalog (`pins.PinnedGate`)
+            bind(hub)
         for link in self.links.values():
             if link.listing is not None:
                 self._publish(link)

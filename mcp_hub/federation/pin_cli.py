@@ -192,4 +192,3 @@ def _confirm(ask: Callable[[str], str], question: str) -> bool:
         return ask(question).strip().lower() in ("y", "yes")
     except EOFError:
         return False
-

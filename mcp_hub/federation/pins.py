@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import mcp_types as types
 from pydantic import BaseModel
@@ -34,6 +34,9 @@ from mcp_hub.federation import canonical
 from mcp_hub.federation.gate import Admission, Withheld
 from mcp_hub.federation.lockfile import DefinitionFile, Servers, lock_file, seen_file
 from mcp_hub.federation.poison import Finding, scan
+
+if TYPE_CHECKING:
+    from mcp_hub.server import HubServer
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +170,13 @@ class PinnedGate:
         self._servers = set(servers)
         self._names: dict[str, set[str]] = {}
         self._reported: set[tuple[str, ...]] = set()
+
+    def bind(self, hub: HubServer) -> None:
+        """Called by the federation when the hub exists: its audit log, and its catalog's names."""
+        if self._audit is None:
+            self._audit = hub.audit
+        if self._catalog is None:
+            self._catalog = lambda: list(hub.hub_tools)
 
     def admit(self, server: str, tools: Sequence[types.Tool]) -> Admission:
         admitted, withheld = self.admit_definitions(server, "tools", tools)
