@@ -38,9 +38,9 @@ def die() -> str:
 
 
 @server.tool(annotations=READ_ONLY)
-def hang() -> str:
-    """Block the whole process (no pings answered either)."""
-    time.sleep(3600)
+async def hang() -> str:
+    """Block the whole process, event loop included (no pings answered either)."""
+    time.sleep(3600)  # noqa: ASYNC251 - blocking the loop is the point
     return "never"
 
 
