@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import random
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 from mcp import Client, StdioServerParameters
 from mcp import types as mt
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 
 from mcp_hub import __version__
 from mcp_hub.errors import UpstreamTimeout, UpstreamUnavailable
@@ -79,8 +80,7 @@ class ServerLink:
                 self.detail = _describe(exc)
                 log.warning("federated server %s: %s", self.name, self.detail)
             finally:
-                self._client = None
-                self._connected = anyio.Event()
+                self._disconnect()
             if self.state == "ready":
                 log.warning("federated server %s: %s; restarting it", self.name, self.detail)
             self.state = "down"
@@ -165,7 +165,9 @@ class ServerLink:
 
     async def _answers(self, client: Client) -> bool:
         try:
-            with anyio.fail_after(min(5.0, self.settings.timeout_s)):
+            with anyio.fail_after(min(5.0, self.settings.timeout_s)), warnings.catch_warnings():
+                # `mode="legacy"` connections keep ping; the SDK warns about its removal in 2026-07-28 anyway.
+                warnings.simplefilter("ignore", MCPDeprecationWarning)
                 await client.send_ping()
             return True
         except Exception:
@@ -175,6 +177,13 @@ class ServerLink:
         if not self._dead.is_set():
             self.detail = why
             self._dead.set()
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        """Calls from now on wait for the next connection (an event not set yet)."""
+        self._client = None
+        if self._connected.is_set():
+            self._connected = anyio.Event()
 
     # -- calls -----------------------------------------------------------------------------------
 
