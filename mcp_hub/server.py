@@ -261,9 +261,11 @@ class HubServer(MCPServer[Any]):
         caller = scope.get(CALLER_SCOPE_KEY) if isinstance(scope, dict) else None
         token = _CALLER.set(caller if isinstance(caller, Caller) else self.default_caller)
         if self.federation is not None:
-            # A session that cannot be weakly referenced gets no list_changed.
-            with contextlib.suppress(TypeError):
-                self._sessions.add(ctx.session)
+            # The connection (not the per-request session proxy): it lives as long as the client stays.
+            connection = getattr(getattr(ctx, "session", None), "_connection", None)
+            if connection is not None:
+                with contextlib.suppress(TypeError):  # one that cannot be weakly referenced gets no list_changed
+                    self._sessions.add(connection)
         try:
             return await call_next(ctx)
         finally:

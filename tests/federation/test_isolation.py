@@ -50,8 +50,7 @@ async def test_a_server_that_dies_mid_call_is_restarted(make_hub: HubFactory, tm
 async def test_a_hanging_server_times_out_and_is_restarted(make_hub: HubFactory, tmp_path: Path) -> None:
     starts = tmp_path / "starts"
     hub = make_hub(
-        fed_stdio(read_only=["*"], timeout_s=1, env={"FED_TEST_STARTS": str(starts)})
-        + time_stdio(read_only=["get_*"])
+        fed_stdio(read_only=["*"], timeout_s=1, env={"FED_TEST_STARTS": str(starts)}) + time_stdio(read_only=["get_*"])
     )
     async with Client(hub) as client:
         await hub.federation.wait_listed(30)  # type: ignore[union-attr]

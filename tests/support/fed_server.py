@@ -40,7 +40,7 @@ def die() -> str:
 @server.tool(annotations=READ_ONLY)
 async def hang() -> str:
     """Block the whole process, event loop included (no pings answered either)."""
-    time.sleep(3600)  # noqa: ASYNC251 - blocking the loop is the point
+    time.sleep(3600)  # blocking the event loop is the point
     return "never"
 
 
