@@ -42,6 +42,12 @@ def add_commands(commands: Any) -> None:
         sub = group.add_parser(name, help=text)
         sub.add_argument("name", nargs="?", metavar="NAME", help="one server (default: all)")
         sub.add_argument("--config", metavar="FILE", help="TOML config file; the lock file is beside it")
+        sub.add_argument(
+            "--connect",
+            action="store_true",
+            help="list the configured servers now, as the hub does, before comparing (default: what the hub "
+            "last saw; `pin NAME` connects by itself to a configured server never seen)",
+        )
         if name == "status":
             sub.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "pin":
@@ -61,14 +67,18 @@ def run(
     out = out or sys.stdout
     directory = config_dir(args.config)
     lock, seen = lock_file(directory), seen_file(directory)
-    pinned, observed = lock.read(), seen.read()
+    observed = seen.read()
+    if args.connect or (args.servers_command == "pin" and args.name and args.name not in observed):
+        _connect(args.config, args.name, say=lambda text: print(redactor.redact(text), file=sys.stderr))
+        observed = seen.read()
+    pinned = lock.read()
     names = sorted(set(pinned) | set(observed))
     if args.name:
         if args.name not in names:
             raise ConfigError(
-                f"no federated server {args.name!r} in {lock.path} or {seen.path}: the hub records a server's "
-                "definitions when it first lists it (start `mcp-hub serve` with the server configured), "
-                f"then `mcp-hub servers pin {args.name}`"
+                f"no federated server {args.name!r} in {lock.path} or {seen.path}, nor one that answered in "
+                f"the config: configure [servers.{args.name}] (and check `mcp-hub config check`), then "
+                f"`mcp-hub servers pin {args.name}`"
             )
         names = [args.name]
     reviews = {name: _review(name, pinned, observed) for name in names}
@@ -87,6 +97,37 @@ def run(
             say(f"no changes: every listed definition matches {lock.path}")
         return 1 if any(pending.values()) else 0
     return _pin(args, reviews, observed, lock, say, ask or input)
+
+
+def _connect(config_path: str | None, name: str | None, *, say: Callable[[str], None], timeout_s: float = 60) -> None:
+    """Start the configured servers (or NAME) through the hub's own federation and gate, which records
+    what each lists in `servers.seen.json`; no connector is opened."""
+    import dataclasses
+
+    import anyio
+
+    from mcp_hub.config import load_config
+    from mcp_hub.federation.gate import default_gate
+    from mcp_hub.registry import Registry
+    from mcp_hub.server import build_server
+
+    config = load_config(config_path)
+    servers = {n: s for n, s in config.servers.items() if name is None or n == name}
+    if not servers:
+        return  # nothing configured by that name: the caller says what it knows
+    config = dataclasses.replace(config, servers=servers, connectors={})
+    hub = build_server(config, registry=Registry([]), include_unconfigured=False, gate=default_gate(config))
+    say(f"listing {', '.join(sorted(servers))} …")
+
+    async def listed() -> None:
+        async with hub.running():
+            assert hub.federation is not None
+            await hub.federation.wait_listed(timeout_s)
+            for row in hub.federation.status():
+                if row.get("state") != "ready":
+                    say(f"{row['server']}: {row.get('state')} {row.get('detail') or ''}".rstrip())
+
+    anyio.run(listed)
 
 
 def _review(server: str, pinned: Servers, observed: Servers) -> list[Verdict]:

@@ -102,7 +102,7 @@ def test_pin_drops_removed_definitions(config: Path, capsys: Any) -> None:
 def test_an_unknown_server_and_a_broken_lock_file_are_clear_errors(config: Path, capsys: Any) -> None:
     code = cli.main(["servers", "pin", "nope", "--config", str(config)])
     err = capsys.readouterr().err
-    assert code == 2 and "no federated server 'nope'" in err and "mcp-hub serve" in err
+    assert code == 2 and "no federated server 'nope'" in err and "configure [servers.nope]" in err
     (config.parent / LOCK_NAME).write_text("[]")
     code = cli.main(["servers", "status", "--config", str(config)])
     assert code == 2 and "not a version-1 definitions file" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -147,3 +148,14 @@ async def test_poisoned_definitions_are_withheld_until_approved(config_file: Any
     assert servers_cli(path, "pin", "wx", "--yes", "--approve-flagged") == 0  # a person's decision
     async with hub(path) as (_, client):
         assert {"wx_lookup_docs", "wx_translate", "wx_set_mode"} <= set(await listed(client))
+
+
+async def test_pin_lists_a_configured_server_never_seen(config_file: Any, tmp_path: Path, capsys: Any) -> None:
+    path = config_file("rug-pull", after=5)
+    assert not (tmp_path / "servers.seen.json").exists()
+    # it connects through the hub's federation (its own event loop: in a thread here), then pins
+    assert await anyio.to_thread.run_sync(servers_cli, path, "pin", "wx", "--yes") == 0
+    assert "== wx: not pinned get_weather" in capsys.readouterr().out
+    async with hub(path) as (server, client):
+        assert {"wx_add", "wx_echo", "wx_get_weather"} <= set(await listed(client))
+        assert withheld(server) == {}
