@@ -63,6 +63,9 @@ class ServerLink:
         #: In-flight calls' forwarders for elicitation/sampling (by call token).
         self.inflight: dict[int, tuple[Forward | None, Forward | None]] = {}
         self._next_token = 0
+        #: `transport = "auto"`: Streamable HTTP until a first connection fails, then SSE, and so on.
+        self._http_kind = "sse" if settings.transport == "sse" else "http"
+        self._ever_connected = False
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -79,6 +82,8 @@ class ServerLink:
             except Exception as exc:  # any failure of the server or its transport ends this connection
                 self.detail = _describe(exc)
                 log.warning("federated server %s: %s", self.name, self.detail)
+                if self.settings.transport == "auto" and self.settings.url and not self._ever_connected:
+                    self._http_kind = "sse" if self._http_kind == "http" else "http"  # the SSE fallback
             finally:
                 self._disconnect()
             if self.state == "ready":
@@ -111,7 +116,7 @@ class ServerLink:
             tg.start_soon(watchdog)
             async with self._new_client() as client:
                 await self._refresh(client)
-                ready = True
+                ready = self._ever_connected = True
                 self._client = client
                 self._dead = anyio.Event()
                 self.state, self.detail = "ready", ""
@@ -131,7 +136,7 @@ class ServerLink:
             server = StdioServerParameters(command=s.command, args=s.args, env=s.env_values() or None, cwd=s.cwd)
         else:
             assert s.url is not None
-            server = _http_transport(s.url, s.header_values(), s.transport)
+            server = _http_transport(s.url, s.header_values(), self._http_kind)
         return Client(
             server,
             client_info=mt.Implementation(name="mcp-hub", version=__version__),

@@ -1,7 +1,8 @@
 """Small MCP servers for the federation tests, run as real subprocesses.
 
     python -m tests.support.fed_server stdio            # tools: ok, die, hang, big, poison, write_note
-    python -m tests.support.fed_server http PORT        # the same over Streamable HTTP, plus `headers`
+    python -m tests.support.fed_server http PORT        # the same over Streamable HTTP (/mcp), plus `headers`
+    python -m tests.support.fed_server sse PORT         # the same over the legacy SSE transport (/sse)
 
 `die` ends the process in the middle of the call (a crash); `hang` blocks the whole process (a hung
 server: it answers nothing, pings included); `headers` returns the HTTP headers the server received,
@@ -103,6 +104,8 @@ def main() -> None:
         sys.exit(2)
     if sys.argv[1:2] == ["http"]:
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif sys.argv[1:2] == ["sse"]:
+        server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
     else:
         server.run("stdio")
 
