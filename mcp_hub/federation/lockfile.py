@@ -127,8 +127,7 @@ class DefinitionFile:
             yield
 
     def _write(self, servers: Servers) -> None:
-        pruned = {s: {k: v for k, v in kinds.items() if v or k == "tools"} for s, kinds in servers.items()}
-        document = {"//": _COMMENT, "servers": pruned, "version": VERSION}
+        document = {"//": _COMMENT, "servers": servers, "version": VERSION}
         text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True)
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)

@@ -205,23 +205,27 @@ class PinnedGate:
         return admitted, withheld
 
     def _pinned(self, server: str, kind: Kind, current: Mapping[str, Observed]) -> dict[str, Any] | None:
+        """The server's pins of this kind; None when it was never pinned. A `tofu` server's first listing
+        of a kind is pinned here (an empty kind is pinned too: what appears later is new)."""
         servers = self.lock.read()
-        if server in servers:
-            return servers[server].get(kind, {})
+        if kind in servers.get(server, {}):
+            return servers[server][kind]
         if server not in self._tofu:
-            return None
+            return {} if server in servers else None
 
         def pin_first_use(data: Servers) -> None:
-            if server not in data:  # another process may have pinned it first: its pins stand
-                data[server] = {kind: {name: obs.entry(approve=False) for name, obs in current.items()}}
+            if kind not in data.get(server, {}):  # another process may have pinned it first: its pins stand
+                data.setdefault(server, {})[kind] = {name: obs.entry(approve=False) for name, obs in current.items()}
 
         written = self.lock.update(pin_first_use)
+        if not current:
+            return written[server][kind]
         if self._audit is not None:
             self._audit.record_event(
                 "definitions", server=server, kind=kind, change="pinned-on-first-use", names=sorted(current)
             )
         log.warning("federated server %r pinned on first use (%d %s) in %s", server, len(current), kind, self.lock.path)
-        return written[server].get(kind, {})
+        return written[server][kind]
 
     def _remember(self, server: str, kind: Kind, current: Mapping[str, Observed]) -> None:
         """Keep what was listed for `servers diff`/`pin`, when it differs from what is kept (best effort)."""

@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 
 from mcp_hub import cli
 from mcp_hub.config import load_config
@@ -22,7 +23,7 @@ from mcp_hub.federation.gate import AdmitAll, DefinitionGate
 from mcp_hub.federation.lockfile import LOCK_NAME
 from mcp_hub.registry import Registry
 from mcp_hub.server import HubServer, build_server
-from tests.support.malicious_server import BENIGN_WEATHER, POISONED_DOCS, RUG_DESCRIPTION
+from tests.support.malicious_server import BENIGN_WEATHER, POISONED_DOCS, POISONED_PROMPT, RUG_DESCRIPTION
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,3 +160,22 @@ async def test_pin_lists_a_configured_server_never_seen(config_file: Any, tmp_pa
     async with hub(path) as (server, client):
         assert {"wx_add", "wx_echo", "wx_get_weather"} <= set(await listed(client))
         assert withheld(server) == {}
+
+
+@pytest.mark.parametrize("guarded", [True, False], ids=["pinned", "off"])
+async def test_poisoned_prompts_and_templates_are_withheld(config_file: Any, guarded: bool) -> None:
+    path = config_file("poisoned", pin="tofu")
+    async with hub(path, None if guarded else AdmitAll()) as (server, client):
+        prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+        templates = {t.name: t for t in (await client.list_resource_templates()).resource_templates}
+        assert "wx_greet" in prompts and "wx_doc" in templates  # the clean ones pass either way
+        if not guarded:
+            assert prompts["wx_summarize"].description == POISONED_PROMPT and "wx_note" in templates
+            return
+        assert "wx_summarize" not in prompts and "wx_note" not in templates
+        reasons = withheld(server)
+        assert "instruction in description" in reasons["prompt summarize"]
+        assert "hidden-character in description" in reasons["resource template note"]
+        with pytest.raises(MCPError):
+            await client.get_prompt("wx_summarize", {"text": "x"})
+        assert (await client.get_prompt("wx_greet", {"name": "Ada"})).messages
