@@ -53,7 +53,15 @@ async def test_real_servers_pass_the_gate_without_findings(
         assert {"everything_echo", "everything_trigger-sampling-request", "time_get_current_time"} <= names
         assert {"everything-http_echo", "wx_echo"} <= names
         # the hostile server beside them: the same gate, the same hub, its poisoned tools withheld
-        assert {w["name"] for w in status["wx"]["withheld"]} == {"lookup_docs", "translate", "set_mode"}
+        assert {w["name"] for w in status["wx"]["withheld"]} == {
+            "lookup_docs",
+            "translate",
+            "set_mode",
+            "prompt summarize",
+            "resource template note",
+        }
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+        assert {"everything_simple-prompt", "everything_args-prompt", "wx_greet"} <= prompts
         assert "wx_lookup_docs" not in names
     pinned = json.loads((tmp_path / "pins" / "servers.lock.json").read_text())["servers"]
     assert set(pinned) == SERVERS
