@@ -85,7 +85,8 @@ def hub_policy(config: HubConfig, *, allow_writes: bool | None = None, toolsets:
         toolsets=frozenset(toolsets if toolsets is not None else hub.toolsets),
         allow=tuple(hub.allow),
         deny=tuple(hub.deny),
-        connectors=frozenset(hub.connectors) if hub.connectors is not None else None,
+        # `hub.connectors` chooses which connectors load; federated servers are chosen by `[servers]`.
+        connectors=frozenset(hub.connectors) | frozenset(config.servers) if hub.connectors is not None else None,
     )
 
 
