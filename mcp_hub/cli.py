@@ -5,7 +5,7 @@
     mcp-hub config check [--config FILE] [--json]
     mcp-hub tools [--json] [--config FILE] [--toolsets LIST] [--tools LIST] [--exclude-tools LIST]
                   [--allow-writes] [--discovery]
-    mcp-hub servers status|diff|pin [NAME] [--config FILE] [--yes] [--approve-flagged]
+    mcp-hub servers status|diff|pin [NAME] [--config FILE] [--servers FILE] [--connect] [--yes] [--approve-flagged]
     mcp-hub postgres demo [--config FILE] [--dsn DSN]
     mcp-hub postgres create-reader [--instance NAME] [--schemas a,b] [--config FILE]
     mcp-hub postgres drop-reader [--instance NAME] [--config FILE]

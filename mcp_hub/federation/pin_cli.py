@@ -43,6 +43,9 @@ def add_commands(commands: Any) -> None:
         sub.add_argument("name", nargs="?", metavar="NAME", help="one server (default: all)")
         sub.add_argument("--config", metavar="FILE", help="TOML config file; the lock file is beside it")
         sub.add_argument(
+            "--servers", metavar="FILE", help="also the servers of a Claude Desktop / Cursor / VS Code JSON file"
+        )
+        sub.add_argument(
             "--connect",
             action="store_true",
             help="list the configured servers now, as the hub does, before comparing (default: what the hub "
@@ -68,8 +71,9 @@ def run(
     directory = config_dir(args.config)
     lock, seen = lock_file(directory), seen_file(directory)
     observed = seen.read()
-    if args.connect or (args.servers_command == "pin" and args.name and args.name not in observed):
-        _connect(args.config, args.name, say=lambda text: print(redactor.redact(text), file=sys.stderr))
+    unseen = args.name not in observed if args.name else not observed
+    if args.connect or (args.servers_command == "pin" and unseen):
+        _connect(args, say=lambda text: print(redactor.redact(text), file=sys.stderr))
         observed = seen.read()
     pinned = lock.read()
     names = sorted(set(pinned) | set(observed))
@@ -99,7 +103,7 @@ def run(
     return _pin(args, reviews, observed, lock, say, ask or input)
 
 
-def _connect(config_path: str | None, name: str | None, *, say: Callable[[str], None], timeout_s: float = 60) -> None:
+def _connect(args: argparse.Namespace, *, say: Callable[[str], None], timeout_s: float = 60) -> None:
     """Start the configured servers (or NAME) through the hub's own federation and gate, which records
     what each lists in `servers.seen.json`; no connector is opened."""
     import dataclasses
@@ -111,8 +115,12 @@ def _connect(config_path: str | None, name: str | None, *, say: Callable[[str], 
     from mcp_hub.registry import Registry
     from mcp_hub.server import build_server
 
-    config = load_config(config_path)
-    servers = {n: s for n, s in config.servers.items() if name is None or n == name}
+    config = load_config(args.config)
+    if args.servers:
+        from mcp_hub.federation.report import add_servers_file
+
+        add_servers_file(config, args.servers)
+    servers = {n: s for n, s in config.servers.items() if args.name is None or n == args.name}
     if not servers:
         return  # nothing configured by that name: the caller says what it knows
     config = dataclasses.replace(config, servers=servers, connectors={})

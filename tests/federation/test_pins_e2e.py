@@ -179,3 +179,31 @@ async def test_poisoned_prompts_and_templates_are_withheld(config_file: Any, gua
         with pytest.raises(MCPError):
             await client.get_prompt("wx_summarize", {"text": "x"})
         assert (await client.get_prompt("wx_greet", {"name": "Ada"})).messages
+
+
+async def test_a_claude_desktop_file_is_pinned_in_one_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcp_hub.config import HubConfig, HubSettings
+    from mcp_hub.federation.report import add_servers_file
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))  # no --config: the lock is in the XDG dir
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MCP_HUB_CONFIG", raising=False)
+    script = str(ROOT / "tests" / "support" / "malicious_server.py")
+    desktop = tmp_path / "claude_desktop_config.json"
+    desktop.write_text(
+        json.dumps({"mcpServers": {"wx": {"command": sys.executable, "args": [script, "--mode", "poisoned"]}}})
+    )
+
+    def pin() -> int:
+        return cli.main(["servers", "pin", "--servers", str(desktop), "--yes"])
+
+    assert await anyio.to_thread.run_sync(pin) == 0
+    assert (tmp_path / "xdg" / "mcp-hub" / LOCK_NAME).exists()
+    config = HubConfig(hub=HubSettings(allow_writes=True, allow_destructive=True))
+    add_servers_file(config, str(desktop))
+    server = build_server(config, registry=Registry([]), include_unconfigured=False)  # the default gate
+    async with server.running(), Client(server) as client:
+        assert server.federation is not None
+        await server.federation.wait_listed(30)
+        tools = await listed(client)
+        assert {"wx_add", "wx_echo"} <= set(tools) and "wx_lookup_docs" not in tools  # --yes never approves findings
