@@ -33,7 +33,7 @@ from mcp_hub.errors import ConfigError
 from mcp_hub.federation import canonical
 from mcp_hub.federation.gate import Admission, Withheld
 from mcp_hub.federation.lockfile import DefinitionFile, Servers, lock_file, seen_file
-from mcp_hub.federation.poison import Finding, scan
+from mcp_hub.federation.poison import Finding, identifier_like, scan
 
 if TYPE_CHECKING:
     from mcp_hub.server import HubServer
@@ -170,6 +170,7 @@ class PinnedGate:
         self._servers = set(servers)
         self._names: dict[str, set[str]] = {}
         self._reported: set[tuple[str, ...]] = set()
+        self._memo: dict[tuple[str, int], Observed] = {}
 
     def bind(self, hub: HubServer) -> None:
         """Called by the federation when the hub exists: its audit log, and its catalog's names."""
@@ -188,9 +189,7 @@ class PinnedGate:
         """The same gate for prompts and resource templates (keyed by `name`)."""
         if kind == "tools":
             self._names[server] = {getattr(i, "name", "") for i in items}
-        current = observe(
-            items, foreign_tools=self._foreign_tools(server), foreign_servers=self._foreign_servers(server)
-        )
+        current = self._observe(server, items)
         self._remember(server, kind, current)
         try:
             pinned = self._pinned(server, kind, current)
@@ -203,6 +202,23 @@ class PinnedGate:
         admitted = tuple(i for i in items if getattr(i, "name", "") in admitted_names)
         withheld = tuple(Withheld(v.name, v.reason) for v in verdicts if v.state not in ("ok", "removed"))
         return admitted, withheld
+
+    def _observe(self, server: str, items: Sequence[BaseModel]) -> dict[str, Observed]:
+        """`observe`, remembered per definition and per set of foreign names: a relisting costs a lookup."""
+        tools = sorted(n for n in self._foreign_tools(server) if identifier_like(n))
+        servers = sorted(self._foreign_servers(server))
+        names_key = hash((tuple(tools), tuple(servers)))
+        if len(self._memo) > 4096:
+            self._memo.clear()
+        current: dict[str, Observed] = {}
+        for item in items:
+            key = (canonical.encode(canonical.dump(item)), names_key)
+            found = self._memo.get(key)
+            if found is None:
+                (found,) = observe([item], foreign_tools=tools, foreign_servers=servers).values()
+                self._memo[key] = found
+            current[found.name] = found
+        return current
 
     def _pinned(self, server: str, kind: Kind, current: Mapping[str, Observed]) -> dict[str, Any] | None:
         """The server's pins of this kind; None when it was never pinned. A `tofu` server's first listing
@@ -254,7 +270,8 @@ class PinnedGate:
             if key in self._reported:
                 continue
             self._reported.add(key)
-            log.warning("federated %s %s of %r withheld: %s", kind[:-1], verdict.name, server, verdict.reason)
+            what = "removed" if verdict.state == "removed" else f"withheld: {verdict.reason}"
+            log.warning("federated %s %s of %r %s", kind[:-1], verdict.name, server, what)
             if self._audit is None:
                 continue
             diff = verdict.diff() if verdict.state in ("new", "changed", "removed") else ""

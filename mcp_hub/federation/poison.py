@@ -32,6 +32,7 @@ verdict; approval is bound to the definition's hash (`pins.PinnedGate`).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Collection, Iterator, Mapping
@@ -72,8 +73,8 @@ def scan(
 ) -> list[Finding]:
     """Findings for one definition (its wire JSON, e.g. `canonical.dump(tool)`), in a stable order."""
     findings: list[Finding] = []
-    tool_refs = _names_pattern([n for n in foreign_tools if _identifier_like(n)])
-    server_refs = _servers_pattern(foreign_servers)
+    tool_refs = _names_pattern(frozenset(n for n in foreign_tools if identifier_like(n)))
+    server_refs = _servers_pattern(frozenset(foreign_servers))
     total = 0
     for where, text, is_key in _strings(definition, ""):
         total += len(text)
@@ -106,8 +107,11 @@ def scan(
 def fold(text: str) -> str:
     """What the patterns read: NFKC (fullwidth and styled letters as plain), invisible characters
     dropped (so `ig\\u200bnore` reads `ignore`), lower case, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if not _is_hidden(ch, None))
+    if text.isascii():
+        text = _ASCII_CONTROL.sub("", text)
+    else:
+        text = unicodedata.normalize("NFKC", text)
+        text = "".join(ch for ch in text if not _is_hidden(ch, None))
     return " ".join(text.lower().split())
 
 
@@ -144,7 +148,12 @@ def _is_hidden(ch: str, previous: str | None) -> bool:
     return not category.startswith(_VISIBLE_CATEGORIES)
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _hidden(where: str, text: str) -> list[Finding]:
+    if text.isascii() and not _ASCII_CONTROL.search(text):  # the common case, without a look at each character
+        return []
     found = [(i, ch) for i, ch in enumerate(text) if _is_hidden(ch, text[i - 1] if i else None)]
     if not found:
         return []
@@ -169,6 +178,8 @@ def _script(ch: str) -> str:
 
 
 def _homoglyphs(where: str, text: str) -> list[Finding]:
+    if text.isascii():  # ASCII letters are all Latin
+        return []
     words = _WORD.findall(text)
     latin = sum(1 for w in words for ch in w if _script(ch) == "LATIN")
     letters = sum(len(w) for w in words)
@@ -262,19 +273,21 @@ def _encoded_blob(text: str) -> str | None:
     return None
 
 
-def _identifier_like(name: str) -> bool:
+def identifier_like(name: str) -> bool:
     """A tool name that cannot be an ordinary word (`echo`, `add` are left alone)."""
     return len(name) >= 4 and ("_" in name or "-" in name or any(c.isupper() for c in name[1:]))
 
 
-def _names_pattern(names: Collection[str]) -> re.Pattern[str] | None:
+@functools.lru_cache(maxsize=32)
+def _names_pattern(names: frozenset[str]) -> re.Pattern[str] | None:
     if not names:
         return None
     alternatives = "|".join(re.escape(n.lower()) for n in sorted(names, key=len, reverse=True))
     return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
 
 
-def _servers_pattern(servers: Collection[str]) -> re.Pattern[str] | None:
+@functools.lru_cache(maxsize=32)
+def _servers_pattern(servers: frozenset[str]) -> re.Pattern[str] | None:
     if not servers:
         return None
     names = "|".join(re.escape(s.lower()) for s in sorted(servers, key=len, reverse=True))
