@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from mcp_hub.errors import ConfigError
 from mcp_hub.federation.lockfile import KINDS, Servers, config_dir, lock_file, seen_file
 from mcp_hub.federation.pins import Verdict, compare, from_seen
+from mcp_hub.federation.poison import printable
 from mcp_hub.redaction import Redactor
 
 _LABEL = {
@@ -175,13 +176,13 @@ def _status(reviews: dict[str, list[Verdict]], say: Callable[[str], None], *, as
         say(f"{name}: {summary}")
         for verdict in verdicts:
             if verdict.state != "ok":
-                say(f"  {_LABEL[verdict.state]:<10} {verdict.name}: {verdict.reason}")
+                say(f"  {_LABEL[verdict.state]:<10} {printable(verdict.name)}: {verdict.reason}")
     return 0
 
 
 def _show(server: str, verdict: Verdict, say: Callable[[str], None]) -> None:
     fields = f" ({', '.join(verdict.fields)})" if verdict.state == "changed" else ""
-    say(f"== {server}: {_LABEL[verdict.state]} {verdict.name}{fields}")
+    say(f"== {server}: {_LABEL[verdict.state]} {printable(verdict.name)}{fields}")
     if verdict.state in ("unpinned", "new", "changed", "removed"):
         say(verdict.diff())
     for finding in verdict.current.findings if verdict.current else ():
@@ -231,7 +232,7 @@ def _pin(
                 kinds[kind] = entries
 
     lock.update(write)
-    still = [v.name for v in flagged] if not approve_flagged else []
+    still = [printable(v.name) for v in flagged] if not approve_flagged else []
     say(f"pinned in {lock.path}" + (f"; still withheld as flagged: {', '.join(still)}" if still else ""))
     return 0
 

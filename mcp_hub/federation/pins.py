@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -189,7 +190,8 @@ class PinnedGate:
         """The same gate for prompts and resource templates (keyed by `name`)."""
         if kind == "tools":
             self._names[server] = {getattr(i, "name", "") for i in items}
-        current = self._observe(server, items)
+        judged = self._observe(server, items)
+        current = {obs.name: obs for _, obs in judged}
         self._remember(server, kind, current)
         try:
             pinned = self._pinned(server, kind, current)
@@ -198,27 +200,34 @@ class PinnedGate:
             return (), tuple(Withheld(name, reason) for name in current)
         verdicts = compare(server, pinned, current)
         self._report(server, kind, verdicts)
-        admitted_names = {v.name for v in verdicts if v.state == "ok"}
-        admitted = tuple(i for i in items if getattr(i, "name", "") in admitted_names)
-        withheld = tuple(Withheld(v.name, v.reason) for v in verdicts if v.state not in ("ok", "removed"))
-        return admitted, withheld
+        # One name listed twice could pair a pinned definition with another one: neither is admitted.
+        counts = Counter(obs.name for _, obs in judged)
+        twice = {name for name, n in counts.items() if n > 1}
+        ok = {v.name for v in verdicts if v.state == "ok"} - twice
+        admitted = tuple(item for item, obs in judged if obs.name in ok)
+        withheld = [
+            Withheld(v.name, v.reason) for v in verdicts if v.state not in ("ok", "removed") and v.name not in twice
+        ]
+        withheld += [Withheld(name, f"listed {counts[name]} times under one name: withheld") for name in sorted(twice)]
+        return admitted, tuple(withheld)
 
-    def _observe(self, server: str, items: Sequence[BaseModel]) -> dict[str, Observed]:
-        """`observe`, remembered per definition and per set of foreign names: a relisting costs a lookup."""
+    def _observe(self, server: str, items: Sequence[_T]) -> list[tuple[_T, Observed]]:
+        """`observe` each item, remembered per definition and per set of foreign names: a relisting costs
+        a lookup."""
         tools = sorted(n for n in self._foreign_tools(server) if identifier_like(n))
         servers = sorted(self._foreign_servers(server))
         names_key = hash((tuple(tools), tuple(servers)))
         if len(self._memo) > 4096:
             self._memo.clear()
-        current: dict[str, Observed] = {}
+        judged: list[tuple[_T, Observed]] = []
         for item in items:
             key = (canonical.encode(canonical.dump(item)), names_key)
             found = self._memo.get(key)
             if found is None:
                 (found,) = observe([item], foreign_tools=tools, foreign_servers=servers).values()
                 self._memo[key] = found
-            current[found.name] = found
-        return current
+            judged.append((item, found))
+        return judged
 
     def _pinned(self, server: str, kind: Kind, current: Mapping[str, Observed]) -> dict[str, Any] | None:
         """The server's pins of this kind; None when it was never pinned. A `tofu` server's first listing

@@ -295,6 +295,10 @@ def _servers_pattern(servers: frozenset[str]) -> re.Pattern[str] | None:
 
 
 def _snippet(text: str, limit: int = 60) -> str:
-    """Short and printable: non-ASCII escaped, so a finding never carries what it reports on."""
-    shown = text if len(text) <= limit else text[: limit - 1] + "…"
-    return shown.encode("ascii", "backslashreplace").decode("ascii")
+    """Short and printable: non-ASCII and control characters escaped (no hidden text, no terminal escape
+    sequence in a reason, a log line or `servers status`)."""
+    return printable(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def printable(text: str) -> str:
+    return text.encode("unicode_escape").decode("ascii")

@@ -202,8 +202,9 @@ def test_legitimate_imperatives_and_placeholders_pass() -> None:
 
 
 def test_findings_never_carry_the_raw_hidden_text() -> None:
-    findings = scan(_placed("description", "<IMPORTANT>\u202e\U000e0041</IMPORTANT>"))
-    assert findings and all(str(f).isascii() for f in findings)
+    findings = scan(_placed("description", "<IMPORTANT>\u202e\U000e0041\x1b[2J</IMPORTANT>"))
+    assert {f.code for f in findings} >= {"markup", "hidden-character"}
+    assert all(str(f).isascii() and str(f).isprintable() for f in findings)
 
 
 def test_fold_reads_through_the_disguises() -> None:
