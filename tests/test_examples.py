@@ -176,6 +176,7 @@ def test_federation_examples_move_a_claude_desktop_config_behind_the_hub(tmp_pat
     config_file.write_text((folder / "hub.toml").read_text().replace('"secrets/', f'"{secrets}/'))
     config = load_config(config_file, env={})
     assert config.servers["notes"].trusted and not config.servers["docs"].trusted
+    assert config.servers["notes"].pin == "tofu" and config.servers["docs"].pin == "strict"
     assert config.servers["notes"].toolset_of("sync_all") == "admin"
     server = build_server(config, registry=Registry([]))
     assert server.federation is not None and set(server.federation.links) == {"docs", "notes"}
