@@ -31,7 +31,7 @@ def run(config: Path, capsys: Any, *args: str, answers: list[str] | None = None)
 
     replies = iter(answers or [])
     original = builtins.input
-    builtins.input = lambda prompt="": next(replies)  # type: ignore[assignment]
+    builtins.input = lambda prompt="": next(replies)
     try:
         code = cli.main(["servers", *args, "--config", str(config)])
     finally:

@@ -68,7 +68,7 @@ BASE: dict[str, Any] = {
     "annotations": {"title": "Lookup", "readOnlyHint": True},
 }
 #: Every place a model reads text in a tool definition.
-PLACES: dict[str, tuple[str, ...]] = {
+PLACES: dict[str, tuple[str | int, ...]] = {
     "description": ("description",),
     "title": ("title",),
     "annotations.title": ("annotations", "title"),
