@@ -291,7 +291,11 @@ def _servers_pattern(servers: frozenset[str]) -> re.Pattern[str] | None:
     if not servers:
         return None
     names = "|".join(re.escape(s.lower()) for s in sorted(servers, key=len, reverse=True))
-    return re.compile(rf"\b(?:{names})['\"`]?\s+(?:mcp\s+)?server\b|\b(?:mcp\s+)?server\s+['\"`]?(?:{names})\b")
+    # "the slack server", "`slack` MCP server", "the server named slack"; not "server time" (prose)
+    return re.compile(
+        rf"(?<![\w-])['\"`]?(?:{names})['\"`]?\s+(?:mcp\s+)?server\b"
+        rf"|\bserver\s+(?:named|called)\s+['\"`]?(?:{names})(?![\w-])"
+    )
 
 
 def _snippet(text: str, limit: int = 60) -> str:

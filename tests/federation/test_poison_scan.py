@@ -167,6 +167,9 @@ def test_references_to_other_tools_and_servers_are_found_but_not_own_or_plain_wo
     assert scan(other_tool, foreign_tools=set()) == []  # switched off: nothing else catches it
     server = _placed("inputSchema.properties.word.description", "Use the slack server for replies.")
     assert [f.code for f in scan(server, foreign_servers={"slack"})] == ["foreign-reference"]
+    for text in ("Then ask the `slack` MCP server.", "Use the server named slack."):
+        assert [f.code for f in scan(_placed("title", text), foreign_servers={"slack"})] == ["foreign-reference"]
+    assert scan(_placed("description", "Returns the server time."), foreign_servers={"time"}) == []
     plain = _placed("description", "Echo a word, add it.")  # `echo`, `add` are tools elsewhere but plain words
     assert scan(plain, foreign_tools={"echo", "add"}) == []
     own_name = copy.deepcopy(BASE)  # a tool's own name that another server also uses is no reference
