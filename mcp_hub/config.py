@@ -32,13 +32,15 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mcp_hub.errors import ConfigError
-from mcp_hub.federation.settings import ServerSettings, parse_servers
 from mcp_hub.secret import Secret, secret_from_env
+
+if TYPE_CHECKING:
+    from mcp_hub.federation.settings import ServerSettings
 
 ENV_PREFIX = "MCP_HUB_"
 #: Sections that are not connectors: the hub's own, and the model/agent settings (model/settings.py).
@@ -313,11 +315,13 @@ def load_config(
         problems.append("[model] must be a table")
     servers_section = tree.get("servers", {})
     servers: dict[str, ServerSettings] = {}
-    if isinstance(servers_section, dict):
+    if not isinstance(servers_section, dict):
+        problems.append("[servers] must be a table")
+    elif servers_section:  # imported only when some are configured (start-up cost)
+        from mcp_hub.federation.settings import parse_servers
+
         servers, server_problems = parse_servers(servers_section)
         problems += server_problems
-    else:
-        problems.append("[servers] must be a table")
     if check_connectors is not None:
         problems += check_connectors(connectors)
     if problems:
