@@ -108,7 +108,11 @@ def from_seen(entries: Mapping[str, Mapping[str, Any]]) -> dict[str, Observed]:
             name,
             dict(entry["definition"]),
             str(entry["sha256"]),
-            tuple(Finding(**f) for f in entry.get("findings", []) if isinstance(f, dict)),
+            tuple(
+                Finding(str(f.get("code")), str(f.get("where")), str(f.get("detail")))
+                for f in entry.get("findings", [])
+                if isinstance(f, dict)
+            ),
         )
         for name, entry in entries.items()
     }
