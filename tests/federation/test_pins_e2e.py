@@ -33,7 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the hubs' listing cache, this test's own
 
-    def write(mode: str, *, rug: str = "description", after: int = 2, pin: str = "strict") -> Path:
+    def write(
+        mode: str, *, rug: str = "description", after: int = 2, pin: str = "strict", trusted: bool = False
+    ) -> Path:
         args = ["-m", "tests.support.malicious_server", "--mode", mode, "--rug", rug, "--after", str(after)]
         args += ["--state", str(tmp_path / "listings")]
         path = tmp_path / "hub.toml"
@@ -41,7 +43,8 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
             "[hub]\nallow_writes = true\nallow_destructive = true\n"
             f"audit_log = {json.dumps(str(tmp_path / 'audit.jsonl'))}\n"
             f"[servers.wx]\ncommand = {json.dumps(sys.executable)}\nargs = {json.dumps(args)}\n"
-            f"cwd = {json.dumps(str(ROOT))}\npin = {json.dumps(pin)}\ntimeout_s = 20\n",
+            f"cwd = {json.dumps(str(ROOT))}\npin = {json.dumps(pin)}\ntimeout_s = 20\n"
+            f"trusted = {json.dumps(trusted)}\n",
             encoding="utf-8",
         )
         return path
@@ -207,3 +210,17 @@ async def test_a_claude_desktop_file_is_pinned_in_one_command(tmp_path: Path, mo
         await server.federation.wait_listed(30)
         tools = await listed(client)
         assert {"wx_add", "wx_echo"} <= set(tools) and "wx_lookup_docs" not in tools  # --yes never approves findings
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["untrusted", "trusted"])
+async def test_the_inject_mode_feeds_the_outsider_fence(config_file: Any, trusted: bool) -> None:
+    """The hostile server's third mode, for the provenance defences: its result carries instructions,
+    which the hub fences as outsider text unless the server is configured `trusted` (the fence off)."""
+    path = config_file("inject", pin="tofu", trusted=trusted)
+    async with hub(path) as (_, client):
+        result = await client.call_tool("wx_fetch_note", {"note_id": 1})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert "ignore all previous instructions" in text
+    labels = (result.meta or {})["mcp_hub/provenance"]
+    assert labels["server"] == "wx" and labels["trusted"] is trusted
+    assert text.startswith("<untrusted-data boundary=") is not trusted

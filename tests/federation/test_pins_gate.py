@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mcp_types import Prompt, PromptArgument, ResourceTemplate, Tool, ToolAnnotations
 
 from mcp_hub.audit import AuditLog
@@ -320,3 +322,64 @@ def test_reasons_carry_no_control_characters(gate: PinnedGate) -> None:
     pin_all(gate, "wx", [sneaky], approve=False)
     (withheld,) = gate.admit("wx", [sneaky]).withheld
     assert not [c for c in withheld.reason if ord(c) < 32 or 0x7F <= ord(c) < 0xA0] and "U+001B" in withheld.reason
+
+
+# -- other spellings, drawn -----------------------------------------------------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _shuffled(value: Any, data: st.DataObject) -> Any:
+    if isinstance(value, dict):
+        keys = data.draw(st.permutations(list(value)))
+        return {k: _shuffled(value[k], data) for k in keys}
+    if isinstance(value, list):
+        return [_shuffled(v, data) for v in value]
+    return value
+
+
+@settings(max_examples=60, deadline=None)
+@given(schema=st.dictionaries(st.text(max_size=6), _json, max_size=5), data=st.data())
+def test_any_key_order_and_prose_spacing_is_the_same_definition(schema: dict[str, Any], data: st.DataObject) -> None:
+    tool = Tool(name="t", description="Do the thing.", input_schema={"type": "object", "properties": schema})
+    respelled = Tool(
+        name="t",
+        description=data.draw(st.sampled_from(["Do the thing.", " Do  the\nthing. ", "\tDo the thing.\r\n"])),
+        input_schema=_shuffled({"properties": schema, "type": "object"}, data),
+    )
+    assert digest(respelled) == digest(tool)
+
+
+@settings(max_examples=60, deadline=None)
+@given(at=st.integers(min_value=0, max_value=13), hidden=st.sampled_from(["\u200b", "\u202e", "\U000e0041", "\u2066"]))
+def test_any_hidden_character_anywhere_is_a_change_and_a_finding(at: int, hidden: str) -> None:
+    text = "Do the thing."
+    changed = Tool(name="t", description=text[:at] + hidden + text[at:], input_schema={"type": "object"})
+    assert digest(changed) != digest(Tool(name="t", description=text, input_schema={"type": "object"}))
+    from mcp_hub.federation.poison import scan
+
+    assert "hidden-character" in {f.code for f in scan(canonical.dump(changed))}
+
+
+def test_concurrent_first_use_pins_lose_nothing(tmp_path: Path) -> None:
+    """Hub processes (one per stdio session) pinning at once: the flock'ed read-modify-write keeps all."""
+    import threading
+
+    names = [f"s{i}" for i in range(12)]
+    barrier = threading.Barrier(len(names))
+
+    def first_use(server: str) -> None:
+        gate = PinnedGate(tmp_path, tofu={server})
+        barrier.wait()
+        gate.admit(server, [echo()])
+
+    threads = [threading.Thread(target=first_use, args=(n,)) for n in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(json.loads((tmp_path / LOCK_NAME).read_text())["servers"]) == sorted(names)
