@@ -71,9 +71,15 @@ async def slow(steps: int, ctx: Context) -> str:
     """Report progress `steps` times, 0.05 s apart."""
     import anyio
 
-    for step in range(steps):
-        await ctx.report_progress(step + 1, steps, f"step {step + 1}")
-        await anyio.sleep(0.05)
+    try:
+        for step in range(steps):
+            await ctx.report_progress(step + 1, steps, f"step {step + 1}")
+            await anyio.sleep(0.05)
+    except anyio.get_cancelled_exc_class():
+        if os.environ.get("FED_TEST_CANCELLED"):  # the client's cancellation reached this server
+            with open(os.environ["FED_TEST_CANCELLED"], "a") as marker:
+                marker.write("cancelled\n")
+        raise
     return f"done {steps}"
 
 
