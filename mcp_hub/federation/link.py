@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 PING_INTERVAL_S = 10.0
 BACKOFF_FIRST_S = 0.25
 BACKOFF_MAX_S = 30.0
+#: How long a call waits for a server that has failed to come back (a restart takes well under this).
+RECONNECT_WAIT_S = 5.0
 
 _LIST_CHANGED = frozenset(
     {"notifications/tools/list_changed", "notifications/resources/list_changed", "notifications/prompts/list_changed"}
@@ -217,10 +219,12 @@ class ServerLink:
     # -- calls -----------------------------------------------------------------------------------
 
     async def client(self) -> Client:
-        """The live connection, waiting for it up to `timeout_s`."""
+        """The live connection, waiting for it up to `timeout_s` (5 s at most once it has failed: a server
+        that is down should not hold every call for its whole timeout)."""
         if self._client is not None:
             return self._client
-        with anyio.move_on_after(self.settings.timeout_s):
+        wait = self.settings.timeout_s if self.state == "starting" else min(self.settings.timeout_s, RECONNECT_WAIT_S)
+        with anyio.move_on_after(wait):
             await self._connected.wait()
         if self._client is None:
             raise UpstreamUnavailable(
