@@ -224,8 +224,12 @@ def startup_once(config: Path, env: dict[str, str]) -> float:
             if json.loads(line).get("id") == 2:
                 return time.perf_counter() - started
     finally:
-        proc.kill()
-        proc.wait()
+        proc.stdin.close()  # end of input: the hub exits and stops its servers (a kill would orphan them)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def startup(runs: int) -> tuple[float, float]:

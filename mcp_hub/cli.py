@@ -176,7 +176,7 @@ def _load(args: argparse.Namespace) -> tuple[HubConfig, Any]:
     if getattr(args, "servers", None):
         from mcp_hub.federation.report import add_servers_file
 
-        add_servers_file(config, args.servers)
+        add_servers_file(config, args.servers, taken=registry.manifests)
     if config.hub.connectors is not None:
         registry = Registry([m for n, m in registry.manifests.items() if n in set(config.hub.connectors)])
     if getattr(args, "toolsets", None):

@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 PING_INTERVAL_S = 10.0
 BACKOFF_FIRST_S = 0.25
 BACKOFF_MAX_S = 30.0
+#: How long a call waits for a server that has failed to come back (a restart takes well under this).
+RECONNECT_WAIT_S = 5.0
+
+_LIST_CHANGED = frozenset(
+    {"notifications/tools/list_changed", "notifications/resources/list_changed", "notifications/prompts/list_changed"}
+)
 
 #: The hub's side of a server-to-client request (elicitation, sampling): gets the upstream's params.
 Forward = Callable[[Any], Awaitable[Any]]
@@ -58,6 +64,8 @@ class ServerLink:
         self._client: Client | None = None
         self._connected = anyio.Event()
         self._dead = anyio.Event()
+        #: Set when the server says its tools, resources or prompts changed: the listing is fetched again.
+        self._relist = anyio.Event()
         #: Set once the first connection attempt has ended (ready or failed).
         self.attempted = anyio.Event()
         #: In-flight calls' forwarders for elicitation/sampling (by call token).
@@ -124,6 +132,7 @@ class ServerLink:
                 self.attempted.set()
                 log.info("federated server %s ready (%s)", self.name, self.settings.kind)
                 tg.start_soon(self._watch, client)
+                tg.start_soon(self._relister, client)
                 await self._dead.wait()
                 tg.cancel_scope.cancel()
         if timed_out:
@@ -142,6 +151,7 @@ class ServerLink:
             client_info=mt.Implementation(name="mcp-hub", version=__version__),
             elicitation_callback=self._elicit,
             sampling_callback=self._sample,
+            message_handler=self._on_message,
             mode="legacy",
             cache=None,
         )
@@ -160,6 +170,22 @@ class ServerLink:
         if changed:
             listing_cache.write(self.name, self.cache_key, listing)
         await self.on_listing(self)
+
+    async def _on_message(self, message: Any) -> None:
+        if getattr(message, "method", None) in _LIST_CHANGED:
+            self._relist.set()
+
+    async def _relister(self, client: Client) -> None:
+        """Fetch the listing again after each list_changed (it crosses the gate again: a rug pull is caught)."""
+        while True:
+            await self._relist.wait()
+            self._relist = anyio.Event()
+            try:
+                with anyio.fail_after(self.settings.timeout_s):
+                    await self._refresh(client)
+            except Exception as exc:
+                self._die(f"listing again after list_changed failed ({_describe(exc)})")
+                return
 
     async def _watch(self, client: Client) -> None:
         while True:
@@ -193,10 +219,12 @@ class ServerLink:
     # -- calls -----------------------------------------------------------------------------------
 
     async def client(self) -> Client:
-        """The live connection, waiting for it up to `timeout_s`."""
+        """The live connection, waiting for it up to `timeout_s` (5 s at most once it has failed: a server
+        that is down should not hold every call for its whole timeout)."""
         if self._client is not None:
             return self._client
-        with anyio.move_on_after(self.settings.timeout_s):
+        wait = self.settings.timeout_s if self.state == "starting" else min(self.settings.timeout_s, RECONNECT_WAIT_S)
+        with anyio.move_on_after(wait):
             await self._connected.wait()
         if self._client is None:
             raise UpstreamUnavailable(

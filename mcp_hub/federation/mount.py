@@ -234,10 +234,10 @@ class Federation:
     async def read_resource(self, server: str, uri: str) -> list[ReadResourceContents]:
         link = self.links[server]
         caller = self._caller()
-        listing = link.listing
-        names = [r.name for r in listing.resources if str(r.uri) == uri] if listing else []
-        if names and not caller.policy.permits(self._facts(server, names[0])):
-            raise ResourceError("resource not available to this caller")
+        name = self._resource_name(server, uri)
+        # Only what the server listed, and only what this caller may see (as for its listing).
+        if name is None or not caller.policy.permits(self._facts(server, name)):
+            raise ResourceError(f"unknown resource {server}{URI_SEPARATOR}{uri}")
         try:
             self._check_boundary(server)
             read: mt.ReadResourceResult = await link.request(f"resource {uri}", lambda c: c.read_resource(uri))
@@ -265,6 +265,26 @@ class Federation:
             )
             out.append(ReadResourceContents(content=content, mime_type=item.mime_type, meta=meta))
         return out
+
+    def _resource_name(self, server: str, uri: str) -> str | None:
+        """The name of the listed resource, or else resource template, that `uri` is."""
+        from mcp.shared.uri_template import UriTemplate
+
+        listing = self.links[server].listing
+        if listing is None:
+            return None
+        for resource in listing.resources:
+            if str(resource.uri) == uri:
+                return resource.name
+        for template in listing.templates:
+            if not self._admits(server, 1, template.name):  # withheld by the definition gate
+                continue
+            try:
+                if UriTemplate.parse(template.uri_template).match(uri) is not None:
+                    return template.name
+            except ValueError:  # a template the SDK cannot parse matches nothing
+                continue
+        return None
 
     def prompts(self, caller: Caller) -> list[mt.Prompt]:
         out = []

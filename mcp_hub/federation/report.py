@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from mcp_hub.errors import ConfigError
@@ -10,16 +12,31 @@ if TYPE_CHECKING:
     from mcp_hub.config import HubConfig
     from mcp_hub.server import HubServer
 
+log = logging.getLogger(__name__)
+
 #: `config check` and `mcp-hub tools` wait this long at most for servers to answer their first listing.
 CHECK_WAIT_S = 20.0
 
 
-def add_servers_file(config: HubConfig, path: str) -> None:
-    """Merge a Claude Desktop / VS Code / Cursor servers file into `config.servers`."""
-    from mcp_hub.config import problems_error
-    from mcp_hub.federation.settings import parse_servers, read_client_servers
+def add_servers_file(config: HubConfig, path: str, taken: Iterable[str] = ()) -> list[str]:
+    """Merge a Claude Desktop / VS Code / Cursor servers file into `config.servers`.
 
-    raw = read_client_servers(path)
+    A name that is a connector's (`github`, a common one in such files) or `hub` becomes `<name>-mcp`,
+    so the file works unchanged; the renames are returned (and logged) so nobody is surprised.
+    """
+    from mcp_hub.config import problems_error
+    from mcp_hub.federation.settings import RESERVED_NAMES, parse_servers, read_client_servers
+
+    reserved = set(taken) | RESERVED_NAMES
+    raw: dict[str, Any] = {}
+    renames: list[str] = []
+    for name, section in read_client_servers(path).items():
+        if name in reserved:
+            renames.append(f"{name} -> {name}-mcp (its tools are {name}-mcp_<tool>)")
+            name = f"{name}-mcp"
+        raw[name] = section
+    for rename in renames:
+        log.warning("--servers %s: renamed %s: %s is a connector's name", path, rename, rename.split()[0])
     clashing = sorted(set(raw) & set(config.servers))
     if clashing:
         raise ConfigError(f"--servers {path}: {', '.join(clashing)} also configured in [servers]: keep one")
@@ -27,6 +44,7 @@ def add_servers_file(config: HubConfig, path: str) -> None:
     if problems:
         raise problems_error(problems)
     config.servers.update(servers)
+    return renames
 
 
 async def settle(server: HubServer, connect: bool) -> list[dict[str, Any]]:

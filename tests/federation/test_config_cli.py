@@ -157,3 +157,16 @@ def test_serve_answers_before_its_servers(tmp_path: Path) -> None:
     elapsed, names = anyio.run(run)
     assert elapsed < 8, elapsed
     assert not any(n.startswith("stuck_") for n in names)
+
+
+def test_a_servers_file_entry_named_like_a_connector_is_renamed(tmp_path: Path) -> None:
+    from mcp_hub.config import HubConfig
+    from mcp_hub.federation.report import add_servers_file
+
+    file = tmp_path / "claude_desktop_config.json"
+    file.write_text(json.dumps({"mcpServers": {"postgres": {"command": "x"}, "time": {"command": "y"}}}))
+    config = HubConfig()
+    renames = add_servers_file(config, str(file), taken=["postgres", "github"])
+    assert set(config.servers) == {"postgres-mcp", "time"}
+    assert renames == ["postgres -> postgres-mcp (its tools are postgres-mcp_<tool>)"]
+    build_server(config, registry=Registry([PostgresConnector]))  # no collision left

@@ -79,11 +79,16 @@ async def test_max_result_bytes(make_hub: HubFactory) -> None:
     assert (large.meta or {}).get("mcp_hub/error") == "too_large"
 
 
-async def test_cancelling_a_call_leaves_the_server_serving(make_hub: HubFactory) -> None:
-    hub = make_hub(fed_stdio(read_only=["*"]))
+async def test_cancelling_a_call_cancels_it_upstream(make_hub: HubFactory, tmp_path: Path) -> None:
+    marker = tmp_path / "cancelled"
+    hub = make_hub(fed_stdio(read_only=["*"], env={"FED_TEST_CANCELLED": str(marker)}))
     async with Client(hub) as client:
         await hub.federation.wait_listed(30)  # type: ignore[union-attr]
-        with anyio.move_on_after(0.2):
-            await client.call_tool("fed_slow", {"steps": 100})
+        with anyio.move_on_after(0.3):
+            await client.call_tool("fed_slow", {"steps": 200})  # 10 s unless cancelled
+        with anyio.fail_after(5):
+            while not marker.exists():
+                await anyio.sleep(0.02)
         after = await client.call_tool("fed_ok", {"text": "still"})
+    assert marker.read_text() == "cancelled\n"
     assert not after.is_error and "ok: still" in text(after)

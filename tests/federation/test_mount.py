@@ -102,7 +102,7 @@ async def test_handshake_and_listing_never_wait_for_a_server(make_hub: HubFactor
     async with Client(hub) as client:
         names = [t.name for t in (await client.list_tools()).tools]
         elapsed = time.perf_counter() - started
-        assert elapsed < 2.0, elapsed
+        assert elapsed < 5.0, elapsed  # the stuck server has 30 s (timeout_s) to answer: none of it is waited for
         assert not any(n.startswith("stuck_") for n in names)
         status = {row["server"]: row for row in hub.federation.status()}  # type: ignore[union-attr]
         assert status["stuck"]["state"] == "starting" and status["stuck"]["catalog"] == "none"

@@ -181,7 +181,10 @@ async def test_poisoned_prompts_and_templates_are_withheld(config_file: Any, gua
         assert "hidden-character in description" in reasons["resource template note"]
         with pytest.raises(MCPError):
             await client.get_prompt("wx_summarize", {"text": "x"})
+        with pytest.raises(MCPError):
+            await client.read_resource("wx+notes://1")
         assert (await client.get_prompt("wx_greet", {"name": "Ada"})).messages
+        assert (await client.read_resource("wx+docs://intro")).contents
 
 
 async def test_a_claude_desktop_file_is_pinned_in_one_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
