@@ -94,7 +94,8 @@ async def test_rug_pull_is_withheld_after_pinning(config_file: Any, tmp_path: Pa
         tools = await listed(client)
         assert {"wx_add", "wx_echo", "wx_get_weather"} <= set(tools)
         assert tools["wx_get_weather"].description == BENIGN_WEATHER
-        result = await client.call_tool("wx_get_weather", {"city": "Oslo"})
+        # (echo: a call to get_weather now would make the server announce its change, see below)
+        result = await client.call_tool("wx_echo", {"text": "hi"})
         assert not result.is_error
     async with hub(path) as (server, client):  # listing 3: the rug is pulled
         tools = await listed(client)
@@ -227,3 +228,21 @@ async def test_the_inject_mode_feeds_the_outsider_fence(config_file: Any, truste
     labels = (result.meta or {})["mcp_hub/provenance"]
     assert labels["server"] == "wx" and labels["trusted"] is trusted
     assert text.startswith("<untrusted-data boundary=") is not trusted
+
+
+@pytest.mark.parametrize("guarded", [True, False], ids=["pinned", "off"])
+async def test_a_rug_pull_in_the_middle_of_a_session(config_file: Any, guarded: bool) -> None:
+    """The server changes and sends list_changed on the next call; the hub lists it again, through the gate."""
+    path = config_file("rug-pull", after=1, pin="tofu")
+    async with hub(path, None if guarded else AdmitAll()) as (_, client):
+        assert (await listed(client))["wx_get_weather"].description == BENIGN_WEATHER
+        assert not (await client.call_tool("wx_get_weather", {"city": "Oslo"})).is_error
+        with anyio.fail_after(20):
+            while (tools := await listed(client)).get("wx_get_weather", None) is not None and (
+                tools["wx_get_weather"].description == BENIGN_WEATHER
+            ):
+                await anyio.sleep(0.05)
+        if guarded:
+            assert "wx_get_weather" not in tools and "wx_echo" in tools
+        else:
+            assert tools["wx_get_weather"].description == RUG_DESCRIPTION
