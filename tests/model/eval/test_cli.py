@@ -106,3 +106,17 @@ def test_model_errors_are_not_stored_and_exit_2(
     err = capsys.readouterr().err
     assert "samples failed on a model error" in err and "re-run to retry" in err
     assert not results.exists() or results.read_text() == ""  # nothing stored: a re-run asks again
+
+
+def test_a_model_that_writes_no_code_fails_the_code_gate_with_a_warning(
+    models: ScriptedModels, base_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = parse(
+        "model", "eval", "--base-url", base_url, "--model", "prose", "--profile", "r1", "--suite", "code",
+        "--results", str(tmp_path / "r.jsonl"), "--fail-under", "code=0.5",
+    )  # fmt: skip
+    assert cli.run(args) == 1
+    captured = capsys.readouterr()
+    assert "warning: prose: only 0 of " in captured.err and "(no code block " in captured.err
+    assert "fail-under: code.sound = 0.000 < 0.5" in captured.err
+    assert "| prose | 0% [" in captured.out and "⚠ low" in captured.out

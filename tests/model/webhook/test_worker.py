@@ -13,10 +13,11 @@ import pytest
 from connectors.github import GithubConnector
 from mcp_hub.config import load_config
 from mcp_hub.registry import Registry
+from model.app import AgentApp
 from model.client import ClientOptions
 from model.endpoint import resolve_endpoint
-from model.profiles import get_profile
 from model.review.render import SUMMARY_MARKER
+from model.settings import ModelSettings
 from model.triage.settings import TriageSettings
 from model.webhook.backpressure import Backpressure, MeteredClient
 from model.webhook.jobs import Job
@@ -112,7 +113,8 @@ async def test_a_crash_after_posting_is_harmless(
     job = Job("review", "github", "acme/widgets", 4, head, "https://github.com/acme/widgets/pull/4")
     client = MeteredClient(resolve_endpoint("vllm", reviewer[1], env={}), backpressure=Backpressure(60, 10))
     async with client:
-        runner = JobRunner(config, registry, client, get_profile(MODEL), MODEL, TriageSettings())
+        app = AgentApp.from_config(config, registry, ModelSettings(profile=MODEL, name=MODEL))
+        runner = JobRunner(app, client, TriageSettings())
         await store.enqueue(job)
         assert await store.claim("doomed", 0.3) == job
         first = await runner(job)  # posted ... and the worker dies before recording it
