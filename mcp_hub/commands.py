@@ -90,13 +90,17 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 def load_hub(args: argparse.Namespace) -> tuple[HubConfig, Registry]:
     """The configuration and the connector registry, with the CLI's policy flags applied when present
-    (`--config`, `--toolsets`, `--tools`, `--exclude-tools`, `--allow-writes`, `--discovery`)."""
+    (`--config`, `--servers`, `--toolsets`, `--tools`, `--exclude-tools`, `--allow-writes`, `--discovery`)."""
     from mcp_hub.registry import Registry
 
     # Registry first: it knows the ecosystem variables (DATABASE_URL, …) of installed connectors.
     registry = Registry.discover()
     # Every problem at once: the hub's own settings and every connector section's.
     config = load_config(args.config, ecosystem_env=registry.ecosystem_env(), check_connectors=registry.problems)
+    if getattr(args, "servers", None):  # `--servers FILE`: a client's mcpServers JSON, as federated servers
+        from mcp_hub.federation.report import add_servers_file
+
+        add_servers_file(config, args.servers, taken=registry.manifests)
     if config.hub.connectors is not None:
         registry = Registry([m for n, m in registry.manifests.items() if n in set(config.hub.connectors)])
     if getattr(args, "toolsets", None):
