@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from mcp_hub.config import load_config
+from mcp_hub.logs import current_format, progress
 from mcp_hub.policy import Caller
 from mcp_hub.registry import Registry
 from mcp_hub.server import build_server, hub_policy
@@ -50,11 +51,14 @@ async def run_agent_command(args: argparse.Namespace, make_client: Callable[...,
     elif result.status == "answered":
         print(result.answer)
     else:
-        print(f"stopped ({result.status}): {result.error}", file=sys.stderr)
+        progress(f"stopped ({result.status}): {result.error}", status=result.status)
     return 0 if result.status == "answered" else 1
 
 
 def _printer(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
+    if not args.json and current_format() == "json":
+        return _json_printer
+
     def show(event: dict[str, Any]) -> None:
         if args.json:
             return
@@ -72,3 +76,12 @@ def _printer(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
         sys.stderr.flush()
 
     return show
+
+
+def _json_printer(event: dict[str, Any]) -> None:
+    """With `--log-format json`, the agent's steps as JSON events on stderr (its reasoning is not streamed)."""
+    kind = event["type"]
+    if kind == "reasoning_delta" or kind not in ("tool_call", "tool_result", "repair", "error", "stop"):
+        return
+    fields = {k: (v[:200] if isinstance(v, str) else v) for k, v in event.items() if k != "type"}
+    progress(f"agent_{kind}", **fields)
