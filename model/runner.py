@@ -9,6 +9,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
+from mcp_hub.approvals import ApprovalQueue
 from mcp_hub.config import load_config
 from mcp_hub.logs import current_format, progress
 from mcp_hub.policy import Caller
@@ -30,6 +31,10 @@ async def run_agent_command(args: argparse.Namespace, make_client: Callable[...,
     profile = get_profile(args.profile or settings.profile)
     log_path = args.verdict_log or settings.verdict_log or VerdictLog.beside(config.hub.audit_log)
     approver = Approver(globs=tuple(args.approve or settings.approve), ask=terminal_ask())
+    wait = settings.wait_for_approval if getattr(args, "wait_for_approval", None) is None else args.wait_for_approval
+    if wait:
+        approver.queue = ApprovalQueue.from_config(config)
+        approver.caller, approver.transport = AGENT_CALLER, "http" if args.hub_url else "memory"
     gate = Gate(approver, FlowGuard(), VerdictLog(log_path), run=new_run_id())
     options = AgentOptions(
         max_steps=args.max_steps or settings.max_steps,
@@ -38,6 +43,9 @@ async def run_agent_command(args: argparse.Namespace, make_client: Callable[...,
     )
     show = _printer(args)
     async with AsyncExitStack() as stack:
+        if approver.queue is not None:
+            await approver.queue.store.check()
+            stack.push_async_callback(approver.queue.aclose)
         client = await stack.enter_async_context(make_client(args, settings))
         if args.hub_url:
             session = await stack.enter_async_context(open_hub(args.hub_url))
