@@ -265,9 +265,15 @@ async def test_file_writes_show_a_diff() -> None:
     queue = ApprovalQueue(InProcessApprovals())
     held = await queue.submit(
         HoldRequest(
-            "agent", "memory", "github_commit_files",
-            {"repo": "a/b", "branch": "main", "message": "m",
-             "files": [{"path": "src/x.py", "content": "print(1)\n"}, {"path": "old.txt", "content": None}]},
+            "agent",
+            "memory",
+            "github_commit_files",
+            {
+                "repo": "a/b",
+                "branch": "main",
+                "message": "m",
+                "files": [{"path": "src/x.py", "content": "print(1)\n"}, {"path": "old.txt", "content": None}],
+            },
         )
     )
     assert held.evidence.kind == "file_change" and held.evidence.paths == ["src/x.py", "old.txt"]
@@ -284,8 +290,12 @@ async def test_stored_records_hold_no_secret(redis_target: RedisTarget, pg_dsn: 
         await ApprovalQueue(store, redactor=Redactor([SECRET])).submit(request())
         await store.aclose()
     client = redis.Redis.from_url(redis_target.url)
-    raw = b"".join(v for k in client.scan_iter(match=redis_target.prefix + "*") if client.type(k) == b"hash"
-                   for v in client.hgetall(k).values())
+    raw = b"".join(
+        v
+        for k in client.scan_iter(match=redis_target.prefix + "*")
+        if client.type(k) == b"hash"
+        for v in client.hgetall(k).values()
+    )
     client.close()
     assert b"acme/widgets" in raw and SECRET.encode() not in raw
     async with await psycopg.AsyncConnection.connect(pg_dsn.superuser_dsn) as conn:
