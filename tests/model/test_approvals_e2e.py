@@ -306,3 +306,48 @@ async def test_a_client_that_cancels_withdraws_its_held_call(
     assert not (await queue.decide(items[0].id, True, "alice")).won
     await anyio.sleep(0.2)
     assert COMMENT["body"] not in comment_bodies(github, "acme/widgets", 40)
+
+
+async def test_mcp_hub_agent_wait_for_approval_from_the_command_line(
+    fake: FakeOpenAI, base_url: str, github: Any, github_served: tuple[Any, str], shared: Shared
+) -> None:
+    """`mcp-hub agent --wait-for-approval` as an operator runs it (its own process), decided with
+    `mcp-hub approvals approve` from another: the write happens once."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.connectors.github.fake_state import PAT
+
+    fake.push(READ_SECRET, LEAK, answer("posted"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_HUB_")} | {
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "GITHUB_TOKEN": PAT,
+        "GITHUB_API_URL": github_served[1],
+        "MCP_HUB_GITHUB__RETRY_BASE_DELAY_S": "0",
+        "MCP_HUB_CONNECTORS": "github",
+        "MCP_HUB_TOOLSETS": "all",
+        "MCP_HUB_ALLOW_WRITES": "1",
+        "MCP_HUB_MODEL__NAME": fake.models[0],
+    }
+    argv = ["agent", "Post it", "--model", "r1-0528", "--base-url", base_url, "--wait-for-approval", "--json"]
+    code = "from mcp_hub.cli import main; raise SystemExit(main())"
+    done: list[subprocess.CompletedProcess[bytes]] = []
+
+    async def agent() -> None:
+        command = [sys.executable, "-c", code, *argv, "--config", str(shared.config)]
+        done.append(await anyio.run_process(command, env=env, check=False))
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            group.start_soon(agent)
+            [approval_id] = await pending_ids(shared)
+            assert BODY not in comment_bodies(github, "acme/widgets", 40)
+            code_, decided = await cli_json(shared, "approve", approval_id, "--by", "dave", "--json")
+            assert code_ == 0 and decided["won"]
+    [process] = done
+    assert process.returncode == 0, process.stderr.decode()[-2000:]
+    transcript = json.loads(process.stdout)
+    assert transcript["calls"][-1]["tool"] == "github_add_issue_comment"
+    assert transcript["calls"][-1]["status"] == "called"
+    assert comment_bodies(github, "acme/widgets", 40).count(BODY) == 1
