@@ -80,6 +80,7 @@ def hub_policy(config: HubConfig, *, allow_writes: bool | None = None, toolsets:
         allow=tuple(hub.allow),
         deny=tuple(hub.deny),
         connectors=frozenset(hub.connectors) if hub.connectors is not None else None,
+        hold=tuple(hub.approve_writes),
     )
 
 
@@ -292,7 +293,7 @@ class HubServer(MCPServer[Any]):
                 raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}")
             if tool is not None and (tool.spec.schema_extra or {}).get("additionalProperties") is False:
                 _refuse_unknown_arguments(name, arguments, self._tool_manager.get_tool(name))
-            rule = self.holds.rule_for(tool.facts) if self.holds is not None and tool is not None else None
+            rule = caller.policy.held_by(tool.facts) if self.holds is not None and tool is not None else None
             if rule is not None and self.holds is not None and tool is not None:
                 approval, refused = await self.holds.hold(caller, tool.facts, arguments, context, rule)
                 if refused is not None:
@@ -528,7 +529,8 @@ def build_server(
         prompts += eager[name][2]
     audit = AuditLog(config.hub.audit_log, redactor)
     holds = None
-    if config.hub.approve_writes:
+    per_caller = [*config.http.tokens.values(), *config.http.policies.values()]
+    if config.hub.approve_writes or any(spec.approve_writes for spec in per_caller):
         from mcp_hub.approvals import ApprovalQueue, open_approvals
 
         queue = ApprovalQueue(
@@ -537,7 +539,7 @@ def build_server(
             redactor=redactor,
             ttl_s=config.hub.approval_timeout_s,
         )
-        holds = HubHolds(queue, tuple(config.hub.approve_writes))
+        holds = HubHolds(queue)
     server = HubServer(
         tools=tools,
         resources=resources,

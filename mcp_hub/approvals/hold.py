@@ -1,4 +1,7 @@
-"""The hub's own holds: a tool call matching `hub.approve_writes` waits for a person before it runs.
+"""The hub's own holds: a write matching the caller's policy `hold` globs waits for a person before it runs.
+
+The globs are `hub.approve_writes` for every caller, plus a token's or named policy's own
+`approve_writes` (`Policy.held_by`).
 
 `HubServer.call_tool` (the one path every MCP call of every transport crosses: stdio, SSE, Streamable
 HTTP, in-process) asks `HubHolds.hold` after the policy admitted the call and before the tool runs.
@@ -14,7 +17,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
 from mcp_types import CallToolResult, TextContent
@@ -28,13 +30,6 @@ from mcp_hub.policy import Caller, ToolFacts
 @dataclass
 class HubHolds:
     queue: ApprovalQueue
-    globs: tuple[str, ...]
-
-    def rule_for(self, tool: ToolFacts) -> str | None:
-        """The glob that holds `tool`, or None (read-only tools: always None)."""
-        if tool.read_only:
-            return None
-        return next((glob for glob in self.globs if fnmatchcase(tool.name, glob)), None)
 
     async def hold(
         self, caller: Caller, tool: ToolFacts, arguments: dict[str, Any], context: Any, rule: str
@@ -46,7 +41,7 @@ class HubHolds:
                 transport=caller.transport,
                 tool=tool.name,
                 arguments=arguments,
-                reasons=[f"policy: hub.approve_writes holds {tool.name} (rule {rule!r})"],
+                reasons=[f"policy: approve_writes holds {tool.name} for {caller.name} (rule {rule!r})"],
                 target=_target(tool, arguments),
                 rule=rule,
             )
