@@ -56,6 +56,7 @@ from mcp_hub.config import HubConfig
 from mcp_hub.connector import Connector, ConnectorContext, ConnectorSettings, settings_secrets
 from mcp_hub.deferred import ConnectorLoader, DeferredResourceEntry, DeferredTool, DeferredToolEntry
 from mcp_hub.policy import Caller, DataBoundary, Policy, ToolFacts
+from mcp_hub.provenance import META_KEY as PROVENANCE_KEY
 from mcp_hub.redaction import Redactor
 from mcp_hub.registry import InstanceStatus, Registry
 from mcp_hub.state import InProcessState, StateStore, open_state
@@ -295,7 +296,9 @@ class HubServer(MCPServer[Any]):
                 _refuse_unknown_arguments(name, arguments, self._tool_manager.get_tool(name))
             rule = caller.policy.held_by(tool.facts) if self.holds is not None and tool is not None else None
             if rule is not None and self.holds is not None and tool is not None:
-                approval, refused = await self.holds.hold(caller, tool.facts, arguments, context, rule)
+                approval, refused = await self.holds.hold(
+                    caller, tool.facts, arguments, context, rule, probe=self._probe_for(caller, context)
+                )
                 if refused is not None:
                     outcome = f"approval_{approval.status}"
                     return refused
@@ -381,6 +384,22 @@ class HubServer(MCPServer[Any]):
         sink = self._resource_meta.get()
         if sink is not None:
             sink.update(meta)
+
+    def _probe_for(self, caller: Caller, context: Context[Any, Any] | None) -> Callable[..., Any]:
+        """A read the hub makes to learn a held write's target visibility: only a read `caller` may
+        make itself; not audited and its result never reaches the caller (only the label is kept)."""
+
+        async def probe(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+            entry = self.hub_tools.get(name)
+            if entry is None or not entry.facts.read_only or not caller.policy.permits(entry.facts):
+                return {}
+            result = await super(HubServer, self).call_tool(name, arguments, context)
+            if not isinstance(result, CallToolResult) or result.is_error:
+                return {}
+            provenance = (result.meta or {}).get(PROVENANCE_KEY)
+            return provenance if isinstance(provenance, dict) else {}
+
+        return probe
 
     def _is_own_tool(self, name: str) -> bool:
         return self._tool_manager.get_tool(name) is not None

@@ -243,6 +243,7 @@ async def test_a_held_hub_call_runs_once_when_approved_on_the_other_replica(
         assert COMMENT["body"] not in comment_bodies(github, "acme/widgets", 40)
         held = await other.holds.queue.get(approval_id)  # type: ignore[union-attr]
         assert held is not None and held.rule == "github_add_*" and held.target == "github://acme/widgets"
+        assert held.target_visibility == "public"  # from the hub's own probe read
         assert held.caller == "agent" and held.transport == "memory"
         with anyio.fail_after(10):
             while not progress:  # the waiting client hears that it waits
