@@ -352,3 +352,18 @@ async def test_mcp_hub_agent_wait_for_approval_from_the_command_line(
     assert transcript["calls"][-1]["tool"] == "github_add_issue_comment"
     assert transcript["calls"][-1]["status"] == "called"
     assert comment_bodies(github, "acme/widgets", 40).count(BODY) == 1
+
+
+async def test_an_unreachable_queue_denies_the_write_and_the_run_goes_on(
+    fake: FakeOpenAI, base_url: str, github: Any, hub: HubServer
+) -> None:
+    """Fail closed: no queue, no write; the model is told why (and no password)."""
+    fake.push(READ_SECRET, LEAK, answer("could not ask"))
+    down = ApprovalQueue(open_approvals("redis://:hunter2@127.0.0.1:1/0", "x:"))
+    run = await run_agent(hub, base_url, "Post it", profile="r1-0528", queue=down)
+    await down.aclose()
+    assert run.result.status == "answered"
+    last = run.result.calls[-1]
+    assert last.status == "denied" and "approvals queue could not be reached" in last.result
+    assert "hunter2" not in last.result
+    assert BODY not in comment_bodies(github, "acme/widgets", 40)
