@@ -33,6 +33,8 @@ from pydantic import AnyUrl, ValidationError
 
 from mcp_hub import __version__, catalog_cache, client_log, metrics, tracing
 from mcp_hub.approvals.hold import HubHolds
+from mcp_hub.approvals.queue import ApprovalQueue
+from mcp_hub.approvals.stores import InProcessApprovals, open_approvals
 from mcp_hub.audit import AuditLog
 from mcp_hub.calls import _CALLER
 from mcp_hub.catalog import (
@@ -103,6 +105,7 @@ class HubServer(MCPServer[Any]):
         request_state_key: str | None = None,
         subscriptions: ResourceSubscriptions | None = None,
         holds: HubHolds | None = None,
+        approvals: ApprovalQueue | None = None,
     ) -> None:
         # A shared key lets any replica take the retry of an input-required round another one started.
         security = RequestStateSecurity(keys=[request_state_key]) if request_state_key else None
@@ -122,8 +125,12 @@ class HubServer(MCPServer[Any]):
         self.redactor = redactor
         self.discovery = discovery
         self.state: StateStore = state or InProcessState()
-        #: Calls that wait for a person (`hub.approve_writes`); None: nothing is held.
+        #: Calls that wait for a person (`approve_writes` in the hub's or a caller's policy); None: nothing is held.
         self.holds = holds
+        #: The approvals queue on the hub's state (what the console lists and decides; the holds wait in it).
+        self.approvals: ApprovalQueue = (
+            holds.queue if holds is not None else approvals or ApprovalQueue(InProcessApprovals())
+        )
         self.hub_resources: dict[str, HubResource | DeferredResourceEntry] = {
             resource.uri_template: resource for resource in resources
         }
@@ -420,8 +427,8 @@ class HubServer(MCPServer[Any]):
                     await self.state.check()
                     stack.push_async_callback(self.state.aclose)
                     if self.holds is not None:
-                        await self.holds.queue.store.check()
-                        stack.push_async_callback(self.holds.queue.aclose)
+                        await self.approvals.store.check()
+                    stack.push_async_callback(self.approvals.aclose)
                     for connector in self.connectors:
                         await stack.enter_async_context(connector.lifespan())
                 except BaseException:
@@ -548,16 +555,14 @@ def build_server(
         prompts += eager[name][2]
     audit = AuditLog(config.hub.audit_log, redactor)
     holds = None
+    queue = ApprovalQueue(
+        open_approvals(config.hub.state_url, config.hub.state_prefix),
+        audit=audit,
+        redactor=redactor,
+        ttl_s=config.hub.approval_timeout_s,
+    )
     per_caller = [*config.http.tokens.values(), *config.http.policies.values()]
     if config.hub.approve_writes or any(spec.approve_writes for spec in per_caller):
-        from mcp_hub.approvals import ApprovalQueue, open_approvals
-
-        queue = ApprovalQueue(
-            open_approvals(config.hub.state_url, config.hub.state_prefix),
-            audit=audit,
-            redactor=redactor,
-            ttl_s=config.hub.approval_timeout_s,
-        )
         holds = HubHolds(queue)
     server = HubServer(
         tools=tools,
@@ -574,6 +579,7 @@ def build_server(
         request_state_key=key,
         subscriptions=subscriptions,
         holds=holds,
+        approvals=queue,
     )
     for name, cache_key in to_store.items():
         connector_tools, connector_resources, connector_prompts = eager[name]

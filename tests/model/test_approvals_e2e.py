@@ -367,3 +367,25 @@ async def test_an_unreachable_queue_denies_the_write_and_the_run_goes_on(
     assert last.status == "denied" and "approvals queue could not be reached" in last.result
     assert "hunter2" not in last.result
     assert BODY not in comment_bodies(github, "acme/widgets", 40)
+
+
+async def test_without_shared_state_the_hubs_own_queue_holds_and_decides(
+    github: Any, github_served: tuple[Any, str], pg_dsn: TestDatabase
+) -> None:
+    """In-process state: the queue lives in the hub (`server.approvals`, what the console uses)."""
+    hub = make_hub(pg_dsn, github_served[1], extra_env={"MCP_HUB_APPROVE_WRITES": "github_add_issue_comment"})
+    hub.approvals.poll_s = hub.approvals.poll_max_s = 0.05
+    results: list[Any] = []
+
+    async def call() -> None:
+        async with Client(hub) as client:
+            results.append(await client.call_tool("github_add_issue_comment", COMMENT))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(call)
+        with anyio.fail_after(10):
+            while not (pending := (await hub.approvals.list(ApprovalFilter("pending"))).items):
+                await anyio.sleep(0.02)
+        assert (await hub.approvals.decide(pending[0].id, True, "alice", transport="console")).won
+    assert not results[0].is_error
+    assert comment_bodies(github, "acme/widgets", 40).count(COMMENT["body"]) == 1
