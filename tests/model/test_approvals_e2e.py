@@ -146,15 +146,18 @@ async def test_an_unattended_agents_held_write_is_listed_and_happens_once_when_a
     [run] = runs
     assert [(c.tool, c.status) for c in run.result.calls][-1] == ("github_add_issue_comment", "called")
     assert comment_bodies(github, "acme/widgets", 40).count(BODY) == 1
-    # approving again changes nothing: exit 1, the first decision stands, still one comment
+    # approving again changes nothing (idempotent: exit 0, not won), the first decision stands, one comment
     code, again = await cli_json(shared, "approve", approval_id, "--by", "bob", "--json")
-    assert code == 1 and not again["won"] and again["approval"]["decided_by"] == "alice"
+    assert code == 0 and not again["won"] and again["approval"]["decided_by"] == "alice"
+    code, denied = await cli_json(shared, "deny", approval_id, "--by", "bob", "--note", "too late", "--json")
+    assert code == 1 and not denied["won"] and denied["approval"]["status"] == "approved"
     assert comment_bodies(github, "acme/widgets", 40).count(BODY) == 1
     audit = [json.loads(line) for line in (shared.config.parent / "audit.jsonl").read_text().splitlines()]
     assert [(e["outcome"], e["caller"]) for e in audit if e.get("approval")] == [
         ("approval_pending", "agent"),
         ("approved", "alice"),
         ("approved_too_late", "bob"),
+        ("denied_too_late", "bob"),
     ]
 
 
