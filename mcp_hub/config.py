@@ -92,6 +92,11 @@ class HubSettings(BaseModel):
     state_url: str | None = None
     #: Prefix of every key the hub writes to the shared state (one per hub deployment).
     state_prefix: str = "mcp-hub:"
+    #: Tool globs whose calls wait for a person's approval (`mcp-hub approvals`, the console) before they
+    #: run, e.g. ["github_create_*", "slack_post_message"]; empty: none (mcp_hub/approvals/).
+    approve_writes: list[str] = Field(default_factory=list)
+    #: How long a held write waits for a decision before it expires (and is not done).
+    approval_timeout_s: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
     #: OpenTelemetry spans around tool and model calls (also on when OTEL_EXPORTER_OTLP_ENDPOINT is set).
     tracing: bool = False
     #: `mcp-hub serve` lists connectors' tools from an on-disk cache and imports each connector on its
@@ -103,7 +108,14 @@ class HubSettings(BaseModel):
     request_state_key: Secret | None = None
 
     _lists = field_validator(
-        "toolsets", "allow", "deny", "private_data_callers", "internal_data_callers", "connectors", mode="before"
+        "toolsets",
+        "allow",
+        "deny",
+        "private_data_callers",
+        "internal_data_callers",
+        "connectors",
+        "approve_writes",
+        mode="before",
     )(_split_list)
 
     @field_validator("request_state_key")
@@ -128,8 +140,11 @@ class PolicySettings(BaseModel):
     #: HTTP calls a minute for callers under this policy (a token, or OIDC subjects mapped to it);
     #: unset: `http.calls_per_minute`.
     calls_per_minute: int | None = Field(default=None, ge=1)
+    #: Write-tool globs whose calls by these callers wait for a person's approval, on top of
+    #: `hub.approve_writes` (mcp_hub/approvals/).
+    approve_writes: list[str] = Field(default_factory=list)
 
-    _lists = field_validator("connectors", "toolsets", "allow", "deny", mode="before")(_split_list)
+    _lists = field_validator("connectors", "toolsets", "allow", "deny", "approve_writes", mode="before")(_split_list)
 
 
 #: The shortest static HTTP token accepted (an empty or short one would unlock a public bind).
