@@ -5,6 +5,7 @@
     mcp-hub config check [--config FILE] [--json]
     mcp-hub tools [--json] [--config FILE] [--toolsets LIST] [--tools LIST] [--exclude-tools LIST]
                   [--allow-writes] [--discovery]
+    mcp-hub servers status|diff|pin [NAME] [--config FILE] [--servers FILE] [--connect] [--yes] [--approve-flagged]
     mcp-hub postgres demo [--config FILE] [--dsn DSN]
     mcp-hub postgres create-reader [--instance NAME] [--schemas a,b] [--config FILE]
     mcp-hub postgres drop-reader [--instance NAME] [--config FILE]
@@ -44,6 +45,12 @@ def _parser(with_model: bool = True) -> argparse.ArgumentParser:
 
     def common(sub: argparse.ArgumentParser, policy: bool = True) -> None:
         sub.add_argument("--config", metavar="FILE", help="TOML config file (default: $MCP_HUB_CONFIG)")
+        sub.add_argument(
+            "--servers",
+            metavar="FILE",
+            help="MCP servers to attach behind the hub, from a Claude Desktop / Cursor (mcpServers) "
+            "or VS Code (servers) JSON file",
+        )
         if policy:
             sub.add_argument(
                 "--toolsets",
@@ -85,6 +92,10 @@ def _parser(with_model: bool = True) -> argparse.ArgumentParser:
     common(tools)
     tools.add_argument("--json", action="store_true", help="machine-readable output")
 
+    from mcp_hub.federation import pin_cli
+
+    pin_cli.add_commands(commands)
+
     postgres = commands.add_parser("postgres", help="PostgreSQL helpers")
     postgres_commands = postgres.add_subparsers(dest="postgres_command", required=True)
     demo = postgres_commands.add_parser(
@@ -123,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args, redactor)
         if args.command == "config":
             return _config_check(args, redactor)
+        if args.command == "servers":
+            from mcp_hub.federation import pin_cli
+
+            return pin_cli.run(args, redactor)
         if args.command == "postgres" and args.postgres_command == "demo":
             return _postgres_demo(args, redactor)
         if args.command == "postgres":
@@ -158,6 +173,10 @@ def _load(args: argparse.Namespace) -> tuple[HubConfig, Any]:
     registry = Registry.discover()
     # Every problem at once: the hub's own settings and every connector section's.
     config = load_config(args.config, ecosystem_env=registry.ecosystem_env(), check_connectors=registry.problems)
+    if getattr(args, "servers", None):
+        from mcp_hub.federation.report import add_servers_file
+
+        add_servers_file(config, args.servers)
     if config.hub.connectors is not None:
         registry = Registry([m for n, m in registry.manifests.items() if n in set(config.hub.connectors)])
     if getattr(args, "toolsets", None):
@@ -209,6 +228,8 @@ def _check_tool_names(flag: str, given: str | None, server: HubServer, registry:
         and name not in server.hub_tools
         # a connector that is installed but not configured has no catalog here: its names cannot be checked
         and not (name.split("_", 1)[0] in registry.manifests and name.split("_", 1)[0] not in built)
+        # nor can a federated server's, whose catalog arrives after start-up
+        and not (server.federation is not None and name.split("_", 1)[0] in server.federation.links)
     ]
     if unknown:
         raise ConfigError(f"--{flag.replace('_', '-')}: unknown tool {', '.join(unknown)} (see `mcp-hub tools`)")
@@ -221,6 +242,9 @@ def _check_toolsets(chosen: list[str], server: HubServer, registry: Any) -> None
     built = {f.connector for f in facts}
     valid = {"all", "default", *registry.manifests, *(f.toolset for f in facts)}
     valid |= {f"{f.connector}.{f.toolset}" for f in facts}
+    for name, link in (server.federation.links if server.federation is not None else {}).items():
+        toolsets = [*link.settings.toolsets, "tools"]  # known from the config, before its catalog arrives
+        valid |= {name, *toolsets, *(f"{name}.{t}" for t in toolsets)}
     # A connector that is installed but not configured has no catalog here: its toolsets cannot be checked.
     unknown = [
         name
@@ -313,6 +337,8 @@ def _ready_line(server: HubServer, installed: list[str], where: str) -> str:
         line += f"; disabled: {'; '.join(disabled)}"
     if unconfigured:
         line += f"; not configured: {', '.join(unconfigured)} (`mcp-hub config check` says what each needs)"
+    if server.federation is not None and server.federation.links:
+        line += f"; federated servers (connecting in the background): {', '.join(server.federation.links)}"
     return line
 
 
@@ -340,7 +366,10 @@ def _config_check(args: argparse.Namespace, redactor: Redactor) -> int:
     by_key = {(c.name, c.instance): c for c in server.connectors}
 
     async def diagnose() -> None:
+        from mcp_hub.federation.report import settle
+
         async with server.running():
+            report["servers"] = await settle(server, connect=not args.no_connect)
             for status in server.statuses:
                 entry: dict[str, Any] = {
                     "connector": status.connector,
@@ -360,7 +389,10 @@ def _config_check(args: argparse.Namespace, redactor: Redactor) -> int:
     anyio.run(diagnose)
     text = json.dumps(report, indent=2) if args.json else _render_check(report)
     print(server.redactor.redact(text))
-    return 1 if any("error" in entry for entry in report["connectors"]) else 0
+    from mcp_hub.federation.report import failed
+
+    servers_failed = not args.no_connect and failed(report["servers"])
+    return 1 if servers_failed or any("error" in entry for entry in report["connectors"]) else 0
 
 
 def _render_check(report: dict[str, Any]) -> str:
@@ -374,6 +406,9 @@ def _render_check(report: dict[str, Any]) -> str:
         lines.extend(f"      warning: {w}" for w in entry.get("warnings", []))
         if entry.get("error"):
             lines.append(f"      error: {entry['error']}")
+    from mcp_hub.federation.report import render
+
+    lines += render(report.get("servers", []))
     policy = report["policy"]
     lines.append(
         f"policy: writes {'allowed' if policy['allow_writes'] else 'off'}, "
@@ -396,7 +431,17 @@ def _tools(args: argparse.Namespace) -> int:
     from mcp_hub.tokens import tool_cost
 
     _, server, _ = _build(args)
-    listed = anyio.run(server.list_tools)
+
+    async def listing() -> tuple[list[Any], list[dict[str, Any]]]:
+        if server.federation is None:
+            return await server.list_tools(), []
+        from mcp_hub.federation.report import settle
+
+        async with server.running():  # federated servers' catalogs, as a client would get them
+            rows = await settle(server, connect=True)
+            return await server.list_tools(), rows
+
+    listed, servers = anyio.run(listing)
     costs = [tool_cost(t.name, t.description, t.input_schema) for t in listed]
     total = sum(c.tokens for c in costs)
     if args.json:
@@ -410,12 +455,17 @@ def _tools(args: argparse.Namespace) -> int:
             }
             for t, c in zip(listed, costs, strict=True)
         ]
-        print(json.dumps({"tools": rows, "total_tokens": total}, indent=2))
+        print(json.dumps({"tools": rows, "total_tokens": total, "servers": servers}, indent=2))
         return 0
     width = max((len(t.name) for t in listed), default=4)
     for t, c in zip(listed, costs, strict=True):
         print(f"{t.name:<{width}}  {c.tokens:>5}  {t.description or ''}")
     print(f"{len(listed)} tools, {total} DeepSeek tokens")
+    if servers:
+        from mcp_hub.federation.report import render
+
+        print("federated servers:")
+        print("\n".join(render(servers)))
     return 0
 
 

@@ -37,11 +37,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mcp_hub.errors import ConfigError
+from mcp_hub.federation.settings import ServerSettings, parse_servers
 from mcp_hub.secret import Secret, secret_from_env
 
 ENV_PREFIX = "MCP_HUB_"
 #: Sections that are not connectors: the hub's own, and the model/agent settings (model/settings.py).
-_RESERVED_SECTIONS = ("hub", "http", "model")
+_RESERVED_SECTIONS = ("hub", "http", "model", "servers")
 #: Sections of the model's services (`mcp-hub triage`, `mcp-hub webhook`): kept raw in `HubConfig.services`,
 #: validated by those commands, never taken for connectors.
 SERVICE_SECTIONS = ("triage", "webhook")
@@ -252,7 +253,11 @@ class HubConfig:
     model: dict[str, Any] = field(default_factory=dict)
     #: Raw `[triage]` / `[webhook]` sections (SERVICE_SECTIONS), validated by the model's commands.
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: `[servers.<name>]`: federated MCP servers (`mcp_hub.federation.settings`).
+    servers: dict[str, ServerSettings] = field(default_factory=dict)
     source: str = "defaults"
+    #: The TOML file read (`--config` / `$MCP_HUB_CONFIG`); its directory holds `servers.lock.json`.
+    path: Path | None = None
 
 
 def load_config(
@@ -306,6 +311,13 @@ def load_config(
     model = tree.get("model", {})
     if not isinstance(model, dict):
         problems.append("[model] must be a table")
+    servers_section = tree.get("servers", {})
+    servers: dict[str, ServerSettings] = {}
+    if isinstance(servers_section, dict):
+        servers, server_problems = parse_servers(servers_section)
+        problems += server_problems
+    else:
+        problems.append("[servers] must be a table")
     if check_connectors is not None:
         problems += check_connectors(connectors)
     if problems:
@@ -317,7 +329,9 @@ def load_config(
         connectors=connectors,
         model=model,
         services=services,
+        servers=servers,
         source=" + ".join(sources) or "defaults",
+        path=Path(path) if path is not None else None,
     )
 
 

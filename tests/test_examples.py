@@ -178,3 +178,28 @@ def test_doc_install_lines_work_from_a_fresh_clone() -> None:
         assert by_name.search(bad) or uvx.search(bad), bad
     for good in (f"pip install '{name}[slack] @ git+https://x/y@{'0' * 40}'", "pip install -e '.[slack]'"):
         assert not by_name.search(good) and not uvx.search(good), good
+
+
+def test_federation_examples_move_a_claude_desktop_config_behind_the_hub(tmp_path: Path) -> None:
+    """README's two steps: the old file's servers are read as they are, the new file runs the hub on them."""
+    from mcp_hub.federation.settings import read_client_servers
+
+    folder = EXAMPLES / "federation"
+    servers = read_client_servers(folder / "servers.json", env={"TRACKER_TOKEN": "t0ken-0123456789"})
+    assert set(servers) == {"filesystem", "time", "git", "tracker"}
+    assert servers["tracker"]["headers"]["Authorization"] == "Bearer t0ken-0123456789"
+    client = json.loads((folder / "claude_desktop_config.json").read_text())["mcpServers"]["mcp-hub"]
+    args = _parser().parse_args(client["args"])
+    assert client["command"] == "mcp-hub" and args.command == "serve"
+    assert Path(args.servers).name == "servers.json"
+    # the TOML example is valid, and builds a hub with both servers mounted (none is started here)
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "notes.token").write_text("notes-token-0123456789")
+    config_file = tmp_path / "hub.toml"
+    config_file.write_text((folder / "hub.toml").read_text().replace('"secrets/', f'"{secrets}/'))
+    config = load_config(config_file, env={})
+    assert config.servers["notes"].trusted and not config.servers["docs"].trusted
+    assert config.servers["notes"].toolset_of("sync_all") == "admin"
+    server = build_server(config, registry=Registry([]))
+    assert server.federation is not None and set(server.federation.links) == {"docs", "notes"}
