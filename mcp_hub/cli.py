@@ -80,6 +80,9 @@ def _parser(with_model: bool = True) -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address for sse/http (default: http.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port for sse/http (default: http.port, 8000)")
     serve.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR (default: hub.log_level)")
+    serve.add_argument(
+        "--console", action="store_true", help="serve the web console at /console (http transport; hub.console)"
+    )
 
     config = commands.add_parser("config", help="inspect the configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True)
@@ -277,6 +280,8 @@ def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
             f"refusing to bind {host} without authentication: configure http.tokens or http.oidc "
             "(e.g. MCP_HUB_HTTP__TOKENS__ME__TOKEN_FILE=/path/to/token) or bind 127.0.0.1"
         )
+    if getattr(args, "console", False):
+        config.hub.console = True
     app = build_http_app(server, config, hub_policy(config), args.transport, host, port)
     path = "/sse" if args.transport == "sse" else "/mcp"
     sock = _bind(host, port)  # before anything says "listening"

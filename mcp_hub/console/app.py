@@ -1,0 +1,308 @@
+"""The console's ASGI app: login, sessions, CSRF, security headers, and the approvals pages.
+
+The other pages (audit, health, catalog, definitions) are in `views.py`. Every handler gets the
+signed-in `Viewer` from `_viewer`, the one place that authenticates a console request: a session
+cookie (checked against the current tokens), or for GETs (exports from scripts) a bearer token.
+Every POST crosses `_posted`, the one place that checks the origin and the CSRF token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from jinja2 import Environment, PackageLoader
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mcp_hub.console.queue import ApprovalConflict, ApprovalsQueue, InMemoryApprovals, view
+from mcp_hub.console.session import (
+    COOKIE,
+    LOGIN_COOKIE,
+    Session,
+    Signer,
+    cookie_header,
+    same_origin,
+)
+from mcp_hub.policy import Caller
+
+MAX_FORM_BYTES = 65_536
+MAX_NOTE_CHARS = 2000
+STATIC = Path(__file__).parent / "static"
+#: On every console response, errors and redirects included.
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    caller: Caller
+    session: Session | None  # None: a bearer-token request (GET only)
+    can_approve: bool
+
+
+class Console:
+    def __init__(self, server: Any, config: Any, guard: Any, queue: ApprovalsQueue | None) -> None:
+        hub = config.hub
+        self.server = server
+        self.config = config
+        self.guard = guard
+        self.queue: ApprovalsQueue = queue if queue is not None else InMemoryApprovals()
+        secret = hub.console_secret.get_secret_value() if hub.console_secret is not None else None
+        self.signer = Signer(secret)
+        self.approvers = tuple(hub.console_approvers)
+        self.lifetime_s = hub.console_session_minutes * 60
+        self.templates = Environment(loader=PackageLoader("mcp_hub.console", "templates"), autoescape=True)
+        self.templates.filters["qs"] = lambda params: urlencode(params)
+
+    # -- who is asking ------------------------------------------------------------------------------
+
+    def _caller_of(self, session: Session) -> Caller | None:
+        """The caller a session stands for, if its credential is still valid."""
+        guard = self.guard
+        if session.via == "local":
+            return guard.anonymous if not guard.authenticated else None
+        if session.via == "token":
+            for token in guard.tokens:
+                if token.name == session.policy:
+                    current = self.signer.fingerprint(token.secret.get_secret_value())
+                    if current == session.fingerprint:  # a rotated token ends its sessions
+                        return Caller(token.name, "console", token.caller_policy)
+            return None
+        if session.via == "oidc" and guard.oidc is not None:
+            policy = guard.policies.get(session.policy) if session.policy else guard.hub_policy
+            return Caller(session.caller, "console", policy) if policy is not None else None
+        return None
+
+    async def _viewer(self, request: Request) -> Viewer | None:
+        session = self.signer.read(request.cookies.get(COOKIE))
+        caller = self._caller_of(session) if session is not None else None
+        if caller is None and request.method == "GET" and "authorization" in request.headers:
+            found, _, _ = await self.guard._authenticate(request.headers["authorization"])
+            caller, session = found, None
+        if caller is None:
+            return None
+        may = any(fnmatchcase(caller.name, glob) for glob in self.approvers)
+        return Viewer(caller, session, may)
+
+    async def _posted(self, request: Request, viewer: Viewer | None) -> tuple[dict[str, str], str | None]:
+        """The form, or why this POST is refused (cross-site, no session, bad CSRF token)."""
+        problem = same_origin(request.headers, request.headers.get("host", ""))
+        if problem is not None:
+            return {}, problem
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                return {}, "form too large"
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+        if viewer is None or viewer.session is None:
+            return form, "not signed in"
+        if not self.signer.csrf_ok(viewer.session, form.get("csrf")):
+            return form, "missing or wrong CSRF token: reload the page and try again"
+        return form, None
+
+    def audit(self, caller: str, action: str, arguments: dict[str, Any], outcome: str) -> None:
+        self.server.audit.record(
+            transport="console", caller=caller, tool=f"console.{action}", arguments=arguments,
+            outcome=outcome, duration_ms=0.0,
+        )  # fmt: skip
+
+    def render(self, name: str, viewer: Viewer | None, status: int = 200, **values: Any) -> HTMLResponse:
+        csrf = self.signer.csrf(viewer.session) if viewer is not None and viewer.session is not None else ""
+        page = self.templates.get_template(name).render(viewer=viewer, csrf=csrf, **values)
+        return HTMLResponse(page, status_code=status)
+
+    def refuse(self, viewer: Viewer | None, status: int, message: str) -> HTMLResponse:
+        return self.render("error.html", viewer, status=status, message=message)
+
+    # -- login -------------------------------------------------------------------------------------
+
+    async def login_page(self, request: Request) -> Response:
+        nonce = self.signer.login_nonce()
+        response = self.render(
+            "login.html", None, login_csrf=self.signer.login_csrf(nonce), needs_token=self.guard.authenticated
+        )
+        secure = request.url.scheme == "https"
+        response.headers.append("set-cookie", cookie_header(LOGIN_COOKIE, nonce, secure=secure, max_age=600))
+        return response
+
+    async def login(self, request: Request) -> Response:
+        form, problem = await self._posted(request, None)
+        if problem not in (None, "not signed in"):
+            return self.refuse(None, 403, str(problem))
+        if not self.signer.login_csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
+            return self.refuse(None, 403, "the login form expired or came from elsewhere: open /console/login again")
+        token = form.get("token", "").strip()
+        if not self.guard.authenticated:
+            session = self.signer.new_session(self.guard.anonymous.name, "local", "", "", self.lifetime_s)
+        else:
+            caller, _, _ = await self.guard._authenticate(f"Bearer {token}")
+            if caller is None or not token:
+                self.audit("(anonymous)", "login", {}, "denied")
+                return self.render(
+                    "login.html", None, status=401, error="that token is not valid for this hub",
+                    login_csrf=form.get("csrf", ""), needs_token=True,
+                )  # fmt: skip
+            static = any(t.name == caller.name for t in self.guard.tokens)
+            via, policy = ("token", caller.name) if static else ("oidc", self._oidc_policy(caller))
+            fingerprint = self.signer.fingerprint(token) if static else ""
+            session = self.signer.new_session(caller.name, via, policy, fingerprint, self.lifetime_s)
+        self.audit(session.caller, "login", {"via": session.via}, "ok")
+        response = RedirectResponse("/console/approvals", status_code=303)
+        secure = request.url.scheme == "https"
+        value = self.signer.cookie_value(session)
+        response.headers.append("set-cookie", cookie_header(COOKIE, value, secure=secure, max_age=self.lifetime_s))
+        response.headers.append("set-cookie", cookie_header(LOGIN_COOKIE, "", secure=secure, max_age=0))
+        return response
+
+    def _oidc_policy(self, caller: Caller) -> str:
+        for name, policy in self.guard.policies.items():
+            if policy is caller.policy:
+                return str(name)
+        return ""
+
+    async def logout(self, request: Request) -> Response:
+        viewer = await self._viewer(request)
+        _, problem = await self._posted(request, viewer)
+        if problem is not None:
+            return self.refuse(viewer, 403, problem)
+        assert viewer is not None
+        self.audit(viewer.caller.name, "logout", {}, "ok")
+        response = RedirectResponse("/console/login", status_code=303)
+        response.headers.append("set-cookie", cookie_header(COOKIE, "", secure=request.url.scheme == "https", max_age=0))
+        return response
+
+    # -- approvals ---------------------------------------------------------------------------------
+
+    async def approvals(self, request: Request, viewer: Viewer) -> Response:
+        status = request.query_params.get("status", "pending")
+        if status not in ("pending", "approved", "denied", "expired", "all"):
+            status = "pending"
+        page = _page(request)
+        rows = await self.queue.list({} if status == "all" else {"status": status}, page)
+        return self.render(
+            "approvals.html", viewer, rows=[view(r) for r in rows], status=status, page=page, tab="approvals"
+        )
+
+    async def approval(self, request: Request, viewer: Viewer) -> Response:
+        found = await self.queue.get(request.path_params["id"])
+        if found is None:
+            return self.refuse(viewer, 404, "no such approval (it may have expired and been removed)")
+        return self.render("approval.html", viewer, a=view(found), tab="approvals")
+
+    async def decide(self, request: Request) -> Response:
+        viewer = await self._viewer(request)
+        form, problem = await self._posted(request, viewer)
+        approval_id = request.path_params["id"]
+        if problem is not None or viewer is None:
+            who = viewer.caller.name if viewer is not None else "(anonymous)"
+            self.audit(who, "decide", {"id": approval_id}, "refused")
+            return self.refuse(viewer, 403 if viewer is not None else 401, problem or "not signed in")
+        decision = form.get("decision")
+        note = form.get("note", "").strip()[:MAX_NOTE_CHARS]
+        if decision not in ("approve", "deny"):
+            return self.refuse(viewer, 400, "choose approve or deny")
+        arguments = {"id": approval_id, "note": note}
+        if not viewer.can_approve:
+            self.audit(viewer.caller.name, decision, arguments, "denied")
+            return self.refuse(viewer, 403, f"{viewer.caller.name} may not decide approvals (hub.console_approvers)")
+        if decision == "deny" and not note:
+            return self.refuse(viewer, 400, "a denial needs a note saying why (the agent is told)")
+        try:
+            await self.queue.decide(approval_id, decision == "approve", viewer.caller.name, note)
+        except ApprovalConflict as exc:
+            self.audit(viewer.caller.name, decision, arguments, "conflict")
+            return self.refuse(viewer, 409, str(exc))
+        except KeyError:
+            return self.refuse(viewer, 404, "no such approval")
+        except Exception as exc:  # the real queue's own conflict error, by name, until both share one
+            if type(exc).__name__ not in ("ApprovalConflict", "AlreadyDecided", "Conflict"):
+                raise
+            self.audit(viewer.caller.name, decision, arguments, "conflict")
+            return self.refuse(viewer, 409, str(exc))
+        self.audit(viewer.caller.name, decision, arguments, "ok")
+        return RedirectResponse(f"/console/approvals/{approval_id}", status_code=303)
+
+
+def _page(request: Request) -> int:
+    raw = request.query_params.get("page", "0")
+    return min(int(raw), 10_000) if raw.isdigit() else 0
+
+
+Handler = Callable[[Request, Viewer], Awaitable[Response]]
+
+
+def _signed_in(handler: Handler, console: Console) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        viewer = await console._viewer(request)
+        if viewer is None:
+            if request.url.path.endswith((".csv", ".jsonl")):
+                return PlainTextResponse("unauthorized: sign in at /console/login or send a bearer token", 401)
+            return RedirectResponse("/console/login", status_code=303)
+        return await handler(request, viewer)
+
+    return endpoint
+
+
+def _with_headers(app: ASGIApp) -> ASGIApp:
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in SECURITY_HEADERS}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message = {**message, "headers": kept + SECURITY_HEADERS}
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return wrapped
+
+
+def build_console(server: Any, config: Any, guard: Any, queue: ApprovalsQueue | None = None) -> ASGIApp:
+    """The console app; `guard` is the `HttpGuard` whose authentication it shares."""
+    from mcp_hub.console import views
+
+    console = Console(server, config, guard, queue if queue is not None else getattr(server, "approvals", None))
+    pages = views.Pages(console)
+    routes = [
+        Route("/console", lambda r: RedirectResponse("/console/approvals", 303), methods=["GET"]),
+        Route("/console/login", console.login_page, methods=["GET"]),
+        Route("/console/login", console.login, methods=["POST"]),
+        Route("/console/logout", console.logout, methods=["POST"]),
+        Route("/console/static/console.css", lambda r: FileResponse(STATIC / "console.css"), methods=["GET"]),
+        Route("/console/approvals", _signed_in(console.approvals, console), methods=["GET"]),
+        Route("/console/approvals/{id}", _signed_in(console.approval, console), methods=["GET"]),
+        Route("/console/approvals/{id}/decide", console.decide, methods=["POST"]),
+        Route("/console/audit", _signed_in(pages.audit, console), methods=["GET"]),
+        Route("/console/audit.csv", _signed_in(pages.audit_export, console), methods=["GET"]),
+        Route("/console/audit.jsonl", _signed_in(pages.audit_export, console), methods=["GET"]),
+        Route("/console/health", _signed_in(pages.health, console), methods=["GET"]),
+        Route("/console/catalog", _signed_in(pages.catalog, console), methods=["GET"]),
+        Route("/console/definitions", _signed_in(pages.definitions, console), methods=["GET"]),
+        Route("/console/definitions/approve", pages.approve_definition, methods=["POST"]),
+    ]
+    app = _with_headers(Router(routes=routes))
+    app.console = console  # type: ignore[attr-defined]  # for tests and the HTTP guard
+    return app
+
+
+def now() -> float:
+    return time.time()
