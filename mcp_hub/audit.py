@@ -38,7 +38,10 @@ class AuditLog:
         arguments: dict[str, Any],
         outcome: str,
         duration_ms: float,
+        extra: dict[str, Any] | None = None,
     ) -> None:
+        """`extra` adds keys beside the standard ones (an approval's id and decision); it never
+        replaces them and is redacted like the arguments."""
         if self._path is None:
             return
         now = time.time()
@@ -51,6 +54,8 @@ class AuditLog:
             "outcome": outcome,
             "duration_ms": round(duration_ms, 2),
         }
+        for key, value in (extra or {}).items():
+            entry.setdefault(key, self._redactor.redact_value(value))
         self._write(entry)
 
     def record_event(self, event: str, **fields: Any) -> None:

@@ -32,7 +32,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -83,10 +83,18 @@ class HubSettings(BaseModel):
     internal_data_callers: list[str] = Field(default_factory=lambda: ["*"])
     connectors: list[str] | None = Field(default=None, description="Only load these connectors.")
     log_level: str = "INFO"
+    #: `text` or `json` lines on stderr (mcp_hub/logs.py); the `--log-format` flag wins. Other commands than
+    #: `serve` read it from MCP_HUB_LOG_FORMAT (their logging starts before the configuration is read).
+    log_format: Literal["text", "json"] | None = None
     #: Shared state across replicas (rate-limit budgets): unset = in-process; "redis://host:6379/0" = Redis.
     state_url: str | None = None
     #: Prefix of every key the hub writes to the shared state (one per hub deployment).
     state_prefix: str = "mcp-hub:"
+    #: Tool globs whose calls wait for a person's approval (`mcp-hub approvals`, the console) before they
+    #: run, e.g. ["github_create_*", "slack_post_message"]; empty: none (mcp_hub/approvals/).
+    approve_writes: list[str] = Field(default_factory=list)
+    #: How long a held write waits for a decision before it expires (and is not done).
+    approval_timeout_s: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
     #: OpenTelemetry spans around tool and model calls (also on when OTEL_EXPORTER_OTLP_ENDPOINT is set).
     tracing: bool = False
     #: `mcp-hub serve` lists connectors' tools from an on-disk cache and imports each connector on its
@@ -114,6 +122,7 @@ class HubSettings(BaseModel):
         "internal_data_callers",
         "connectors",
         "console_approvers",
+        "approve_writes",
         mode="before",
     )(_split_list)
 

@@ -35,6 +35,7 @@ from mcp_types import Tool as MCPTool
 from pydantic import AnyUrl, ValidationError
 
 from mcp_hub import __version__, catalog_cache, client_log, metrics, tracing
+from mcp_hub.approvals.hold import HubHolds
 from mcp_hub.audit import AuditLog
 from mcp_hub.calls import _CALLER
 from mcp_hub.catalog import (
@@ -108,6 +109,7 @@ class HubServer(MCPServer[Any]):
         request_state_key: str | None = None,
         subscriptions: ResourceSubscriptions | None = None,
         federation: Federation | None = None,
+        holds: HubHolds | None = None,
     ) -> None:
         # A shared key lets any replica take the retry of an input-required round another one started.
         security = RequestStateSecurity(keys=[request_state_key]) if request_state_key else None
@@ -127,6 +129,8 @@ class HubServer(MCPServer[Any]):
         self.redactor = redactor
         self.discovery = discovery
         self.state: StateStore = state or InProcessState()
+        #: Calls that wait for a person (`hub.approve_writes`); None: nothing is held.
+        self.holds = holds
         self.hub_resources: dict[str, HubResource | DeferredResourceEntry] = {
             resource.uri_template: resource for resource in resources
         }
@@ -308,6 +312,12 @@ class HubServer(MCPServer[Any]):
                 raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}")
             if tool is not None and (tool.spec.schema_extra or {}).get("additionalProperties") is False:
                 _refuse_unknown_arguments(name, arguments, self._tool_manager.get_tool(name))
+            rule = self.holds.rule_for(tool.facts) if self.holds is not None and tool is not None else None
+            if rule is not None and self.holds is not None and tool is not None:
+                approval, refused = await self.holds.hold(caller, tool.facts, arguments, context, rule)
+                if refused is not None:
+                    outcome = f"approval_{approval.status}"
+                    return refused
             result = await super().call_tool(name, arguments, context)
             if isinstance(result, CallToolResult) and result.is_error:
                 outcome = str((result.meta or {}).get(ERROR_META_KEY, "error"))
@@ -439,6 +449,9 @@ class HubServer(MCPServer[Any]):
                 try:
                     await self.state.check()
                     stack.push_async_callback(self.state.aclose)
+                    if self.holds is not None:
+                        await self.holds.queue.store.check()
+                        stack.push_async_callback(self.holds.queue.aclose)
                     for connector in self.connectors:
                         await stack.enter_async_context(connector.lifespan())
                     if self.federation is not None and self.federation.links:
@@ -570,6 +583,18 @@ def build_server(
         tools += eager[name][0]
         resources += eager[name][1]
         prompts += eager[name][2]
+    audit = AuditLog(config.hub.audit_log, redactor)
+    holds = None
+    if config.hub.approve_writes:
+        from mcp_hub.approvals import ApprovalQueue, open_approvals
+
+        queue = ApprovalQueue(
+            open_approvals(config.hub.state_url, config.hub.state_prefix),
+            audit=audit,
+            redactor=redactor,
+            ttl_s=config.hub.approval_timeout_s,
+        )
+        holds = HubHolds(queue, tuple(config.hub.approve_writes))
     server = HubServer(
         tools=tools,
         resources=resources,
@@ -578,13 +603,14 @@ def build_server(
         statuses=statuses,
         default_caller=caller or Caller("local", "stdio", policy),
         boundary=DataBoundary(tuple(config.hub.private_data_callers), tuple(config.hub.internal_data_callers)),
-        audit=AuditLog(config.hub.audit_log, redactor),
+        audit=audit,
         redactor=redactor,
         discovery=config.hub.discovery if discovery is None else discovery,
         state=state,
         request_state_key=key,
         subscriptions=subscriptions,
         federation=federation,
+        holds=holds,
     )
     for name, cache_key in to_store.items():
         connector_tools, connector_resources, connector_prompts = eager[name]

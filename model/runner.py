@@ -9,7 +9,9 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
+from mcp_hub.approvals import ApprovalQueue
 from mcp_hub.config import load_config
+from mcp_hub.logs import current_format, progress
 from mcp_hub.policy import Caller
 from mcp_hub.registry import Registry
 from mcp_hub.server import build_server, hub_policy
@@ -29,6 +31,10 @@ async def run_agent_command(args: argparse.Namespace, make_client: Callable[...,
     profile = get_profile(args.profile or settings.profile)
     log_path = args.verdict_log or settings.verdict_log or VerdictLog.beside(config.hub.audit_log)
     approver = Approver(globs=tuple(args.approve or settings.approve), ask=terminal_ask())
+    wait = settings.wait_for_approval if getattr(args, "wait_for_approval", None) is None else args.wait_for_approval
+    if wait:
+        approver.queue = ApprovalQueue.from_config(config)
+        approver.caller, approver.transport = AGENT_CALLER, "http" if args.hub_url else "memory"
     gate = Gate(approver, FlowGuard(), VerdictLog(log_path), run=new_run_id())
     options = AgentOptions(
         max_steps=args.max_steps or settings.max_steps,
@@ -37,6 +43,9 @@ async def run_agent_command(args: argparse.Namespace, make_client: Callable[...,
     )
     show = _printer(args)
     async with AsyncExitStack() as stack:
+        if approver.queue is not None:
+            await approver.queue.store.check()
+            stack.push_async_callback(approver.queue.aclose)
         client = await stack.enter_async_context(make_client(args, settings))
         if args.hub_url:
             session = await stack.enter_async_context(open_hub(args.hub_url))
@@ -50,11 +59,14 @@ async def run_agent_command(args: argparse.Namespace, make_client: Callable[...,
     elif result.status == "answered":
         print(result.answer)
     else:
-        print(f"stopped ({result.status}): {result.error}", file=sys.stderr)
+        progress(f"stopped ({result.status}): {result.error}", status=result.status)
     return 0 if result.status == "answered" else 1
 
 
 def _printer(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
+    if not args.json and current_format() == "json":
+        return _json_printer
+
     def show(event: dict[str, Any]) -> None:
         if args.json:
             return
@@ -72,3 +84,12 @@ def _printer(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
         sys.stderr.flush()
 
     return show
+
+
+def _json_printer(event: dict[str, Any]) -> None:
+    """With `--log-format json`, the agent's steps as JSON events on stderr (its reasoning is not streamed)."""
+    kind = event["type"]
+    if kind == "reasoning_delta" or kind not in ("tool_call", "tool_result", "repair", "error", "stop"):
+        return
+    fields = {k: (v[:200] if isinstance(v, str) else v) for k, v in event.items() if k != "type"}
+    progress(f"agent_{kind}", **fields)

@@ -9,6 +9,20 @@ stylesheet and no script; every response carries a strict Content-Security-Polic
 tool `console.<action>` with transport `console`.
 """
 
-from mcp_hub.console.app import build_console
+from typing import Any
+
+from mcp_hub.errors import ConfigError
+
+
+def build_console(server: Any, config: Any, guard: Any, queue: Any = None) -> Any:
+    """The console's ASGI app (`app.build_console`); a clear error when its extra is not installed."""
+    try:
+        import jinja2  # noqa: F401
+    except ImportError:
+        raise ConfigError("hub.console needs Jinja2: pip install -e '.[console]' (or the server extra)") from None
+    from mcp_hub.console.app import build_console as build
+
+    return build(server, config, guard, queue)
+
 
 __all__ = ["build_console"]

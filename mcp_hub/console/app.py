@@ -8,7 +8,6 @@ Every POST crosses `_posted`, the one place that checks the origin and the CSRF 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -22,7 +21,8 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mcp_hub.console.queue import ApprovalConflict, ApprovalsQueue, InMemoryApprovals, view
+from mcp_hub.approvals import ApprovalFilter, ApprovalQueue, Page
+from mcp_hub.console.queue import queue_for, view
 from mcp_hub.console.session import (
     COOKIE,
     LOGIN_COOKIE,
@@ -31,6 +31,7 @@ from mcp_hub.console.session import (
     cookie_header,
     same_origin,
 )
+from mcp_hub.errors import InvalidInput
 from mcp_hub.policy import Caller
 
 MAX_FORM_BYTES = 65_536
@@ -59,12 +60,12 @@ class Viewer:
 
 
 class Console:
-    def __init__(self, server: Any, config: Any, guard: Any, queue: ApprovalsQueue | None) -> None:
+    def __init__(self, server: Any, config: Any, guard: Any, queue: ApprovalQueue | None) -> None:
         hub = config.hub
         self.server = server
         self.config = config
         self.guard = guard
-        self.queue: ApprovalsQueue = queue if queue is not None else InMemoryApprovals()
+        self.queue = queue if queue is not None else queue_for(server, config)
         secret = hub.console_secret.get_secret_value() if hub.console_secret is not None else None
         self.signer = Signer(secret)
         self.approvers = tuple(hub.console_approvers)
@@ -121,9 +122,13 @@ class Console:
 
     def audit(self, caller: str, action: str, arguments: dict[str, Any], outcome: str) -> None:
         self.server.audit.record(
-            transport="console", caller=caller, tool=f"console.{action}", arguments=arguments,
-            outcome=outcome, duration_ms=0.0,
-        )  # fmt: skip
+            transport="console",
+            caller=caller,
+            tool=f"console.{action}",
+            arguments=arguments,
+            outcome=outcome,
+            duration_ms=0.0,
+        )
 
     def render(self, name: str, viewer: Viewer | None, status: int = 200, **values: Any) -> HTMLResponse:
         csrf = self.signer.csrf(viewer.session) if viewer is not None and viewer.session is not None else ""
@@ -158,9 +163,13 @@ class Console:
             if caller is None or not token:
                 self.audit("(anonymous)", "login", {}, "denied")
                 return self.render(
-                    "login.html", None, status=401, error="that token is not valid for this hub",
-                    login_csrf=form.get("csrf", ""), needs_token=True,
-                )  # fmt: skip
+                    "login.html",
+                    None,
+                    status=401,
+                    error="that token is not valid for this hub",
+                    login_csrf=form.get("csrf", ""),
+                    needs_token=True,
+                )
             static = any(t.name == caller.name for t in self.guard.tokens)
             via, policy = ("token", caller.name) if static else ("oidc", self._oidc_policy(caller))
             fingerprint = self.signer.fingerprint(token) if static else ""
@@ -187,19 +196,29 @@ class Console:
         assert viewer is not None
         self.audit(viewer.caller.name, "logout", {}, "ok")
         response = RedirectResponse("/console/login", status_code=303)
-        response.headers.append("set-cookie", cookie_header(COOKIE, "", secure=request.url.scheme == "https", max_age=0))
+        response.headers.append(
+            "set-cookie", cookie_header(COOKIE, "", secure=request.url.scheme == "https", max_age=0)
+        )
         return response
 
     # -- approvals ---------------------------------------------------------------------------------
 
     async def approvals(self, request: Request, viewer: Viewer) -> Response:
         status = request.query_params.get("status", "pending")
-        if status not in ("pending", "approved", "denied", "expired", "all"):
+        if status not in ("pending", "approved", "denied", "expired", "cancelled", "all"):
             status = "pending"
         page = _page(request)
-        rows = await self.queue.list({} if status == "all" else {"status": status}, page)
+        wanted = ApprovalFilter(None if status == "all" else status)  # type: ignore[arg-type]
+        found = await self.queue.list(wanted, Page(page + 1, 50))
         return self.render(
-            "approvals.html", viewer, rows=[view(r) for r in rows], status=status, page=page, tab="approvals"
+            "approvals.html",
+            viewer,
+            rows=[view(r) for r in found.items],
+            showing=status,
+            page=page,
+            more=found.has_next,
+            total=found.total,
+            tab="approvals",
         )
 
     async def approval(self, request: Request, viewer: Viewer) -> Response:
@@ -227,18 +246,15 @@ class Console:
         if decision == "deny" and not note:
             return self.refuse(viewer, 400, "a denial needs a note saying why (the agent is told)")
         try:
-            await self.queue.decide(approval_id, decision == "approve", viewer.caller.name, note)
-        except ApprovalConflict as exc:
-            self.audit(viewer.caller.name, decision, arguments, "conflict")
-            return self.refuse(viewer, 409, str(exc))
-        except KeyError:
-            return self.refuse(viewer, 404, "no such approval")
-        except Exception as exc:  # the real queue's own conflict error, by name, until both share one
-            if type(exc).__name__ not in ("ApprovalConflict", "AlreadyDecided", "Conflict"):
-                raise
-            self.audit(viewer.caller.name, decision, arguments, "conflict")
-            return self.refuse(viewer, 409, str(exc))
-        self.audit(viewer.caller.name, decision, arguments, "ok")
+            decided = await self.queue.decide(
+                approval_id, decision == "approve", viewer.caller.name, note, transport="console"
+            )
+        except InvalidInput as exc:
+            return self.refuse(viewer, 404 if "no approval" in exc.message else 400, exc.message)
+        if not decided.won:  # another person, replica or the expiry decided first: theirs stands
+            status = decided.approval.status
+            return self.refuse(viewer, 409, f"this approval is {status} already: your decision was not recorded")
+        # The queue audits the decision itself (transport console, the approval's id, status and note).
         return RedirectResponse(f"/console/approvals/{approval_id}", status_code=303)
 
 
@@ -276,11 +292,11 @@ def _with_headers(app: ASGIApp) -> ASGIApp:
     return wrapped
 
 
-def build_console(server: Any, config: Any, guard: Any, queue: ApprovalsQueue | None = None) -> ASGIApp:
+def build_console(server: Any, config: Any, guard: Any, queue: ApprovalQueue | None = None) -> ASGIApp:
     """The console app; `guard` is the `HttpGuard` whose authentication it shares."""
     from mcp_hub.console import views
 
-    console = Console(server, config, guard, queue if queue is not None else getattr(server, "approvals", None))
+    console = Console(server, config, guard, queue)
     pages = views.Pages(console)
     routes = [
         Route("/console", lambda r: RedirectResponse("/console/approvals", 303), methods=["GET"]),
@@ -302,7 +318,3 @@ def build_console(server: Any, config: Any, guard: Any, queue: ApprovalsQueue | 
     app = _with_headers(Router(routes=routes))
     app.console = console  # type: ignore[attr-defined]  # for tests and the HTTP guard
     return app
-
-
-def now() -> float:
-    return time.time()

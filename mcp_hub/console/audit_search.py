@@ -81,8 +81,15 @@ def _entries(path: Path | None, namespaces: Iterable[str], redactor: Redactor) -
                 continue
             if "tool" not in entry and "event" in entry:  # a line that is not a tool call (`record_event`)
                 extra = {k: v for k, v in entry.items() if k not in ("time", "event")}
-                entry = {"time": entry.get("time", ""), "tool": f"event.{entry['event']}", "caller": "hub",
-                         "transport": "", "outcome": "event", "arguments": extra, "server": entry.get("server")}  # fmt: skip
+                entry = {
+                    "time": entry.get("time", ""),
+                    "tool": f"event.{entry['event']}",
+                    "caller": "hub",
+                    "transport": "",
+                    "outcome": "event",
+                    "arguments": extra,
+                    "server": entry.get("server"),
+                }
             entry["connector"] = entry.pop("server", None) or connector_of(str(entry.get("tool", "")), names)
             entry["arguments"] = redactor.redact_value(entry.get("arguments", {}))
             rows.append(entry)
@@ -99,7 +106,9 @@ def search(
     return found[start : start + per_page], len(found) > start + per_page
 
 
-def export(path: Path | None, query: AuditQuery, namespaces: Iterable[str], redactor: Redactor, kind: str) -> Iterator[str]:
+def export(
+    path: Path | None, query: AuditQuery, namespaces: Iterable[str], redactor: Redactor, kind: str
+) -> Iterator[str]:
     """Every matching entry as CSV (arguments as compact JSON in one column) or JSON lines."""
     found = (e for e in _entries(path, namespaces, redactor) if _matches(e, query))
     if kind == "jsonl":

@@ -92,9 +92,13 @@ class Signer:
         try:
             data: Any = json.loads(_unb64(body))
             session = Session(
-                str(data["sid"]), str(data["caller"]), str(data["via"]), str(data["policy"]), str(data["fp"]),
+                str(data["sid"]),
+                str(data["caller"]),
+                str(data["via"]),
+                str(data["policy"]),
+                str(data["fp"]),
                 float(data["exp"]),
-            )  # fmt: skip
+            )
         except (ValueError, KeyError, TypeError):
             return None
         return session if session.expires > time.time() else None

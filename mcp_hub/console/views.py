@@ -45,9 +45,17 @@ class Pages:
             search, path, query, self._namespaces, self.console.server.redactor, page=page, per_page=PER_PAGE
         )
         return self.console.render(
-            "audit.html", viewer, rows=rows, more=more, page=page, query=query, params=query.params(),
-            enabled=path is not None, namespaces=self._namespaces, tab="audit",
-        )  # fmt: skip
+            "audit.html",
+            viewer,
+            rows=rows,
+            more=more,
+            page=page,
+            query=query,
+            params=query.params(),
+            enabled=path is not None,
+            namespaces=self._namespaces,
+            tab="audit",
+        )
 
     async def audit_export(self, request: Request, viewer: Viewer) -> Response:
         kind = "jsonl" if request.url.path.endswith(".jsonl") else "csv"
@@ -90,16 +98,23 @@ class Pages:
         servers = federation.status() if federation is not None else []
         recent = await asyncio.to_thread(self._recent)
         return self.console.render(
-            "health.html", viewer, connectors=connectors, servers=servers, budgets=_budgets(),
-            recent=recent, checked=request.query_params.get("check") == "1", tab="health",
-        )  # fmt: skip
+            "health.html",
+            viewer,
+            connectors=connectors,
+            servers=servers,
+            budgets=_budgets(),
+            recent=recent,
+            checked=request.query_params.get("check") == "1",
+            tab="health",
+        )
 
     def _recent(self) -> list[dict[str, Any]]:
         """Calls and failures per connector over the last hour, from the audit log."""
         path = self.console.config.hub.audit_log
         since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - RECENT_S))
-        rows, _ = search(path, AuditQuery(since=since), self._namespaces, self.console.server.redactor,
-                         page=0, per_page=100_000)  # fmt: skip
+        rows, _ = search(
+            path, AuditQuery(since=since), self._namespaces, self.console.server.redactor, page=0, per_page=100_000
+        )
         counts: dict[str, list[int]] = {}
         for row in rows:
             if row["connector"] == "console":
@@ -119,9 +134,13 @@ class Pages:
         rows = await asyncio.to_thread(self._catalog_rows, viewer)
         total = sum(r["tokens"] or 0 for r in rows if r["shown"])
         return self.console.render(
-            "catalog.html", viewer, rows=rows, total=total, federation=bool(getattr(server, "federation", None)),
+            "catalog.html",
+            viewer,
+            rows=rows,
+            total=total,
+            federation=bool(getattr(server, "federation", None)),
             tab="catalog",
-        )  # fmt: skip
+        )
 
     def _catalog_rows(self, viewer: Viewer) -> list[dict[str, Any]]:
         from mcp_hub.tokens import tool_cost
@@ -137,7 +156,10 @@ class Pages:
                     "name": name,
                     "connector": entry.facts.connector,
                     "toolset": entry.facts.toolset,
-                    "kind": "destructive" if entry.facts.destructive else "read-only" if entry.facts.read_only
+                    "kind": "destructive"
+                    if entry.facts.destructive
+                    else "read-only"
+                    if entry.facts.read_only
                     else "write",
                     "tokens": self._costs.get(name),
                     "shown": viewer.caller.policy.permits(entry.facts),
@@ -169,9 +191,14 @@ class Pages:
         flagged = form.get("approve_flagged") == "yes"
         try:
             await asyncio.to_thread(
-                definitions.approve, console.config, arguments["server"], arguments["kind"], arguments["name"],
-                form.get("sha256", ""), flagged,
-            )  # fmt: skip
+                definitions.approve,
+                console.config,
+                arguments["server"],
+                arguments["kind"],
+                arguments["name"],
+                form.get("sha256", ""),
+                flagged,
+            )
         except definitions.Stale as exc:
             console.audit(viewer.caller.name, "pin", arguments, "conflict")
             return console.refuse(viewer, 409, str(exc))
@@ -189,6 +216,7 @@ def _budgets() -> list[dict[str, Any]]:
     rows = []
     for family in m.ratelimit_remaining.collect():
         for sample in family.samples:
-            rows.append({"name": f"{sample.labels['connector']}/{sample.labels['instance']}",
-                         "remaining": int(sample.value)})  # fmt: skip
+            rows.append(
+                {"name": f"{sample.labels['connector']}/{sample.labels['instance']}", "remaining": int(sample.value)}
+            )
     return rows

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
 from mcp_hub.errors import InvalidInput
+from mcp_hub.logs import progress as status
 from model.eval import bias, code, tools
 from model.eval.data import load_bias, load_code, load_tools
 from model.eval.options import check_reports, parse_suites
@@ -89,10 +89,9 @@ async def run_eval_command(args: argparse.Namespace, make_client: Callable[..., 
     else:
         _print_summary(report)
     if failed:
-        print(
+        status(
             f"error: {len(failed)} samples failed on a model error and are not in {args.results.name} "
-            f"(re-run to retry them); first: {failed[0]}",
-            file=sys.stderr,
+            f"(re-run to retry them); first: {failed[0]}"
         )
         return 2
     return 1 if failures else 0
@@ -116,9 +115,9 @@ def _plan(suite: str, target: Target, world: Any, judge: Target | None, max_step
 def _print_summary(report: Report) -> None:
     for suite, skipped in report.skipped.items():
         for task, why in skipped.items():
-            print(f"skipped {suite} task {task}: {why}", file=sys.stderr)
+            status(f"skipped {suite} task {task}: {why}", suite=suite, task=task)
     print(render_markdown(report).split("\n## Bias answers side by side")[0])
     for warning in warnings_of(report):
         print(f"warning: {warning}", file=sys.stderr)
     if report.failures:
-        print("fail-under: " + "; ".join(report.failures), file=sys.stderr)
+        status("fail-under: " + "; ".join(report.failures), failures=report.failures)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 from mcp_hub.config import load_config
+from mcp_hub.logs import add_log_arguments
+from mcp_hub.logs import progress as show_progress
 from mcp_hub.policy import Caller
 from mcp_hub.registry import Registry
 from mcp_hub.server import build_server, hub_policy
@@ -69,6 +70,7 @@ def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     )
     review.add_argument("--verdict-log", help="JSON lines of posting decisions")
     review.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_log_arguments(review)
 
 
 def _share(value: str) -> float:
@@ -100,10 +102,10 @@ async def run_review_command(args: argparse.Namespace, make_client: Callable[...
             what = p.skipped_reason or f"{p.new} new comment(s), {p.already} already posted, {p.outdated} outdated"
             if p.withheld:
                 what += f", {len(p.withheld)} withheld"
-            print(f"posted: {what}", file=sys.stderr)
+            show_progress(f"posted: {what}")
         why = report.coverage.not_reviewed_reason()
         if why:
-            print(f"not reviewed: {why} (exit 2)", file=sys.stderr)
+            show_progress(f"not reviewed: {why} (exit 2)")
     return report.exit_code(args.fail_on)
 
 
@@ -129,7 +131,7 @@ async def _run(
 
     def progress(done: int, total: int, message: str) -> None:
         if not args.json:
-            print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
+            show_progress(f"[{done}/{total}] {message}", done=done, total=total)
 
     async with AsyncExitStack() as stack:
         client = await stack.enter_async_context(make_client(args, settings))

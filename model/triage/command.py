@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_hub.config import load_config
+from mcp_hub.logs import add_log_arguments
 from mcp_hub.policy import Caller
 from mcp_hub.registry import Registry
 from mcp_hub.server import build_server, hub_policy
@@ -46,6 +47,7 @@ def add_triage_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     p.add_argument("--hub-url", help="a hub's Streamable HTTP URL instead of the in-process hub")
     p.add_argument("--verdict-log", help="JSON lines of write decisions")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_log_arguments(p)
 
 
 async def run_triage_command(args: argparse.Namespace, make_client: Callable[..., Any]) -> int:

@@ -9,6 +9,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from mcp_hub.logs import add_log_arguments
+
 
 def add_webhook_command(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("webhook", help="receive GitHub/GitLab webhooks; review PRs and triage issues")
@@ -24,6 +26,7 @@ def add_webhook_command(subparsers: argparse._SubParsersAction) -> None:  # type
     p.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
     p.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
     p.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
+    add_log_arguments(p, level="INFO", fmt="json")
 
 
 def run_webhook_command(args: argparse.Namespace, make_client: Callable[..., Any]) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 
@@ -11,6 +10,7 @@ import anyio
 
 from mcp_hub.config import load_config
 from mcp_hub.errors import ConfigError
+from mcp_hub.logs import EventLog, protect
 from mcp_hub.redaction import Redactor
 from mcp_hub.registry import Registry
 from model.gate import VerdictLog
@@ -19,7 +19,6 @@ from model.settings import take_model_settings
 from model.triage.settings import take_triage_settings
 from model.webhook.app import Service, build_app
 from model.webhook.backpressure import Backpressure, MeteredClient
-from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.runner import JobRunner
 from model.webhook.settings import take_webhook_settings
@@ -30,8 +29,6 @@ from model.webhook.worker import Worker
 async def serve(args: argparse.Namespace) -> int:
     from model.endpoint import resolve_endpoint
 
-    for noisy in ("httpx", "httpx2"):  # one line per request: our own JSON lines say what happened
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     registry = Registry.discover()
     config = load_config(args.config, ecosystem_env=registry.ecosystem_env())
     settings = take_webhook_settings(config)
@@ -39,7 +36,8 @@ async def serve(args: argparse.Namespace) -> int:
     triage = take_triage_settings(config)
     store_url = args.store or settings.store
     secrets = [x.get_secret_value() for x in (settings.github_secret, settings.gitlab_token) if x is not None]
-    log = JsonLog(Redactor([*secrets, store_url]))
+    protect([*secrets, store_url])  # in every log line, the libraries' included
+    log = EventLog(Redactor([*secrets, store_url]))
     if not args.worker_only and not secrets:
         raise ConfigError("set [webhook] github_secret_file or gitlab_token_file: unverified deliveries are refused")
     if (settings.review or settings.commands) and not config.hub.allow_writes and not args.no_worker:
@@ -105,7 +103,9 @@ async def _signals(stop: anyio.Event) -> None:
 async def _http(app: object, host: str, port: int, stop: anyio.Event) -> None:
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))  # type: ignore[arg-type]
+    # log_config=None: uvicorn's records go through the one handler (--log-format), not its own
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", log_config=None, lifespan="off")  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:
 
         async def shutdown() -> None:
