@@ -21,7 +21,7 @@ from typing import Any
 
 from mcp_hub.redaction import Redactor
 
-FIELDS = ("time", "caller", "transport", "tool", "connector", "outcome", "duration_ms", "arguments")
+FIELDS = ("time", "caller", "transport", "tool", "connector", "outcome", "duration_ms", "arguments", "approval")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +120,10 @@ def export(
     writer.writerow(FIELDS)
     for entry in found:
         row = [entry.get(k, "") for k in FIELDS]
-        row[-1] = json.dumps(entry.get("arguments", {}), ensure_ascii=False, separators=(",", ":"))
+        row[-2] = json.dumps(entry.get("arguments", {}), ensure_ascii=False, separators=(",", ":"))
+        row[-1] = (
+            json.dumps(entry["approval"], ensure_ascii=False, separators=(",", ":")) if "approval" in entry else ""
+        )
         # A cell a spreadsheet would run as a formula (=, +, -, @) is prefixed with a quote.
         writer.writerow([f"'{c}" if isinstance(c, str) and c[:1] in ("=", "+", "-", "@") else c for c in row])
         yield buffer.getvalue()
