@@ -116,6 +116,24 @@ def wait_for(check: Callable[[], Any], timeout_s: float = 15) -> Any:
     raise AssertionError("timed out")
 
 
+def run_async(function: Callable[..., Any], *args: Any) -> Any:
+    """`anyio.run` in a thread of its own (Playwright's sync API keeps an event loop in the test's)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = anyio.run(function, *args)
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
 def notes(base: str) -> list[str]:
     async def listed() -> list[str]:
         client, http = client_for(f"{base}/mcp", ADMIN)
@@ -123,4 +141,4 @@ def notes(base: str) -> list[str]:
             result = await client.call_tool("notes_list_notes", {})
             return [n["text"] for n in (result.structured_content or {})["notes"]]
 
-    return anyio.run(listed)
+    return run_async(listed)  # type: ignore[no-any-return]

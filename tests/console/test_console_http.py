@@ -73,7 +73,7 @@ def test_security_headers_on_every_response(tmp_path: Path) -> None:
         for answer in answers:
             assert answer.headers["content-security-policy"] == CSP
             assert answer.headers["x-content-type-options"] == "nosniff"
-            assert answer.headers["referrer-policy"] == "no-referrer"
+            assert answer.headers["referrer-policy"] == "same-origin"
         cookie = next(c for c in answers[-1].request.headers.get("cookie", "").split("; ") if c)
         assert cookie.startswith("mcp_hub_console=")
         set_cookie = http.get(f"{base}/console/login").headers["set-cookie"]
