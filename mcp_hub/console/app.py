@@ -8,6 +8,7 @@ Every POST crosses `_posted`, the one place that checks the origin and the CSRF 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -72,6 +73,10 @@ class Console:
         self.lifetime_s = hub.console_session_minutes * 60
         self.templates = Environment(loader=PackageLoader("mcp_hub.console", "templates"), autoescape=True)
         self.templates.filters["qs"] = lambda params: urlencode(params)
+        # Readable JSON (`tojson` escapes < > & as \u003c…): a plain string, so autoescaping applies to it.
+        self.templates.filters["pretty"] = lambda value, indent=None: json.dumps(
+            value, indent=indent, ensure_ascii=False, default=str
+        )
 
     # -- who is asking ------------------------------------------------------------------------------
 
