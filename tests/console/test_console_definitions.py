@@ -12,7 +12,7 @@ import httpx2
 
 from mcp_hub.federation.lockfile import lock_file, seen_file
 from mcp_hub.federation.pins import observe
-from tests.console.support import ADMIN, VIEWER, console_hub, csrf_of, login
+from tests.console.support import ADMIN, VIEWER, console_hub, login
 
 SAFE = {"name": "get_time", "description": "Current time.", "inputSchema": {"type": "object"}}
 CHANGED = {"name": "get_time", "description": "Current time in a zone.", "inputSchema": {"type": "object"}}
