@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+from model.webhook.logs import JsonLog
 
 from connectors.github import GithubConnector
 from mcp_hub.config import load_config
@@ -30,7 +31,6 @@ from model.webhook import ask as ask_module
 from model.webhook.app import Service, build_app
 from model.webhook.backpressure import Backpressure, MeteredClient
 from model.webhook.jobs import Job
-from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.runner import JobRunner
 from model.webhook.settings import take_webhook_settings

@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+from model.webhook.logs import JsonLog
 
 from connectors.github import GithubConnector
 from connectors.gitlab import GitlabConnector
@@ -22,7 +23,6 @@ from model.triage.settings import TriageSettings
 from model.webhook import answer as answer_module
 from model.webhook.app import Service, build_app
 from model.webhook.backpressure import Backpressure, MeteredClient
-from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.runner import JobRunner
 from model.webhook.settings import take_webhook_settings
