@@ -9,7 +9,8 @@
     mcp-hub servers status|diff|pin [NAME] [--config FILE] [--servers FILE] [--connect] [--yes] [--approve-flagged]
 
 The other commands plug in through the `mcp_hub.commands` entry-point group (mcp_hub/commands.py):
-`postgres` (connectors/postgres/commands.py), `model`, `agent`, `review`, `triage`, `webhook` (model/cli.py).
+`postgres` (connectors/postgres/commands.py), `approvals` (mcp_hub/approvals/commands.py), `model`, `agent`,
+`review`, `triage`, `webhook` (model/cli.py).
 `mcp-hub --help` lists them all; `serve` imports none of them.
 
 Logs go to stderr, never stdout (stdout is the stdio transport).

@@ -148,8 +148,11 @@ class PolicySettings(BaseModel):
     #: HTTP calls a minute for callers under this policy (a token, or OIDC subjects mapped to it);
     #: unset: `http.calls_per_minute`.
     calls_per_minute: int | None = Field(default=None, ge=1)
+    #: Write-tool globs whose calls by these callers wait for a person's approval, on top of
+    #: `hub.approve_writes` (mcp_hub/approvals/).
+    approve_writes: list[str] = Field(default_factory=list)
 
-    _lists = field_validator("connectors", "toolsets", "allow", "deny", mode="before")(_split_list)
+    _lists = field_validator("connectors", "toolsets", "allow", "deny", "approve_writes", mode="before")(_split_list)
 
 
 #: The shortest static HTTP token accepted (an empty or short one would unlock a public bind).

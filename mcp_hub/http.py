@@ -101,6 +101,7 @@ def _narrowed(policy: Policy, spec: PolicySettings) -> Policy:
         allow=spec.allow,
         deny=spec.deny,
         connectors=spec.connectors,
+        hold=spec.approve_writes,
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import anyio
 
 from mcp_hub.approvals import Approval, ApprovalQueue, HoldRequest
+from mcp_hub.errors import HubError
 
 AskFn = Callable[[str], Awaitable[bool]]
 
@@ -55,13 +56,15 @@ class Approver:
     transport: str = "agent"
     #: The queue's final records, one per write that waited (newest last).
     decided: list[Approval] = field(default_factory=list)
+    #: Why the queue could not be used, the last time it could not (the write was denied).
+    unreachable: str | None = None
 
     def covered(self, tool: str) -> bool:
         return any(fnmatchcase(tool, glob) for glob in self.globs)
 
     async def decide(self, request: ApprovalRequest) -> tuple[bool, str]:
         """(approved, how): how is "glob", "person", "denied-by-person", "non-interactive", or for the
-        queue "queue-approved", "queue-denied", "queue-expired", "queue-cancelled"."""
+        queue "queue-approved", "queue-denied", "queue-expired", "queue-cancelled", "queue-unreachable"."""
         if not request.needs_person and self.covered(request.tool):
             return True, "glob"
         if self.queue is not None:
@@ -74,7 +77,15 @@ class Approver:
         return False, "denied-by-person"
 
     async def _wait_in_queue(self, queue: ApprovalQueue, request: ApprovalRequest) -> tuple[bool, str]:
+        """Submit and wait; a queue that cannot be reached denies (the write is not done: fail closed)."""
         self.asked.append(request)
+        try:
+            return await self._submit_and_wait(queue, request)
+        except HubError as exc:
+            self.unreachable = exc.message
+            return False, "queue-unreachable"
+
+    async def _submit_and_wait(self, queue: ApprovalQueue, request: ApprovalRequest) -> tuple[bool, str]:
         pending = await queue.submit(
             HoldRequest(
                 caller=self.caller,

@@ -124,7 +124,9 @@ class Gate:
             findings=tuple(findings),
         )
         approved, how = await self.approver.decide(request)
-        if how.startswith("queue-") and self.approver.decided:
+        if how == "queue-unreachable":
+            reasons = [*reasons, f"the approvals queue could not be reached: {self.approver.unreachable}"]
+        elif how.startswith("queue-") and self.approver.decided:
             final = self.approver.decided[-1]
             said = f"{final.status} in the approvals queue" + (f" by {final.decided_by}" if final.decided_by else "")
             reasons = [*reasons, said + (f": {final.note}" if final.note else "")]

@@ -12,7 +12,8 @@ The API (what the console and `mcp-hub approvals` call)::
 
     from mcp_hub.approvals import ApprovalQueue, ApprovalFilter, Page
 
-    queue = ApprovalQueue.from_config(config)            # a HubConfig; or ApprovalQueue(store, audit=...)
+    queue = server.approvals                             # inside the hub (HubServer): the queue its holds use
+    queue = ApprovalQueue.from_config(config)            # elsewhere (a HubConfig); needs a shared hub.state_url
     page = await queue.list(ApprovalFilter(status="pending"), Page(number=1, size=50))
     page.items, page.total, page.has_next                # newest first
     approval = await queue.get(approval_id)              # None when unknown

@@ -1,4 +1,7 @@
-"""The hub's own holds: a tool call matching `hub.approve_writes` waits for a person before it runs.
+"""The hub's own holds: a write matching the caller's policy `hold` globs waits for a person before it runs.
+
+The globs are `hub.approve_writes` for every caller, plus a token's or named policy's own
+`approve_writes` (`Policy.held_by`).
 
 `HubServer.call_tool` (the one path every MCP call of every transport crosses: stdio, SSE, Streamable
 HTTP, in-process) asks `HubHolds.hold` after the policy admitted the call and before the tool runs.
@@ -8,13 +11,17 @@ Approved: `hold` returns None and the caller runs the tool, once. Denied, expire
 tool error naming who decided and the note, and the tool does not run.
 
 Read-only tools are never held (a glob such as `github_*` must not stall reads).
+
+The reviewer sees the target's visibility: from a probe read of the same connector (`PROBES`: one
+branch of the repository, the read the agent's flow guard uses), run by the hub itself (not audited,
+its result never reaches the caller) when the caller's policy may make that read; else `unknown`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
 from mcp_types import CallToolResult, TextContent
@@ -24,30 +31,40 @@ from mcp_hub.approvals.record import Approval
 from mcp_hub.catalog import ERROR_META_KEY
 from mcp_hub.policy import Caller, ToolFacts
 
+#: connector -> (read tool, the argument naming the repository) whose provenance tells a target's visibility.
+PROBES: dict[str, tuple[str, str]] = {
+    "github": ("github_list_branches", "repo"),
+    "gitlab": ("gitlab_list_branches", "project"),
+}
+#: (tool name, arguments) -> the provenance of that read's result ({} when it failed or is not allowed).
+Probe = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
 
 @dataclass
 class HubHolds:
     queue: ApprovalQueue
-    globs: tuple[str, ...]
-
-    def rule_for(self, tool: ToolFacts) -> str | None:
-        """The glob that holds `tool`, or None (read-only tools: always None)."""
-        if tool.read_only:
-            return None
-        return next((glob for glob in self.globs if fnmatchcase(tool.name, glob)), None)
 
     async def hold(
-        self, caller: Caller, tool: ToolFacts, arguments: dict[str, Any], context: Any, rule: str
+        self,
+        caller: Caller,
+        tool: ToolFacts,
+        arguments: dict[str, Any],
+        context: Any,
+        rule: str,
+        probe: Probe | None = None,
     ) -> tuple[Approval, CallToolResult | None]:
         """Wait for a decision on this call: (the final approval, None to run it | the error to return)."""
+        target = _target(tool, arguments)
+        visibility = await _visibility(tool, arguments, probe) if target else None
         approval = await self.queue.submit(
             HoldRequest(
                 caller=caller.name,
                 transport=caller.transport,
                 tool=tool.name,
                 arguments=arguments,
-                reasons=[f"policy: hub.approve_writes holds {tool.name} (rule {rule!r})"],
-                target=_target(tool, arguments),
+                reasons=[f"policy: approve_writes holds {tool.name} for {caller.name} (rule {rule!r})"],
+                target=target,
+                target_visibility=visibility,
                 rule=rule,
             )
         )
@@ -90,3 +107,22 @@ def _target(tool: ToolFacts, arguments: dict[str, Any]) -> str | None:
         if isinstance(value, str | int) and str(value):
             return f"{tool.connector}://{str(value).strip('/')}"
     return None
+
+
+async def _visibility(tool: ToolFacts, arguments: dict[str, Any], probe: Probe | None) -> str | None:
+    spec = PROBES.get(tool.connector)
+    if probe is None or spec is None:
+        return None
+    name, key = spec
+    place = arguments.get(key)
+    if not isinstance(place, str | int) or not str(place):
+        return None
+    probe_args: dict[str, Any] = {key: place, "limit": 1}
+    if "instance" in arguments:
+        probe_args["instance"] = arguments["instance"]
+    try:
+        provenance = await probe(name, probe_args)
+    except Exception:
+        return None
+    visibility = provenance.get("visibility")
+    return visibility if isinstance(visibility, str) else None

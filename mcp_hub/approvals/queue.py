@@ -93,6 +93,9 @@ class ApprovalQueue:
         self.redactor = redactor or Redactor()
         self.audit = audit or AuditLog(None, self.redactor)
         self.ttl_s = ttl_s
+        #: A waiter's first poll and the longest gap between two (each gap grows by half).
+        self.poll_s = POLL_FIRST_S
+        self.poll_max_s = POLL_MAX_S
 
     @classmethod
     def from_config(
@@ -180,7 +183,7 @@ class ApprovalQueue:
         return approval
 
     async def wait(
-        self, approval_id: str, *, progress: Progress | None = None, poll_s: float = POLL_FIRST_S
+        self, approval_id: str, *, progress: Progress | None = None, poll_s: float | None = None
     ) -> Approval:
         """Until the approval is decided or expires; returns the final record (never `pending`).
 
@@ -188,25 +191,27 @@ class ApprovalQueue:
         came first wins). Cancelled (the caller went away), it records `cancelled` unless a decision
         came first, and re-raises.
         """
-        delay = poll_s
-        while True:
-            found = await self.store.get(approval_id)
-            if found is None:
-                raise InvalidInput(f"approval {approval_id!r} is gone from the store")
-            if found.status in FINAL:
-                return found
-            now = time.time()
-            if now >= found.expires_at:
-                return await self._expire(approval_id)
-            if progress is not None:
-                await progress(found, now)
-            try:
+        waiter = "the waiting caller"
+        try:
+            delay = poll_s or self.poll_s
+            while True:
+                found = await self.store.get(approval_id)
+                if found is None:
+                    raise InvalidInput(f"approval {approval_id!r} is gone from the store")
+                waiter = found.caller
+                if found.status in FINAL:
+                    return found
+                now = time.time()
+                if now >= found.expires_at:
+                    return await self._expire(approval_id)
+                if progress is not None:
+                    await progress(found, now)
                 await anyio.sleep(min(delay, max(found.expires_at - now, 0.01)))
-            except anyio.get_cancelled_exc_class():
-                with anyio.CancelScope(shield=True):
-                    await self.cancel(approval_id, by=found.caller)
-                raise
-            delay = min(delay * 1.5, POLL_MAX_S)
+                delay = min(delay * 1.5, max(self.poll_max_s, delay))
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                await self.cancel(approval_id, by=waiter)
+            raise
 
     async def cancel(self, approval_id: str, by: str) -> Approval | None:
         now = time.time()

@@ -1,8 +1,8 @@
 """The console's side of the approvals queue (`mcp_hub.approvals`), and how one record is shown.
 
 The queue (persistence in the hub's shared state, waiting, expiry, race-safe decisions, the CLI) is
-`mcp_hub.approvals.ApprovalQueue`: the hub's own (`server.holds.queue`) when `hub.approve_writes` is
-set, else one opened on `hub.state_url` (the same store agents submit to). `view()` is the one place
+`mcp_hub.approvals.ApprovalQueue`: the hub's own (`server.approvals`, on `hub.state_url`: the same
+store its holds and unattended agents submit to). `view()` is the one place
 that reads a record's fields for the templates; every value is rendered as text (autoescaped).
 """
 
@@ -15,9 +15,10 @@ from mcp_hub.approvals import ApprovalQueue
 
 
 def queue_for(server: Any, config: Any) -> ApprovalQueue:
-    holds = getattr(server, "holds", None)
-    if holds is not None:
-        return holds.queue  # type: ignore[no-any-return]
+    """The hub's queue (`HubServer.approvals`, on `hub.state_url`: the one its holds and agents use)."""
+    queue = getattr(server, "approvals", None)
+    if isinstance(queue, ApprovalQueue):
+        return queue
     return ApprovalQueue.from_config(config, audit=server.audit, redactor=server.redactor)
 
 

@@ -119,6 +119,6 @@ def _print_summary(report: Report) -> None:
             status(f"skipped {suite} task {task}: {why}", suite=suite, task=task)
     print(render_markdown(report).split("\n## Bias answers side by side")[0])
     for warning in warnings_of(report):
-        print(f"warning: {warning}", file=sys.stderr)
+        status(f"warning: {warning}", warning=warning)
     if report.failures:
         status("fail-under: " + "; ".join(report.failures), failures=report.failures)
