@@ -32,9 +32,9 @@ def view(record: Any) -> dict[str, Any]:
     """An `Approval`'s fields for the templates."""
     evidence = record.evidence
     reasons = list(record.reasons)
-    if record.flow_reason and record.flow_reason not in reasons:
+    if record.flow_reason and not any(record.flow_reason in str(r) for r in reasons):
         reasons.append(f"flow guard: {record.flow_reason}")
-    reasons += [f"read private source: {s}" for s in record.sources]
+    reasons += [f"read private source: {s}" for s in record.sources if not any(s in str(r) for r in reasons)]
     reasons += [f"scanner: {f.get('message') or f}" for f in record.scanner_findings]
     return {
         "id": record.id,
