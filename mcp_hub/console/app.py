@@ -283,13 +283,38 @@ def _signed_in(handler: Handler, console: Console) -> Callable[[Request], Awaita
     return endpoint
 
 
-def _with_headers(app: ASGIApp) -> ASGIApp:
+TEXTUAL = (b"text/", b"application/json", b"application/x-ndjson")
+
+
+def _guarded(app: ASGIApp, redactor: Any) -> ASGIApp:
+    """Every console response gets the security headers, and every text body the hub's redaction (the
+    tokens, the console key, the connectors' secrets, secret-shaped strings): the one choke point
+    between whatever a page or export holds and the browser."""
+
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        held: Message | None = None
+        textual = False
+
         async def sending(message: Message) -> None:
+            nonlocal held, textual
             if message["type"] == "http.response.start":
                 names = {name for name, _ in SECURITY_HEADERS}
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message = {**message, "headers": kept + SECURITY_HEADERS}
+                kind = next((v for k, v in kept if k.lower() == b"content-type"), b"")
+                textual = kind.startswith(TEXTUAL)
+                held = {**message, "headers": kept + SECURITY_HEADERS}
+                return
+            if message["type"] == "http.response.body":
+                body = message.get("body", b"")
+                if textual and body:
+                    body = redactor.redact(body.decode("utf-8", "replace")).encode()
+                if held is not None:  # the length is known only now
+                    headers = [(k, v) for k, v in held["headers"] if k.lower() != b"content-length"]
+                    if not message.get("more_body", False):
+                        headers.append((b"content-length", str(len(body)).encode()))
+                    await send({**held, "headers": headers})
+                    held = None
+                message = {**message, "body": body}
             await send(message)
 
         await app(scope, receive, sending)
@@ -320,6 +345,10 @@ def build_console(server: Any, config: Any, guard: Any, queue: ApprovalQueue | N
         Route("/console/definitions", _signed_in(pages.definitions, console), methods=["GET"]),
         Route("/console/definitions/approve", pages.approve_definition, methods=["POST"]),
     ]
-    app = _with_headers(Router(routes=routes))
+    redactor = server.redactor
+    redactor.add([token.secret for token in guard.tokens])
+    if config.hub.console_secret is not None:
+        redactor.add([config.hub.console_secret])
+    app = _guarded(Router(routes=routes), redactor)
     app.console = console  # type: ignore[attr-defined]  # for tests and the HTTP guard
     return app
