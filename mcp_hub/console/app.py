@@ -9,6 +9,7 @@ Every POST crosses `_posted`, the one place that checks the origin and the CSRF 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -178,12 +179,16 @@ class Console:
             static = any(t.name == caller.name for t in self.guard.tokens)
             via, policy = ("token", caller.name) if static else ("oidc", self._oidc_policy(caller))
             fingerprint = self.signer.fingerprint(token) if static else ""
-            session = self.signer.new_session(caller.name, via, policy, fingerprint, self.lifetime_s)
+            lifetime = self.lifetime_s if static else min(self.lifetime_s, _jwt_lifetime(token))
+            session = self.signer.new_session(caller.name, via, policy, fingerprint, lifetime)
         self.audit(session.caller, "login", {"via": session.via}, "ok")
         response = RedirectResponse("/console/approvals", status_code=303)
         secure = request.url.scheme == "https"
         value = self.signer.cookie_value(session)
-        response.headers.append("set-cookie", cookie_header(COOKIE, value, secure=secure, max_age=self.lifetime_s))
+        response.headers.append(
+            "set-cookie",
+            cookie_header(COOKIE, value, secure=secure, max_age=max(0, int(session.expires - time.time()))),
+        )
         response.headers.append("set-cookie", cookie_header(LOGIN_COOKIE, "", secure=secure, max_age=0))
         return response
 
@@ -261,6 +266,19 @@ class Console:
             return self.refuse(viewer, 409, f"this approval is {status} already: your decision was not recorded")
         # The queue audits the decision itself (transport console, the approval's id, status and note).
         return RedirectResponse(f"/console/approvals/{approval_id}", status_code=303)
+
+
+def _jwt_lifetime(token: str) -> float:
+    """Seconds until an OIDC access token's `exp` (the guard verified it already): a session opened with it
+    ends when it does."""
+    import base64
+
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return max(0.0, float(claims["exp"]) - time.time())
+    except (IndexError, ValueError, KeyError, TypeError):
+        return 0.0
 
 
 def _page(request: Request) -> int:
