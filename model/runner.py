@@ -32,9 +32,6 @@ async def run_agent_command(args: argparse.Namespace, make_client: Callable[...,
     log_path = args.verdict_log or settings.verdict_log or VerdictLog.beside(config.hub.audit_log)
     approver = Approver(globs=tuple(args.approve or settings.approve), ask=terminal_ask())
     wait = settings.wait_for_approval if getattr(args, "wait_for_approval", None) is None else args.wait_for_approval
-    if wait:
-        approver.queue = ApprovalQueue.from_config(config)
-        approver.caller, approver.transport = AGENT_CALLER, "http" if args.hub_url else "memory"
     gate = Gate(approver, FlowGuard(), VerdictLog(log_path), run=new_run_id())
     options = AgentOptions(
         max_steps=args.max_steps or settings.max_steps,
@@ -43,15 +40,19 @@ async def run_agent_command(args: argparse.Namespace, make_client: Callable[...,
     )
     show = _printer(args)
     async with AsyncExitStack() as stack:
-        if approver.queue is not None:
-            await approver.queue.store.check()
-            stack.push_async_callback(approver.queue.aclose)
+        redactor = None
         client = await stack.enter_async_context(make_client(args, settings))
         if args.hub_url:
             session = await stack.enter_async_context(open_hub(args.hub_url))
         else:
             server = build_server(config, registry=registry, caller=Caller(AGENT_CALLER, "memory", hub_policy(config)))
+            redactor = server.redactor  # knows the connectors' secrets: none of them reaches the queue
             session = await stack.enter_async_context(open_hub(server))
+        if wait:  # writes that need a person wait in the approvals queue (hub.state_url)
+            approver.queue = ApprovalQueue.from_config(config, redactor=redactor)
+            approver.caller, approver.transport = AGENT_CALLER, "http" if args.hub_url else "memory"
+            await approver.queue.store.check()
+            stack.push_async_callback(approver.queue.aclose)
         agent = Agent(client, session, profile, gate, options, on_event=show)
         result = await agent.run(args.task)
     if args.json:

@@ -5,8 +5,9 @@ names (Redis or PostgreSQL for a hub with replicas; in-process state lives only 
 process, so the CLI can only see a queue in a shared store). Decisions are audited to `hub.audit_log`
 with the deciding person (`--by`, default: $USER) and the transport `cli`.
 
-Exit codes: 0 done; 1 the approval was already decided (or expired): the first decision stands and
-is printed; 2 a configuration or input problem (unknown id, a denial without a note).
+Exit codes: 0 done (or the same decision already stood: deciding again is idempotent); 1 an other
+decision came first (or it expired): that decision stands and is printed; 2 a configuration or input
+problem (unknown id, a denial without a note).
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ async def _decide(args: argparse.Namespace, queue: ApprovalQueue) -> int:
             + (f": {a.note}" if a.note else ""),
             file=sys.stderr,
         )
-    return 0 if decision.won else 1
+    wanted = "approved" if args.approvals_command == "approve" else "denied"
+    return 0 if decision.won or a.status == wanted else 1
 
 
 def describe(a: Approval) -> str:

@@ -6,7 +6,6 @@ decision fields change (`status`, `decided_by`, `note`, `decided_at`), exactly o
 
 from __future__ import annotations
 
-import difflib
 import json
 import secrets
 import time
@@ -126,6 +125,8 @@ def evidence_of(tool: str, arguments: dict[str, Any]) -> Evidence:
 
 
 def _diff(path: str, content: str | None) -> str:
+    import difflib  # only when a file write is held (not on every hub's start-up)
+
     path = path.strip("/")
     if content is None:  # a deletion in commit_files
         return f"--- a/{path}\n+++ /dev/null\n@@ file deleted @@\n"

@@ -312,3 +312,17 @@ async def test_an_unreachable_store_is_a_config_error_without_the_password() -> 
         await store.aclose()
     with pytest.raises(ConfigError, match="unsupported scheme"):
         open_approvals("mysql://x/y")
+
+
+@pytest.mark.parametrize("told", [True, False])
+async def test_the_queue_redacts_what_the_hub_knows_is_secret(told: bool) -> None:
+    """A configured secret with no telltale shape is masked because the hub's redactor knows it; a
+    queue not told it would store it (what the check above would then catch)."""
+    plain_secret = "correct-horse-battery-staple-42"
+    store = InProcessApprovals()
+    queue = ApprovalQueue(store, redactor=Redactor([plain_secret] if told else []))
+    held = await queue.submit(
+        HoldRequest("agent", "memory", "slack_post_message", {"channel": "C1", "text": f"pw {plain_secret}"})
+    )
+    stored = json.dumps((await store.get(held.id)).to_json())  # type: ignore[union-attr]
+    assert (plain_secret in stored) is not told

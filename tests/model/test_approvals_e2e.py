@@ -146,15 +146,18 @@ async def test_an_unattended_agents_held_write_is_listed_and_happens_once_when_a
     [run] = runs
     assert [(c.tool, c.status) for c in run.result.calls][-1] == ("github_add_issue_comment", "called")
     assert comment_bodies(github, "acme/widgets", 40).count(BODY) == 1
-    # approving again changes nothing: exit 1, the first decision stands, still one comment
+    # approving again changes nothing (idempotent: exit 0, not won), the first decision stands, one comment
     code, again = await cli_json(shared, "approve", approval_id, "--by", "bob", "--json")
-    assert code == 1 and not again["won"] and again["approval"]["decided_by"] == "alice"
+    assert code == 0 and not again["won"] and again["approval"]["decided_by"] == "alice"
+    code, denied = await cli_json(shared, "deny", approval_id, "--by", "bob", "--note", "too late", "--json")
+    assert code == 1 and not denied["won"] and denied["approval"]["status"] == "approved"
     assert comment_bodies(github, "acme/widgets", 40).count(BODY) == 1
     audit = [json.loads(line) for line in (shared.config.parent / "audit.jsonl").read_text().splitlines()]
     assert [(e["outcome"], e["caller"]) for e in audit if e.get("approval")] == [
         ("approval_pending", "agent"),
         ("approved", "alice"),
         ("approved_too_late", "bob"),
+        ("denied_too_late", "bob"),
     ]
 
 
@@ -388,4 +391,56 @@ async def test_without_shared_state_the_hubs_own_queue_holds_and_decides(
                 await anyio.sleep(0.02)
         assert (await hub.approvals.decide(pending[0].id, True, "alice", transport="console")).won
     assert not results[0].is_error
+    assert comment_bodies(github, "acme/widgets", 40).count(COMMENT["body"]) == 1
+
+
+async def test_a_held_call_over_stdio_waits_in_a_real_hub_process(
+    github: Any, github_served: tuple[Any, str], shared: Shared
+) -> None:
+    """`mcp-hub serve` (stdio, its own process) holds the call; `mcp-hub approvals approve` from another
+    process lets it run, once."""
+    import os
+    import sys
+
+    from mcp import StdioServerParameters
+
+    from tests.connectors.github.fake_state import PAT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_HUB_")} | {
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "GITHUB_TOKEN": PAT,
+        "GITHUB_API_URL": github_served[1],
+        "MCP_HUB_GITHUB__RETRY_BASE_DELAY_S": "0",
+        "MCP_HUB_CONNECTORS": "github",
+        "MCP_HUB_TOOLSETS": "all",
+        "MCP_HUB_ALLOW_WRITES": "1",
+        "MCP_HUB_APPROVE_WRITES": "github_add_issue_comment",
+        "MCP_HUB_CATALOG_CACHE": "0",
+    }
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-c", "from mcp_hub.cli import main; raise SystemExit(main())", "serve", "--config", str(shared.config)],
+        env=env,
+    )
+    progress: list[float] = []
+    results: list[Any] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+
+            async def call() -> None:
+                results.append(
+                    await client.call_tool("github_add_issue_comment", COMMENT, progress_callback=on_progress)
+                )
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(call)
+                [approval_id] = await pending_ids(shared)
+                assert COMMENT["body"] not in comment_bodies(github, "acme/widgets", 40)
+                code, decided = await cli_json(shared, "approve", approval_id, "--by", "frank", "--json")
+                assert code == 0 and decided["won"]
+    assert not results[0].is_error and progress
     assert comment_bodies(github, "acme/widgets", 40).count(COMMENT["body"]) == 1
