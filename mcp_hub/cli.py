@@ -230,6 +230,8 @@ def _check_toolsets(chosen: list[str], server: HubServer, registry: Any) -> None
 def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.port is not None and not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: a port is a number from 0 to 65535")
+    if getattr(args, "console", False) and args.transport != "http":
+        raise ConfigError("--console needs --transport http (the console is served beside /mcp)")
     config, server, installed = _build(args, args.transport, use_catalog_cache=True)
     configure(args, level=config.hub.log_level, fmt=config.hub.log_format, redactor=server.redactor)
     if args.transport == "stdio":

@@ -37,6 +37,8 @@ from mcp_hub.errors import InvalidInput
 from mcp_hub.policy import Caller
 
 MAX_FORM_BYTES = 65_536
+#: Sign-in attempts a minute per client address (counted across replicas in the shared state).
+LOGIN_ATTEMPTS_PER_MINUTE = 20
 MAX_NOTE_CHARS = 2000
 STATIC = Path(__file__).parent / "static"
 #: On every console response, errors and redirects included.
@@ -159,6 +161,13 @@ class Console:
         form, problem = await self._posted(request, None)
         if problem not in (None, "not signed in"):
             return self.refuse(None, 403, str(problem))
+        client = request.client.host if request.client is not None else "?"
+        wait = await self.guard.call_rate.admit(f"console-login:{client}", LOGIN_ATTEMPTS_PER_MINUTE)
+        if wait is not None:
+            self.audit("(anonymous)", "login", {"client": client}, "rate_limited")
+            response = self.refuse(None, 429, f"too many sign-in attempts: try again in {wait} s")
+            response.headers["retry-after"] = str(wait)
+            return response
         if not self.signer.login_csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
             return self.refuse(None, 403, "the login form expired or came from elsewhere: open /console/login again")
         token = form.get("token", "").strip()

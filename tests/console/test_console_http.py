@@ -165,3 +165,34 @@ def test_audit_search_and_export(tmp_path: Path) -> None:
         none = http.get(f"{base}/console/audit.csv", params={"caller": "nobody-at-all"}).text
         assert none.strip() == "time,caller,transport,tool,connector,outcome,duration_ms,arguments,approval"
         assert ADMIN not in http.get(f"{base}/console/audit.csv").text
+
+
+def test_mcp_hub_serve_console_flag(tmp_path: Path) -> None:
+    """The real `mcp-hub serve --transport http --console` in a subprocess; `--console` with stdio is an error."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.http_server import free_port, wait_healthy
+
+    root = Path(__file__).resolve().parents[2]
+    hub = str(Path(sys.executable).with_name("mcp-hub"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_HUB_") and k != "DATABASE_URL"}
+    env |= {"PYTHONPATH": str(root), "MCP_HUB_HTTP__TOKENS__ADMIN__TOKEN": ADMIN, "MCP_HUB_CONNECTORS": "[]"}
+    port = free_port()
+    proc = subprocess.Popen(
+        [hub, "serve", "--transport", "http", "--port", str(port), "--console"], env=env,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_healthy(proc, port, 30, "hub did not start")
+        with httpx2.Client() as http:
+            base = f"http://127.0.0.1:{port}"
+            assert http.get(f"{base}/console/login").headers["content-security-policy"] == CSP
+            login(http, base, ADMIN)
+            assert "signed in as admin" in http.get(f"{base}/console/approvals").text
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    refused = subprocess.run([hub, "serve", "--console"], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "--console needs --transport http" in refused.stderr

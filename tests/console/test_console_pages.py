@@ -115,3 +115,21 @@ def test_autoescaping_is_what_keeps_hostile_text_inert(tmp_path: Path) -> None:
         env.filters["pretty"] = lambda value, indent=None: json.dumps(value, indent=indent)
         page = env.get_template("approval.html").render(viewer=None, csrf="", a=view(record), tab="approvals")
         assert (HOSTILE in page) is (not autoescape)
+
+
+def test_sign_in_attempts_are_rate_limited(tmp_path: Path) -> None:
+    import time
+
+    from mcp_hub.console import app as console_app
+
+    if time.time() % 60 > 50:  # the limit counts per clock minute: start the attempts inside one
+        time.sleep(60.1 - time.time() % 60)
+    with console_hub(tmp_path) as (base, _), httpx2.Client() as http:
+        page = http.get(f"{base}/console/login").text
+        codes = [
+            http.post(f"{base}/console/login", data={"csrf": csrf_of(page), "token": f"guess-{i:020d}"}).status_code
+            for i in range(console_app.LOGIN_ATTEMPTS_PER_MINUTE + 1)
+        ]
+        assert codes[:-1] == [401] * console_app.LOGIN_ATTEMPTS_PER_MINUTE and codes[-1] == 429
+        right = http.post(f"{base}/console/login", data={"csrf": csrf_of(page), "token": ADMIN})
+        assert right.status_code == 429 and "retry-after" in right.headers  # even the right token waits
