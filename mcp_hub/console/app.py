@@ -191,15 +191,15 @@ class Console:
             lifetime = self.lifetime_s if static else min(self.lifetime_s, _jwt_lifetime(token))
             session = self.signer.new_session(caller.name, via, policy, fingerprint, lifetime)
         self.audit(session.caller, "login", {"via": session.via}, "ok")
-        response = RedirectResponse("/console/approvals", status_code=303)
+        redirect = RedirectResponse("/console/approvals", status_code=303)
         secure = request.url.scheme == "https"
         value = self.signer.cookie_value(session)
-        response.headers.append(
+        redirect.headers.append(
             "set-cookie",
             cookie_header(COOKIE, value, secure=secure, max_age=max(0, int(session.expires - time.time()))),
         )
-        response.headers.append("set-cookie", cookie_header(LOGIN_COOKIE, "", secure=secure, max_age=0))
-        return response
+        redirect.headers.append("set-cookie", cookie_header(LOGIN_COOKIE, "", secure=secure, max_age=0))
+        return redirect
 
     def _oidc_policy(self, caller: Caller) -> str:
         for name, policy in self.guard.policies.items():

@@ -10,7 +10,6 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from model.webhook.logs import JsonLog
 
 from connectors.github import GithubConnector
 from connectors.gitlab import GitlabConnector
