@@ -1,20 +1,29 @@
-"""Two hub replicas sharing Redis: a call held on one is approved in the other's console and resumes."""
+"""Two hub replicas sharing Redis or PostgreSQL state: a call held on one is approved in the other's
+console and resumes; the control shows that without shared state the other replica never sees it."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import httpx2
 import pytest
 
-from tests.conftest import RedisTarget
 from tests.console.support import ADMIN, BackgroundCall, console_hub, csrf_of, login, notes, wait_for
+from tests.pg import TestDatabase
 
 
-@pytest.mark.parametrize("shared", [True, False], ids=["redis", "in-process (the control)"])
-def test_approve_on_one_replica_resumes_the_other(tmp_path: Path, redis_target: RedisTarget, shared: bool) -> None:
-    env = {"MCP_HUB_STATE_URL": redis_target.url, "MCP_HUB_STATE_PREFIX": redis_target.prefix} if shared else {}
+@pytest.mark.parametrize("store", ["redis", "postgres", "in-process"])
+def test_approve_on_one_replica_resumes_the_other(tmp_path: Path, request: pytest.FixtureRequest, store: str) -> None:
+    shared = store != "in-process"  # in-process: the control
+    env: dict[str, str] = {}
+    if store == "redis":
+        redis = request.getfixturevalue("redis_target")
+        env = {"MCP_HUB_STATE_URL": redis.url, "MCP_HUB_STATE_PREFIX": redis.prefix}
+    elif store == "postgres":
+        db: TestDatabase = request.getfixturevalue("pg_dsn")
+        env = {"MCP_HUB_STATE_URL": db.superuser_dsn, "MCP_HUB_STATE_PREFIX": f"console-{uuid.uuid4().hex[:10]}:"}
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     with console_hub(tmp_path / "a", env) as (replica_a, _), console_hub(tmp_path / "b", env) as (replica_b, _):
