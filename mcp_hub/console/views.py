@@ -104,6 +104,7 @@ class Pages:
             servers=servers,
             budgets=_budgets(),
             recent=recent,
+            since_start=_metric_errors(self._namespaces),
             checked=request.query_params.get("check") == "1",
             tab="health",
         )
@@ -204,6 +205,28 @@ class Pages:
             return console.refuse(viewer, 409, str(exc))
         console.audit(viewer.caller.name, "pin", {**arguments, "approve_flagged": flagged}, "ok")
         return RedirectResponse("/console/definitions", status_code=303)
+
+
+def _metric_errors(namespaces: list[str]) -> list[dict[str, Any]]:
+    """Calls and failures per connector since this process started (`http.metrics`' counters)."""
+    from mcp_hub import metrics
+    from mcp_hub.console.audit_search import connector_of
+
+    m = metrics._metrics
+    if m is None:
+        return []
+    counts: dict[str, list[int]] = {}
+    for family in m.tool_calls.collect():
+        for sample in family.samples:
+            if not sample.name.endswith("_total"):
+                continue
+            seen = counts.setdefault(connector_of(sample.labels["tool"], namespaces), [0, 0])
+            seen[0] += int(sample.value)
+            seen[1] += int(sample.value) if sample.labels["outcome"] not in ("ok", "input_required") else 0
+    return [
+        {"connector": name, "calls": c, "failed": f, "rate": f"{100 * f / c:.0f}%" if c else "0%"}
+        for name, (c, f) in sorted(counts.items())
+    ]
 
 
 def _budgets() -> list[dict[str, Any]]:

@@ -133,3 +133,28 @@ def test_sign_in_attempts_are_rate_limited(tmp_path: Path) -> None:
         assert codes[:-1] == [401] * console_app.LOGIN_ATTEMPTS_PER_MINUTE and codes[-1] == 429
         right = http.post(f"{base}/console/login", data={"csrf": csrf_of(page), "token": ADMIN})
         assert right.status_code == 429 and "retry-after" in right.headers  # even the right token waits
+
+
+def test_health_error_rates_and_budgets(tmp_path: Path) -> None:
+    from mcp_hub import metrics
+    from tests.console.support import run_async
+    from tests.core.test_http import client_for
+
+    with console_hub(tmp_path, {"MCP_HUB_HTTP__METRICS": "true"}) as (base, _), httpx2.Client() as http:
+
+        async def calls() -> None:
+            client, transport = client_for(f"{base}/mcp", ADMIN)
+            async with transport, client:
+                assert not (await client.call_tool("notes_list_notes", {})).is_error
+                assert (await client.call_tool("notes_get_note", {"note_id": 99})).is_error
+
+        run_async(calls)
+        metrics.record_rate_limit("notes", "default", 42)  # as an upstream's rate-limit headers would
+        login(http, base, VIEWER)
+        health = http.get(f"{base}/console/health").text
+        last_hour = health[health.index("Errors in the last hour") : health.index("Errors since")]
+        assert "<td>notes</td><td>2</td><td>1</td><td>50%</td>" in last_hour  # from the audit log
+        since_start = health[health.index("Errors since") :]
+        found = re.search(r"<td>notes</td><td>(\d+)</td><td>(\d+)</td>", since_start)  # counters of this process
+        assert found is not None and int(found.group(1)) >= 2 and int(found.group(2)) >= 1
+        assert "<td>notes/default</td><td>42</td>" in health
