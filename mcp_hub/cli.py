@@ -85,6 +85,9 @@ def _parser(plugins: Iterable[str] | None = None) -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address for sse/http (default: http.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port for sse/http (default: http.port, 8000)")
     add_log_arguments(serve, level="hub.log_level")
+    serve.add_argument(
+        "--console", action="store_true", help="serve the web console at /console (http transport; hub.console)"
+    )
 
     config = commands.add_parser("config", help="inspect the configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True)
@@ -229,6 +232,8 @@ def _check_toolsets(chosen: list[str], server: HubServer, registry: Any) -> None
 def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.port is not None and not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: a port is a number from 0 to 65535")
+    if getattr(args, "console", False) and args.transport != "http":
+        raise ConfigError("--console needs --transport http (the console is served beside /mcp)")
     config, server, installed = _build(args, args.transport, use_catalog_cache=True)
     configure(args, level=config.hub.log_level, fmt=config.hub.log_format, redactor=server.redactor)
     if args.transport == "stdio":
@@ -247,6 +252,8 @@ def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
             f"refusing to bind {host} without authentication: configure http.tokens or http.oidc "
             "(e.g. MCP_HUB_HTTP__TOKENS__ME__TOKEN_FILE=/path/to/token) or bind 127.0.0.1"
         )
+    if getattr(args, "console", False):
+        config.hub.console = True
     app = build_http_app(server, config, hub_policy(config), args.transport, host, port)
     path = "/sse" if args.transport == "sse" else "/mcp"
     sock = _bind(host, port)  # before anything says "listening"

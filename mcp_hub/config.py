@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from mcp_hub.errors import ConfigError
 from mcp_hub.secret import Secret, secret_from_env
@@ -106,6 +106,15 @@ class HubSettings(BaseModel):
     #: shared by every replica so a retry may reach any of them; unset = a key of this process only.
     #: Give it as `request_state_key_file`; 32 characters or more.
     request_state_key: Secret | None = None
+    #: The web console at /console on the HTTP transport (`mcp_hub.console`); off unless set (or `--console`).
+    console: bool = False
+    #: Caller-name globs (token names, OIDC callers) that may approve or deny in the console; empty = nobody.
+    console_approvers: list[str] = Field(default_factory=list)
+    #: Key signing console session cookies and CSRF tokens, shared by every replica (`console_secret_file`);
+    #: 32 characters or more. Unset = a random key of this process (sessions end when it restarts).
+    console_secret: Secret | None = None
+    #: How long a console login lasts.
+    console_session_minutes: int = Field(default=480, ge=1, le=10080)
 
     _lists = field_validator(
         "toolsets",
@@ -114,15 +123,16 @@ class HubSettings(BaseModel):
         "private_data_callers",
         "internal_data_callers",
         "connectors",
+        "console_approvers",
         "approve_writes",
         mode="before",
     )(_split_list)
 
-    @field_validator("request_state_key")
+    @field_validator("request_state_key", "console_secret")
     @classmethod
-    def _long_enough(cls, value: Secret | None) -> Secret | None:
+    def _long_enough(cls, value: Secret | None, info: ValidationInfo) -> Secret | None:
         if value is not None and len(value.get_secret_value()) < 32:
-            raise ValueError("request_state_key must be 32 characters or more (e.g. `openssl rand -hex 32`)")
+            raise ValueError(f"{info.field_name} must be 32 characters or more (e.g. `openssl rand -hex 32`)")
         return value
 
 
