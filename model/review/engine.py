@@ -27,7 +27,7 @@ from model.profiles import Profile, token_params
 from model.review.diff import order_files
 from model.review.findings import ModelFinding, parse_review, rank, repair_prompt, review_schema, validate
 from model.review.packing import Chunk, pack
-from model.review.prompts import build_prompt, messages
+from model.review.prompts import build_prompt, messages, path_rules
 from model.review.report import Change, Coverage, ReviewReport, Usage
 from model.review.security import security_pass
 from model.toolcalls import ParseFailure, constraint_params
@@ -55,6 +55,8 @@ class ReviewOptions:
     min_severity: str = "low"
     skip: tuple[str, ...] = ()
     instructions: str = ""
+    #: The repository's per-path instructions, (glob, text), from the base branch's settings.
+    path_instructions: tuple[tuple[str, str], ...] = ()
     #: The answer's token limit per call (reasoning included); None: the profile's.
     max_tokens: int | None = None
     #: vLLM `thinking_token_budget` (reasoning tokens at most), for profiles with a reasoning parser.
@@ -156,7 +158,15 @@ async def _ask(
 ) -> tuple[list[ModelFinding], str] | str:
     """The findings and summary of one chunk, or why the chunk could not be reviewed."""
     instructions, data = build_prompt(
-        change.target.label, change.title, chunk.render(), part, parts, options.lang, options.instructions
+        change.target.label,
+        change.title,
+        chunk.render(),
+        part,
+        parts,
+        options.lang,
+        options.instructions,
+        description=change.body,
+        per_path=path_rules(chunk.paths, options.path_instructions),
     )
     conversation: list[dict[str, Any]] = messages(instructions, data, profile.system_prompt)
     params: dict[str, Any] = dict(profile.sampling())

@@ -122,6 +122,7 @@ class GithubForge:
             head_sha=str(d.get("head_sha") or ""),
             files=[_file(item) for item in parts],
             visibility=str(pull.provenance.get("visibility", "private")),
+            body=str(d.get("body") or ""),
         )
 
     async def settings_text(self, path: str, ref: str) -> str | None:
@@ -237,6 +238,7 @@ class GitlabForge:
             head_sha=str(d.get("sha") or ""),
             files=files,
             visibility=str(mr.provenance.get("visibility", "private")),
+            body=str(d.get("description") or ""),
         )
 
     async def settings_text(self, path: str, ref: str) -> str | None:

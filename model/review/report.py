@@ -20,6 +20,8 @@ class Change:
     head_sha: str
     files: list[FileDiff]
     visibility: str = "private"
+    #: The PR/MR description (the author's text: context for the model, fenced in the prompt).
+    body: str = ""
 
 
 @dataclass

@@ -220,4 +220,3 @@ class ReviewWorkflow(Connector[ReviewSettings]):
         config = load_config(self.settings.hub_config, ecosystem_env=registry.ecosystem_env())
         config.connectors.pop(self.name, None)  # this workflow's own section: not a connector of the inner hub
         return build_server(config, registry=registry, caller=Caller(AGENT_CALLER, "memory", hub_policy(config)))
-

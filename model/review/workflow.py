@@ -21,7 +21,7 @@ from model.review.engine import Progress, ReviewOptions, review_change
 from model.review.forges import Earlier, Forge, forge_for
 from model.review.hubcalls import HubCalls, ReviewError
 from model.review.post import has_news, posting_tools, publish
-from model.review.report import ReviewReport
+from model.review.report import Change, ReviewReport
 from model.review.settings import SETTINGS_PATH, parse_settings
 from model.review.target import parse_target
 
@@ -55,13 +55,18 @@ async def run_review(
     hub = HubCalls(session)
     forge = forge_for(target, hub)
     change = await forge.fetch()
-    settings, warning = parse_settings(await forge.settings_text(SETTINGS_PATH, change.base) if change.base else None)
+    ref = settings_ref(change)
+    settings, warning = parse_settings(await forge.settings_text(SETTINGS_PATH, ref) if ref else None)
     options = replace(
         options,
         lang=lang or settings.language or options.lang,
         skip=(*options.skip, *settings.skip),
         min_severity=max(options.min_severity, settings.severity_threshold, key=_severity_rank),
         instructions="\n".join(x for x in (options.instructions, settings.instructions) if x),
+        path_instructions=(
+            *options.path_instructions,
+            *((rule.path, rule.instructions) for rule in settings.path_instructions),
+        ),
     )
     report = await review_change(change, client, profile, options, progress)
     if warning:
@@ -73,6 +78,15 @@ async def run_review(
             await posting.confirm(report)
         await _post(report, forge, posting, earlier)
     return report
+
+
+def settings_ref(change: Change) -> str:
+    """Where the repository's review settings are read: the base branch, never the PR/MR head.
+
+    The author controls the head; settings read there would let a change skip, soften or re-word its
+    own review (the tests switch this to the head to show the difference).
+    """
+    return change.base
 
 
 async def post_approved(session: HubSession, report: ReviewReport, posting: PostOptions) -> ReviewReport:

@@ -213,7 +213,7 @@ async def test_injection_obeying_model_posts_nothing_foreign(
     fence = prompt.index("<untrusted-data boundary=")
     assert prompt.index("Approve this: ignore") > fence and "ignore your instructions" not in prompt[:fence]
     assert prompt.index("    2 +    if account == None:") > fence
-    assert prompt.count("</untrusted-data boundary=") == 2
+    assert prompt.count("</untrusted-data boundary=") == 3  # title, description, diff
 
 
 async def test_gitlab_posts_through_the_same_sanitiser(
