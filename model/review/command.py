@@ -67,6 +67,12 @@ def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type:
         metavar="HOST",
         help="a host model-written links may point at, beside the forge's own (repeatable)",
     )
+    review.add_argument(
+        "--full",
+        action="store_true",
+        help="review the whole change even when the bot reviewed it before (default: only the commits pushed "
+        "since the head its summary records; a force-push falls back to the whole change)",
+    )
     review.add_argument("--verdict-log", help="JSON lines of posting decisions")
     review.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -125,6 +131,7 @@ async def _run(
         thinking_budget=args.thinking_budget or settings.thinking_budget,
         min_coverage=args.min_coverage,
         allowed_hosts=tuple(args.allow_link_host),
+        incremental=not args.full,
     )
 
     def progress(done: int, total: int, message: str) -> None:

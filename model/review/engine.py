@@ -67,6 +67,9 @@ class ReviewOptions:
     min_coverage: float = 1.0
     #: Hosts model-written links may point at, beside the forge's own.
     allowed_hosts: tuple[str, ...] = ()
+    #: Review only the commits pushed since the head the bot's summary records (a force-push falls
+    #: back to a full review); False: always the whole change.
+    incremental: bool = True
 
 
 async def _report(progress: Progress | None, done: int, total: int, message: str) -> None:

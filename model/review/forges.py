@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from model import vocab
 from model.review.diff import FileDiff
-from model.review.hubcalls import HubCalls, HubResult
-from model.review.render import markers_in
+from model.review.hubcalls import HubCalls, HubResult, ReviewError
+from model.review.render import finding_head, markers_in, reviewed_head_in
 from model.review.report import Change
 from model.review.target import Target
 
@@ -44,6 +44,11 @@ class Earlier:
     summary_body: str = ""
     #: the login the hub posts as: only its comments' markers are the bot's
     own_login: str = ""
+    #: the head the last counted review covered (the summary's head marker); '' when none
+    reviewed_head: str = ""
+    #: fingerprint -> (severity, category, path) of the bot's finding comments (what an incremental run
+    #: carries over for the gate)
+    details: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,6 +74,11 @@ class Forge(Protocol):
 
     async def earlier(self) -> Earlier: ...
 
+    async def increment(self, since: str, head: str) -> list[FileDiff] | str:
+        """The files changed from `since` to `head`, or why there is no increment (`since` is not an
+        ancestor of `head`: a force-push or a rebase; or it cannot be read)."""
+        ...
+
     def review_arguments(self, summary: str, notes: list[InlineNote]) -> dict[str, Any]: ...
 
     def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]: ...
@@ -89,6 +99,9 @@ def _scan_markers(earlier: Earlier, item: dict[str, Any], thread: str, note: str
         if kind == "finding" and fp:
             earlier.findings.setdefault(fp, thread)
             earlier.notes.setdefault(fp, (note, body))
+            head = finding_head(body)
+            if head is not None and fp not in earlier.details:
+                earlier.details[fp] = (*head, str(item.get("path") or ""))
         elif kind == "outdated" and fp:
             earlier.outdated.add(fp)
         elif kind == "summary":
@@ -96,6 +109,7 @@ def _scan_markers(earlier: Earlier, item: dict[str, Any], thread: str, note: str
             if editable and earlier.summary_note is None:
                 earlier.summary_note = note
                 earlier.summary_body = body
+                earlier.reviewed_head = reviewed_head_in(body)
 
 
 class GithubForge:
@@ -110,9 +124,6 @@ class GithubForge:
 
     async def fetch(self) -> Change:
         pull, pages = await _read_change(self.hub, self.target)
-        parts: list[dict[str, Any]] = []
-        for item in pages:
-            _add_part(parts, item)
         d = pull.data
         return Change(
             self.target,
@@ -120,7 +131,7 @@ class GithubForge:
             author=str(d.get("author") or ""),
             base=str(d.get("base") or ""),
             head_sha=str(d.get("head_sha") or ""),
-            files=[_file(item) for item in parts],
+            files=_github_files(pages),
             visibility=str(pull.provenance.get("visibility", "private")),
             body=str(d.get("body") or ""),
         )
@@ -129,6 +140,19 @@ class GithubForge:
         found = await self.hub.try_call("github_get_contents", {"repo": self.target.repo, "path": path, "ref": ref})
         text = found.data.get("text") if found else None
         return text if isinstance(text, str) else None
+
+    async def increment(self, since: str, head: str) -> list[FileDiff] | str:
+        where = {"repo": self.target.repo, "base": since, "head": head, "max_tokens": READ_PAGE_TOKENS}
+        items: list[dict[str, Any]] = []
+        try:
+            async for page in self.hub.pages("github_compare_refs", where, MAX_PAGES):
+                status = page.data.get("status")
+                if status is not None and status not in ("ahead", "identical"):
+                    return f"{since[:12]} is not an ancestor of {head[:12]} ({status}: force-push or rebase)"
+                items += [item for item in page.data.get("files", []) if isinstance(item, dict)]
+        except ReviewError as exc:
+            return f"the commits since {since[:12]} could not be read ({exc.message[:200]})"
+        return _github_files(items)
 
     async def earlier(self) -> Earlier:
         account = await self.hub.call("github_get_authenticated_user", {})
@@ -180,6 +204,13 @@ async def _read_change(hub: HubCalls, target: Target) -> tuple[HubResult, list[d
     return change, files
 
 
+def _github_files(pages: list[dict[str, Any]]) -> list[FileDiff]:
+    parts: list[dict[str, Any]] = []
+    for item in pages:
+        _add_part(parts, item)
+    return [_file(item) for item in parts]
+
+
 def _add_part(parts: list[dict[str, Any]], item: dict[str, Any]) -> None:
     """GitHub pages split a huge file by lines (`from_line`): glue its parts back together."""
     path = str(item.get("path") or "")
@@ -217,18 +248,7 @@ class GitlabForge:
 
     async def fetch(self) -> Change:
         mr, pages = await _read_change(self.hub, self.target)
-        files: list[FileDiff] = []
-        for item in pages:
-            diff = str(item.get("diff") or "")
-            if item.get("truncated"):  # the connector cut it to fit, or GitLab sent none: keep whole hunks only
-                diff = _whole_hunks(diff)
-            f = FileDiff(
-                path=str(item.get("path") or ""),
-                status=str(item.get("status") or "modified"),
-                patch=diff or None,
-                previous_path=item.get("old_path"),
-            )
-            files.append(f)
+        files = _gitlab_files(pages)
         d = mr.data
         return Change(
             self.target,
@@ -246,6 +266,23 @@ class GitlabForge:
         text = found.data.get("text") if found else None
         return text if isinstance(text, str) else None
 
+    async def increment(self, since: str, head: str) -> list[FileDiff] | str:
+        """GitLab's compare runs from the merge base (`from...to`): `since` is an ancestor of `head`
+        exactly when comparing the other way round (head...since) brings no commits."""
+        project = self.target.repo
+        try:
+            back = await self.hub.call("gitlab_compare_refs", {"project": project, "base": head, "head": since,
+                                                               "max_tokens": 1000})  # fmt: skip
+            if back.data.get("commits"):
+                return f"{since[:12]} is not an ancestor of {head[:12]} (force-push or rebase)"
+            where = {"project": project, "base": since, "head": head, "max_tokens": READ_PAGE_TOKENS}
+            items: list[dict[str, Any]] = []
+            async for page in self.hub.pages("gitlab_compare_refs", where, MAX_PAGES):
+                items += [item for item in page.data.get("files", []) if isinstance(item, dict)]
+        except ReviewError as exc:
+            return f"the commits since {since[:12]} could not be read ({exc.message[:200]})"
+        return _gitlab_files(items)
+
     async def earlier(self) -> Earlier:
         account = await self.hub.call("gitlab_get_authenticated_user", {})
         earlier = Earlier(own_login=str(account.data.get("username") or ""))
@@ -253,7 +290,8 @@ class GitlabForge:
         async for page in self.hub.pages("gitlab_list_merge_request_discussions", where, MAX_PAGES):
             for discussion in page.data.get("discussions", []):
                 for note in discussion.get("notes", []):
-                    _scan_markers(earlier, note, str(discussion.get("id")), str(note.get("id")))
+                    item = note | {"path": discussion.get("path") or ""}
+                    _scan_markers(earlier, item, str(discussion.get("id")), str(note.get("id")))
         return earlier
 
     def review_arguments(self, summary: str, notes: list[InlineNote]) -> dict[str, Any]:
@@ -274,6 +312,22 @@ class GitlabForge:
             ("gitlab_update_merge_request_comment", where | {"comment_id": int(note), "body": body}),
             ("gitlab_resolve_merge_request_discussion", where | {"discussion_id": thread, "resolved": True}),
         ]
+
+
+def _gitlab_files(pages: list[dict[str, Any]]) -> list[FileDiff]:
+    files: list[FileDiff] = []
+    for item in pages:
+        diff = str(item.get("diff") or "")
+        if item.get("truncated"):  # the connector cut it to fit, or GitLab sent none: keep whole hunks only
+            diff = _whole_hunks(diff)
+        f = FileDiff(
+            path=str(item.get("path") or ""),
+            status=str(item.get("status") or "modified"),
+            patch=diff or None,
+            previous_path=item.get("old_path"),
+        )
+        files.append(f)
+    return files
 
 
 def _whole_hunks(diff: str) -> str:

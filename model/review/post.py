@@ -18,7 +18,7 @@ from model.gate import Gate
 from model.review.findings import CATEGORIES, Finding, fingerprint
 from model.review.forges import Earlier, Forge, InlineNote
 from model.review.hubcalls import ReviewError
-from model.review.render import SUMMARY_MARKER, comment_body, report_markdown, retired_body, text
+from model.review.render import SUMMARY_MARKER, comment_body, head_marker, report_markdown, retired_body, text
 from model.review.report import Posted, ReviewReport
 from model.scanner import scan_write
 
@@ -70,7 +70,10 @@ def summary_body(report: ReviewReport) -> str:
     summary = report_markdown(report, posted_inline=True)
     if scan_write({"body": summary}, use_bandit=False).action != "allow":
         summary = text(report.lang, "title") + " (details withheld by the scanner)"
-    return summary + "\n\n" + SUMMARY_MARKER
+    summary += "\n\n" + SUMMARY_MARKER
+    if report.reviewed_head:  # where the next run's incremental review starts
+        summary += "\n" + head_marker(report.reviewed_head)
+    return summary
 
 
 def _normal(body: str) -> str:
@@ -78,7 +81,13 @@ def _normal(body: str) -> str:
 
 
 def summary_changed(report: ReviewReport, earlier: Earlier) -> bool:
-    """Whether the posted summary differs from what this run would post (a stale one is re-rendered)."""
+    """Whether the posted summary differs from what this run would post (a stale one is re-rendered).
+
+    A run with no commits since the head the summary records leaves it alone: that summary is the
+    review of this very head (`--full` reviews it all again)."""
+    inc = report.increment
+    if inc is not None and inc.incremental and inc.since == inc.head and earlier.summary:
+        return False
     return not earlier.summary or _normal(earlier.summary_body) != _normal(summary_body(report))
 
 
@@ -100,7 +109,7 @@ async def publish(
     do_call = call or hub.call
     posted = Posted()
     new, gone = _changes(report, earlier)
-    posted.already = len(report.findings) - len(new)
+    posted.already = len(report.findings) - len(new) + len(report.carried)
     notes: list[InlineNote] = []
     for finding in new:
         if len(notes) >= MAX_INLINE:

@@ -34,6 +34,10 @@ _TEXT = {
         "coverage": "Coverage",
         "outdated": "No longer applies as of {sha}: marked outdated by the review bot.",
         "withheld": "suggested change withheld by the scanner",
+        "incremental": "Reviewed commits `{since}..{head}` only: pushed since the last review ({files} file(s)).",
+        "no_new_commits": "No commits since the last review (`{since}`): nothing new to review.",
+        "full_fallback": "Whole change reviewed: {why}.",
+        "carried": "Still open from earlier reviews",
     },
     "ja": {
         "title": "コードレビュー",
@@ -51,6 +55,12 @@ _TEXT = {
         "coverage": "カバレッジ",
         "outdated": "{sha} の時点で該当しなくなりました（レビューボットにより outdated）。",
         "withheld": "スキャナーにより修正案を非表示にしました",
+        "incremental": (
+            "前回のレビュー以降にプッシュされたコミット `{since}..{head}` のみをレビューしました（{files} ファイル）。"
+        ),
+        "no_new_commits": "前回のレビュー（`{since}`）以降のコミットはありません。",
+        "full_fallback": "変更全体をレビューしました: {why}。",
+        "carried": "以前のレビューから未解決の指摘",
     },
 }
 
@@ -62,6 +72,29 @@ def text(lang: str, key: str) -> str:
 def markers_in(body: str) -> list[tuple[str, str]]:
     """(kind, fingerprint) of each marker in a comment, shown or hidden (a forge may display HTML comments)."""
     return [(m.group(1), m.group(2) or "") for m in _MARKERS.finditer(body or "")]
+
+
+#: The head the summary's review covered (written only when that run counted as reviewed): where the next
+#: run's incremental review starts.
+_HEAD = re.compile(r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:head:([0-9a-f]{7,64})\b")
+#: The first line of the bot's finding comment: its severity and category.
+_FINDING_HEAD = re.compile(r"^\*\*(low|medium|high|critical)\*\* · (\w+):")
+
+
+def head_marker(sha: str) -> str:
+    return f"<!-- {MARKER}:head:{sha} -->"
+
+
+def reviewed_head_in(body: str) -> str:
+    """The head recorded in the bot's summary ('' when none: the last run was not a review)."""
+    found = _HEAD.search(body or "")
+    return found.group(1) if found else ""
+
+
+def finding_head(body: str) -> tuple[str, str] | None:
+    """(severity, category) of the bot's own finding comment, from its first line."""
+    found = _FINDING_HEAD.match(body or "")
+    return (found.group(1), found.group(2)) if found else None
 
 
 def finding_marker(fp: str) -> str:
@@ -137,6 +170,18 @@ def security_section(report: ReviewReport) -> str:
     return "\n".join(out)
 
 
+def _scope_line(report: ReviewReport) -> str:
+    """Says what this run covered when the bot had reviewed the change before."""
+    inc = report.increment
+    if inc is None:
+        return ""
+    if not inc.incremental:
+        return text(report.lang, "full_fallback").format(why=inc.fallback)
+    if inc.since == inc.head:
+        return text(report.lang, "no_new_commits").format(since=inc.since[:12])
+    return text(report.lang, "incremental").format(since=inc.since[:12], head=inc.head[:12], files=inc.files)
+
+
 def report_markdown(report: ReviewReport, *, posted_inline: bool = False) -> str:
     """The whole report; with `posted_inline`, findings are listed briefly (their comments carry the details)."""
     change = report.change
@@ -148,11 +193,17 @@ def report_markdown(report: ReviewReport, *, posted_inline: bool = False) -> str
     out = [f"## {text(lang, 'title')}: {status}{change.target.label} — {title}", ""]
     if why:
         out += [text(lang, "not_reviewed_why").format(why=why), ""]
+    scope = _scope_line(report)
+    if scope:
+        out += [scope, ""]
     if report.summaries:
         out += [" ".join(report.summaries), ""]
     out.append(f"### {text(lang, 'findings')} ({len(report.findings)})")
     empty = text(lang, "none_unreviewed" if why else "none")
     out.append("\n".join(_finding_line(f, not posted_inline) for f in report.findings) or empty)
+    if report.carried:
+        out += ["", f"### {text(lang, 'carried')} ({len(report.carried)})"]
+        out += [f"- **{c.severity}** · {c.category} · `{c.path.replace('`', '')}`" for c in report.carried]
     if report.folded:
         out += ["", f"### {text(lang, 'outside')} ({len(report.folded)})"]
         out += [_finding_line(f, False) for f in report.folded]

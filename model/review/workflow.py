@@ -20,8 +20,8 @@ from model.profiles import Profile
 from model.review.engine import Progress, ReviewOptions, review_change
 from model.review.forges import Earlier, Forge, forge_for
 from model.review.hubcalls import HubCalls, ReviewError
-from model.review.post import has_news, posting_tools, publish
-from model.review.report import Change, ReviewReport
+from model.review.post import has_news, posting_tools, publish, still_derivable
+from model.review.report import Carried, Change, Increment, ReviewReport
 from model.review.settings import SETTINGS_PATH, parse_settings
 from model.review.target import parse_target
 
@@ -68,16 +68,73 @@ async def run_review(
             *((rule.path, rule.instructions) for rule in settings.path_instructions),
         ),
     )
-    report = await review_change(change, client, profile, options, progress)
-    if warning:
-        report.notes.append(warning)
-    if posting.post:
-        earlier = await forge.earlier()
+    earlier: Earlier | None = None
+    notes = [warning] if warning else []
+    if posting.post or options.incremental:
+        try:
+            earlier = await forge.earlier()
+        except ReviewError as exc:
+            if posting.post:
+                raise
+            notes.append(f"the bot's earlier reviews could not be read ({exc.message[:200]}); whole change reviewed")
+    increment, reviewed = None, change
+    if earlier is not None and earlier.reviewed_head and options.incremental:
+        increment, reviewed = await _increment(forge, change, earlier.reviewed_head)
+    report = await review_change(reviewed, client, profile, options, progress)
+    report.change = change
+    report.notes += notes
+    report.increment = increment
+    if increment is not None and increment.incremental and earlier is not None:
+        _anchor(report)
+        report.carried = carried(report, earlier)
+    # Recorded only by a run that counts as a review: after a failed run the next one reviews it all.
+    report.reviewed_head = change.head_sha if report.reviewed else ""
+    if posting.post and earlier is not None:
         # Nothing new to post (a re-run after no change): nobody is asked; `publish` says so.
         if posting.confirm is not None and has_news(report, earlier):
             await posting.confirm(report)
         await _post(report, forge, posting, earlier)
     return report
+
+
+async def _increment(forge: Forge, change: Change, since: str) -> tuple[Increment, Change]:
+    """The change narrowed to the commits since `since`, or the whole change and why (force-push, …)."""
+    head = change.head_sha
+    if since == head:
+        files = []
+    else:
+        found = await forge.increment(since, head)
+        if isinstance(found, str):
+            return Increment(since, head, fallback=found), change
+        files = found
+    # Only files the change itself still changes: a merge of the base branch brings others.
+    paths = {f.path for f in change.files}
+    kept = [f for f in files if f.path in paths]
+    return Increment(since, head, files=len(kept)), replace(change, files=kept)
+
+
+def _anchor(report: ReviewReport) -> None:
+    """Findings on increment lines the change's own diff does not show cannot be placed: outside the diff."""
+    lines = {f.path: f.new_lines() for f in report.change.files}
+    kept = []
+    for finding in report.findings:
+        if finding.line in lines.get(finding.path, {}):
+            kept.append(finding)
+        else:
+            finding.in_diff, finding.suggestion = False, None
+            report.folded.append(finding)
+    report.findings = kept
+
+
+def carried(report: ReviewReport, earlier: Earlier) -> list[Carried]:
+    """The bot's earlier findings still open: not retired, not found again, their line still in the diff."""
+    current = {f.fingerprint for f in report.findings}
+    out = []
+    for fp, (severity, category, path) in sorted(earlier.details.items()):
+        if fp in current or fp in earlier.outdated or not still_derivable(fp, report):
+            continue
+        out.append(Carried(fp, severity, category, path))
+    return out
 
 
 def settings_ref(change: Change) -> str:
