@@ -1,5 +1,7 @@
 """`mcp-hub review URL`: review a GitHub pull request or a GitLab merge request with the self-hosted model.
 
+`--describe` writes the change's description and walkthrough instead (`model.review.describe_run`).
+
 Markdown on stdout (or `--json`), progress on stderr; `--post` publishes one review.
 Exit codes: 0 done, 1 something at or above `--fail-on` was found in the diff, 2 the change was not
 reviewed (below `--min-coverage`, or the model failed on a file: fails closed) or the review could not run.
@@ -23,6 +25,7 @@ from model.approvals import terminal_ask
 from model.gate import VerdictLog
 from model.hub import AGENT_CALLER, open_hub
 from model.profiles import get_profile
+from model.review.describe import Description
 from model.review.engine import ReviewOptions
 from model.review.hubcalls import first_hub_error
 from model.review.render import report_markdown
@@ -68,6 +71,12 @@ def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type:
         help="a host model-written links may point at, beside the forge's own (repeatable)",
     )
     review.add_argument(
+        "--describe",
+        action="store_true",
+        help="describe the change instead (summary, walkthrough per file group, risk); with --post, as one "
+        "comment edited in place on later runs; exit 2 when the model failed to describe it",
+    )
+    review.add_argument(
         "--full",
         action="store_true",
         help="review the whole change even when the bot reviewed it before (default: only the commits pushed "
@@ -97,6 +106,8 @@ async def run_review_command(args: argparse.Namespace, make_client: Callable[...
         report = await _run(args, make_client, settings, config, registry, posting)
     except BaseExceptionGroup as group:  # the MCP client's task group wraps what the review raised
         raise first_hub_error(group) or group from None
+    if isinstance(report, Description):
+        return _print_description(args, report)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -113,6 +124,20 @@ async def run_review_command(args: argparse.Namespace, make_client: Callable[...
     return report.exit_code(args.fail_on)
 
 
+def _print_description(args: argparse.Namespace, description: Description) -> int:
+    from model.review.describe_run import description_markdown
+
+    if args.json:
+        print(json.dumps(description.to_json(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print(description_markdown(description))
+    if description.posted:
+        print(f"posted: {description.posted}", file=sys.stderr)
+    if not description.described:
+        print(f"not described: {description.failure}; nothing was posted (exit 2)", file=sys.stderr)
+    return description.exit_code()
+
+
 async def _run(
     args: argparse.Namespace,
     make_client: Callable[..., Any],
@@ -120,7 +145,7 @@ async def _run(
     config: Any,
     registry: Registry,
     posting: PostOptions,
-) -> ReviewReport:
+) -> ReviewReport | Description:
     profile = get_profile(args.profile or settings.profile)
     options = ReviewOptions(
         budget_tokens=args.budget_tokens,
@@ -146,6 +171,10 @@ async def _run(
             # The hub's own policy holds: posting needs writes allowed (MCP_HUB_ALLOW_WRITES=1).
             server = build_server(config, registry=registry, caller=Caller(AGENT_CALLER, "memory", hub_policy(config)))
             session = await stack.enter_async_context(open_hub(server))
+        if args.describe:
+            from model.review.describe_run import run_describe
+
+            return await run_describe(session, client, profile, args.url, options, lang=args.lang, posting=posting)
         return await run_review(
             session, client, profile, args.url, options, lang=args.lang, posting=posting, progress=progress
         )

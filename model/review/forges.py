@@ -44,6 +44,9 @@ class Earlier:
     summary_body: str = ""
     #: the login the hub posts as: only its comments' markers are the bot's
     own_login: str = ""
+    #: id and body of the bot's description comment (`mcp-hub review --describe`), edited in place
+    describe_note: str | None = None
+    describe_body: str = ""
     #: the head the last counted review covered (the summary's head marker); '' when none
     reviewed_head: str = ""
     #: fingerprint -> (severity, category, path) of the bot's finding comments (what an incremental run
@@ -67,6 +70,8 @@ class Forge(Protocol):
     #: True: the summary is always its own conversation comment (GitHub, whose review bodies cannot be
     #: edited through the hub); False: the first review's body carries it (GitLab publishes it as a note).
     summary_separate: bool
+    #: The tools of `note_calls` (a conversation comment of the bot's own, added or edited).
+    note_tools: tuple[str, ...]
 
     async def fetch(self) -> Change: ...
 
@@ -84,6 +89,10 @@ class Forge(Protocol):
     def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]: ...
 
     def summary_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]: ...
+
+    def note_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]:
+        """Add a conversation comment, or edit the bot's own `existing` one."""
+        ...
 
 
 def _scan_markers(earlier: Earlier, item: dict[str, Any], thread: str, note: str, *, editable: bool = True) -> None:
@@ -104,6 +113,9 @@ def _scan_markers(earlier: Earlier, item: dict[str, Any], thread: str, note: str
                 earlier.details[fp] = (*head, str(item.get("path") or ""))
         elif kind == "outdated" and fp:
             earlier.outdated.add(fp)
+        elif kind == "describe":
+            if editable and earlier.describe_note is None:
+                earlier.describe_note, earlier.describe_body = note, body
         elif kind == "summary":
             earlier.summary = True
             if editable and earlier.summary_note is None:
@@ -117,6 +129,7 @@ class GithubForge:
     retire_tools: tuple[str, ...] = ("github_update_comment",)
     summary_tools: tuple[str, ...] = ("github_add_issue_comment", "github_update_comment")
     summary_separate = True
+    note_tools: tuple[str, ...] = ("github_add_issue_comment", "github_update_comment")
 
     def __init__(self, target: Target, hub: HubCalls) -> None:
         self.target = target
@@ -176,6 +189,9 @@ class GithubForge:
             args = {"repo": self.target.repo, "comment_id": int(existing), "kind": "issue", "body": body}
             return [("github_update_comment", args)]
         return [("github_add_issue_comment", _where(self.target) | {"body": body})]
+
+    def note_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]:
+        return self.summary_calls(body, existing)
 
     def review_arguments(self, summary: str, notes: list[InlineNote]) -> dict[str, Any]:
         return _where(self.target) | {
@@ -241,6 +257,7 @@ class GitlabForge:
     )
     summary_tools: tuple[str, ...] = ("gitlab_update_merge_request_comment",)
     summary_separate = False
+    note_tools: tuple[str, ...] = ("gitlab_add_merge_request_comment", "gitlab_update_merge_request_comment")
 
     def __init__(self, target: Target, hub: HubCalls) -> None:
         self.target = target
@@ -305,6 +322,11 @@ class GitlabForge:
             return []  # the first review's body is the summary note
         edit = _where(self.target) | {"comment_id": int(existing), "body": body}
         return [("gitlab_update_merge_request_comment", edit)]
+
+    def note_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]:
+        if existing is None:
+            return [("gitlab_add_merge_request_comment", _where(self.target) | {"body": body})]
+        return self.summary_calls(body, existing)
 
     def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]:
         where = _where(self.target)

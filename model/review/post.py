@@ -76,7 +76,7 @@ def summary_body(report: ReviewReport) -> str:
     return summary
 
 
-def _normal(body: str) -> str:
+def normal_body(body: str) -> str:
     return "\n".join(line.rstrip() for line in body.replace("\r\n", "\n").strip().split("\n"))
 
 
@@ -88,7 +88,7 @@ def summary_changed(report: ReviewReport, earlier: Earlier) -> bool:
     inc = report.increment
     if inc is not None and inc.incremental and inc.since == inc.head and earlier.summary:
         return False
-    return not earlier.summary or _normal(earlier.summary_body) != _normal(summary_body(report))
+    return not earlier.summary or normal_body(earlier.summary_body) != normal_body(summary_body(report))
 
 
 def has_news(report: ReviewReport, earlier: Earlier) -> bool:
@@ -126,30 +126,30 @@ async def publish(
     summary = summary_body(report)
     if earlier.summary_note is None and not forge.summary_separate:
         # GitLab: the first review's body is the summary note (found and edited on later runs).
-        await _gated(gate, hub, do_call, forge.review_tool, forge.review_arguments(summary, notes))
+        await gated(gate, hub, do_call, forge.review_tool, forge.review_arguments(summary, notes))
         posted.tool_calls.append(forge.review_tool)
     else:
         # The summary is one conversation comment, edited in place on re-runs; a review carries only
         # the new inline comments, and is not posted when there are none.
         if notes:
             pointer = text(report.lang, "title") + f": {len(notes)} new inline comment(s); see the summary comment."
-            await _gated(gate, hub, do_call, forge.review_tool, forge.review_arguments(pointer, notes))
+            await gated(gate, hub, do_call, forge.review_tool, forge.review_arguments(pointer, notes))
             posted.tool_calls.append(forge.review_tool)
         for tool, arguments in forge.summary_calls(summary, earlier.summary_note):
-            await _gated(gate, hub, do_call, tool, arguments)
+            await gated(gate, hub, do_call, tool, arguments)
             posted.tool_calls.append(tool)
     posted.new = len(notes)
     for fp, thread in gone:
         note_id, original = earlier.notes[fp]
         body = retired_body(original, fp, report.change.head_sha, report.lang)
         for tool, arguments in forge.retire_calls(thread, note_id, body):
-            await _gated(gate, hub, do_call, tool, arguments)
+            await gated(gate, hub, do_call, tool, arguments)
             posted.tool_calls.append(tool)
         posted.outdated += 1
     return posted
 
 
-async def _gated(
+async def gated(
     gate: Gate, hub: Any, call: Callable[[str, dict[str, Any]], Awaitable[Any]], tool: str, arguments: dict[str, Any]
 ) -> None:
     decision = await hub.gate_check(gate, tool, arguments)

@@ -15,7 +15,9 @@ from model.review.report import ReviewReport
 from model.untrusted import forge_markdown
 
 MARKER = "mcp-hub-review"
-_MARKERS = re.compile(r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:(finding|outdated|summary)(?::([0-9a-f]{12}))?")
+_MARKERS = re.compile(
+    r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:(finding|outdated|summary|describe)(?::([0-9a-f]{12}))?"
+)
 
 _TEXT = {
     "en": {
@@ -106,6 +108,7 @@ def outdated_marker(fp: str) -> str:
 
 
 SUMMARY_MARKER = f"<!-- {MARKER}:summary -->"
+DESCRIBE_MARKER = f"<!-- {MARKER}:describe -->"
 
 
 def comment_body(finding: Finding, lang: str = "en") -> str:

@@ -69,6 +69,14 @@ class ReviewResult(BaseModel):
     posted: str | None = None
 
 
+class DescribeResult(BaseModel):
+    markdown: str
+    described: bool = Field(description="false: the model failed to describe the change")
+    risk: str | None = Field(default=None, description="low, medium or high")
+    files: int
+    model_calls: int
+
+
 class ReviewWorkflow(Connector[ReviewSettings]):
     name: ClassVar[str] = "review"
     settings_model = ReviewSettings
@@ -77,6 +85,24 @@ class ReviewWorkflow(Connector[ReviewSettings]):
     @tool(toolset="review", description="Review a GitHub PR or GitLab MR with the hub's self-hosted model.")
     async def pull_request(self, url: Url, lang: Lang = None) -> ToolOutput[ReviewResult]:
         return await self._review(url, lang, post=False)
+
+    @tool(
+        toolset="review",
+        description="Describe a GitHub PR or GitLab MR: summary, walkthrough per file group, risk (nothing posted).",
+    )
+    async def describe_pull_request(self, url: Url, lang: Lang = None) -> ToolOutput[DescribeResult]:
+        from model.review.describe_run import description_markdown, run_describe
+
+        async with self._model_and_hub(url) as (client, session, profile, options):
+            described = await run_describe(session, client, profile, url, options, lang=lang)
+        data = DescribeResult(
+            markdown=description_markdown(described),
+            described=described.described,
+            risk=described.risk or None,
+            files=len(described.change.files),
+            model_calls=described.usage.calls,
+        )
+        return ToolOutput(data, self._provenance(described.change, "description"))
 
     @prompt(toolset="review", name="pull_request", description="Have the team's self-hosted model review a PR/MR.")
     async def pull_request_prompt(self, url: str, lang: str = "en") -> str:
@@ -140,13 +166,25 @@ class ReviewWorkflow(Connector[ReviewSettings]):
     async def _run(
         self, url: str, lang: str | None, *, post: bool, confirm: Callable[[Any], Awaitable[None]] | None = None
     ) -> Any:
+        from model.review.workflow import PostOptions, run_review
+
+        ctx = current_context()
+        progress = ctx.report_progress if ctx is not None else None
+        async with self._model_and_hub(url) as (client, session, profile, options):
+            posting = PostOptions(post=post, confirm=confirm)
+            return await run_review(
+                session, client, profile, url, options, lang=lang, posting=posting, progress=progress
+            )
+
+    @asynccontextmanager
+    async def _model_and_hub(self, url: str) -> AsyncIterator[tuple[Any, Any, Any, Any]]:
+        """(model client, inner hub session, profile, options) for one call on `url` (checked first)."""
         from model.client import ModelClient
         from model.endpoint import resolve_endpoint
         from model.profiles import get_profile
         from model.review.engine import ReviewOptions
         from model.review.hubcalls import ReviewError
         from model.review.target import parse_target
-        from model.review.workflow import PostOptions, run_review
 
         try:
             parse_target(url)
@@ -162,15 +200,10 @@ class ReviewWorkflow(Connector[ReviewSettings]):
             thinking_budget=s.thinking_budget,
             min_coverage=s.min_coverage,
         )
-        ctx = current_context()
-        progress = ctx.report_progress if ctx is not None else None
         async with AsyncExitStack() as stack:
             client = await stack.enter_async_context(ModelClient(endpoint))
             session = await stack.enter_async_context(self._hub_session())
-            posting = PostOptions(post=post, confirm=confirm)
-            return await run_review(
-                session, client, get_profile(s.profile), url, options, lang=lang, posting=posting, progress=progress
-            )
+            yield client, session, get_profile(s.profile), options
 
     @asynccontextmanager
     async def _hub_session(self) -> AsyncIterator[Any]:
@@ -202,10 +235,14 @@ class ReviewWorkflow(Connector[ReviewSettings]):
             model_calls=report.usage.calls,
             posted=posted,
         )
-        target = report.change.target
+        return ToolOutput(data, self._provenance(report.change, "review"))
+
+    @staticmethod
+    def _provenance(change: Any, what: str) -> Provenance:
+        target = change.target
         resource = f"{target.forge}://{target.repo}/{'pull' if target.forge == 'github' else 'merge_requests'}"
-        visibility: Any = report.change.visibility if report.change.visibility in ("public", "internal") else "private"
-        return ToolOutput(data, Provenance(resource=f"{resource}/{target.number}/review", visibility=visibility))
+        visibility: Any = change.visibility if change.visibility in ("public", "internal") else "private"
+        return Provenance(resource=f"{resource}/{target.number}/{what}", visibility=visibility)
 
     def _inner_hub(self) -> Any:
         """The hub without this workflow, for the review's own reads and writes (caller `agent`)."""
