@@ -57,8 +57,11 @@ class Earlier:
 @dataclass
 class InlineNote:
     path: str
+    #: The line the comment sits on (the last of a range).
     line: int
     body: str
+    #: The first line of a multi-line comment (None: one line).
+    start_line: int | None = None
 
 
 class Forge(Protocol):
@@ -85,6 +88,10 @@ class Forge(Protocol):
         ...
 
     def review_arguments(self, summary: str, notes: list[InlineNote]) -> dict[str, Any]: ...
+
+    def suggestion_fence(self, start: int, end: int) -> str:
+        """The opening of a suggestion block replacing lines start..end, for a comment on line `end`."""
+        ...
 
     def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]: ...
 
@@ -197,12 +204,19 @@ class GithubForge:
         return _where(self.target) | {
             "event": "COMMENT",
             "body": summary,
-            "comments": [{"path": n.path, "line": n.line, "side": "RIGHT", "body": n.body} for n in notes],
+            "comments": [_range({"path": n.path, "line": n.line, "side": "RIGHT", "body": n.body}, n) for n in notes],
         }
+
+    def suggestion_fence(self, start: int, end: int) -> str:
+        return "```suggestion"  # on GitHub a multi-line comment's suggestion replaces its whole range
 
     def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]:
         args = {"repo": self.target.repo, "comment_id": int(note), "kind": "review", "body": body}
         return [("github_update_comment", args)]
+
+
+def _range(comment: dict[str, Any], note: InlineNote) -> dict[str, Any]:
+    return comment | {"start_line": note.start_line} if note.start_line is not None else comment
 
 
 def _where(target: Target) -> dict[str, Any]:
@@ -314,8 +328,12 @@ class GitlabForge:
     def review_arguments(self, summary: str, notes: list[InlineNote]) -> dict[str, Any]:
         return _where(self.target) | {
             "body": summary,
-            "comments": [{"path": n.path, "line": n.line, "side": "new", "body": n.body} for n in notes],
+            "comments": [_range({"path": n.path, "line": n.line, "side": "new", "body": n.body}, n) for n in notes],
         }
+
+    def suggestion_fence(self, start: int, end: int) -> str:
+        # GitLab: `suggestion:-A+B` replaces A lines above and B below the commented line (the range's last).
+        return f"```suggestion:-{end - start}+0" if end > start else "```suggestion"
 
     def summary_calls(self, body: str, existing: str | None) -> list[tuple[str, dict[str, Any]]]:
         if existing is None:

@@ -40,17 +40,20 @@ def still_derivable(fp: str, report: ReviewReport) -> bool:
     return False
 
 
-def _scanned_note(finding: Finding, path: str, lang: str) -> tuple[InlineNote | None, str]:
-    body = comment_body(finding, lang)
-    verdict = scan_write({"path": path, "body": body})
+def _scanned_note(finding: Finding, forge: Forge, lang: str) -> tuple[InlineNote | None, str]:
+    end = finding.end_line or finding.line
+    fence = forge.suggestion_fence(finding.line, end)
+    body = comment_body(finding, lang, fence)
+    verdict = scan_write({"path": finding.path, "body": body})
     if verdict.action != "allow" and finding.suggestion is not None:
         finding.suggestion = None
         finding.note = text(lang, "withheld")
-        body = comment_body(finding, lang)
-        verdict = scan_write({"path": path, "body": body})
+        body = comment_body(finding, lang, fence)
+        verdict = scan_write({"path": finding.path, "body": body})
     if verdict.action != "allow":
         return None, verdict.summary()
-    return InlineNote(finding.path, finding.line, body), ""
+    # A range sits on its last line and names its first (GitHub start_line/line, GitLab line_range).
+    return InlineNote(finding.path, end, body, finding.line if finding.end_line else None), ""
 
 
 def _changes(report: ReviewReport, earlier: Earlier) -> tuple[list[Finding], list[tuple[str, str]]]:
@@ -115,7 +118,7 @@ async def publish(
         if len(notes) >= MAX_INLINE:
             report.folded.append(finding)
             continue
-        note, why = _scanned_note(finding, finding.path, report.lang)
+        note, why = _scanned_note(finding, forge, report.lang)
         if note is None:
             posted.withheld.append(f"{finding.path}:{finding.line} ({why})")
         else:

@@ -111,29 +111,32 @@ SUMMARY_MARKER = f"<!-- {MARKER}:summary -->"
 DESCRIBE_MARKER = f"<!-- {MARKER}:describe -->"
 
 
-def comment_body(finding: Finding, lang: str = "en") -> str:
+def comment_body(finding: Finding, lang: str = "en", fence: str = "```suggestion") -> str:
+    """The inline comment; `fence` opens its suggestion block (GitLab's names the lines a range replaces)."""
     body = f"**{finding.severity}** · {finding.category}: {finding.message}"
     if finding.suggestion is not None:
-        body += f"\n\n```suggestion\n{finding.suggestion}\n```"
+        body += f"\n\n{fence}\n{finding.suggestion}\n```"
     if finding.note:
         body += f"\n\n_{finding.note}_"
     return body + "\n\n" + finding_marker(finding.fingerprint)
 
 
+_SUGGESTION_FENCE = re.compile(r"```suggestion\S*")
 _MARKER_TEXT = re.compile(r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:[^>\]]*(?:-->|\])")
 
 
 def retired_body(original: str, fp: str, sha: str, lang: str = "en") -> str:
     """The bot's own finding comment, edited to say it is outdated: the notice, the old text quoted
     (its suggested change no longer applicable), the finding's marker kept and the outdated one added."""
-    kept = _MARKER_TEXT.sub("", original).replace("```suggestion", "```").strip()
+    kept = _SUGGESTION_FENCE.sub("```", _MARKER_TEXT.sub("", original)).strip()
     quoted = "\n".join(f"> {line}" if line else ">" for line in kept.splitlines())
     notice = text(lang, "outdated").format(sha=sha[:12])
     return f"{notice}\n\n{quoted}\n\n{finding_marker(fp)}\n{outdated_marker(fp)}"
 
 
 def _finding_line(f: Finding, with_suggestion: bool) -> str:
-    line = f"- **{f.severity}** · {f.category} · `{f.path}:{f.line}` — {f.message}"
+    where = f"{f.line}-{f.end_line}" if f.end_line else str(f.line)
+    line = f"- **{f.severity}** · {f.category} · `{f.path}:{where}` — {f.message}"
     if with_suggestion and f.suggestion is not None:
         line += "\n\n  ```suggestion\n  " + f.suggestion.replace("\n", "\n  ") + "\n  ```"
     return line
