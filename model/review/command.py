@@ -39,6 +39,14 @@ def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     review = subparsers.add_parser("review", help="review a pull/merge request with the self-hosted model")
     review.add_argument("url", help="a GitHub pull request or GitLab merge request URL")
     review.add_argument("--post", action="store_true", help="publish the review (inline comments + summary)")
+    review.add_argument(
+        "--as",
+        dest="as_",
+        choices=["review", "check-run"],
+        default="review",
+        help="with --post: review comments and a summary comment (default), or (GitHub, as a GitHub App) one check "
+        "run on the head commit with the findings as annotations; its conclusion follows --fail-on",
+    )
     review.add_argument("--fail-on", choices=["low", "medium", "high", "critical", "none"], default="none")
     review.add_argument("--lang", choices=["en", "ja"], help="language of the review (default: repo setting, en)")
     review.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
@@ -100,7 +108,11 @@ async def run_review_command(args: argparse.Namespace, make_client: Callable[...
     settings = take_model_settings(config)
     log_path = Path(args.verdict_log) if args.verdict_log else settings.verdict_log
     posting = PostOptions(
-        post=args.post, ask=terminal_ask(), verdict_log=log_path or VerdictLog.beside(config.hub.audit_log)
+        post=args.post,
+        ask=terminal_ask(),
+        verdict_log=log_path or VerdictLog.beside(config.hub.audit_log),
+        as_=args.as_,
+        fail_on=args.fail_on,
     )
     try:
         report = await _run(args, make_client, settings, config, registry, posting)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 from model.agent import new_run_id
 from model.approvals import Approver, AskFn
@@ -17,6 +18,7 @@ from model.client import ModelClient
 from model.gate import Gate, VerdictLog
 from model.hub import HubSession
 from model.profiles import Profile
+from model.review import checkrun
 from model.review.engine import Progress, ReviewOptions, review_change
 from model.review.forges import Earlier, Forge, forge_for
 from model.review.hubcalls import HubCalls, ReviewError
@@ -35,6 +37,11 @@ class PostOptions:
     #: Called with the finished review before anything is posted; raises to stop posting
     #: (the MCP tool asks the client's user here).
     confirm: Callable[[ReviewReport], Awaitable[None]] | None = None
+    #: "review": inline comments and a summary comment; "check-run" (GitHub): one check run on the head
+    #: commit with the findings as annotations (whole change, never incremental).
+    as_: Literal["review", "check-run"] = "review"
+    #: The gate's threshold, for the check run's conclusion.
+    fail_on: str | None = None
 
 
 async def run_review(
@@ -52,6 +59,10 @@ async def run_review(
     options = options or ReviewOptions()
     posting = posting or PostOptions()
     target = parse_target(url)
+    if posting.post and posting.as_ == "check-run":
+        if target.forge != "github":
+            raise ReviewError("check runs are GitHub's; on GitLab post the review as comments (--as review)")
+        options = replace(options, incremental=False)  # a check run shows the whole change at its commit
     hub = HubCalls(session)
     forge = forge_for(target, hub)
     change = await forge.fetch()
@@ -91,7 +102,8 @@ async def run_review(
     report.reviewed_head = change.head_sha if report.reviewed else ""
     if posting.post and earlier is not None:
         # Nothing new to post (a re-run after no change): nobody is asked; `publish` says so.
-        if posting.confirm is not None and has_news(report, earlier):
+        news = posting.as_ == "check-run" or has_news(report, earlier)  # a check run is always a new one
+        if posting.confirm is not None and news:
             await posting.confirm(report)
         await _post(report, forge, posting, earlier)
     return report
@@ -167,9 +179,13 @@ async def post_approved(session: HubSession, report: ReviewReport, posting: Post
 
 
 async def _post(report: ReviewReport, forge: Forge, posting: PostOptions, earlier: Earlier | None = None) -> None:
-    approver = Approver(globs=posting_tools(forge), ask=posting.ask)
+    check_run = posting.as_ == "check-run"
+    approver = Approver(globs=(checkrun.TOOL,) if check_run else posting_tools(forge), ask=posting.ask)
     gate = Gate(approver, forge.hub.guard, VerdictLog(posting.verdict_log), run=new_run_id())
-    report.posted = await publish(report, forge, gate, earlier)
+    if check_run:
+        report.posted = await checkrun.publish_check_run(report, forge, gate, posting.fail_on)
+    else:
+        report.posted = await publish(report, forge, gate, earlier)
 
 
 def _severity_rank(severity: str) -> int:

@@ -61,6 +61,8 @@ class FakeGithub(Handlers, GitHandlers, ActionHandlers):
             ("GET", R + r"/branches", self.branches),
             ("GET", R + r"/commits", self.commits),
             ("GET", R + r"/commits/(?P<ref>[^/]+)/check-runs", self.check_runs),
+            ("POST", R + r"/check-runs", self.create_check_run),
+            ("PATCH", R + r"/check-runs/(?P<id>\d+)", self.update_check_run),
             ("GET", R + r"/commits/(?P<ref>[^/]+)", self.commit),
             ("GET", R + r"/compare/(?P<base>.+)\.\.\.(?P<head>.+)", self.compare),
             ("GET", R + r"/issues", self.list_issues),

@@ -128,6 +128,8 @@ class FakeState:
     app_public_key: str | None = None
     app_id: str = "4242"
     app_slug: str = "hub-review"
+    #: GitHub lets only Apps create check runs; tests about where requests go (not who may send them) lift it.
+    checks_need_app: bool = True
     installation_token_ttl: float = 3600
     token_exchanges: int = 0
     rate_limit: int = 5000

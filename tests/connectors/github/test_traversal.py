@@ -63,6 +63,7 @@ VALID_FOR: dict[str, dict[str, Any]] = {
     "github_put_file": {"path": "docs/probe.txt", "branch": "main"},
     "github_merge_pull_request": {"number": 5, "sha": None},
     "github_reply_to_review_comment": {"comment_id": 901},
+    "github_create_check_run": {"head_sha": "0" * 40, "name": "probe", "summary": "s"},
 }
 
 
@@ -128,6 +129,7 @@ def test_the_traversal_family_never_leaves_the_allow_list(
     portal: BlockingPortal, session: Client, fake: FakeGithub
 ) -> None:
     seen = exposure(fake)
+    fake.state.checks_need_app = False  # check runs need an App on GitHub; here only where requests go matters
     # one spelling per mechanism here; the whole family and random hostile.compositions in the next test
     probed = portal.call(hostile.probe_all, session, seen, hostile.hostile_values(OTHERS, hostile.CORE))
     assert not seen.problems, "\n".join(seen.problems[:30])
