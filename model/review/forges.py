@@ -5,7 +5,8 @@ Both forges, with names and arguments from `model.vocab`: `{forge}_get_{change}`
 with `{forge}_create_{change}_review`. What differs is what the forges differ in:
 GitHub reads settings with `github_get_contents`, earlier markers from `github_list_pull_request_reviews`
 and the conversation (`github_get_issue`), puts the summary in its own conversation comment
-(`github_add_issue_comment`), and retires findings by editing the bot's comment (`github_update_comment`).
+(`github_add_issue_comment`), and retires findings by editing the bot's comment (`github_update_comment`)
+and resolving its thread (`github_resolve_review_thread`).
 GitLab reads settings with `gitlab_get_file`, earlier markers from `gitlab_list_merge_request_discussions`,
 and retires by editing the bot's comment (`gitlab_update_merge_request_comment`) and resolving its
 discussion (`gitlab_resolve_merge_request_discussion`).
@@ -133,7 +134,7 @@ def _scan_markers(earlier: Earlier, item: dict[str, Any], thread: str, note: str
 
 class GithubForge:
     review_tool: str = vocab.tool("github", "create_{change}_review")
-    retire_tools: tuple[str, ...] = ("github_update_comment",)
+    retire_tools: tuple[str, ...] = ("github_update_comment", "github_resolve_review_thread")
     summary_tools: tuple[str, ...] = ("github_add_issue_comment", "github_update_comment")
     summary_separate = True
     note_tools: tuple[str, ...] = ("github_add_issue_comment", "github_update_comment")
@@ -212,7 +213,9 @@ class GithubForge:
 
     def retire_calls(self, thread: str, note: str, body: str) -> list[tuple[str, dict[str, Any]]]:
         args = {"repo": self.target.repo, "comment_id": int(note), "kind": "review", "body": body}
-        return [("github_update_comment", args)]
+        # The thread (named by its first comment) is resolved too: GraphQL resolveReviewThread.
+        resolve = _where(self.target) | {"comment_id": int(thread)}
+        return [("github_update_comment", args), ("github_resolve_review_thread", resolve)]
 
 
 def _range(comment: dict[str, Any], note: InlineNote) -> dict[str, Any]:

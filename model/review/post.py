@@ -30,14 +30,21 @@ def posting_tools(forge: Forge) -> tuple[str, ...]:
     return tuple(dict.fromkeys((forge.review_tool, *forge.retire_tools, *forge.summary_tools)))
 
 
-def still_derivable(fp: str, report: ReviewReport) -> bool:
-    """Whether some line of the current diff still yields `fp` (the finding may still apply)."""
+def derivable(report: ReviewReport) -> set[str]:
+    """Every fingerprint some line of the current diff yields (a finding on it may still apply).
+
+    Computed once per run (distinct line texts × categories × 3 ordinals), not once per earlier finding."""
+    found: set[str] = set()
     for file in report.change.files:
         for code in set(file.new_lines().values()):
             for category in CATEGORIES:
-                if any(fingerprint(file.path, category, code, n) == fp for n in range(3)):
-                    return True
-    return False
+                found.update(fingerprint(file.path, category, code, n) for n in range(3))
+    return found
+
+
+def still_derivable(fp: str, report: ReviewReport) -> bool:
+    """Whether some line of the current diff still yields `fp`."""
+    return fp in derivable(report)
 
 
 def _scanned_note(finding: Finding, forge: Forge, lang: str) -> tuple[InlineNote | None, str]:
@@ -60,11 +67,9 @@ def _changes(report: ReviewReport, earlier: Earlier) -> tuple[list[Finding], lis
     """The findings not posted before, and the earlier ones to retire (fingerprint, thread)."""
     new = [f for f in report.findings if f.fingerprint not in earlier.findings]
     current = {f.fingerprint for f in report.findings}
-    gone = [
-        (fp, thread)
-        for fp, thread in earlier.findings.items()
-        if fp not in current and fp not in earlier.outdated and fp in earlier.notes and not still_derivable(fp, report)
-    ]
+    candidates = [(fp, t) for fp, t in earlier.findings.items() if fp not in current and fp not in earlier.outdated]
+    alive = derivable(report) if candidates else set()
+    gone = [(fp, thread) for fp, thread in candidates if fp in earlier.notes and fp not in alive]
     return new, gone
 
 

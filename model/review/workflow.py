@@ -22,7 +22,7 @@ from model.review import checkrun
 from model.review.engine import Progress, ReviewOptions, review_change
 from model.review.forges import Earlier, Forge, forge_for
 from model.review.hubcalls import HubCalls, ReviewError
-from model.review.post import has_news, posting_tools, publish, still_derivable
+from model.review.post import derivable, has_news, posting_tools, publish
 from model.review.report import Carried, Change, Increment, ReviewReport
 from model.review.settings import SETTINGS_PATH, parse_settings
 from model.review.target import parse_target
@@ -141,9 +141,10 @@ def _anchor(report: ReviewReport) -> None:
 def carried(report: ReviewReport, earlier: Earlier) -> list[Carried]:
     """The bot's earlier findings still open: not retired, not found again, their line still in the diff."""
     current = {f.fingerprint for f in report.findings}
+    alive = derivable(report) if earlier.details else set()
     out = []
     for fp, (severity, category, path) in sorted(earlier.details.items()):
-        if fp in current or fp in earlier.outdated or not still_derivable(fp, report):
+        if fp in current or fp in earlier.outdated or fp not in alive:
             continue
         out.append(Carried(fp, severity, category, path))
     return out

@@ -119,6 +119,11 @@ class FakeState:
     labels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     review_comments: dict[str, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
     check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Root review comment ids whose thread is resolved (GraphQL resolveReviewThread), and GraphQL bodies seen.
+    resolved_threads: set[int] = field(default_factory=set)
+    graphql: list[dict[str, Any]] = field(default_factory=list)
+    #: id() of each GraphQL request's wire entry -> the repository its body addressed (None: nothing known).
+    graphql_keys: dict[int, str | None] = field(default_factory=dict)
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     jobs: dict[int, dict[str, Any]] = field(default_factory=dict)
     logs: dict[int, str] = field(default_factory=dict)

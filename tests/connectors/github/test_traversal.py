@@ -64,6 +64,7 @@ VALID_FOR: dict[str, dict[str, Any]] = {
     "github_merge_pull_request": {"number": 5, "sha": None},
     "github_reply_to_review_comment": {"comment_id": 901},
     "github_create_check_run": {"head_sha": "0" * 40, "name": "probe", "summary": "s"},
+    "github_resolve_review_thread": {"comment_id": 902},
 }
 
 
@@ -104,10 +105,20 @@ def label_key(resource: str) -> str | None:
 
 
 def exposure(fake: FakeGithub) -> hostile.Exposure:
+    def key_of(wire: hostile.Wire) -> str | None:
+        # A GraphQL request's URL says nothing: the fake notes which repository its body addressed.
+        return fake.state.graphql_keys.get(id(wire)) if wire.path == "/api/graphql" else request_key(wire)
+
+    def scope_of(wire: hostile.Wire) -> str | None:
+        if wire.path != "/api/graphql":
+            return out_of_scope(wire)
+        key = key_of(wire)
+        return None if key is not None and key.lower() == ALLOWED else f"a GraphQL body addressing {key}"
+
     return hostile.Exposure(
         wire=lambda: fake.state.wire,
-        out_of_scope=out_of_scope,
-        request_key=request_key,
+        out_of_scope=scope_of,
+        request_key=key_of,
         label_key=label_key,
         allowed=lambda key: key.lower() == ALLOWED,
         valid=VALID,
