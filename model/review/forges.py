@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from model import vocab
 from model.review.diff import FileDiff
 from model.review.hubcalls import HubCalls, HubResult, ReviewError
-from model.review.render import finding_head, markers_in, reviewed_head_in
+from model.review.render import finding_head, markers_in, open_in, reviewed_head_in
 from model.review.report import Change
 from model.review.target import Target
 
@@ -130,6 +130,8 @@ def _scan_markers(earlier: Earlier, item: dict[str, Any], thread: str, note: str
                 earlier.summary_note = note
                 earlier.summary_body = body
                 earlier.reviewed_head = reviewed_head_in(body)
+                for fp, severity, category in open_in(body):  # withheld ones have no comment of their own
+                    earlier.details.setdefault(fp, (severity, category, ""))
 
 
 class GithubForge:

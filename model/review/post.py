@@ -18,7 +18,15 @@ from model.gate import Gate
 from model.review.findings import CATEGORIES, Finding, fingerprint
 from model.review.forges import Earlier, Forge, InlineNote
 from model.review.hubcalls import ReviewError
-from model.review.render import SUMMARY_MARKER, comment_body, head_marker, report_markdown, retired_body, text
+from model.review.render import (
+    SUMMARY_MARKER,
+    comment_body,
+    head_marker,
+    open_marker,
+    report_markdown,
+    retired_body,
+    text,
+)
 from model.review.report import Posted, ReviewReport
 from model.scanner import scan_write
 
@@ -81,6 +89,10 @@ def summary_body(report: ReviewReport) -> str:
     summary += "\n\n" + SUMMARY_MARKER
     if report.reviewed_head:  # where the next run's incremental review starts
         summary += "\n" + head_marker(report.reviewed_head)
+    # Every open finding (posted inline or withheld, and those carried over), for later incremental gates.
+    opened: list[tuple[str, str, str]] = [(f.fingerprint, f.severity, f.category) for f in report.findings]
+    opened += [(c.fingerprint, c.severity, c.category) for c in report.carried]
+    summary += "".join("\n" + open_marker(*item) for item in dict.fromkeys(opened))
     return summary
 
 

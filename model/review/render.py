@@ -83,6 +83,22 @@ _HEAD = re.compile(r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:head:([0-9a-f]{
 _FINDING_HEAD = re.compile(r"^\*\*(low|medium|high|critical)\*\* · (\w+):")
 
 
+#: A finding placed in the diff, as the summary records it (posted inline or not: withheld ones too), so an
+#: incremental run keeps it in the gate while its line is still in the diff.
+_OPEN = re.compile(
+    r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:open:([0-9a-f]{12}):(low|medium|high|critical):([a-z]+)\b"
+)
+
+
+def open_marker(fp: str, severity: str, category: str) -> str:
+    return f"<!-- {MARKER}:open:{fp}:{severity}:{category} -->"
+
+
+def open_in(body: str) -> list[tuple[str, str, str]]:
+    """(fingerprint, severity, category) of each finding the summary records as open."""
+    return [(m.group(1), m.group(2), m.group(3)) for m in _OPEN.finditer(body or "")]
+
+
 def head_marker(sha: str) -> str:
     return f"<!-- {MARKER}:head:{sha} -->"
 
@@ -209,7 +225,10 @@ def report_markdown(report: ReviewReport, *, posted_inline: bool = False) -> str
     out.append("\n".join(_finding_line(f, not posted_inline) for f in report.findings) or empty)
     if report.carried:
         out += ["", f"### {text(lang, 'carried')} ({len(report.carried)})"]
-        out += [f"- **{c.severity}** · {c.category} · `{c.path.replace('`', '')}`" for c in report.carried]
+        out += [
+            f"- **{c.severity}** · {c.category}" + (f" · `{c.path.replace('`', '')}`" if c.path else "")
+            for c in report.carried
+        ]
     if report.folded:
         out += ["", f"### {text(lang, 'outside')} ({len(report.folded)})"]
         out += [_finding_line(f, False) for f in report.folded]

@@ -24,6 +24,7 @@ from model.review.forges import Earlier, Forge, forge_for
 from model.review.hubcalls import HubCalls, ReviewError
 from model.review.post import derivable, has_news, posting_tools, publish
 from model.review.report import Carried, Change, Increment, ReviewReport
+from model.review.security import security_pass
 from model.review.settings import SETTINGS_PATH, parse_settings
 from model.review.target import parse_target
 
@@ -98,6 +99,9 @@ async def run_review(
     if increment is not None and increment.incremental and earlier is not None:
         _anchor(report)
         report.carried = carried(report, earlier)
+        # The scanner costs no model call: it always covers the whole change, so a secret or backdoor
+        # found before keeps failing the gate after an unrelated push.
+        report.security = security_pass(change.files, report.findings, use_bandit=options.use_bandit)
     # Recorded only by a run that counts as a review: after a failed run the next one reviews it all.
     report.reviewed_head = change.head_sha if report.reviewed else ""
     if posting.post and earlier is not None:

@@ -128,3 +128,26 @@ async def test_gitlab_incremental_and_force_push(
     third = await run_review(gl_session, model_client, PROFILE, GL_URL.format(iid=iid), OPTIONS, posting=POST)
     assert third.increment is not None and "not an ancestor" in third.increment.fallback
     assert "### src/payments.py" in _prompts(reviewer) and not third.carried
+
+
+async def test_withheld_findings_and_scanner_results_keep_gating_after_an_unrelated_push(
+    github: Any, gh_session: HubSession, model_client: ModelClient, reviewer: FakeReviewer
+) -> None:
+    import json
+
+    keys = {"src/keys.py": b"KEY = 'AKIAIOSFODNN7EXAMPLE'\n"}
+    number = add_pull(github, SMALL_CHANGE | keys, branch="inc-gate")
+    leak = {"findings": [{"path": "src/payments.py", "line": 5, "severity": "high", "category": "security",
+                          "message": "Key AKIAIOSFODNN7EXAMPLE is exposed."}], "summary": "ok"}  # fmt: skip
+    reviewer.push(Reply(content=json.dumps(leak)))
+    first = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=POST)
+    assert first.posted is not None and len(first.posted.withheld) == 1  # never posted: no comment carries it
+    assert any(s.path == "src/keys.py" and s.action == "block" for s in first.security)
+    assert first.exit_code("high") == 1
+    push(github, "inc-gate", EXTRA)
+    second = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=POST)
+    assert second.increment is not None and second.increment.incremental
+    # The withheld high finding is carried from the summary's record, the scanner still covers the whole change.
+    assert ("high", "security") in {(c.severity, c.category) for c in second.carried}
+    assert any(s.path == "src/keys.py" for s in second.security)
+    assert second.exit_code("high") == 1
