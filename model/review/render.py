@@ -40,6 +40,7 @@ _TEXT = {
         "no_new_commits": "No commits since the last review (`{since}`): nothing new to review.",
         "full_fallback": "Whole change reviewed: {why}.",
         "carried": "Still open from earlier reviews",
+        "none_incremental": "No new findings in the commits reviewed.",
     },
     "ja": {
         "title": "コードレビュー",
@@ -63,6 +64,7 @@ _TEXT = {
         "no_new_commits": "前回のレビュー（`{since}`）以降のコミットはありません。",
         "full_fallback": "変更全体をレビューしました: {why}。",
         "carried": "以前のレビューから未解決の指摘",
+        "none_incremental": "レビューしたコミットに新しい指摘はありません。",
     },
 }
 
@@ -221,7 +223,8 @@ def report_markdown(report: ReviewReport, *, posted_inline: bool = False) -> str
     if report.summaries:
         out += [" ".join(report.summaries), ""]
     out.append(f"### {text(lang, 'findings')} ({len(report.findings)})")
-    empty = text(lang, "none_unreviewed" if why else "none")
+    incremental = report.increment is not None and report.increment.incremental
+    empty = text(lang, "none_unreviewed" if why else "none_incremental" if incremental else "none")
     out.append("\n".join(_finding_line(f, not posted_inline) for f in report.findings) or empty)
     if report.carried:
         out += ["", f"### {text(lang, 'carried')} ({len(report.carried)})"]

@@ -71,6 +71,8 @@ async def test_github_rerun_reviews_only_new_commits(
     assert reviewer.requests == [] and third.usage.calls == 0
     assert third.posted is not None and third.posted.skipped_reason and third.exit_code("medium") == 1
     assert "No commits since the last review" in report_markdown(third)
+    assert "No problems found" not in report_markdown(third)  # earlier findings are still open
+    assert "No new findings in the commits reviewed." in report_markdown(third)
     # --full reviews the whole change again.
     full = await run_review(
         gh_session, model_client, PROFILE, url(number), ReviewOptions(model=MODEL, incremental=False)
