@@ -109,3 +109,25 @@ async def test_a_token_cannot_create_check_runs_and_gitlab_has_none(
     with pytest.raises(ReviewError, match="check runs are GitHub's"):
         await run_review(gl_session, model_client, PROFILE, "https://gitlab.example/acme/app/-/merge_requests/1",
                          OPTIONS, posting=AS_CHECK)  # fmt: skip
+
+
+def test_as_check_run_flag(
+    github: Any,
+    github_served: tuple[Any, str],
+    reviewer: FakeReviewer,
+    model_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from model import cli
+    from tests.model.review.test_cli_and_settings import _env, parse
+
+    _env(monkeypatch, github_served[1], writes=True)
+    gitlab_url = "https://gitlab.example/acme/app/-/merge_requests/1"
+    assert cli.run(parse("review", gitlab_url, "--post", "--as", "check-run", "--base-url", model_url)) == 2
+    assert "check runs are GitHub's" in capsys.readouterr().err
+    number = add_pull(github, SMALL_CHANGE, branch="check-cli")
+    # A token, not an App: GitHub's 403 is reported, and nothing else was posted.
+    code = cli.run(parse("review", url(number), "--post", "--as", "check-run", "--base-url", model_url))
+    assert code == 2 and "personal access token" in capsys.readouterr().err
+    assert github.state.reviews.get(REPO, {}).get(number) is None
