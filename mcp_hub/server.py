@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import anyio
+from mcp import Client
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
@@ -33,7 +34,7 @@ from pydantic import AnyUrl, ValidationError
 
 from mcp_hub import __version__, catalog_cache, client_log, metrics, tracing
 from mcp_hub.audit import AuditLog
-from mcp_hub.calls import _CALLER
+from mcp_hub.calls import _CALLER, _IN_PROCESS_CALLER
 from mcp_hub.catalog import (
     ERROR_META_KEY,
     MIME_TYPE_KEY,
@@ -246,11 +247,29 @@ class HubServer(MCPServer[Any]):
         request = ctx.request
         scope = getattr(request, "scope", None)
         caller = scope.get(CALLER_SCOPE_KEY) if isinstance(scope, dict) else None
-        token = _CALLER.set(caller if isinstance(caller, Caller) else self.default_caller)
+        if not isinstance(caller, Caller):
+            caller = _IN_PROCESS_CALLER.get() or self.default_caller
+        token = _CALLER.set(caller)
         try:
             return await call_next(ctx)
         finally:
             _CALLER.reset(token)
+
+    @asynccontextmanager
+    async def client_as(self, caller: Caller) -> AsyncIterator[Client]:
+        """An in-process MCP client of this hub whose requests come from `caller`.
+
+        For a workflow tool calling back into the hub it runs in (the review bot's reads and
+        writes, as caller `agent`): no second hub, the same connectors, policy and audit log.
+        In-process requests run in the opener's task, so the caller is held in a context
+        variable for as long as the client is open.
+        """
+        token = _IN_PROCESS_CALLER.set(caller)
+        try:
+            async with Client(self) as client:
+                yield client
+        finally:
+            _IN_PROCESS_CALLER.reset(token)
 
     def visible_tools(self, caller: Caller) -> list[ToolEntry]:
         return [tool for tool in self.hub_tools.values() if caller.policy.permits(tool.facts)]

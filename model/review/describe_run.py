@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from model.agent import new_run_id
-from model.approvals import Approver
 from model.client import ModelClient
-from model.gate import Gate, VerdictLog
+from model.gate import new_gate
 from model.hub import HubSession
 from model.profiles import Profile
 from model.review.describe import Description, describe_change
@@ -90,8 +88,7 @@ async def _post(d: Description, forge: Forge, posting: PostOptions) -> str:
     body = description_body(d)
     if earlier.describe_note is not None and normal_body(earlier.describe_body) == normal_body(body):
         return "unchanged since the last run: nothing posted"
-    approver = Approver(globs=forge.note_tools, ask=posting.ask)
-    gate = Gate(approver, forge.hub.guard, VerdictLog(posting.verdict_log), run=new_run_id())
+    gate = new_gate(forge.note_tools, posting.ask, forge.hub.guard, posting.verdict_log)
     for tool, arguments in forge.note_calls(body, earlier.describe_note):
         await gated(gate, forge.hub, forge.hub.call, tool, arguments)
     return "edited the earlier description" if earlier.describe_note else "posted"

@@ -12,6 +12,7 @@ max_body_bytes = 1048576   # larger deliveries get 413
 delivery_ttl_s = 604800    # delivery ids remembered this long (replays rejected)
 review = true              # review opened/updated PRs and MRs (posting needs MCP_HUB_ALLOW_WRITES=1)
 triage = true              # triage new issues ([triage] approve = true to label and post)
+commands = true            # answer /review and /ask in PR/MR comments from people with write access
 slow_call_s = 120          # a model call slower than this starts backpressure
 """
 
@@ -41,6 +42,7 @@ class WebhookSettings(BaseModel):
     delivery_ttl_s: float = Field(default=7 * 86400, ge=60)
     review: bool = True
     triage: bool = True
+    commands: bool = True
     slow_call_s: float = Field(default=120, gt=0)
     backoff_max_s: float = Field(default=300, gt=0)
 

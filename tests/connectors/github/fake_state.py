@@ -124,6 +124,9 @@ class FakeState:
     graphql: list[dict[str, Any]] = field(default_factory=list)
     #: id() of each GraphQL request's wire entry -> the repository its body addressed (None: nothing known).
     graphql_keys: dict[int, str | None] = field(default_factory=dict)
+    #: repo -> login -> role (admin, maintain, write, triage, read); logins not listed have none
+    #: (read on a public repository); logins starting with "ghost" do not exist (404)
+    roles: dict[str, dict[str, str]] = field(default_factory=dict)
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     jobs: dict[int, dict[str, Any]] = field(default_factory=dict)
     logs: dict[int, str] = field(default_factory=dict)
