@@ -22,6 +22,7 @@ from model.webhook.backpressure import Backpressure, MeteredClient
 from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.runner import JobRunner
+from model.webhook.settings import store_url as settings_store_url
 from model.webhook.settings import take_webhook_settings
 from model.webhook.store import open_store
 from model.webhook.worker import Worker
@@ -37,7 +38,7 @@ async def serve(args: argparse.Namespace) -> int:
     settings = take_webhook_settings(config)
     model = take_model_settings(config)
     triage = take_triage_settings(config)
-    store_url = args.store or settings.store
+    store_url = args.store or settings_store_url(settings)
     secrets = [x.get_secret_value() for x in (settings.github_secret, settings.gitlab_token) if x is not None]
     log = JsonLog(Redactor([*secrets, store_url]))
     if not args.worker_only and not secrets:
@@ -45,7 +46,7 @@ async def serve(args: argparse.Namespace) -> int:
     if settings.review and not config.hub.allow_writes and not args.no_worker:
         raise ConfigError("reviews are posted: allow writes (MCP_HUB_ALLOW_WRITES=1), or set [webhook] review = false")
     triage.channel(None)  # a digest channel outside the allow-list fails now, not at the first issue
-    store = open_store(store_url, prefix=settings.prefix)
+    store = open_store(store_url, prefix=settings.prefix, done_ttl_s=settings.done_ttl_s)
     metrics = Metrics()
     pressure = Backpressure(settings.slow_call_s, settings.backoff_max_s)
     backend = args.backend or model.backend

@@ -1,0 +1,127 @@
+"""The PostgreSQL store outlives its database: a restart mid-use and an outage, on a throwaway cluster of
+these tests' own (never the shared server), with the same store object and the same receiver throughout.
+
+The control: with the pool's check on checkout switched off, the first operation after a restart runs on
+a dead connection and fails, so the check is what makes the restart invisible."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import anyio
+import httpx2
+import pytest
+
+from mcp_hub.config import load_config
+from mcp_hub.errors import UpstreamUnavailable
+from mcp_hub.redaction import Redactor
+from model.webhook import store_postgres
+from model.webhook.app import Service, build_app
+from model.webhook.backpressure import Backpressure
+from model.webhook.logs import JsonLog
+from model.webhook.metrics import Metrics
+from model.webhook.settings import take_webhook_settings
+from model.webhook.store import Store, open_store
+from tests.model.webhook.conftest import any_job
+from tests.model.webhook.payloads import github_delivery, github_pull_request
+from tests.pg import Cluster, cluster, find_bindir
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "gh-webhook-secret-restart-0123"
+
+
+class Quiet:
+    def write(self, text: str) -> None:
+        self.text = getattr(self, "text", "") + text
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def pg_own() -> Iterator[Cluster]:
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.fail("these tests start their own PostgreSQL: install the server binaries (initdb, pg_ctl)")
+    with cluster(bindir) as running:
+        yield running
+
+
+@pytest.fixture
+async def pg_store(pg_own: Cluster, prefix: str) -> AsyncIterator[Store]:
+    store = open_store(pg_own.dsn, prefix=prefix)
+    await store.open()
+    yield store
+    await store.close()
+
+
+def receiver(store: Store, log: Quiet) -> httpx2.AsyncClient:
+    settings = take_webhook_settings(load_config(env={"MCP_HUB_WEBHOOK__GITHUB_SECRET": SECRET}))
+    service = Service(settings, store, Metrics(), Backpressure(60, 10), JsonLog(Redactor([SECRET]), log))  # type: ignore[arg-type]
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=build_app(service)), base_url="http://webhook")
+
+
+async def test_a_restart_mid_use_is_invisible(pg_own: Cluster, pg_store: Store) -> None:
+    running, waiting = any_job(number=1), any_job(number=2)
+    await pg_store.enqueue(running)
+    assert await pg_store.claim("w1", 60) == running
+    pg_own.restart("fast")  # every connection the pool holds is now dead
+    # The same store object, no reopen: the worker renews and finishes its job, the next one is claimed.
+    assert await pg_store.renew(running.key, "w1", 60) is True
+    await pg_store.finish(running.key, "w1", "reviewed")
+    assert (await pg_store.enqueue(waiting)).status == "queued"
+    assert await pg_store.claim("w2", 60) == waiting
+    assert await pg_store.counts() == {"queued": 0, "running": 1, "done": 1}
+    assert (await pg_store.enqueue(running)).status == "done"  # what was recorded before the restart holds
+
+
+async def test_an_outage_is_a_503_then_deliveries_are_queued_again_without_a_restart(
+    pg_own: Cluster, pg_store: Store
+) -> None:
+    log = Quiet()
+    async with receiver(pg_store, log) as http:
+        assert (await http.get("/healthz")).status_code == 200
+        pg_own.stop("immediate")
+        try:
+            started = time.monotonic()
+            health = await http.get("/healthz")
+            alive = await http.get("/livez")
+            body, headers = github_delivery("pull_request", github_pull_request(7, "e" * 40), SECRET)
+            down = await http.post("/webhooks/github", content=body, headers=headers)
+            with pytest.raises(UpstreamUnavailable) as raised:
+                await pg_store.claim("w", 60)
+            elapsed = time.monotonic() - started
+        finally:
+            pg_own.start()
+        assert health.status_code == 503 and health.json()["store"] == "UpstreamUnavailable"
+        assert alive.status_code == 200  # liveness does not depend on the database: no restart loop
+        assert down.status_code == 503 and down.json()["result"] == "store unavailable"
+        assert elapsed < 30  # each operation fails within the pool's timeout, it does not hang
+        assert "password" not in str(raised.value) and "127.0.0.1" not in str(raised.value)
+        # The server is back: the receiver is ready again within the pool's reconnection backoff (the same
+        # process and store), and the forge's retry of the same delivery gets in (its id was not kept).
+        deadline = time.monotonic() + 2 * store_postgres.RECONNECT_TIMEOUT_S + 10
+        while (await http.get("/healthz")).status_code != 200:
+            assert time.monotonic() < deadline, "the store did not reconnect"
+            await anyio.sleep(0.2)
+        again = await http.post("/webhooks/github", content=body, headers=headers)
+        assert again.status_code == 202 and again.json()["result"] == "queued"
+        assert (await http.get("/healthz")).json()["queue"]["queued"] == 1
+    assert SECRET not in log.text
+
+
+async def test_without_the_check_on_checkout_a_restart_breaks_the_next_operation(
+    pg_own: Cluster, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_postgres, "CHECK_ON_CHECKOUT", False)
+    store = open_store(pg_own.dsn, prefix=prefix)
+    await store.open()
+    try:
+        await store.enqueue(any_job())
+        pg_own.restart("fast")
+        with pytest.raises(UpstreamUnavailable):
+            await store.counts()
+    finally:
+        await store.close()
