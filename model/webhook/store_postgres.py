@@ -6,7 +6,7 @@ Two properties the other stores do not need on one host:
 - **It outlives the database.** Connections come from a `psycopg_pool` pool that checks each one as it is
   handed out (`check_connection`: an empty query) and replaces the dead ones, in the background too. After
   a restart or failover the next operation runs on a fresh connection; while the server is down each
-  operation fails within `timeout_s` with `UpstreamUnavailable` (the receiver answers 503, the worker
+  operation fails within `timeout_s` (10 s) with `UpstreamUnavailable` (the receiver answers 503, the worker
   waits and tries again) and the service itself never needs a restart.
 - **Time is the database's.** Every lease, retry delay, arrival order and expiry is computed in SQL from
   `clock_timestamp()`, never from the worker's clock: workers on hosts whose clocks disagree (by seconds or
@@ -45,7 +45,7 @@ UNAVAILABLE = "the webhook store's PostgreSQL is unreachable (it is retried; che
 
 class PostgresStore:
     def __init__(
-        self, dsn: str, prefix: str, *, done_ttl_s: float = DONE_TTL_S, timeout_s: float = 5.0, max_size: int = 8
+        self, dsn: str, prefix: str, *, done_ttl_s: float = DONE_TTL_S, timeout_s: float = 10.0, max_size: int = 8
     ) -> None:
         if not _IDENT.match(prefix):
             raise ConfigError("the webhook store's prefix must be a lower-case SQL identifier (letters, digits, _)")
@@ -108,19 +108,27 @@ class PostgresStore:
 
     async def _tx(self, work: Callable[[Any], Awaitable[T]]) -> T:
         """`work(conn)` in one transaction on a checked connection; UpstreamUnavailable when the server is not
-        there (the pool keeps reconnecting in the background). No retry here: a transaction whose COMMIT was
-        lost might have happened, and every caller already handles a failed operation."""
+        there (the pool keeps reconnecting in the background). A transaction the server rolled back (deadlock,
+        serialization failure) is run again: nothing of it happened. Nothing else is retried here: a
+        transaction whose COMMIT was lost might have happened, and every caller handles a failed operation."""
         import psycopg
         from psycopg_pool import PoolTimeout
 
         if self._pool is None:
             raise UpstreamUnavailable("the webhook store is not open")
-        try:
-            async with self._pool.connection() as conn, conn.transaction():
-                return await work(conn)
-        except (PoolTimeout, psycopg.OperationalError):
-            # Never the driver's text: it may quote the host, the user or the DSN.
-            raise UpstreamUnavailable(UNAVAILABLE) from None
+        for attempt in range(1, 4):
+            try:
+                async with self._pool.connection() as conn, conn.transaction():
+                    return await work(conn)
+            except (PoolTimeout, psycopg.OperationalError) as exc:
+                # SQLSTATE class 40 (transaction rollback: deadlock, serialization failure): run it again.
+                rolled_back = str(getattr(exc, "sqlstate", None) or "").startswith("40")
+                if rolled_back and attempt < 3:
+                    continue
+                # Never the driver's text: it may quote the host, the user or the DSN. The class name says which.
+                what = "the webhook store's transaction kept being rolled back" if rolled_back else UNAVAILABLE
+                raise UpstreamUnavailable(f"{what} [{type(exc).__name__}]") from None
+        raise AssertionError("unreachable")
 
     async def _one(self, query: str, params: Any = None) -> Any:
         async def run(conn: Any) -> Any:
