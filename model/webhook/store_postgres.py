@@ -7,7 +7,8 @@ Two properties the other stores do not need on one host:
   handed out (`check_connection`: an empty query) and replaces the dead ones, in the background too. After
   a restart or failover the next operation runs on a fresh connection; while the server is down each
   operation fails within `timeout_s` (10 s) with `UpstreamUnavailable` (the receiver answers 503, the worker
-  waits and tries again) and the service itself never needs a restart.
+  waits and tries again; the worker's repeatable writes wait up to WORKER_PATIENCE_S first) and the
+  service itself never needs a restart.
 - **Time is the database's.** Every lease, retry delay, arrival order and expiry is computed in SQL from
   `clock_timestamp()`, never from the worker's clock: workers on hosts whose clocks disagree (by seconds or
   by hours) still agree on when a lease ends.
@@ -19,8 +20,11 @@ are pruned as new ones arrive.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+
+import anyio
 
 from mcp_hub.errors import ConfigError, UpstreamUnavailable
 from model.webhook.jobs import Job
@@ -39,6 +43,9 @@ CHECK_ON_CHECKOUT = True
 
 #: See `open`: the longest wait between the server's return and the store's first connection to it.
 RECONNECT_TIMEOUT_S = 8.0
+
+#: How long the worker's repeatable writes (renew, retry, finish) wait for an unreachable server.
+WORKER_PATIENCE_S = 60.0
 
 UNAVAILABLE = "the webhook store's PostgreSQL is unreachable (it is retried; check the server and [webhook] store)"
 
@@ -106,36 +113,45 @@ class PostgresStore:
             pool, self._pool = self._pool, None
             await pool.close()
 
-    async def _tx(self, work: Callable[[Any], Awaitable[T]]) -> T:
+    async def _tx(self, work: Callable[[Any], Awaitable[T]], *, patience_s: float = 0.0) -> T:
         """`work(conn)` in one transaction on a checked connection; UpstreamUnavailable when the server is not
-        there (the pool keeps reconnecting in the background). A transaction the server rolled back (deadlock,
-        serialization failure) is run again: nothing of it happened. Nothing else is retried here: a
-        transaction whose COMMIT was lost might have happened, and every caller handles a failed operation."""
+        there (the pool keeps reconnecting in the background).
+
+        A transaction the server rolled back (deadlock, serialization failure) is run again: nothing of it
+        happened. With `patience_s`, for the worker's writes that may safely happen twice (renew, retry,
+        finish: a lost COMMIT may have applied them), an unreachable server is waited for that long, so a
+        database restart does not fail a running job. The receiver's operations wait for nothing: the forge
+        times out first, and its retry comes back."""
         import psycopg
         from psycopg_pool import PoolTimeout
 
         if self._pool is None:
             raise UpstreamUnavailable("the webhook store is not open")
-        for attempt in range(1, 4):
+        deadline = time.monotonic() + patience_s
+        rollbacks = 0
+        while True:
             try:
                 async with self._pool.connection() as conn, conn.transaction():
                     return await work(conn)
             except (PoolTimeout, psycopg.OperationalError) as exc:
                 # SQLSTATE class 40 (transaction rollback: deadlock, serialization failure): run it again.
                 rolled_back = str(getattr(exc, "sqlstate", None) or "").startswith("40")
-                if rolled_back and attempt < 3:
+                rollbacks += rolled_back
+                if rolled_back and rollbacks < 3:
+                    continue
+                if not rolled_back and time.monotonic() < deadline:
+                    await anyio.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
                     continue
                 # Never the driver's text: it may quote the host, the user or the DSN. The class name says which.
                 what = "the webhook store's transaction kept being rolled back" if rolled_back else UNAVAILABLE
                 raise UpstreamUnavailable(f"{what} [{type(exc).__name__}]") from None
-        raise AssertionError("unreachable")
 
-    async def _one(self, query: str, params: Any = None) -> Any:
+    async def _one(self, query: str, params: Any = None, *, patience_s: float = 0.0) -> Any:
         async def run(conn: Any) -> Any:
             cur = await conn.execute(query, params)
             return await cur.fetchone() if cur.description else cur.rowcount
 
-        return await self._tx(run)
+        return await self._tx(run, patience_s=patience_s)
 
     async def remember_delivery(self, delivery: str, ttl_s: float) -> bool:
         p = self._p
@@ -209,6 +225,7 @@ class PostgresStore:
             _NOW + f"UPDATE {self._p}_jobs SET lease_until = (SELECT now FROM c) + %s"
             " WHERE key = %s AND worker = %s AND state = 'running'",
             (lease_s, key, worker),
+            patience_s=WORKER_PATIENCE_S,
         )
         return bool(count == 1)
 
@@ -217,6 +234,7 @@ class PostgresStore:
             _NOW + f"UPDATE {self._p}_jobs SET state = 'queued', attempts = attempts + 1,"
             " not_before = (SELECT now FROM c) + %s, worker = '' WHERE key = %s AND worker = %s",
             (delay_s, key, worker),
+            patience_s=WORKER_PATIENCE_S,
         )
 
     async def finish(self, key: str, worker: str, outcome: str) -> None:
@@ -236,7 +254,7 @@ class PostgresStore:
                 (self._done_ttl_s,),
             )
 
-        await self._tx(run)
+        await self._tx(run, patience_s=WORKER_PATIENCE_S)
 
     async def outcome(self, key: str) -> str | None:
         row = await self._one(f"SELECT outcome FROM {self._p}_done WHERE key = %s", (key,))

@@ -149,3 +149,37 @@ async def test_a_transaction_the_server_rolls_back_is_run_again(pg_store: Store,
         with pytest.raises(UpstreamUnavailable, match="SerializationFailure"):
             await pg_store._tx(work)
         assert attempts == 3
+
+
+@pytest.mark.parametrize("patience_s", [60.0, 0.0], ids=["worker-waits", "switched-off"])
+async def test_the_workers_writes_wait_out_an_outage_the_receivers_do_not(
+    pg_own: Cluster, pg_store: Store, monkeypatch: pytest.MonkeyPatch, patience_s: float
+) -> None:
+    monkeypatch.setattr(store_postgres, "WORKER_PATIENCE_S", patience_s)
+    job = any_job(number=9)
+    await pg_store.enqueue(job)
+    assert await pg_store.claim("w", 60) == job
+    finished: list[BaseException | None] = []
+
+    async def finish() -> None:  # the worker's job ends while the database is down
+        try:
+            await pg_store.finish(job.key, "w", "reviewed")
+        except UpstreamUnavailable as exc:
+            finished.append(exc)
+        else:
+            finished.append(None)
+
+    pg_own.stop("immediate")
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(finish)
+            with pytest.raises(UpstreamUnavailable):  # the receiver's operation fails (503), it does not wait
+                await pg_store.enqueue(any_job(number=10))
+            await anyio.to_thread.run_sync(pg_own.start)
+    finally:
+        if not finished:
+            await anyio.to_thread.run_sync(pg_own.start)
+    if patience_s:
+        assert finished == [None] and await pg_store.outcome(job.key) == "reviewed"
+    else:
+        assert isinstance(finished[0], UpstreamUnavailable)
