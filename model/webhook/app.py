@@ -142,7 +142,10 @@ def build_app(service: Service) -> Starlette:
         return JSONResponse({"status": "alive"})
 
     async def metrics(request: Request) -> Response:
-        counts = await service.store.counts()
+        try:
+            counts = await service.store.counts()
+        except Exception as exc:
+            return JSONResponse({"status": "unavailable", "store": type(exc).__name__}, status_code=503)
         body, content_type = service.metrics.render(counts, service.backpressure.active)
         return Response(body, media_type=content_type)
 
