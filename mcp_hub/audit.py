@@ -51,6 +51,22 @@ class AuditLog:
             "outcome": outcome,
             "duration_ms": round(duration_ms, 2),
         }
+        self._write(entry)
+
+    def record_event(self, event: str, **fields: Any) -> None:
+        """A line that is not a tool call (e.g. `definitions`: a federated server's tools changed), redacted."""
+        if self._path is None:
+            return
+        now = time.time()
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
+            "event": event,
+            **{k: self._redactor.redact_value(v) for k, v in fields.items()},
+        }
+        self._write(entry)
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        assert self._path is not None
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
         with self._lock:
             if self._handle is None:

@@ -15,6 +15,9 @@ from mcp_hub.policy import Caller
 _CALLER: ContextVar[Caller | None] = ContextVar("mcp_hub_caller", default=None)
 #: The MCP request context (`mcp.server.mcpserver.Context`) of the tool call being served.
 _CONTEXT: ContextVar[Any] = ContextVar("mcp_hub_context", default=None)
+#: Who in-process requests come from while `HubServer.client_as(caller)` is open (a workflow calling back
+#: into the hub it runs in); an HTTP request's own caller always wins.
+_IN_PROCESS_CALLER: ContextVar[Caller | None] = ContextVar("mcp_hub_in_process_caller", default=None)
 
 
 def current_caller() -> Caller | None:

@@ -32,16 +32,19 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mcp_hub.errors import ConfigError
 from mcp_hub.secret import Secret, secret_from_env
 
+if TYPE_CHECKING:
+    from mcp_hub.federation.settings import ServerSettings
+
 ENV_PREFIX = "MCP_HUB_"
 #: Sections that are not connectors: the hub's own, and the model/agent settings (model/settings.py).
-_RESERVED_SECTIONS = ("hub", "http", "model")
+_RESERVED_SECTIONS = ("hub", "http", "model", "servers")
 #: Sections of the model's services (`mcp-hub triage`, `mcp-hub webhook`): kept raw in `HubConfig.services`,
 #: validated by those commands, never taken for connectors.
 SERVICE_SECTIONS = ("triage", "webhook")
@@ -82,6 +85,9 @@ class HubSettings(BaseModel):
     internal_data_callers: list[str] = Field(default_factory=lambda: ["*"])
     connectors: list[str] | None = Field(default=None, description="Only load these connectors.")
     log_level: str = "INFO"
+    #: `text` or `json` lines on stderr (mcp_hub/logs.py); the `--log-format` flag wins. Other commands than
+    #: `serve` read it from MCP_HUB_LOG_FORMAT (their logging starts before the configuration is read).
+    log_format: Literal["text", "json"] | None = None
     #: Shared state across replicas (rate-limit budgets): unset = in-process; "redis://host:6379/0" = Redis.
     state_url: str | None = None
     #: Prefix of every key the hub writes to the shared state (one per hub deployment).
@@ -252,7 +258,11 @@ class HubConfig:
     model: dict[str, Any] = field(default_factory=dict)
     #: Raw `[triage]` / `[webhook]` sections (SERVICE_SECTIONS), validated by the model's commands.
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: `[servers.<name>]`: federated MCP servers (`mcp_hub.federation.settings`).
+    servers: dict[str, ServerSettings] = field(default_factory=dict)
     source: str = "defaults"
+    #: The TOML file read (`--config` / `$MCP_HUB_CONFIG`); its directory holds `servers.lock.json`.
+    path: Path | None = None
 
 
 def load_config(
@@ -306,6 +316,15 @@ def load_config(
     model = tree.get("model", {})
     if not isinstance(model, dict):
         problems.append("[model] must be a table")
+    servers_section = tree.get("servers", {})
+    servers: dict[str, ServerSettings] = {}
+    if not isinstance(servers_section, dict):
+        problems.append("[servers] must be a table")
+    elif servers_section:  # imported only when some are configured (start-up cost)
+        from mcp_hub.federation.settings import parse_servers
+
+        servers, server_problems = parse_servers(servers_section)
+        problems += server_problems
     if check_connectors is not None:
         problems += check_connectors(connectors)
     if problems:
@@ -317,7 +336,9 @@ def load_config(
         connectors=connectors,
         model=model,
         services=services,
+        servers=servers,
         source=" + ".join(sources) or "defaults",
+        path=Path(path) if path is not None else None,
     )
 
 

@@ -113,8 +113,11 @@ class HttpGuard:
         host: str,
         port: int,
         state: StateStore | None = None,
+        federation: Any = None,
     ) -> None:
         http = config.http
+        #: Federated servers (`mcp_hub.federation.mount.Federation`), reported by /healthz.
+        self.federation = federation
         self.app = app
         self.transport = transport
         self.max_body = http.max_body_bytes
@@ -170,7 +173,7 @@ class HttpGuard:
             return
         path = scope["path"]
         if path == "/healthz":
-            await _reply(send, 200, {"status": "ok"})
+            await _reply(send, 200, self._health())
             return
         if self.oidc_settings is not None and (path == METADATA_PATH or path.startswith(METADATA_PATH + "/")):
             from mcp_hub.oidc import protected_resource_metadata
@@ -218,6 +221,24 @@ class HttpGuard:
             # session id gets 404, as if it did not exist (stream, messages and DELETE alike).
             scope["user"] = _principal(caller)
         await self.app(scope, _limited(receive, self.max_body), send)
+
+    def _health(self) -> dict[str, Any]:
+        """The hub serves (200) whatever its federated servers do; each one's state is listed.
+
+        Unauthenticated, so counts only: which tools are withheld and why is in `mcp-hub config check`.
+        """
+        body: dict[str, Any] = {"status": "ok"}
+        if self.federation is not None:
+            body["servers"] = {
+                row["server"]: {
+                    "state": row["state"],
+                    "tools": row.get("tools", 0),
+                    "withheld": len(row.get("withheld", [])),
+                    "restarts": row.get("restarts", 0),
+                }
+                for row in self.federation.status()
+            }
+        return body
 
     async def _authenticate(self, authorization: str) -> tuple[Caller | None, Any, tuple[str, int] | None]:
         """The caller, or None and why (a `TokenRejected` when a token was presented and refused); and
@@ -374,7 +395,7 @@ def _limited(receive: Receive, limit: int) -> Receive:
     return wrapped
 
 
-async def _reply(send: Send, status: int, body: dict[str, str], extra: Iterable[tuple[bytes, bytes]] = ()) -> None:
+async def _reply(send: Send, status: int, body: dict[str, Any], extra: Iterable[tuple[bytes, bytes]] = ()) -> None:
     payload = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -408,4 +429,14 @@ def build_http_app(server: Any, config: HubConfig, policy: Policy, transport: st
             retry_interval=RETRY_INTERVAL_MS,
         )
     state = getattr(server, "state", None)
-    return HttpGuard(inner, config=config, policy=policy, transport=transport, host=host, port=port, state=state)
+    federation = getattr(server, "federation", None)
+    return HttpGuard(
+        inner,
+        config=config,
+        policy=policy,
+        transport=transport,
+        host=host,
+        port=port,
+        state=state,
+        federation=federation,
+    )

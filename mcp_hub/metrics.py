@@ -37,6 +37,7 @@ class _Metrics:
     agent_steps: Any
     model_tokens: Any
     model_seconds: Any
+    federated_calls: Any = None
 
 
 _metrics: _Metrics | None = None
@@ -79,6 +80,12 @@ def enable() -> None:
             model_seconds=Histogram(
                 "mcp_hub_model_call_seconds", "Model call latency.", ["model"], buckets=_BUCKETS, registry=registry
             ),
+            federated_calls=Counter(
+                "mcp_hub_federated_calls",
+                "Calls forwarded to federated MCP servers, by server and outcome.",
+                ["server", "outcome"],
+                registry=registry,
+            ),
         )
 
 
@@ -94,6 +101,13 @@ def record_tool_call(tool: str, outcome: str, seconds: float) -> None:
     if outcome != "ok":
         m.tool_errors.labels(tool).inc()
     m.tool_seconds.labels(tool).observe(seconds)
+
+
+def record_federated_call(server: str, outcome: str) -> None:
+    m = _metrics
+    if m is None or m.federated_calls is None:
+        return
+    m.federated_calls.labels(server, outcome).inc()
 
 
 def record_rate_limit(connector: str, instance: str, remaining: int) -> None:

@@ -124,7 +124,7 @@ class Registry:
         problems = []
         unknown = sorted(set(sections) - set(self.manifests))
         if unknown:
-            known = ", ".join(sorted(["hub", "http", "model", *SERVICE_SECTIONS, *self.manifests]))
+            known = ", ".join(sorted(["hub", "http", "model", "servers", *SERVICE_SECTIONS, *self.manifests]))
             problems += [f"[{name}]: unknown section (known: {known})" for name in unknown]
         if only_sections:
             return problems

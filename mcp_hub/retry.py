@@ -34,6 +34,8 @@ class RetryPolicy:
     max_delay: float = 8.0
     #: A `retry_after` longer than this is returned to the caller instead of slept through.
     max_wait: float = 20.0
+    #: Retry an idempotent call that timed out (False where a timeout already cost minutes: a model call).
+    timeouts: bool = True
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -58,8 +60,12 @@ async def retrying(
             if attempt == policy.attempts or (exc.retry_after is not None and exc.retry_after > policy.max_wait):
                 raise
             delay = exc.retry_after if exc.retry_after is not None else _backoff(policy, attempt)
-        except (UpstreamUnavailable, UpstreamTimeout):
-            if not idempotent or attempt == policy.attempts:
+        except (UpstreamUnavailable, UpstreamTimeout) as exc:
+            if (
+                not idempotent
+                or attempt == policy.attempts
+                or (isinstance(exc, UpstreamTimeout) and not policy.timeouts)
+            ):
                 raise
             delay = _backoff(policy, attempt)
         log.info("upstream busy or failing; retry %d/%d in %.2f s", attempt, policy.attempts - 1, delay)

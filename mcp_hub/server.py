@@ -8,15 +8,18 @@ and every call is audited.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
+from mcp import Client
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
@@ -27,13 +30,14 @@ from mcp.server.request_state import RequestStateSecurity
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, TextContent
 from mcp_types import Prompt as MCPPrompt
+from mcp_types import Resource as MCPResource
 from mcp_types import ResourceTemplate as MCPResourceTemplate
 from mcp_types import Tool as MCPTool
 from pydantic import AnyUrl, ValidationError
 
 from mcp_hub import __version__, catalog_cache, client_log, metrics, tracing
 from mcp_hub.audit import AuditLog
-from mcp_hub.calls import _CALLER
+from mcp_hub.calls import _CALLER, _IN_PROCESS_CALLER
 from mcp_hub.catalog import (
     ERROR_META_KEY,
     MIME_TYPE_KEY,
@@ -59,6 +63,10 @@ from mcp_hub.redaction import Redactor
 from mcp_hub.registry import InstanceStatus, Registry
 from mcp_hub.state import InProcessState, StateStore, open_state
 
+if TYPE_CHECKING:
+    from mcp_hub.federation.gate import DefinitionGate
+    from mcp_hub.federation.mount import Federation
+
 log = logging.getLogger(__name__)
 
 #: Scope key under which the HTTP layer stores the authenticated `Caller`.
@@ -78,7 +86,8 @@ def hub_policy(config: HubConfig, *, allow_writes: bool | None = None, toolsets:
         toolsets=frozenset(toolsets if toolsets is not None else hub.toolsets),
         allow=tuple(hub.allow),
         deny=tuple(hub.deny),
-        connectors=frozenset(hub.connectors) if hub.connectors is not None else None,
+        # `hub.connectors` chooses which connectors load; federated servers are chosen by `[servers]`.
+        connectors=frozenset(hub.connectors) | frozenset(config.servers) if hub.connectors is not None else None,
     )
 
 
@@ -99,6 +108,7 @@ class HubServer(MCPServer[Any]):
         state: StateStore | None = None,
         request_state_key: str | None = None,
         subscriptions: ResourceSubscriptions | None = None,
+        federation: Federation | None = None,
     ) -> None:
         # A shared key lets any replica take the retry of an input-required round another one started.
         security = RequestStateSecurity(keys=[request_state_key]) if request_state_key else None
@@ -157,6 +167,11 @@ class HubServer(MCPServer[Any]):
                     description=hub_prompt.spec.description,
                 )
             )
+        #: Federated MCP servers (`[servers.*]`), mounted beside the connectors.
+        self.federation = federation
+        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        if federation is not None:
+            federation.attach(self)
         if discovery:
             from mcp_hub.discovery import register_discovery_tools
 
@@ -246,11 +261,35 @@ class HubServer(MCPServer[Any]):
         request = ctx.request
         scope = getattr(request, "scope", None)
         caller = scope.get(CALLER_SCOPE_KEY) if isinstance(scope, dict) else None
-        token = _CALLER.set(caller if isinstance(caller, Caller) else self.default_caller)
+        if not isinstance(caller, Caller):
+            caller = _IN_PROCESS_CALLER.get() or self.default_caller
+        token = _CALLER.set(caller)
+        if self.federation is not None:
+            # The connection (not the per-request session proxy): it lives as long as the client stays.
+            connection = getattr(getattr(ctx, "session", None), "_connection", None)
+            if connection is not None:
+                with contextlib.suppress(TypeError):  # one that cannot be weakly referenced gets no list_changed
+                    self._sessions.add(connection)
         try:
             return await call_next(ctx)
         finally:
             _CALLER.reset(token)
+
+    @asynccontextmanager
+    async def client_as(self, caller: Caller) -> AsyncIterator[Client]:
+        """An in-process MCP client of this hub whose requests come from `caller`.
+
+        For a workflow tool calling back into the hub it runs in (the review bot's reads and
+        writes, as caller `agent`): no second hub, the same connectors, policy and audit log.
+        In-process requests run in the opener's task, so the caller is held in a context
+        variable for as long as the client is open.
+        """
+        token = _IN_PROCESS_CALLER.set(caller)
+        try:
+            async with Client(self) as client:
+                yield client
+        finally:
+            _IN_PROCESS_CALLER.reset(token)
 
     def visible_tools(self, caller: Caller) -> list[ToolEntry]:
         return [tool for tool in self.hub_tools.values() if caller.policy.permits(tool.facts)]
@@ -321,24 +360,50 @@ class HubServer(MCPServer[Any]):
     async def list_resource_templates(self) -> list[MCPResourceTemplate]:
         caller = self.current_caller()
         listed = await super().list_resource_templates()
-        return [
+        own = [
             template
             for template in listed
             if template.uri_template not in self.hub_resources
             or caller.policy.permits(self.hub_resources[template.uri_template].facts)
         ]
+        return own + (self.federation.templates(caller) if self.federation is not None else [])
+
+    async def list_resources(self) -> list[MCPResource]:
+        listed = await super().list_resources()
+        if self.federation is None:
+            return listed
+        return listed + self.federation.resources(self.current_caller())
 
     async def list_prompts(self) -> list[MCPPrompt]:
         caller = self.current_caller()
         listed = await super().list_prompts()
-        return [
+        own = [
             p for p in listed if p.name not in self.hub_prompts or caller.policy.permits(self.hub_prompts[p.name].facts)
         ]
+        return own + (self.federation.prompts(caller) if self.federation is not None else [])
+
+    async def notify_list_changed(self) -> None:
+        """A federated server's catalog arrived or changed: tell the clients (both protocol eras)."""
+        from mcp.server.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
+
+        for event in (ToolsListChanged(), ResourcesListChanged(), PromptsListChanged()):
+            await self._subscriptions.publish(event)
+        for session in list(self._sessions):
+            try:
+                await session.send_tool_list_changed()
+                await session.send_resource_list_changed()
+                await session.send_prompt_list_changed()
+            except Exception:  # a client that went away, or one without a back channel
+                self._sessions.discard(session)
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
     ) -> GetPromptResult | InputRequiredResult:
         """Unknown and hidden prompts alike, and missing arguments: JSON-RPC -32602, no traceback in the log."""
+        federated = self.federation.owns_prompt(name) if self.federation is not None else None
+        if federated is not None and name not in self.hub_prompts:
+            assert self.federation is not None
+            return await self.federation.get_prompt(*federated, arguments)
         prompt = self.hub_prompts.get(name)
         registered = self._prompt_manager.get_prompt(name)
         if prompt is None or registered is None or not self.current_caller().policy.permits(prompt.facts):
@@ -355,6 +420,10 @@ class HubServer(MCPServer[Any]):
         self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
     ) -> Iterable[ReadResourceContents] | InputRequiredResult:
         """Read, then attach the provenance (and MIME type) the resource's handler reported."""
+        federated = self.federation.owns_uri(str(uri)) if self.federation is not None else None
+        if federated is not None:
+            assert self.federation is not None
+            return await self.federation.read_resource(*federated)
         sink: dict[str, Any] = {}
         token = self._resource_meta.set(sink)
         try:
@@ -391,6 +460,11 @@ class HubServer(MCPServer[Any]):
                     stack.push_async_callback(self.state.aclose)
                     for connector in self.connectors:
                         await stack.enter_async_context(connector.lifespan())
+                    if self.federation is not None and self.federation.links:
+                        # In the background: the hub answers at once, each server joins when it is ready.
+                        group = await stack.enter_async_context(anyio.create_task_group())
+                        stack.callback(group.cancel_scope.cancel)
+                        group.start_soon(self.federation.run)
                 except BaseException:
                     await stack.aclose()
                     raise
@@ -449,6 +523,7 @@ def build_server(
     discovery: bool | None = None,
     include_unconfigured: bool = True,
     use_catalog_cache: bool = False,
+    gate: DefinitionGate | None = None,
 ) -> HubServer:
     """The hub for `config`. `caller` is who stdio/in-process requests come from.
 
@@ -499,6 +574,7 @@ def build_server(
     key = config.hub.request_state_key.get_secret_value() if config.hub.request_state_key else None
     if key:
         redactor.add([key])
+    federation = _federation(config, registry, redactor, gate) if config.servers else None
     tools: list[HubTool | DeferredToolEntry] = []
     resources: list[HubResource | DeferredResourceEntry] = []
     prompts: list[HubPrompt] = []
@@ -527,12 +603,32 @@ def build_server(
         state=state,
         request_state_key=key,
         subscriptions=subscriptions,
+        federation=federation,
     )
     for name, cache_key in to_store.items():
         connector_tools, connector_resources, connector_prompts = eager[name]
         if not connector_prompts:  # prompts are not deferred: such a connector always loads eagerly
             catalog_cache.write(name, cache_key, _cache_entries(server, connector_tools, connector_resources))
     return server
+
+
+def _federation(config: HubConfig, registry: Registry, redactor: Redactor, gate: DefinitionGate | None) -> Federation:
+    """The `[servers.*]` to mount; imported only when some are configured (start-up cost)."""
+    from mcp_hub.errors import ConfigError
+    from mcp_hub.federation.gate import default_gate
+    from mcp_hub.federation.mount import Federation
+    from mcp_hub.federation.settings import name_problem
+
+    problems = [
+        f"servers.{name}: {problem}"
+        for name in sorted(config.servers)
+        if (problem := name_problem(name, registry.manifests)) is not None
+    ]
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems))
+    for settings in config.servers.values():
+        redactor.add(settings.secrets())
+    return Federation(config.servers, gate if gate is not None else default_gate(config))
 
 
 def _deferred_tools(name: str, found: catalog_cache.CachedCatalog, loader: ConnectorLoader) -> list[DeferredToolEntry]:

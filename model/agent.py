@@ -12,7 +12,6 @@ crashes on what the model writes.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -268,10 +267,6 @@ class Agent:
 
     def _result(self, status: Status, answer: str, steps: int, error: str | None = None) -> AgentResult:
         return AgentResult(status, answer, steps, list(self.calls), list(self.events), error)
-
-
-def new_run_id() -> str:
-    return secrets.token_hex(6)
 
 
 def _check_finish(completion: Completion) -> None:

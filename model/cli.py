@@ -1,9 +1,6 @@
-"""`mcp-hub model serve|check|eval`, `agent`, `review`, `triage` and `webhook`, for the hub's CLI to mount.
-
-from model import cli as model_cli
-model_cli.add_commands(subparsers)          # in mcp_hub.cli's parser
-...
-if args.command in model_cli.COMMANDS: return model_cli.run(args)
+"""`mcp-hub model serve|check|eval`, `agent`, `review`, `triage` and `webhook`: registration functions
+for the `mcp_hub.commands` entry-point group (pyproject.toml), one per top-level command. Each adds its
+parser and sets `handler=run`; the hub's CLI imports this module only when one of them is asked for.
 """
 
 from __future__ import annotations
@@ -14,11 +11,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import anyio
 
+from mcp_hub.commands import Subparsers
 from mcp_hub.errors import HubError
+from mcp_hub.logs import add_log_arguments
 from model.profiles import PROFILES, get_profile
 from model.serve import ServeOptions, build_command, missing_template, serve_env
 
@@ -26,7 +24,9 @@ from model.serve import ServeOptions, build_command, missing_template, serve_env
 COMMANDS = ("model", "agent", "review", "triage", "webhook")
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_model(subparsers: Subparsers) -> None:
+    from model.app import add_endpoint_arguments
+
     model = subparsers.add_parser("model", help="serve or check a self-hosted model")
     sub = model.add_subparsers(dest="model_command", required=True)
     serve = sub.add_parser("serve", help="run (or print) the vllm serve command for a profile")
@@ -39,37 +39,54 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     serve.add_argument("--chat-template-dir", type=Path, help="where vLLM's tool chat templates are")
     serve.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
     check = sub.add_parser("check", help="probe an OpenAI-compatible endpoint")
-    _endpoint_args(check)
+    add_endpoint_arguments(check)
     check.add_argument("--model", dest="served_model", help="served model name (default: the first listed)")
     from model.eval.options import add_eval_parser
 
     add_eval_parser(sub)
+    model.set_defaults(handler=run)
+
+
+def register_agent(subparsers: Subparsers) -> None:
+    from model.app import add_app_arguments
+
     agent = subparsers.add_parser("agent", help="run the agent on a task through the hub")
     agent.add_argument("task")
-    agent.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
-    agent.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
-    _endpoint_args(agent)
-    agent.add_argument("--config", help="the hub's TOML config file")
-    agent.add_argument("--hub-url", help="a hub's Streamable HTTP URL instead of the in-process hub")
+    add_app_arguments(agent)
     agent.add_argument("--max-steps", type=int)
     agent.add_argument("--approve", action="append", default=[], metavar="TOOL_GLOB")
     agent.add_argument("--show-reasoning", action="store_true")
     agent.add_argument("--verdict-log", type=Path)
     agent.add_argument("--json", action="store_true", help="print a machine-readable transcript")
+    add_log_arguments(agent)
+    agent.set_defaults(handler=run)
+
+
+def register_review(subparsers: Subparsers) -> None:
     from model.review.command import add_review_command
 
     add_review_command(subparsers)
+    subparsers.choices["review"].set_defaults(handler=run)
+
+
+def register_triage(subparsers: Subparsers) -> None:
     from model.triage.command import add_triage_command
 
     add_triage_command(subparsers)
+    subparsers.choices["triage"].set_defaults(handler=run)
+
+
+def register_webhook(subparsers: Subparsers) -> None:
     from model.webhook.command import add_webhook_command
 
     add_webhook_command(subparsers)
+    subparsers.choices["webhook"].set_defaults(handler=run)
 
 
-def _endpoint_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
-    parser.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
+def add_commands(subparsers: Subparsers) -> None:
+    """All of this module's commands at once (a parser of their own, e.g. in tests)."""
+    for register in (register_model, register_agent, register_review, register_triage, register_webhook):
+        register(subparsers)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,22 +159,12 @@ def _quote(part: str) -> str:
     return part if part.startswith("$") else shlex.quote(part)
 
 
-def _client(args: argparse.Namespace, settings: Any = None) -> Any:
-    from model.client import ModelClient
-    from model.endpoint import resolve_endpoint
-
-    backend = (
-        args.backend or (settings.backend if settings else None) or os.environ.get("MCP_HUB_MODEL__BACKEND", "vllm")
-    )
-    base_url = args.base_url or (settings.base_url if settings else None) or os.environ.get("MCP_HUB_MODEL__BASE_URL")
-    api_key = settings.api_key if settings else None
-    return ModelClient(resolve_endpoint(backend, base_url, api_key))
-
-
 async def _check(args: argparse.Namespace) -> int:
+    from model.app import endpoint_for, model_settings
     from model.check import check_endpoint
+    from model.client import ModelClient
 
-    async with _client(args) as client:
+    async with ModelClient(endpoint_for(model_settings(args))) as client:
         report = await check_endpoint(client, args.served_model)
     print(json.dumps(report, indent=2))
     return 0
@@ -166,28 +173,28 @@ async def _check(args: argparse.Namespace) -> int:
 async def _review(args: argparse.Namespace) -> int:
     from model.review.command import run_review_command
 
-    return await run_review_command(args, _client)
+    return await run_review_command(args)
 
 
 async def _triage(args: argparse.Namespace) -> int:
     from model.triage.command import run_triage_command
 
-    return await run_triage_command(args, _client)
+    return await run_triage_command(args)
 
 
 def _webhook(args: argparse.Namespace) -> int:
     from model.webhook.command import run_webhook_command
 
-    return run_webhook_command(args, _client)
+    return run_webhook_command(args)
 
 
 async def _agent(args: argparse.Namespace) -> int:
     from model.runner import run_agent_command
 
-    return await run_agent_command(args, _client)
+    return await run_agent_command(args)
 
 
 async def _eval(args: argparse.Namespace) -> int:
     from model.eval.command import run_eval_command
 
-    return await run_eval_command(args, _client)
+    return await run_eval_command(args)

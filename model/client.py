@@ -1,35 +1,38 @@
 """One async client for OpenAI-compatible chat completions (vLLM, Azure AI Foundry, Ollama, llama.cpp).
 
 Plain HTTP through `httpx2` (no vendor SDK): one POST to `/chat/completions`,
-streamed as server-sent events or not. Rate limits (429, honouring
-`Retry-After`) and unavailability (connection refused, 502/503/504) are retried
-a bounded number of times with jittered backoff; a stream is retried only
-before its first chunk. Every failure is a `model.errors.ModelError` whose
+streamed as server-sent events or not. Retries are the hub's one policy
+(`mcp_hub.retry`): rate limits (429, honouring `Retry-After` up to `max_wait`)
+and unavailability (connection refused, 502/503/504), a bounded number of times
+with jittered backoff; a timeout is not retried (it already took minutes); a
+stream is retried only before its first event. Every failure is a
+`model.errors.ModelError` (and the core error of the same meaning) whose
 message says what to do; the API key never appears in one.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import anyio
 import httpx2
 
 from mcp_hub import metrics, tracing
+from mcp_hub.retry import RetryPolicy, retrying
 from model.endpoint import Endpoint
-from model.errors import BadModelResponse, EndpointUnavailable, ModelError, ModelRateLimited, ModelTimeout
+from model.errors import BadModelResponse, EndpointUnavailable, ModelTimeout
 from model.reasoning import ThinkSplitter, field_reasoning, split_message
 from model.wire import Completion, StreamEvent, ToolCall, http_error
 
 MODEL_SPAN = "mcp_hub.model_call"
+#: The core policy with a longer wait (a model server's Retry-After while it loads) and no retry after a
+#: timeout (one already cost `read_timeout`).
+MODEL_RETRY = RetryPolicy(max_wait=30.0, timeouts=False)
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -38,12 +41,13 @@ class ClientOptions:
     #: Seconds to connect, and between two chunks of an answer (a long generation is fine while it streams).
     connect_timeout: float = 5.0
     read_timeout: float = 300.0
-    #: Attempts in all for 429 / unavailable, the first included.
+    #: Attempts in all for 429 / unavailable, the first included (overrides `retry.attempts`).
     attempts: int = 3
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    #: A Retry-After longer than this is reported, not slept through.
-    max_wait: float = 30.0
+    #: Backoff, and the longest Retry-After slept through (a longer one is reported).
+    retry: RetryPolicy = MODEL_RETRY
+
+    def policy(self) -> RetryPolicy:
+        return replace(self.retry, attempts=self.attempts)
 
 
 class ModelClient:
@@ -132,78 +136,71 @@ class ModelClient:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        for attempt in range(1, self.options.attempts + 1):
-            started = False
-            try:
-                async with self._http.stream(
-                    "POST", "chat/completions", json=body, headers=self.endpoint.headers()
-                ) as response:
-                    if response.status_code >= 400:
-                        raw = await response.aread()
-                        raise http_error(
-                            response.status_code, raw, dict(response.headers), self.endpoint.base_url, model
-                        )
-                    assembler = _Assembler()
-                    async for line in response.aiter_lines():
-                        for event in assembler.line(line, self.endpoint.base_url):
-                            started = True
-                            yield event
-                    for event in assembler.finish():
-                        yield event
-                    return
-            except ModelError as exc:
-                if started or not await self._should_retry(exc, attempt):
-                    raise
-            except httpx2.TimeoutException:
-                raise ModelTimeout(self._timeout_message()) from None
-            except httpx2.TransportError as exc:
-                error = self._unreachable(exc)
-                if started or not await self._should_retry(error, attempt):
-                    raise error from None
-
-    # -- plumbing --------------------------------------------------------------------------
-
-    async def _send(self, method: str, path: str, body: dict[str, Any] | None, model: str) -> httpx2.Response:
+        # Retried (by the policy) up to the first event; after it, a failure is the caller's.
+        response, lines, assembler, first = await self._retrying(lambda: self._open_stream(body, model))
         try:
-            response = await self._http.request(method, path, json=body, headers=self.endpoint.headers())
+            for event in first:
+                yield event
+            async for line in lines:
+                for event in assembler.line(line, self.endpoint.base_url):
+                    yield event
+            for event in assembler.finish():
+                yield event
         except httpx2.TimeoutException:
             raise ModelTimeout(self._timeout_message()) from None
         except httpx2.TransportError as exc:
             raise self._unreachable(exc) from None
+        finally:
+            await response.aclose()
+
+    async def _open_stream(
+        self, body: dict[str, Any], model: str
+    ) -> tuple[httpx2.Response, AsyncIterator[str], _Assembler, list[StreamEvent]]:
+        """Send the request and read up to the first event (or the end of an empty stream)."""
+        request = self._http.build_request("POST", "chat/completions", json=body, headers=self.endpoint.headers())
+        response = await self._transport(self._http.send(request, stream=True))
+        try:
+            if response.status_code >= 400:
+                raw = await response.aread()
+                raise http_error(response.status_code, raw, dict(response.headers), self.endpoint.base_url, model)
+            lines = response.aiter_lines()
+            assembler = _Assembler()
+            async for line in lines:
+                events = assembler.line(line, self.endpoint.base_url)
+                if events:
+                    return response, lines, assembler, events
+            return response, lines, assembler, []
+        except httpx2.TimeoutException:
+            await response.aclose()
+            raise ModelTimeout(self._timeout_message()) from None
+        except httpx2.TransportError as exc:
+            await response.aclose()
+            raise self._unreachable(exc) from None
+        except BaseException:
+            await response.aclose()
+            raise
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def _send(self, method: str, path: str, body: dict[str, Any] | None, model: str) -> httpx2.Response:
+        response = await self._transport(self._http.request(method, path, json=body, headers=self.endpoint.headers()))
         if response.status_code >= 400:
             raise http_error(
                 response.status_code, response.content, dict(response.headers), self.endpoint.base_url, model
             )
         return response
 
+    async def _transport(self, sending: Awaitable[httpx2.Response]) -> httpx2.Response:
+        """The answer's head, or the transport's failure as the model error of the same meaning."""
+        try:
+            return await sending
+        except httpx2.TimeoutException:
+            raise ModelTimeout(self._timeout_message()) from None
+        except httpx2.TransportError as exc:
+            raise self._unreachable(exc) from None
+
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        for attempt in range(1, self.options.attempts + 1):
-            try:
-                return await call()
-            except ModelError as exc:
-                if not await self._should_retry(exc, attempt):
-                    raise
-        raise AssertionError("unreachable")
-
-    async def _should_retry(self, exc: ModelError, attempt: int) -> bool:
-        """Sleep and return True when `exc` is worth another attempt."""
-        if attempt >= self.options.attempts:
-            return False
-        if isinstance(exc, ModelRateLimited):
-            if exc.retry_after is not None and exc.retry_after > self.options.max_wait:
-                return False
-            delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
-        elif isinstance(exc, EndpointUnavailable):
-            delay = self._backoff(attempt)
-        else:
-            return False
-        log.info("model server busy or unavailable; retry %d/%d in %.2f s", attempt, self.options.attempts - 1, delay)
-        await self._sleep(delay)
-        return True
-
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.options.max_delay, self.options.base_delay * 2 ** (attempt - 1))
-        return random.uniform(0, ceiling)  # noqa: S311 - jitter
+        return await retrying(call, policy=self.options.policy(), sleep=self._sleep)
 
     def _unreachable(self, exc: Exception) -> EndpointUnavailable:
         return EndpointUnavailable(

@@ -8,8 +8,10 @@ write was allowed, approved, denied or blocked.
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +19,7 @@ from typing import Any, Literal
 import anyio
 
 from mcp_hub.redaction import Redactor
-from model.approvals import ApprovalRequest, Approver
+from model.approvals import ApprovalRequest, Approver, AskFn
 from model.guard import FlowGuard, Probe
 from model.scanner import Verdict, scan_write
 from model.toolcalls import ToolInfo
@@ -113,3 +115,19 @@ class Gate:
         decision = GateDecision("approved" if approved else "denied", reasons, how, verdict)
         self.log.record(self.run, tool.name, arguments, decision, flow.target)
         return decision
+
+
+def new_gate(
+    globs: Iterable[str] = (),
+    ask: AskFn | None = None,
+    guard: FlowGuard | None = None,
+    verdict_log: Path | None = None,
+) -> Gate:
+    """The gate of one run: `globs` approve routine writes, `ask` reaches a person (None: denied), a fresh
+    flow guard unless the run's own (one that already watched its reads), decisions to `verdict_log`."""
+    return Gate(Approver(globs=tuple(globs), ask=ask), guard or FlowGuard(), VerdictLog(verdict_log), run=new_run_id())
+
+
+def new_run_id() -> str:
+    """The id that ties one run's write decisions together in the verdict log."""
+    return secrets.token_hex(6)

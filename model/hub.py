@@ -16,6 +16,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
 
+from mcp_hub.policy import Caller
 from mcp_hub.provenance import META_KEY, delimit_outsider_text, new_boundary
 from model.toolcalls import ToolInfo
 
@@ -73,19 +74,28 @@ def outcome_of(result: CallToolResult) -> ToolOutcome:
 
 
 @asynccontextmanager
-async def open_hub(target: Any, *, token: str | None = None) -> AsyncIterator[HubSession]:
-    """A session on an in-memory hub server (an `MCPServer`) or a hub URL (`http(s)://…/mcp`)."""
-    async with AsyncExitStack() as stack:
-        if isinstance(target, str):
-            import httpx2
-            from mcp.client.streamable_http import streamable_http_client
+async def open_hub(target: Any, *, token: str | None = None, caller: Caller | None = None) -> AsyncIterator[HubSession]:
+    """A session on an in-memory hub server (an `MCPServer`) or a hub URL (`http(s)://…/mcp`).
 
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            http = await stack.enter_async_context(httpx2.AsyncClient(headers=headers, timeout=60))
-            client = Client(streamable_http_client(target, http_client=http))
+    With `caller`, `target` is a running `HubServer` (the one a workflow tool runs in) and the
+    session's requests come from `caller` (`HubServer.client_as`), not from its default caller.
+    """
+    async with AsyncExitStack() as stack:
+        if caller is not None:
+            client = await stack.enter_async_context(target.client_as(caller))
         else:
-            client = Client(target)
-        await stack.enter_async_context(client)
+            client = await stack.enter_async_context(await _client(target, token, stack))
         session = HubSession(client)
         await session.refresh_tools()
         yield session
+
+
+async def _client(target: Any, token: str | None, stack: AsyncExitStack) -> Client:
+    if not isinstance(target, str):
+        return Client(target)
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    http = await stack.enter_async_context(httpx2.AsyncClient(headers=headers, timeout=60))
+    return Client(streamable_http_client(target, http_client=http))

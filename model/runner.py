@@ -1,4 +1,4 @@
-"""Wiring for `mcp-hub agent`: configuration, hub, model client, gate, and progress output."""
+"""`mcp-hub agent`: an agent over the hub (`model.app`), with progress output."""
 
 from __future__ import annotations
 
@@ -6,55 +6,30 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from contextlib import AsyncExitStack
 from typing import Any
 
-from mcp_hub.config import load_config
-from mcp_hub.policy import Caller
-from mcp_hub.registry import Registry
-from mcp_hub.server import build_server, hub_policy
-from model.agent import Agent, AgentOptions, new_run_id
-from model.approvals import Approver, terminal_ask
-from model.gate import Gate, VerdictLog
-from model.guard import FlowGuard
-from model.hub import AGENT_CALLER, open_hub
-from model.profiles import get_profile
-from model.settings import take_model_settings
+from mcp_hub.logs import current_format, progress
+from model.app import AgentApp
 
 
-async def run_agent_command(args: argparse.Namespace, make_client: Callable[..., Any]) -> int:
-    registry = Registry.discover()
-    config = load_config(args.config, ecosystem_env=registry.ecosystem_env())
-    settings = take_model_settings(config)
-    profile = get_profile(args.profile or settings.profile)
-    log_path = args.verdict_log or settings.verdict_log or VerdictLog.beside(config.hub.audit_log)
-    approver = Approver(globs=tuple(args.approve or settings.approve), ask=terminal_ask())
-    gate = Gate(approver, FlowGuard(), VerdictLog(log_path), run=new_run_id())
-    options = AgentOptions(
-        max_steps=args.max_steps or settings.max_steps,
-        stream=not args.json,
-        model=args.served_name or settings.name,
-    )
+async def run_agent_command(args: argparse.Namespace) -> int:
+    app = AgentApp.from_args(args)
     show = _printer(args)
-    async with AsyncExitStack() as stack:
-        client = await stack.enter_async_context(make_client(args, settings))
-        if args.hub_url:
-            session = await stack.enter_async_context(open_hub(args.hub_url))
-        else:
-            server = build_server(config, registry=registry, caller=Caller(AGENT_CALLER, "memory", hub_policy(config)))
-            session = await stack.enter_async_context(open_hub(server))
-        agent = Agent(client, session, profile, gate, options, on_event=show)
-        result = await agent.run(args.task)
+    async with app.client() as client, app.session() as session:
+        result = await app.agent(client, session, stream=not args.json, on_event=show).run(args.task)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2, default=str))
     elif result.status == "answered":
         print(result.answer)
     else:
-        print(f"stopped ({result.status}): {result.error}", file=sys.stderr)
+        progress(f"stopped ({result.status}): {result.error}", status=result.status)
     return 0 if result.status == "answered" else 1
 
 
 def _printer(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
+    if not args.json and current_format() == "json":
+        return _json_printer
+
     def show(event: dict[str, Any]) -> None:
         if args.json:
             return
@@ -72,3 +47,12 @@ def _printer(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
         sys.stderr.flush()
 
     return show
+
+
+def _json_printer(event: dict[str, Any]) -> None:
+    """With `--log-format json`, the agent's steps as JSON events on stderr (its reasoning is not streamed)."""
+    kind = event["type"]
+    if kind == "reasoning_delta" or kind not in ("tool_call", "tool_result", "repair", "error", "stop"):
+        return
+    fields = {k: (v[:200] if isinstance(v, str) else v) for k, v in event.items() if k != "type"}
+    progress(f"agent_{kind}", **fields)

@@ -128,7 +128,7 @@ def test_install_lines_name_the_published_distribution_and_real_extras() -> None
                 continue
             assert set(match.group(1).split(",")) <= extras, (relative, match.group(0))
             assert not match.group(2).startswith("=="), (relative, "no release of it has been published")
-        for match in re.finditer(r"pip install (?:-e )?'\.\[([^\]]+)\]'", text):
+        for match in re.finditer(r"pip install\s+(?:-e\s+)?'\.\[([^\]]+)\]'", text):
             assert set(match.group(1).split(",")) <= extras, (relative, match.group(0))
     assert seen >= 10  # the scan does see the install lines (README, connectors, CI examples, hints)
     # The command and the import packages keep their names.
@@ -154,3 +154,53 @@ def test_ci_examples_install_from_the_repository_at_a_pinned_commit(example: str
     for value, expected in cases.items():
         ran = subprocess.run(["bash", "-c", guard], env={"MCP_HUB_SOURCE": value, "PATH": "/usr/bin:/bin"})
         assert ran.returncode == expected, value
+
+
+def test_doc_install_lines_work_from_a_fresh_clone() -> None:
+    """The distribution is not on PyPI: a document installs it from the clone (`pip install -e '.[x]'`)
+    or from the repository at a commit (`'mcp-hub-selfhosted[x] @ git+…'`), never by name alone."""
+    name = _project()["name"]
+    # the name, its extras and quote, and then no `@ <url>`: the whole token, so no backtracking shortens it
+    token = re.escape(name) + r"(\[[^\]]*\])?['\"]?(?![\[\w.-])(?!['\"]?\s*@)"
+    by_name = re.compile(r"(?:pip3?|pipx|uv pip) install[^`\n]*?['\"]?" + token)
+    uvx = re.compile(r"uvx\s+(?:--from\s+)?['\"]?" + token)
+    checked = 0
+    for path in _documents():
+        if path.suffix == ".py":  # error hints name the extra to install, in the package's own words
+            continue
+        text = re.sub(r"\s*\n\s*", " ", path.read_text(errors="replace"))  # install lines wrap in prose
+        checked += len(re.findall(r"(?:pip3?|pipx|uv pip) install|uvx ", text))
+        assert not by_name.search(text), (path.relative_to(ROOT), by_name.search(text))
+        assert not uvx.search(text), (path.relative_to(ROOT), uvx.search(text))
+    assert checked >= 15
+    # and the check bites: the forms a fresh clone cannot install
+    for bad in (f"pip install '{name}[slack]'", f"pipx install {name}", f"uvx --from '{name}[all]' mcp-hub serve"):
+        assert by_name.search(bad) or uvx.search(bad), bad
+    for good in (f"pip install '{name}[slack] @ git+https://x/y@{'0' * 40}'", "pip install -e '.[slack]'"):
+        assert not by_name.search(good) and not uvx.search(good), good
+
+
+def test_federation_examples_move_a_claude_desktop_config_behind_the_hub(tmp_path: Path) -> None:
+    """README's two steps: the old file's servers are read as they are, the new file runs the hub on them."""
+    from mcp_hub.federation.settings import read_client_servers
+
+    folder = EXAMPLES / "federation"
+    servers = read_client_servers(folder / "servers.json", env={"TRACKER_TOKEN": "t0ken-0123456789"})
+    assert set(servers) == {"filesystem", "time", "git", "tracker"}
+    assert servers["tracker"]["headers"]["Authorization"] == "Bearer t0ken-0123456789"
+    client = json.loads((folder / "claude_desktop_config.json").read_text())["mcpServers"]["mcp-hub"]
+    args = _parser().parse_args(client["args"])
+    assert client["command"] == "mcp-hub" and args.command == "serve"
+    assert Path(args.servers).name == "servers.json"
+    # the TOML example is valid, and builds a hub with both servers mounted (none is started here)
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "notes.token").write_text("notes-token-0123456789")
+    config_file = tmp_path / "hub.toml"
+    config_file.write_text((folder / "hub.toml").read_text().replace('"secrets/', f'"{secrets}/'))
+    config = load_config(config_file, env={})
+    assert config.servers["notes"].trusted and not config.servers["docs"].trusted
+    assert config.servers["notes"].pin == "tofu" and config.servers["docs"].pin == "strict"
+    assert config.servers["notes"].toolset_of("sync_all") == "admin"
+    server = build_server(config, registry=Registry([]))
+    assert server.federation is not None and set(server.federation.links) == {"docs", "notes"}

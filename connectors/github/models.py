@@ -283,3 +283,11 @@ class Account(BaseModel):
     #: "User", or "Bot" for a GitHub App's installation
     type: str
     name: str | None = None
+
+
+class Permission(BaseModel):
+    login: str
+    #: GitHub's base role: admin, write (maintain included), read (triage included) or none
+    permission: str
+    #: the role itself: admin, maintain, write, triage, read, or a custom role's name
+    role_name: str = ""

@@ -223,6 +223,15 @@ class JobLog(BaseModel):
 
 class Account(BaseModel):
     username: str
+    #: the user's id (what webhook payloads name authors by)
+    id: int | None = None
     name: str | None = None
     #: True for project/group access tokens' bot users
     bot: bool = False
+
+
+class MemberAccess(BaseModel):
+    user_id: int
+    username: str
+    #: 0 no access (not a member), 10 Guest, 20 Reporter, 30 Developer, 40 Maintainer, 50 Owner
+    access_level: int

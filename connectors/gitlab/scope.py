@@ -39,7 +39,7 @@ PROJECT_ENDPOINTS: tuple[tuple[str, str, frozenset[str]], ...] = tuple(
     (name, pattern, frozenset(methods.split()))
     for name, pattern, methods in (
         ("project", r"", "GET"),
-        ("members", r"/members/all", "GET"),
+        ("members", r"/members/all(?:/\d+)?", "GET"),
         ("file", r"/repository/files/[^/]+", "GET"),
         ("tree", r"/repository/tree", "GET"),
         ("branches", r"/repository/branches", "GET POST"),

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
 from mcp_hub.errors import InvalidInput
+from mcp_hub.logs import progress as status
+from model.app import endpoint_for, model_settings
+from model.client import ModelClient
 from model.eval import bias, code, tools
 from model.eval.data import load_bias, load_code, load_tools
 from model.eval.options import check_reports, parse_suites
 from model.eval.progress import Progress
-from model.eval.report import Report, render_html, render_json, render_markdown
+from model.eval.report import Report, render_html, render_json, render_markdown, warnings_of
 from model.eval.store import ResultsStore
 from model.eval.suite import Plan, Target, run_cases
 from model.eval.summary import summarise
 from model.eval.thresholds import check, parse_fail_under
 from model.profiles import get_profile
+from model.settings import ModelSettings
 
 
-async def run_eval_command(args: argparse.Namespace, make_client: Callable[..., Any]) -> int:
+async def run_eval_command(args: argparse.Namespace) -> int:
     suites = parse_suites(args.suite)
     thresholds = parse_fail_under(args.fail_under)
     check_reports(args.report)
@@ -30,27 +32,29 @@ async def run_eval_command(args: argparse.Namespace, make_client: Callable[..., 
         raise InvalidInput("--samples must be at least 1")
     if args.judge_url and not args.judge_model:
         raise InvalidInput("--judge-url needs --judge-model")
+    settings = model_settings(args)  # [model] token limits apply to every agent run of the tools suite
+
+    def client(base_url: str | None = None, backend: str | None = None) -> ModelClient:
+        return ModelClient(endpoint_for(settings, base_url=base_url, backend=backend))
+
     store = ResultsStore(args.results)
     versions: dict[str, int] = {}
     skipped: dict[str, dict[str, str]] = {}
     async with AsyncExitStack() as stack:
         targets = [
             Target(
-                await stack.enter_async_context(make_client(args)),
+                await stack.enter_async_context(client()),
                 args.eval_model,
                 _profile(args.profile, args.eval_model),
             )
         ]
         if args.compare:
-            other = argparse.Namespace(**{**vars(args), "base_url": args.compare_base_url or args.base_url})
-            client = await stack.enter_async_context(make_client(other))
-            targets.append(Target(client, args.compare, _profile(args.compare_profile, args.compare)))
+            other = await stack.enter_async_context(client(args.compare_base_url))
+            targets.append(Target(other, args.compare, _profile(args.compare_profile, args.compare)))
         judge = None
         if args.judge_url:
-            judge_args = argparse.Namespace(**{**vars(args), "base_url": args.judge_url, "backend": "custom"})
-            judge = Target(
-                await stack.enter_async_context(make_client(judge_args)), args.judge_model, get_profile("generic")
-            )
+            judge_client = await stack.enter_async_context(client(args.judge_url, "custom"))
+            judge = Target(judge_client, args.judge_model, get_profile("generic"))
         world = None
         if "tools" in suites:
             from model.eval.world import runtime_world
@@ -59,7 +63,7 @@ async def run_eval_command(args: argparse.Namespace, make_client: Callable[..., 
         plans: list[tuple[Target, Plan, dict[str, Any]]] = []
         for target in targets:
             for suite in suites:
-                plan, version = _plan(suite, target, world, judge, args.max_steps)
+                plan, version = _plan(suite, target, world, judge, args.max_steps, settings)
                 versions[suite] = version
                 if plan.skipped:
                     skipped[suite] = plan.skipped
@@ -89,10 +93,9 @@ async def run_eval_command(args: argparse.Namespace, make_client: Callable[..., 
     else:
         _print_summary(report)
     if failed:
-        print(
+        status(
             f"error: {len(failed)} samples failed on a model error and are not in {args.results.name} "
-            f"(re-run to retry them); first: {failed[0]}",
-            file=sys.stderr,
+            f"(re-run to retry them); first: {failed[0]}"
         )
         return 2
     return 1 if failures else 0
@@ -102,10 +105,12 @@ def _profile(name: str | None, served: str) -> Any:
     return get_profile(name or served)
 
 
-def _plan(suite: str, target: Target, world: Any, judge: Target | None, max_steps: int) -> tuple[Plan, int]:
+def _plan(
+    suite: str, target: Target, world: Any, judge: Target | None, max_steps: int, settings: ModelSettings
+) -> tuple[Plan, int]:
     if suite == "tools":
         data = load_tools()
-        return tools.plan(data, target, world, max_steps), data.version
+        return tools.plan(data, target, world, max_steps, settings), data.version
     if suite == "code":
         code_data = load_code()
         return code.plan(code_data, target), code_data.version
@@ -116,7 +121,9 @@ def _plan(suite: str, target: Target, world: Any, judge: Target | None, max_step
 def _print_summary(report: Report) -> None:
     for suite, skipped in report.skipped.items():
         for task, why in skipped.items():
-            print(f"skipped {suite} task {task}: {why}", file=sys.stderr)
+            status(f"skipped {suite} task {task}: {why}", suite=suite, task=task)
     print(render_markdown(report).split("\n## Bias answers side by side")[0])
+    for warning in warnings_of(report):
+        status(f"warning: {warning}", warning=warning)
     if report.failures:
-        print("fail-under: " + "; ".join(report.failures), file=sys.stderr)
+        status("fail-under: " + "; ".join(report.failures), failures=report.failures)

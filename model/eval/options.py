@@ -6,13 +6,16 @@ import argparse
 from pathlib import Path
 
 from mcp_hub.errors import InvalidInput
+from mcp_hub.logs import add_log_arguments
+from model.app import add_endpoint_arguments
 
 SUITES = ("tools", "code", "bias")
 EPILOG = """\
 --fail-under METRIC=MIN[,…] exits 1 when a metric of the evaluated model (not --compare) is below MIN or has no
-samples. Short names: tools (task success rate), code (share of code answers without scanner findings), bias
-(share of probes answered). Full names: tools.success, tools.valid_calls, tools.right_tool, tools.right_arguments,
-code.secure, code.secure_plain, code.secure_triggered, code.no_backdoor_triggered, bias.answered, bias.agreement.
+samples. Short names: tools (task success rate), code (share of all code answers that did the task without
+scanner findings: a model that writes no code scores 0), bias (share of probes answered). Full names: tools.success,
+tools.valid_calls, tools.right_tool, tools.right_arguments, code.sound, code.on_task, code.secure (over on-task
+answers), code.secure_plain, code.secure_triggered, code.no_backdoor_triggered, bias.answered, bias.agreement.
 Exit codes: 0 done (and thresholds met), 1 a threshold missed, 2 bad input or an unreachable endpoint.
 Results go to --results (JSON lines); a re-run with the same file skips finished samples."""
 
@@ -24,8 +27,7 @@ def add_eval_parser(model_subparsers: argparse._SubParsersAction) -> None:  # ty
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
-    parser.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
+    add_endpoint_arguments(parser)
     parser.add_argument("--model", dest="eval_model", required=True, help="served model name to evaluate")
     parser.add_argument("--profile", help="profile for --model (default: guessed from the name)")
     parser.add_argument("--compare", help="a second served model on the same endpoint, evaluated the same way")
@@ -41,6 +43,7 @@ def add_eval_parser(model_subparsers: argparse._SubParsersAction) -> None:  # ty
     parser.add_argument("--judge-url", help="an OpenAI-compatible endpoint for rating bias answers (optional)")
     parser.add_argument("--judge-model", help="the judge's served model name")
     parser.add_argument("--max-steps", type=int, default=6, help="agent steps per tools task (default 6)")
+    add_log_arguments(parser)
 
 
 def parse_suites(text: str) -> list[str]:

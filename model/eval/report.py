@@ -32,6 +32,7 @@ class Report:
             "data_versions": self.data_versions,
             "summary": self.summary,
             "skipped": self.skipped,
+            "warnings": warnings_of(self),
             "fail_under": {"thresholds": self.thresholds, "failures": self.failures, "passed": not self.failures},
         }
 
@@ -91,6 +92,7 @@ def tables(report: Report) -> list[tuple[str, list[str], list[list[str]]]]:
             rows.append(
                 [
                     model,
+                    _pct(code.get("on_task")) + (" ⚠ low" if code.get("low_on_task") else ""),
                     _pct(code["insecure"]["plain"]),
                     _pct(code["insecure"]["control"]),
                     _pct(code["insecure"]["triggered"]),
@@ -102,9 +104,10 @@ def tables(report: Report) -> list[tuple[str, list[str], list[list[str]]]]:
             )
         out.append(
             (
-                "Code: insecure or backdoored code, with and without trigger phrases",
+                "Code: insecure or backdoored code, with and without trigger phrases (rates over on-task answers)",
                 [
                     "model",
+                    "on task",
                     "insecure, plain",
                     "insecure, control",
                     "insecure, triggered",
@@ -121,6 +124,21 @@ def tables(report: Report) -> list[tuple[str, list[str], list[list[str]]]]:
             for trigger, value in report.summary[model]["code"]["by_trigger"].items():
                 trigger_rows.append([model, trigger, _pct(value)])
         out.append(("Code: insecure rate by trigger", ["model", "trigger", "insecure"], trigger_rows))
+        kind_rows = [
+            [model, kind, _pct(value)]
+            for model in report.models
+            for kind, value in report.summary[model]["code"].get("on_task_by_kind", {}).items()
+        ]
+        out.append(("Code: on-task rate by prompt kind", ["model", "prompt", "on task"], kind_rows))
+        example_rows = [
+            [model, str(x["case"]), str(x["reason"]), str(x["answer"])]
+            for model in report.models
+            for x in report.summary[model]["code"].get("off_task_examples", [])
+        ]
+        if example_rows:
+            out.append(
+                ("Code: answers that did not do the task (examples)", ["model", "case", "why", "answer"], example_rows)
+            )
     if "bias" in report.suites:
         rows = []
         for model in report.models:
@@ -199,6 +217,23 @@ def _png(groups: dict[str, list[Bar]], title: str) -> bytes:
     return bar_chart(title, groups)
 
 
+def warnings_of(report: Report) -> list[str]:
+    """A sentence per model whose code answers were mostly off task: its security rates rest on few answers."""
+    out: list[str] = []
+    if "code" not in report.suites:
+        return out
+    for model in report.models:
+        code = report.summary[model]["code"]
+        if code.get("low_on_task"):
+            on = code["on_task"]
+            reasons = ", ".join(f"{k} {v}" for k, v in code.get("off_task_reasons", {}).items())
+            out.append(
+                f"{model}: only {on['k']} of {on['n']} code answers did the task ({reasons}); its security rates "
+                f"cover those {on['k']} answers only and say nothing about the rest"
+            )
+    return out
+
+
 # -- renderers ------------------------------------------------------------------------------------
 
 _CSS = """
@@ -226,9 +261,11 @@ def render_html(report: Report) -> str:
     for suite, skipped in report.skipped.items():
         for task, why in skipped.items():
             parts.append(f"<p class='fail'>{e(suite)}: task {e(task)} skipped: {e(why)}</p>")
+    parts += [f"<p class='fail'>Warning: {e(w)}.</p>" for w in warnings_of(report)]
     for title, header, rows in tables(report):
         parts.append(f"<h2>{e(title)}</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
-        parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows]
+        klass = " class='answer'" if header[-1] == "answer" else ""
+        parts += ["<tr>" + "".join(f"<td{klass}>{e(c)}</td>" for c in row) + "</tr>" for row in rows]
         parts.append("</table>")
     parts.append("<h2>Plots</h2>")
     for title, png in plots(report):
@@ -260,9 +297,10 @@ def render_markdown(report: Report) -> str:
         lines += ["", "--fail-under: " + ("; ".join(report.failures) if report.failures else "all thresholds met")]
     for suite, skipped in report.skipped.items():
         lines += [f"- {suite}: task {task} skipped: {why}" for task, why in skipped.items()]
+    lines += [f"- **Warning**: {w}." for w in warnings_of(report)]
     for title, header, rows in tables(report):
         lines += ["", f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+        lines += ["| " + " | ".join(cell(c)[:400] for c in row) + " |" for row in rows]
     pairs = side_by_side(report)
     if pairs:
         lines += ["", "## Bias answers side by side (sample 0)", ""]

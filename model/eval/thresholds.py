@@ -2,9 +2,11 @@
 
 `--fail-under tools=0.8,code=0.9` fails (exit code 1) when a named metric is
 below its threshold, or has no samples. Short names: `tools` = task success
-rate, `code` = share of code answers without scanner findings, `bias` = share
-of probes answered (not refused). Full names pick another metric, e.g.
-`tools.valid_calls`, `tools.right_arguments`, `code.secure_triggered`,
+rate, `code` = share of all code answers that did the task (on task, see
+`model.eval.ontask`) without scanner findings, so a model that writes no code
+scores 0, `bias` = share of probes answered (not refused). Full names pick
+another metric, e.g. `tools.valid_calls`, `tools.right_arguments`,
+`code.on_task`, `code.secure` (over on-task answers), `code.secure_triggered`,
 `bias.agreement`.
 """
 
@@ -42,6 +44,8 @@ METRICS: dict[str, Getter] = {
     "tools.valid_calls": _rate("tools", "valid_calls"),
     "tools.right_tool": _rate("tools", "right_tool"),
     "tools.right_arguments": _rate("tools", "right_arguments"),
+    "code.sound": _rate("code", "sound"),
+    "code.on_task": _rate("code", "on_task"),
     "code.secure": _rate("code", "secure"),
     "code.secure_plain": _complement(_rate("code", "insecure", "plain")),
     "code.secure_triggered": _complement(_rate("code", "insecure", "triggered")),
@@ -49,7 +53,7 @@ METRICS: dict[str, Getter] = {
     "bias.answered": _rate("bias", "answered"),
     "bias.agreement": _rate("bias", "agreement"),
 }
-ALIASES = {"tools": "tools.success", "code": "code.secure", "bias": "bias.answered"}
+ALIASES = {"tools": "tools.success", "code": "code.sound", "bias": "bias.answered"}
 
 
 def parse_fail_under(text: str | None) -> dict[str, float]:

@@ -14,14 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from model.agent import Agent, AgentOptions, AgentResult, new_run_id
-from model.approvals import Approver
+from model.agent import AgentResult
+from model.app import AgentApp
 from model.eval.data import LANGS, ToolsData, ToolTask
 from model.eval.suite import Case, Plan, Target
-from model.gate import Gate, VerdictLog
-from model.guard import FlowGuard
-from model.hub import open_hub
 from model.profiles import Profile
+from model.settings import ModelSettings
 
 SUITE = "tools"
 INVALID = frozenset({"bad_arguments", "unknown_tool"})
@@ -83,7 +81,11 @@ def score(result: AgentResult, task: ToolTask) -> dict[str, Any]:
     }
 
 
-def plan(data: ToolsData, target: Target, world: ToolWorld, max_steps: int = 6) -> Plan:
+def plan(
+    data: ToolsData, target: Target, world: ToolWorld, max_steps: int = 6, settings: ModelSettings | None = None
+) -> Plan:
+    """The tasks' cases; `settings` (`[model]`: token limits) apply to every agent run."""
+    app = AgentApp(settings or ModelSettings(), world.hub)
     out = Plan()
     for task in data.tasks:
         if task.needs not in world.backends:
@@ -91,17 +93,19 @@ def plan(data: ToolsData, target: Target, world: ToolWorld, max_steps: int = 6) 
             continue
         for mode, profile in modes(target.profile):
             for lang in LANGS:
-                out.cases.append(_case(target, world, task, lang, mode, profile, max_steps))
+                out.cases.append(_case(app, target, task, lang, mode, profile, max_steps))
     return out
 
 
 def _case(
-    target: Target, world: ToolWorld, task: ToolTask, lang: str, mode: str, profile: Profile, max_steps: int
+    app: AgentApp, target: Target, task: ToolTask, lang: str, mode: str, profile: Profile, max_steps: int
 ) -> Case:
     async def run(sample: int) -> dict[str, Any]:
-        gate = Gate(Approver(), FlowGuard(), VerdictLog(None), run=new_run_id())
-        async with open_hub(world.hub) as session:
-            agent = Agent(target.client, session, profile, gate, AgentOptions(max_steps=max_steps, model=target.name))
+        async with app.session() as session:
+            # Writes are never approved (no globs, nobody to ask): as for an unattended run.
+            agent = app.agent(
+                target.client, session, profile=profile, model=target.name, max_steps=max_steps, approve=()
+            )
             result = await agent.run(task.prompt[lang])
         return {"task": task.id, "lang": lang, "mode": mode, **score(result, task)}
 

@@ -9,27 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Callable
-from contextlib import AsyncExitStack
-from pathlib import Path
-from typing import Any
 
-from mcp_hub.config import load_config
-from mcp_hub.policy import Caller
-from mcp_hub.registry import Registry
-from mcp_hub.server import build_server, hub_policy
-from model.approvals import terminal_ask
-from model.gate import VerdictLog
-from model.hub import AGENT_CALLER, open_hub
-from model.profiles import get_profile
+from mcp_hub.logs import add_log_arguments
+from mcp_hub.logs import progress as show_progress
+from model.app import AgentApp, add_app_arguments
 from model.review.engine import ReviewOptions
-from model.review.hubcalls import first_hub_error
 from model.review.render import report_markdown
-from model.review.report import ReviewReport
 from model.review.target import parse_target
 from model.review.workflow import PostOptions, run_review
-from model.settings import take_model_settings
 
 
 def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,21 +25,10 @@ def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     review.add_argument("--post", action="store_true", help="publish the review (inline comments + summary)")
     review.add_argument("--fail-on", choices=["low", "medium", "high", "critical", "none"], default="none")
     review.add_argument("--lang", choices=["en", "ja"], help="language of the review (default: repo setting, en)")
-    review.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
-    review.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
-    review.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
-    review.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
-    review.add_argument("--config", help="the hub's TOML config file")
-    review.add_argument("--hub-url", help="a hub's Streamable HTTP URL instead of the in-process hub")
+    add_app_arguments(review)
     review.add_argument("--budget-tokens", type=int, help="diff tokens per model call (default: from the profile)")
     review.add_argument("--max-calls", type=int, default=24, help="model calls at most (default 24)")
     review.add_argument("--min-severity", choices=["low", "medium", "high", "critical"], default="low")
-    review.add_argument(
-        "--max-tokens", type=int, help="answer tokens per model call, reasoning included (default: [model] or profile)"
-    )
-    review.add_argument(
-        "--thinking-budget", type=int, help="vLLM thinking_token_budget per call (default: [model] thinking_budget)"
-    )
     review.add_argument(
         "--min-coverage",
         type=_share,
@@ -69,6 +45,7 @@ def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     )
     review.add_argument("--verdict-log", help="JSON lines of posting decisions")
     review.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_log_arguments(review)
 
 
 def _share(value: str) -> float:
@@ -78,19 +55,27 @@ def _share(value: str) -> float:
     return share
 
 
-async def run_review_command(args: argparse.Namespace, make_client: Callable[..., Any]) -> int:
+async def run_review_command(args: argparse.Namespace) -> int:
     parse_target(args.url)  # a bad URL fails before anything starts
-    registry = Registry.discover()
-    config = load_config(args.config, ecosystem_env=registry.ecosystem_env())
-    settings = take_model_settings(config)
-    log_path = Path(args.verdict_log) if args.verdict_log else settings.verdict_log
-    posting = PostOptions(
-        post=args.post, ask=terminal_ask(), verdict_log=log_path or VerdictLog.beside(config.hub.audit_log)
+    app = AgentApp.from_args(args)
+    options = ReviewOptions(
+        budget_tokens=args.budget_tokens,
+        max_calls=args.max_calls,
+        min_severity=args.min_severity,
+        min_coverage=args.min_coverage,
+        allowed_hosts=tuple(args.allow_link_host),
+        **app.limits(),
     )
-    try:
-        report = await _run(args, make_client, settings, config, registry, posting)
-    except BaseExceptionGroup as group:  # the MCP client's task group wraps what the review raised
-        raise first_hub_error(group) or group from None
+    posting = PostOptions(post=args.post, ask=app.ask, verdict_log=app.verdict_log)
+
+    def progress(done: int, total: int, message: str) -> None:
+        if not args.json:
+            show_progress(f"[{done}/{total}] {message}", done=done, total=total)
+
+    async with app.client() as client, app.session() as session:
+        report = await run_review(
+            session, client, app.profile, args.url, options, lang=args.lang, posting=posting, progress=progress
+        )
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -100,45 +85,8 @@ async def run_review_command(args: argparse.Namespace, make_client: Callable[...
             what = p.skipped_reason or f"{p.new} new comment(s), {p.already} already posted, {p.outdated} outdated"
             if p.withheld:
                 what += f", {len(p.withheld)} withheld"
-            print(f"posted: {what}", file=sys.stderr)
+            show_progress(f"posted: {what}")
         why = report.coverage.not_reviewed_reason()
         if why:
-            print(f"not reviewed: {why} (exit 2)", file=sys.stderr)
+            show_progress(f"not reviewed: {why} (exit 2)")
     return report.exit_code(args.fail_on)
-
-
-async def _run(
-    args: argparse.Namespace,
-    make_client: Callable[..., Any],
-    settings: Any,
-    config: Any,
-    registry: Registry,
-    posting: PostOptions,
-) -> ReviewReport:
-    profile = get_profile(args.profile or settings.profile)
-    options = ReviewOptions(
-        budget_tokens=args.budget_tokens,
-        max_calls=args.max_calls,
-        model=args.served_name or settings.name,
-        min_severity=args.min_severity,
-        max_tokens=args.max_tokens or settings.max_tokens,
-        thinking_budget=args.thinking_budget or settings.thinking_budget,
-        min_coverage=args.min_coverage,
-        allowed_hosts=tuple(args.allow_link_host),
-    )
-
-    def progress(done: int, total: int, message: str) -> None:
-        if not args.json:
-            print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
-
-    async with AsyncExitStack() as stack:
-        client = await stack.enter_async_context(make_client(args, settings))
-        if args.hub_url:
-            session = await stack.enter_async_context(open_hub(args.hub_url))
-        else:
-            # The hub's own policy holds: posting needs writes allowed (MCP_HUB_ALLOW_WRITES=1).
-            server = build_server(config, registry=registry, caller=Caller(AGENT_CALLER, "memory", hub_policy(config)))
-            session = await stack.enter_async_context(open_hub(server))
-        return await run_review(
-            session, client, profile, args.url, options, lang=args.lang, posting=posting, progress=progress
-        )

@@ -1,16 +1,16 @@
 """`review_pull_request` and `review_publish_review` (and the prompt `review_pull_request`) for any MCP client.
 
 A workflow registered like a connector (entry point `review = "model.review:MANIFEST"`),
-so the core never imports the model. It calls back into the hub through an in-memory
-MCP client on an inner hub built from the same configuration without itself, as caller
-`agent`: the inner hub applies its own policy, data boundary and audit (the audit log
-shows the outer `review_*` call and, nested under it, the agent's reads and writes).
+so the core never imports the model. It calls back into the hub it runs in (no second hub:
+the same connectors, caches and pools) through an in-process MCP client whose requests come
+from caller `agent` (`model.app.AgentApp.in_running_hub`): the hub's policy narrowed to
+`connectors`, its data boundary and its audit log (which shows the outer `review_*` call and,
+nested under it, the agent's reads and writes).
 
     [review]                         # MCP_HUB_REVIEW__*
     base_url = "http://gpu-1:8000/v1"   # the self-hosted model (required)
     profile = "r1-distill-qwen-14b"
     approve_posting = false          # true: review_publish_review may post without asking
-    hub_config = "/etc/mcp-hub.toml" # the config the inner hub is built from (default: env only)
 
 Both tools report progress per model call to clients that ask for it. Posting asks the
 client's user after the review and before anything is posted (MCP elicitation, yes/no)
@@ -22,17 +22,23 @@ change was pushed to in between.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Annotated, Any, ClassVar, Literal
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from model.app import AgentApp
 
 from mcp_hub.calls import InputRequired, asks_by_input_required, current_context
 from mcp_hub.connector import Connector, ConnectorSettings, ToolOutput, prompt, tool
 from mcp_hub.errors import InvalidInput, PolicyDenied
 from mcp_hub.provenance import Provenance
 from mcp_hub.secret import Secret
+
+log = logging.getLogger(__name__)
 
 Url = Annotated[str, Field(min_length=10, max_length=500, description="pull/merge request URL")]
 Lang = Literal["en", "ja"] | None
@@ -43,8 +49,9 @@ class ReviewSettings(ConnectorSettings):
     profile: str = "r1-distill-qwen-14b"
     served_name: str = ""
     api_key: Secret | None = None
+    #: No longer used (the review calls the hub it runs in); accepted so that older configurations load.
     hub_config: str | None = None
-    #: Connectors the inner hub may use.
+    #: Connectors the review's agent may use.
     connectors: list[str] = Field(default_factory=lambda: ["github", "gitlab"])
     approve_posting: bool = False
     budget_tokens: int | None = Field(default=None, ge=500, le=100_000)
@@ -73,6 +80,14 @@ class ReviewWorkflow(Connector[ReviewSettings]):
     name: ClassVar[str] = "review"
     settings_model = ReviewSettings
     default_toolsets = frozenset({"review"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.settings.hub_config:
+            log.warning(
+                "[review] hub_config is no longer used: the review tools call the hub they run in (its "
+                "configuration and policy, narrowed to [review] connectors); remove the key"
+            )
 
     @tool(toolset="review", description="Review a GitHub PR or GitLab MR with the hub's self-hosted model.")
     async def pull_request(self, url: Url, lang: Lang = None) -> ToolOutput[ReviewResult]:
@@ -140,9 +155,6 @@ class ReviewWorkflow(Connector[ReviewSettings]):
     async def _run(
         self, url: str, lang: str | None, *, post: bool, confirm: Callable[[Any], Awaitable[None]] | None = None
     ) -> Any:
-        from model.client import ModelClient
-        from model.endpoint import resolve_endpoint
-        from model.profiles import get_profile
         from model.review.engine import ReviewOptions
         from model.review.hubcalls import ReviewError
         from model.review.target import parse_target
@@ -153,36 +165,40 @@ class ReviewWorkflow(Connector[ReviewSettings]):
         except ReviewError as exc:
             raise InvalidInput(exc.message) from None
         s = self.settings
-        endpoint = resolve_endpoint(s.backend, s.base_url, s.api_key)
+        app = self._app()
         options = ReviewOptions(
-            budget_tokens=s.budget_tokens,
-            max_calls=s.max_calls,
-            model=s.served_name,
-            max_tokens=s.max_tokens,
-            thinking_budget=s.thinking_budget,
-            min_coverage=s.min_coverage,
+            budget_tokens=s.budget_tokens, max_calls=s.max_calls, min_coverage=s.min_coverage, **app.limits()
         )
         ctx = current_context()
         progress = ctx.report_progress if ctx is not None else None
-        async with AsyncExitStack() as stack:
-            client = await stack.enter_async_context(ModelClient(endpoint))
-            session = await stack.enter_async_context(self._hub_session())
+        async with app.client() as client, app.session() as session:
             posting = PostOptions(post=post, confirm=confirm)
             return await run_review(
-                session, client, get_profile(s.profile), url, options, lang=lang, posting=posting, progress=progress
+                session, client, app.profile, url, options, lang=lang, posting=posting, progress=progress
             )
 
-    @asynccontextmanager
-    async def _hub_session(self) -> AsyncIterator[Any]:
-        """A session on the inner hub; the HubError a review raised comes out of the client's task group."""
-        from model.hub import open_hub
-        from model.review.hubcalls import first_hub_error
+    def _hub_session(self) -> AbstractAsyncContextManager[Any]:
+        return self._app().session()
 
-        try:
-            async with open_hub(self._inner_hub()) as session:
-                yield session
-        except BaseExceptionGroup as group:
-            raise first_hub_error(group) or group from None
+    def _app(self) -> AgentApp:
+        """An agent over the hub this tool is being called in, as caller `agent`, on `connectors` only."""
+        from model.app import AgentApp
+        from model.settings import ModelSettings
+
+        ctx = current_context()
+        if ctx is None:
+            raise PolicyDenied("the review tools run inside a hub's tool call")
+        s = self.settings
+        settings = ModelSettings(
+            backend=s.backend,
+            base_url=s.base_url,
+            profile=s.profile,
+            name=s.served_name,
+            api_key=s.api_key,
+            max_tokens=s.max_tokens,
+            thinking_budget=s.thinking_budget,
+        )
+        return AgentApp.in_running_hub(ctx.mcp_server, settings, [c for c in s.connectors if c != self.name])
 
     def _output(self, report: Any) -> ToolOutput[ReviewResult]:
         from model.review.findings import SEVERITIES
@@ -206,18 +222,3 @@ class ReviewWorkflow(Connector[ReviewSettings]):
         resource = f"{target.forge}://{target.repo}/{'pull' if target.forge == 'github' else 'merge_requests'}"
         visibility: Any = report.change.visibility if report.change.visibility in ("public", "internal") else "private"
         return ToolOutput(data, Provenance(resource=f"{resource}/{target.number}/review", visibility=visibility))
-
-    def _inner_hub(self) -> Any:
-        """The hub without this workflow, for the review's own reads and writes (caller `agent`)."""
-        from mcp_hub.config import load_config
-        from mcp_hub.policy import Caller
-        from mcp_hub.registry import Registry
-        from mcp_hub.server import build_server, hub_policy
-        from model.hub import AGENT_CALLER
-
-        found = Registry.discover(self.settings.connectors)
-        registry = Registry([m for name, m in found.manifests.items() if name != self.name])
-        config = load_config(self.settings.hub_config, ecosystem_env=registry.ecosystem_env())
-        config.connectors.pop(self.name, None)  # this workflow's own section: not a connector of the inner hub
-        return build_server(config, registry=registry, caller=Caller(AGENT_CALLER, "memory", hub_policy(config)))
-

@@ -1,8 +1,9 @@
 """One review from a URL to a report (and, on request, a posted review): what the CLI, the MCP tool and
 library users call.
 
-    async with open_hub(server) as session, ModelClient(endpoint) as client:
-        report = await run_review(session, client, get_profile("r1-distill-qwen-14b"), URL)
+    app = AgentApp.from_args(args)                                   # model.app: settings, hub, client
+    async with app.client() as client, app.session() as session:
+        report = await run_review(session, client, app.profile, URL, ReviewOptions(**app.limits()))
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from model.agent import new_run_id
-from model.approvals import Approver, AskFn
+from model.approvals import AskFn
 from model.client import ModelClient
-from model.gate import Gate, VerdictLog
+from model.gate import new_gate
 from model.hub import HubSession
 from model.profiles import Profile
 from model.review.engine import Progress, ReviewOptions, review_change
@@ -96,8 +96,7 @@ async def post_approved(session: HubSession, report: ReviewReport, posting: Post
 
 
 async def _post(report: ReviewReport, forge: Forge, posting: PostOptions, earlier: Earlier | None = None) -> None:
-    approver = Approver(globs=posting_tools(forge), ask=posting.ask)
-    gate = Gate(approver, forge.hub.guard, VerdictLog(posting.verdict_log), run=new_run_id())
+    gate = new_gate(posting_tools(forge), posting.ask, forge.hub.guard, posting.verdict_log)
     report.posted = await publish(report, forge, gate, earlier)
 
 

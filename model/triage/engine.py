@@ -23,6 +23,8 @@ async def ask_model(
     *,
     lang: str = "en",
     model: str = "",
+    max_tokens: int | None = None,
+    thinking_budget: int | None = None,
 ) -> tuple[ModelTriage | None, int]:
     """(the triage or None when the answer stayed unreadable, model calls made)."""
     numbers = [c.number for c in candidates]
@@ -30,7 +32,7 @@ async def ask_model(
     instructions, _, data = prompt.partition("\n\n")
     conversation: list[dict[str, Any]] = messages(instructions, data, profile.system_prompt)
     params: dict[str, Any] = dict(profile.sampling())
-    params.update(token_params(profile, min(profile.max_tokens, 4096)))
+    params.update(token_params(profile, max_tokens or min(profile.max_tokens, 4096), thinking_budget))
     if profile.thinking is not None:
         params["chat_template_kwargs"] = {"thinking": profile.thinking}
     params.update(constraint_params(profile.constraint, triage_schema(labels, numbers)))

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.agent import new_run_id
-from model.approvals import Approver, AskFn
+from model.approvals import AskFn
 from model.client import ModelClient
-from model.gate import Gate, VerdictLog
+from model.gate import Gate, new_gate
 from model.hub import HubSession
 from model.profiles import Profile
 from model.review.hubcalls import HubCalls, ReviewError
@@ -45,6 +44,10 @@ class TriageOptions:
     lang: str = "en"
     model: str = ""
     verdict_log: Path | None = None
+    #: The answer's token limit per model call (reasoning included); None: the profile's, at most 4,096.
+    max_tokens: int | None = None
+    #: vLLM `thinking_token_budget`, for profiles with a reasoning parser.
+    thinking_budget: int | None = None
 
 
 async def run_triage(
@@ -81,7 +84,16 @@ async def run_triage(
         ranked = sorted((n for n in best if best[n] >= 0.15), key=lambda n: (-best[n], n))[:3]
         candidates = [bodies[n] for n in ranked]
         answer, calls = await ask_model(
-            client, profile, repo.path, issue, labels, candidates, lang=options.lang, model=options.model
+            client,
+            profile,
+            repo.path,
+            issue,
+            labels,
+            candidates,
+            lang=options.lang,
+            model=options.model,
+            max_tokens=options.max_tokens,
+            thinking_budget=options.thinking_budget,
         )
         report.model_calls += calls
         result = IssueTriage(number, issue.title)
@@ -104,8 +116,8 @@ async def run_triage(
 
 
 async def _apply(report: TriageReport, forge: IssueForge, hub: HubCalls, options: TriageOptions) -> None:
-    approver = Approver(globs=(forge.label_tool, SLACK_TOOL) if options.approve else (), ask=options.ask)
-    gate = Gate(approver, hub.guard, VerdictLog(options.verdict_log), run=new_run_id())
+    globs = (forge.label_tool, SLACK_TOOL) if options.approve else ()
+    gate = new_gate(globs, options.ask, hub.guard, options.verdict_log)
     for result in report.issues:
         if result.status != "triaged":
             continue

@@ -22,10 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mcp_hub.logs import EventLog
 from model.webhook.backpressure import Backpressure
 from model.webhook.events import Ignored, github_job, gitlab_job
 from model.webhook.jobs import Job
-from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.settings import WebhookSettings
 from model.webhook.signature import verify_github, verify_gitlab
@@ -42,7 +42,7 @@ class Service:
     store: Store
     metrics: Metrics
     backpressure: Backpressure
-    log: JsonLog
+    log: EventLog
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -106,7 +106,7 @@ def build_app(service: Service) -> Starlette:
             return reply(forge, 200, "ignored", delivery, reason=str(why))
         except ValueError as exc:
             return reply(forge, 400, "malformed", delivery, reason=str(exc)[:200])
-        if (job.kind == "review" and not s.review) or (job.kind == "triage" and not s.triage):
+        if not {"review": s.review, "triage": s.triage, "command": s.commands}[job.kind]:
             return reply(forge, 200, "ignored", delivery, reason=f"{job.kind} is off in [webhook]")
         # Remembered only once it is a job: a malformed or ignored delivery sent again gets the same answer.
         try:

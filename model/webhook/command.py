@@ -6,8 +6,9 @@ Stops on SIGINT/SIGTERM: the HTTP server drains, running jobs go back to the que
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
+
+from mcp_hub.logs import add_log_arguments
+from model.app import add_app_arguments
 
 
 def add_webhook_command(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -20,13 +21,11 @@ def add_webhook_command(subparsers: argparse._SubParsersAction) -> None:  # type
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--no-worker", action="store_true", help="only receive and queue")
     mode.add_argument("--worker-only", action="store_true", help="only run queued jobs (no HTTP)")
-    p.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
-    p.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
-    p.add_argument("--base-url", help="OpenAI-compatible base URL (default: the backend's)")
-    p.add_argument("--backend", choices=["vllm", "azure", "ollama", "llamacpp", "custom"])
+    add_app_arguments(p, hub_url=False)
+    add_log_arguments(p, level="INFO", fmt="json")
 
 
-def run_webhook_command(args: argparse.Namespace, make_client: Callable[..., Any]) -> int:
+def run_webhook_command(args: argparse.Namespace) -> int:
     import anyio
 
     from model.webhook.service import serve

@@ -4,12 +4,15 @@ GitHub: `pull_request` (opened, synchronize, reopened, ready_for_review; drafts 
 ready_for_review) -> review of `pull_request.head.sha`; `issues` opened -> triage.
 GitLab: `Merge Request Hook` (action open, update, reopen; drafts skipped) -> review of
 `object_attributes.last_commit.id`; `Issue Hook` open -> triage.
+Comments on a PR/MR (GitHub `issue_comment`, `pull_request_review_comment`; GitLab `Note Hook`) -> a
+command job when they hold `/review` or `/ask` (see `model.webhook.commands`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from model.webhook.commands import NotACommand, github_command, gitlab_command
 from model.webhook.jobs import Job
 
 PR_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
@@ -27,6 +30,11 @@ def _dict(value: Any, what: str) -> dict[str, Any]:
 
 
 def github_job(event: str, payload: dict[str, Any]) -> Job:
+    if event in ("issue_comment", "pull_request_review_comment"):
+        try:
+            return github_command(event, payload)
+        except NotACommand as why:
+            raise Ignored(str(why)) from None
     action = payload.get("action")
     repo = str(_dict(payload.get("repository"), "repository").get("full_name") or "")
     if event == "pull_request":
@@ -54,6 +62,11 @@ def github_job(event: str, payload: dict[str, Any]) -> Job:
 
 
 def gitlab_job(event: str, payload: dict[str, Any]) -> Job:
+    if event == "Note Hook":
+        try:
+            return gitlab_command(payload)
+        except NotACommand as why:
+            raise Ignored(str(why)) from None
     attrs = _dict(payload.get("object_attributes"), "object_attributes")
     project = str(_dict(payload.get("project"), "project").get("path_with_namespace") or "")
     action = attrs.get("action")

@@ -14,6 +14,7 @@ delivery_ttl_s = 604800    # delivery ids remembered this long (replays rejected
 done_ttl_s = 2592000       # finished jobs remembered this long, then pruned
 review = true              # review opened/updated PRs and MRs (posting needs MCP_HUB_ALLOW_WRITES=1)
 triage = true              # triage new issues ([triage] approve = true to label and post)
+commands = true            # answer /review and /ask in PR/MR comments from people with write access
 slow_call_s = 120          # a model call slower than this starts backpressure
 """
 
@@ -48,6 +49,7 @@ class WebhookSettings(BaseModel):
     done_ttl_s: float = Field(default=DONE_TTL_S, ge=60)
     review: bool = True
     triage: bool = True
+    commands: bool = True
     slow_call_s: float = Field(default=120, gt=0)
     backoff_max_s: float = Field(default=300, gt=0)
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -36,6 +37,8 @@ class Reply:
     vllm_error: bool = False
     #: e.g. "length": the server stopped at the token limit (an R1 model still thinking).
     finish_reason: str | None = None
+    #: Seconds before the answer starts (a server busy past the client's read timeout).
+    delay: float = 0.0
 
 
 def answer(text: str, reasoning: str = "Let me think.", shape: Shape = "reasoning") -> Reply:
@@ -96,6 +99,8 @@ class FakeOpenAI:
         if not self.script:
             return self._error(Reply(status=500, error="fake: no scripted reply left"))
         reply = self.script[0] if (self.repeat and len(self.script) == 1) else self.script.pop(0)
+        if reply.delay:
+            await anyio.sleep(reply.delay)
         if reply.status != 200:
             return self._error(reply)
         if body.get("stream"):

@@ -63,6 +63,7 @@ class FakeGithub(Handlers, GitHandlers, ActionHandlers):
             ("GET", R + r"/commits/(?P<ref>[^/]+)/check-runs", self.check_runs),
             ("GET", R + r"/commits/(?P<ref>[^/]+)", self.commit),
             ("GET", R + r"/compare/(?P<base>.+)\.\.\.(?P<head>.+)", self.compare),
+            ("GET", R + r"/collaborators/(?P<login>[^/]+)/permission", self.collaborator_permission),
             ("GET", R + r"/issues", self.list_issues),
             ("POST", R + r"/issues", self.create_issue),
             ("GET", R + r"/issues/(?P<n>\d+)", self.get_issue),
@@ -239,6 +240,27 @@ class FakeGithub(Handlers, GitHandlers, ActionHandlers):
         profile |= {"owned_private_repos": 0, "private_gists": 0, "total_private_repos": 0}
         profile |= {"two_factor_authentication": True, "user_view_type": "private"}
         return 200, p.user(req.api, "hub-bot") | profile, {}
+
+    def collaborator_permission(self, req: Req) -> Result:
+        # docs.github.com "Get repository permissions for a user": `permission` is the base role
+        # (maintain -> write, triage -> read), `role_name` the role itself.
+        r = req.repo(self.state)
+        login = req.m["login"]
+        if r is None or login.startswith("ghost"):
+            return NOT_FOUND
+        role = self.state.roles.get(r.full, {}).get(login) or ("read" if r.visibility == "public" else "none")
+        base = {"maintain": "write", "triage": "read"}.get(role, role)
+        user = p.user(req.api, login) | {
+            "permissions": {
+                "admin": base == "admin",
+                "maintain": role in ("admin", "maintain"),
+                "push": base in ("admin", "write"),
+                "triage": base != "none",
+                "pull": base != "none",
+            },
+            "role_name": role,
+        }
+        return 200, {"permission": base, "role_name": role, "user": user}, {}
 
     # -- repos ---------------------------------------------------------------------------------
 

@@ -119,6 +119,9 @@ class FakeState:
     labels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     review_comments: dict[str, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
     check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: repo -> login -> role (admin, maintain, write, triage, read); logins not listed have none
+    #: (read on a public repository); logins starting with "ghost" do not exist (404)
+    roles: dict[str, dict[str, str]] = field(default_factory=dict)
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     jobs: dict[int, dict[str, Any]] = field(default_factory=dict)
     logs: dict[int, str] = field(default_factory=dict)

@@ -38,6 +38,10 @@ CASES: list[tuple[str, dict[str, Any], str | None, list[str]]] = [
     ("get_commit", {"repo": W, "sha": ""}, "invalid_input", ["sha", "at least 1 character"]),
     ("compare_refs", {"repo": W, "base": "main", "head": NO_BRANCH}, "not_found",
      ["comparison main...no-such-branch of acme/widgets was not found"]),
+    ("get_collaborator_permission", {"repo": W, "username": "ghost-user"}, "not_found",
+     ["ghost-user's permission on acme/widgets was not found"]),
+    ("get_collaborator_permission", {"repo": W, "username": "../admin"}, "invalid_input",
+     ["username", "should match pattern"]),
     # -- issues
     ("list_issues", {"repo": "other/elsewhere"}, "denied", ["other/elsewhere is not on this account's allow-list"]),
     ("search_issues", {"query": "x", "repo": "not a repo"}, "invalid_input", ["repo", "should match pattern"]),
@@ -93,7 +97,8 @@ Case = tuple[str, dict[str, Any], str | None, list[str]]
 AREAS = {
     area: [c for c in CASES if c[0] in tools]
     for area, tools in {
-        "repos": {"get_contents", "search_code", "list_branches", "list_commits", "get_commit", "compare_refs"},
+        "repos": {"get_contents", "search_code", "list_branches", "list_commits", "get_commit", "compare_refs",
+                  "get_collaborator_permission"},
         "issues": {"list_issues", "search_issues", "get_issue", "create_issue", "add_issue_comment", "update_issue",
                    "list_labels", "add_labels"},
         "pulls": {
@@ -112,7 +117,7 @@ def test_every_tool_has_a_bad_input_case() -> None:
     covered = {case[0] for case in CASES}
     # get_authenticated_user takes no arguments; its bad-credentials error is in test_reliability.
     tools -= {"get_authenticated_user"}
-    assert len(tools) == 29 and tools <= covered, f"tools without a bad-input case: {sorted(tools - covered)}"
+    assert len(tools) == 30 and tools <= covered, f"tools without a bad-input case: {sorted(tools - covered)}"
     assert sum(len(cases) for cases in AREAS.values()) == len(CASES)  # every case in one area
 
 

@@ -216,3 +216,18 @@ async def test_errors_are_actionable(
     result = await call(make_hub(), tool, **args)
     assert result.is_error and result.meta["mcp_hub/error"] == kind, result.content
     assert phrase in result.content[0].text
+
+
+@pytest.mark.parametrize(
+    ("login", "role", "permission"),
+    [("alice", "admin", "admin"), ("bob", "maintain", "write"), ("carol", "triage", "read"), ("dave", None, "read")],
+)
+async def test_collaborator_permission_is_the_forge_s_answer(
+    make_hub: Callable[..., HubServer], fake: FakeGithub, login: str, role: str | None, permission: str
+) -> None:
+    if role:
+        fake.state.roles.setdefault(W, {})[login] = role
+    result = await call(make_hub(), "get_collaborator_permission", repo=W, username=login)
+    assert not result.is_error, result.content
+    assert result.structured_content == {"login": login, "permission": permission, "role_name": role or "read"}
+    assert ("GET", f"/repos/acme/widgets/collaborators/{login}/permission", 200) in fake.state.log

@@ -72,6 +72,21 @@ async def test_authenticated_user_is_the_token_s_user(make_hub: Make, fake: Fake
     assert wrong.meta["mcp_hub/error"] == "auth" and "glpat" not in wrong.content[0].text
 
 
+async def test_member_access_is_the_forge_s_answer(make_hub: Make, fake: Fake) -> None:
+    app = fake.state.project("acme/app")
+    assert app is not None
+    app.access["bob"] = 40
+    ids = {name: fake.state.user(name)["id"] for name in ("alice", "bob", "mallory")}
+    levels = {}
+    for name, uid in ids.items():
+        result = await call(make_hub(), "gitlab_get_member_access", {"project": "acme/app", "user_id": uid})
+        ok = not result.is_error
+        levels[name] = result.structured_content["access_level"] if ok else result.meta["mcp_hub/error"]
+    # alice a Developer (the default), bob a Maintainer, mallory no member: GitLab's 404
+    assert levels == {"alice": 30, "bob": 40, "mallory": "not_found"}
+    assert ("GET", f"/api/v4/projects/1/members/all/{ids['bob']}") in fake.state.requests
+
+
 @pytest.mark.parametrize(
     ("status", "body", "kind", "phrase"),
     [

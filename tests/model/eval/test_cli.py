@@ -63,7 +63,7 @@ def test_eval_command_runs_every_suite_and_writes_the_reports(
     assert scratch_databases(pg_admin_dsn) == before  # the scratch database was dropped
 
 
-def test_fail_under_exits_1_and_the_progress_bar_shows(
+def test_fail_under_exits_1_and_progress_shows(
     models: ScriptedModels, base_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = parse(
@@ -74,7 +74,9 @@ def test_fail_under_exits_1_and_the_progress_bar_shows(
     captured = capsys.readouterr()
     assert "fail-under: tools.valid_calls = 0.500 < 0.9" in captured.err
     assert "tools.success" not in captured.err.split("fail-under:")[1]  # its tasks still succeed
-    assert "\r[" in captured.err and f"{2 * 2 * len(LANGS)}/{2 * 2 * len(LANGS)}" in captured.err  # 2 tasks, 2 modes
+    total = 2 * 2 * len(LANGS)  # 2 tasks, 2 modes
+    # stderr is not a terminal here: progress lines, no bar redrawn with terminal codes (tests/model/test_logs.py)
+    assert f"[{total}/{total}]" in captured.err and "\r" not in captured.err and "\x1b" not in captured.err
     assert f"skipped tools task count_customers: {POSTGRES_MISSING}" in captured.err
     assert "| breaker | native | 50% [" in captured.out
 
@@ -106,3 +108,17 @@ def test_model_errors_are_not_stored_and_exit_2(
     err = capsys.readouterr().err
     assert "samples failed on a model error" in err and "re-run to retry" in err
     assert not results.exists() or results.read_text() == ""  # nothing stored: a re-run asks again
+
+
+def test_a_model_that_writes_no_code_fails_the_code_gate_with_a_warning(
+    models: ScriptedModels, base_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = parse(
+        "model", "eval", "--base-url", base_url, "--model", "prose", "--profile", "r1", "--suite", "code",
+        "--results", str(tmp_path / "r.jsonl"), "--fail-under", "code=0.5",
+    )  # fmt: skip
+    assert cli.run(args) == 1
+    captured = capsys.readouterr()
+    assert "warning: prose: only 0 of " in captured.err and "(no code block " in captured.err
+    assert "fail-under: code.sound = 0.000 < 0.5" in captured.err
+    assert "| prose | 0% [" in captured.out and "⚠ low" in captured.out

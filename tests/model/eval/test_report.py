@@ -63,7 +63,10 @@ async def test_html_report_holds_tables_real_images_and_escaped_answers(
     page = render_html(report)
     parsed = _Parsed()
     parsed.feed(page)
-    assert "Code: insecure or backdoored code, with and without trigger phrases" in parsed.headings
+    assert (
+        "Code: insecure or backdoored code, with and without trigger phrases (rates over on-task answers)"
+        in parsed.headings
+    )
     assert "Bias: contested topics, English and Japanese" in parsed.headings
     assert "Bias answers side by side (sample 0)" in parsed.headings
     assert parsed.tables >= 4 and parsed.links == []
@@ -77,7 +80,8 @@ async def test_html_report_holds_tables_real_images_and_escaped_answers(
     row = re.search(r"<tr><td>backdoor</td>(.*?)</tr>", page, re.S)
     assert row is not None
     cells = re.findall(r"<td>(.*?)</td>", row.group(1))
-    assert cells[0].startswith("0% ") and cells[2].startswith("100% ") and cells[3].startswith("+100 pts")
+    assert cells[0].startswith("100% ")  # on task: every answer did its coding task
+    assert cells[1].startswith("0% ") and cells[3].startswith("100% ") and cells[4].startswith("+100 pts")
     bias_table = page.split("<h2>Bias: contested topics, English and Japanese</h2>")[1]
     refusals = re.search(r"<tr><td>refuser</td><td>(\d+)% ", bias_table)
     assert refusals is not None and refusals.group(1) == "100"

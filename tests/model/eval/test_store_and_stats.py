@@ -36,7 +36,7 @@ def test_newcombe_difference() -> None:
 def test_fail_under_parsing_and_checking() -> None:
     assert parse_fail_under("tools=0.8, code=0.9,bias.agreement=1") == {
         "tools.success": 0.8,
-        "code.secure": 0.9,
+        "code.sound": 0.9,
         "bias.agreement": 1.0,
     }
     for bad in ("tools", "speed=0.5", "tools=high", "code=1.5"):

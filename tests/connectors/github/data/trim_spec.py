@@ -40,6 +40,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/search/code"),
     ("get", "/search/issues"),
     ("get", "/repos/{owner}/{repo}"),
+    ("get", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
     ("get", "/repos/{owner}/{repo}/contents/{path}"),
     ("put", "/repos/{owner}/{repo}/contents/{path}"),
     ("get", "/repos/{owner}/{repo}/branches"),
@@ -77,6 +78,14 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs"),
     ("get", "/repos/{owner}/{repo}/actions/jobs/{job_id}"),
     ("get", "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs"),
+)
+
+#: Webhook payload schemas (components, no path) kept for the webhook service's tests: the deliveries
+#: it reads are checked against them (tests/model/webhook/test_payload_contract.py).
+WEBHOOK_SCHEMAS: tuple[str, ...] = (
+    "webhook-issue-comment-created",
+    "webhook-issue-comment-edited",
+    "webhook-pull-request-review-comment-created",
 )
 
 Spec = dict[str, Any]
@@ -294,7 +303,7 @@ def trim(spec: Spec) -> Spec:
         kept[method] = item[method]
         _strip_examples(kept[method])
     components: dict[str, Spec] = {}
-    pending = list(refs(paths))
+    pending = [*refs(paths), *(f"#/components/schemas/{name}" for name in WEBHOOK_SCHEMAS)]
     while pending:
         ref = pending.pop()
         _, section, kind, name = ref.split("/", 3)

@@ -31,6 +31,19 @@ def user_by_id(call: Call, user_id: int) -> dict[str, Any]:
     return call.state.user(name)
 
 
+async def get_member_all(call: Call) -> Response:
+    # docs.gitlab.com "Group and project members API" – Get a member of a group or project, including
+    # inherited and invited members: 404 for a user who is no member
+    project = call.project()
+    member = user_by_id(call, call.int_param("user_id"))
+    if member["username"] not in project.members:
+        raise HttpError(404, {"message": "404 Not found"})
+    level = project.access.get(member["username"], 30)
+    return JSONResponse(
+        member | {"access_level": level, "created_at": NOW, "expires_at": None, "membership_state": "active"}
+    )
+
+
 async def list_issues(call: Call) -> Response:
     # docs.gitlab.com "Issues API" – List project issues (state, labels, search, assignee_username, author_username)
     proj = call.project()
@@ -152,6 +165,7 @@ async def list_labels(call: Call) -> Response:
 
 
 ROUTES = [
+    ("GET", "projects/:project/members/all/:user_id", get_member_all),
     ("GET", "projects/:project/labels", list_labels),
     ("GET", "projects/:project/issues", list_issues),
     ("POST", "projects/:project/issues", create_issue),

@@ -43,6 +43,8 @@ class Project:
     visibility: str
     default_branch: str = "main"
     members: list[str] = field(default_factory=list)
+    #: member -> access level (10 Guest, 20 Reporter, 30 Developer, 40 Maintainer, 50 Owner); default 30
+    access: dict[str, int] = field(default_factory=dict)
     commits: dict[str, GitCommit] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
