@@ -101,14 +101,14 @@ async def ours(jobs: int, workers: int, *, check: bool = True) -> dict[str, floa
 
 
 async def procrastinate_side(jobs: int, workers: int) -> dict[str, float]:
-    import procrastinate
-    from procrastinate.jobs import Status
+    import procrastinate  # type: ignore[import-not-found,unused-ignore]
+    from procrastinate.jobs import Status  # type: ignore[import-not-found,unused-ignore]
 
     results: dict[str, float] = {}
     async with database() as dsn:
         app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=dsn, max_size=workers + 1))
 
-        @app.task(name="review")
+        @app.task(name="review")  # type: ignore[untyped-decorator,unused-ignore]
         async def review(key: str) -> None:  # never run here: the bench drives the queue itself
             pass
 
@@ -141,7 +141,7 @@ async def procrastinate_side(jobs: int, workers: int) -> dict[str, float]:
 
 async def main(jobs: int, workers: int, rounds: int) -> None:
     try:
-        import procrastinate  # noqa: F401
+        import procrastinate  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
     except ImportError:
         have_procrastinate = False
         print("procrastinate is not installed: only our store is measured")

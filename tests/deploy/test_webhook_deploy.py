@@ -15,11 +15,11 @@ import pytest
 import yaml
 
 from mcp_hub.config import load_config
+from mcp_hub.logs import EventLog
 from mcp_hub.redaction import Redactor
 from model.settings import ModelSettings
 from model.webhook.app import Service, build_app
 from model.webhook.backpressure import Backpressure
-from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.settings import store_url, take_webhook_settings
 from model.webhook.store import open_store
@@ -59,7 +59,8 @@ def pod_labels(workload: Obj) -> dict[str, str]:
 
 def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     assert set(selector) <= {"matchLabels"}, "only matchLabels selectors here"
-    return selector.get("matchLabels", {}).items() <= labels.items()
+    wanted: dict[str, str] = selector.get("matchLabels", {})
+    return wanted.items() <= labels.items()
 
 
 def env_of(objects: list[Obj], workload: Obj) -> dict[str, str]:
@@ -112,7 +113,7 @@ async def test_probes_are_paths_the_service_serves_and_liveness_ignores_the_stor
 
     store = open_store(f"sqlite:///{tmp_path}/queue.db")
     await store.open()
-    service = Service(settings, store, Metrics(), Backpressure(60, 10), JsonLog(Redactor([])))
+    service = Service(settings, store, Metrics(), Backpressure(60, 10), EventLog(Redactor([])))
     app = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=build_app(service)), base_url="http://pod")
     probes = {kind: container[kind]["httpGet"] for kind in ("startupProbe", "readinessProbe", "livenessProbe")}
     async with app:

@@ -16,11 +16,11 @@ import pytest
 
 from mcp_hub.config import load_config
 from mcp_hub.errors import UpstreamUnavailable
+from mcp_hub.logs import EventLog
 from mcp_hub.redaction import Redactor
 from model.webhook import store_postgres
 from model.webhook.app import Service, build_app
 from model.webhook.backpressure import Backpressure
-from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.settings import take_webhook_settings
 from model.webhook.store import Store, open_store
@@ -62,7 +62,7 @@ async def pg_store(pg_own: Cluster, prefix: str) -> AsyncIterator[store_postgres
 
 def receiver(store: Store, log: Quiet) -> httpx2.AsyncClient:
     settings = take_webhook_settings(load_config(env={"MCP_HUB_WEBHOOK__GITHUB_SECRET": SECRET}))
-    service = Service(settings, store, Metrics(), Backpressure(60, 10), JsonLog(Redactor([SECRET]), log))  # type: ignore[arg-type]
+    service = Service(settings, store, Metrics(), Backpressure(60, 10), EventLog(Redactor([SECRET]), log))  # type: ignore[arg-type]
     return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=build_app(service)), base_url="http://webhook")
 
 
