@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -12,6 +13,18 @@ if TYPE_CHECKING:
 # ---- PostgreSQL test database (tests/pg.py) ------------------------------------------------------
 # Session-wide: find or start a server once, make one throwaway database with a reader role.
 # tests.pg is imported inside the fixtures so that test runs without the database never load psycopg.
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A test that runs a command in process (`mcp_hub.cli.main`) installs the CLI's one stderr handler on
+    the root logger, over a stream pytest closes after the test: put the root logger back as it was, so a
+    later test's log capture is not preceded by that handler (whose redacting filter folds tracebacks)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
