@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mcp_hub.errors import ConfigError
-
 if TYPE_CHECKING:
-    from mcp_hub.config import HubConfig
     from mcp_hub.server import HubServer
 
 log = logging.getLogger(__name__)
@@ -18,33 +16,33 @@ log = logging.getLogger(__name__)
 CHECK_WAIT_S = 20.0
 
 
-def add_servers_file(config: HubConfig, path: str, taken: Iterable[str] = ()) -> list[str]:
-    """Merge a Claude Desktop / VS Code / Cursor servers file into `config.servers`.
+def with_client_servers(
+    sections: dict[str, Any], path: str | Path, taken: Iterable[str] = ()
+) -> tuple[dict[str, Any], list[str]]:
+    """`[servers]` sections plus a Claude Desktop / VS Code / Cursor servers file, and the problems.
 
-    A name that is a connector's (`github`, a common one in such files) or `hub` becomes `<name>-mcp`,
-    so the file works unchanged; the renames are returned (and logged) so nobody is surprised.
+    A TOML section named like a file's entry, without `command`/`url`, adds its settings to it (trust,
+    `read_only`, `writes`, limits). A file's entry named like a connector (`github`, common in such
+    files) or `hub` becomes `<name>-mcp` (logged), so the file works unchanged.
     """
-    from mcp_hub.config import problems_error
-    from mcp_hub.federation.settings import RESERVED_NAMES, parse_servers, read_client_servers
+    from mcp_hub.federation.settings import RESERVED_NAMES, read_client_servers
 
     reserved = set(taken) | RESERVED_NAMES
-    raw: dict[str, Any] = {}
-    renames: list[str] = []
+    merged = dict(sections)
+    problems: list[str] = []
     for name, section in read_client_servers(path).items():
         if name in reserved:
-            renames.append(f"{name} -> {name}-mcp (its tools are {name}-mcp_<tool>)")
+            log.warning("--servers %s: %s is renamed %s-mcp (%s is a connector's name)", path, name, name, name)
             name = f"{name}-mcp"
-        raw[name] = section
-    for rename in renames:
-        log.warning("--servers %s: renamed %s: %s is a connector's name", path, rename, rename.split()[0])
-    clashing = sorted(set(raw) & set(config.servers))
-    if clashing:
-        raise ConfigError(f"--servers {path}: {', '.join(clashing)} also configured in [servers]: keep one")
-    servers, problems = parse_servers(raw)
-    if problems:
-        raise problems_error(problems)
-    config.servers.update(servers)
-    return renames
+        extra = sections.get(name)
+        if isinstance(extra, dict) and ("command" in extra or "url" in extra):
+            problems.append(
+                f"servers.{name}: also in --servers {Path(path).name}; keep one (a [servers.{name}] without "
+                "command/url adds settings to the file's entry)"
+            )
+            continue
+        merged[name] = section | (extra if isinstance(extra, dict) else {})
+    return merged, problems
 
 
 async def settle(server: HubServer, connect: bool) -> list[dict[str, Any]]:

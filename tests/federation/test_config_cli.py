@@ -159,14 +159,16 @@ def test_serve_answers_before_its_servers(tmp_path: Path) -> None:
     assert not any(n.startswith("stuck_") for n in names)
 
 
-def test_a_servers_file_entry_named_like_a_connector_is_renamed(tmp_path: Path) -> None:
-    from mcp_hub.config import HubConfig
-    from mcp_hub.federation.report import add_servers_file
-
+def test_a_servers_file_entry_named_like_a_connector_is_renamed_and_toml_adds_settings(tmp_path: Path) -> None:
     file = tmp_path / "claude_desktop_config.json"
     file.write_text(json.dumps({"mcpServers": {"postgres": {"command": "x"}, "time": {"command": "y"}}}))
-    config = HubConfig()
-    renames = add_servers_file(config, str(file), taken=["postgres", "github"])
+    toml = tmp_path / "hub.toml"
+    toml.write_text('[servers.time]\ntrusted = true\nread_only = ["get_*"]\n')
+    config = load_config(toml, env={}, servers_file=file, reserved_names=["postgres", "github"])
     assert set(config.servers) == {"postgres-mcp", "time"}
-    assert renames == ["postgres -> postgres-mcp (its tools are postgres-mcp_<tool>)"]
+    assert config.servers["time"].command == "y" and config.servers["time"].trusted
+    assert config.servers["time"].read_only == ["get_*"]
     build_server(config, registry=Registry([PostgresConnector]))  # no collision left
+    toml.write_text('[servers.time]\ncommand = "z"\n')
+    with pytest.raises(ConfigError, match=r"also in --servers claude_desktop_config\.json; keep one"):
+        load_config(toml, env={}, servers_file=file)
