@@ -323,7 +323,7 @@ def load_config(
     if servers_file is not None and isinstance(servers_section, dict):
         from mcp_hub.federation.report import with_client_servers
 
-        servers_section, file_problems = with_client_servers(servers_section, servers_file, reserved_names)
+        servers_section, file_problems = with_client_servers(servers_section, servers_file, reserved_names, env)
         problems += file_problems
     if not isinstance(servers_section, dict):
         problems.append("[servers] must be a table")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ CHECK_WAIT_S = 20.0
 
 
 def with_client_servers(
-    sections: dict[str, Any], path: str | Path, taken: Iterable[str] = ()
+    sections: dict[str, Any], path: str | Path, taken: Iterable[str] = (), env: Mapping[str, str] | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """`[servers]` sections plus a Claude Desktop / VS Code / Cursor servers file, and the problems.
 
@@ -30,7 +30,7 @@ def with_client_servers(
     reserved = set(taken) | RESERVED_NAMES
     merged = dict(sections)
     problems: list[str] = []
-    for name, section in read_client_servers(path).items():
+    for name, section in read_client_servers(path, env).items():
         if name in reserved:
             log.warning("--servers %s: %s is renamed %s-mcp (%s is a connector's name)", path, name, name, name)
             name = f"{name}-mcp"
