@@ -296,6 +296,14 @@ class Federation:
 
     # -- status ----------------------------------------------------------------------------------
 
+    def _hidden(self, server: str) -> int:
+        """Published tools the hub's own policy hides (e.g. an untrusted server's writes while writes are off)."""
+        hub = self.hub
+        if hub is None:
+            return 0
+        policy = hub.default_caller.policy
+        return sum(1 for n in self.published.get(server, set()) if not policy.permits(hub.hub_tools[n].facts))
+
     def status(self) -> list[dict[str, Any]]:
         """Each server's state for `config check`, `/healthz` and `mcp-hub tools`."""
         rows = []
@@ -309,6 +317,7 @@ class Federation:
                     "trusted": link.settings.trusted,
                     "catalog": link.listing_source,
                     "tools": len(self.published.get(name, set())),
+                    "hidden_by_policy": self._hidden(name),
                     "withheld": [{"name": w.name, "reason": w.reason} for w in self.withheld.get(name, ())],
                     "restarts": link.restarts,
                     "calls": self.calls.get(name, 0),

@@ -65,6 +65,11 @@ def render(rows: list[dict[str, Any]]) -> list[str]:
             line += f" ({row.get('transport')}, {trust}), {row.get('tools', 0)} tools"
             if row.get("catalog") == "cache":
                 line += " from the last known catalog"
+            if row.get("hidden_by_policy"):
+                line += (
+                    f" ({row['hidden_by_policy']} hidden by the hub's policy: an untrusted server's tools are writes "
+                    f"unless servers.{row['server']}.read_only names them)"
+                )
         if row.get("detail"):
             line += f": {row['detail']}"
         lines.append(line)

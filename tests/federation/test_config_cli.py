@@ -121,11 +121,13 @@ def test_tools_and_config_check_report_federated_servers(
     assert "time_get_current_time" not in names  # untrusted, not vouched for: a write, and writes are off
     rows = {r["server"]: r for r in out["servers"]}
     assert rows["time"]["state"] == "ready" and rows["broken"]["state"] == "down"
+    assert rows["time"]["hidden_by_policy"] == 2 and rows["fed"]["hidden_by_policy"] > 0
     assert rows["broken"]["detail"] == "its command was not found"
     code = main(["config", "check", "--config", str(config), "--servers", str(servers)])
     text = capsys.readouterr().out
     assert code == 1  # a server that cannot start fails the check
     assert "server  fed: ready (stdio, untrusted)" in text and "server  broken: down" in text
+    assert "2 hidden by the hub's policy: an untrusted server's tools are writes unless servers.time.read_only" in text
 
 
 def test_serve_answers_before_its_servers(tmp_path: Path) -> None:
