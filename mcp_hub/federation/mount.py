@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +42,8 @@ URI_SEPARATOR = "+"
 
 
 class Federation:
+    """Every federated server of one hub: its links, what each published, what the gate withheld."""
+
     def __init__(self, servers: dict[str, ServerSettings], gate: DefinitionGate) -> None:
         self.gate = gate
         self.links = {
@@ -55,7 +56,6 @@ class Federation:
         self.published: dict[str, set[str]] = {}
         self.calls: dict[str, int] = {}
         self.hub: HubServer | None = None
-        self.on_change: Callable[[], Any] | None = None
 
     # -- the catalog -----------------------------------------------------------------------------
 
@@ -387,7 +387,3 @@ def _sampler(ctx: Any) -> Any:
             )
 
     return sample
-
-
-def provenance_of(result: mt.CallToolResult) -> dict[str, Any]:
-    return dict((result.meta or {}).get(META_KEY, {}))
