@@ -119,7 +119,7 @@ class Federation:
         """Supervise every server (a background task of the hub's lifespan)."""
         async with anyio.create_task_group() as tg:
             for link in self.links.values():
-                tg.start_soon(link.supervise)
+                tg.start_soon(_supervised, link)
 
     async def wait_listed(self, timeout_s: float) -> None:
         """Wait (up to `timeout_s`) until every server has answered once or failed: for `mcp-hub tools`."""
@@ -325,6 +325,23 @@ class Federation:
             )
         rows += [{"server": name, "state": "disabled", "detail": "enabled = false"} for name in self.disabled]
         return rows
+
+
+async def _supervised(link: ServerLink) -> None:
+    """A link's supervisor; what its transport raises while being cancelled (a pipe the stopped process
+    closed first) is logged, never let out: stopping one server must not fail the hub's shutdown."""
+    try:
+        await link.supervise()
+    except BaseExceptionGroup as group:
+        cancelled, rest = group.split(anyio.get_cancelled_exc_class())
+        errors, fatal = rest.split(Exception) if rest is not None else (None, None)
+        if fatal is not None:  # KeyboardInterrupt, SystemExit: not ours to swallow
+            raise
+        if errors is not None:
+            log.debug("federated server %s: errors while stopping: %r", link.name, errors)
+        link.state = "stopped"
+        if cancelled is not None:
+            raise cancelled from None
 
 
 def _progress(ctx: Any) -> Any:
