@@ -3,15 +3,13 @@
     mcp-hub serve [--transport stdio|sse|http] [--host H] [--port P] [--config FILE]
                   [--toolsets LIST] [--tools LIST] [--exclude-tools LIST] [--allow-writes] [--discovery]
     mcp-hub config check [--config FILE] [--json]
+    mcp-hub completion bash|zsh|fish
     mcp-hub tools [--json] [--config FILE] [--toolsets LIST] [--tools LIST] [--exclude-tools LIST]
                   [--allow-writes] [--discovery]
-    mcp-hub postgres demo [--config FILE] [--dsn DSN]
-    mcp-hub postgres create-reader [--instance NAME] [--schemas a,b] [--config FILE]
-    mcp-hub postgres drop-reader [--instance NAME] [--config FILE]
-    mcp-hub model serve PROFILE [--tp N] [--max-model-len N] [--lora NAME=PATH] [--dry-run]
-    mcp-hub model check [--base-url URL]
-    mcp-hub agent "TASK" [--model PROFILE] [--base-url URL] [--max-steps N] [--approve GLOB] [--json]
-    mcp-hub review URL [--post] [--fail-on SEVERITY] [--lang en|ja] [--json]
+
+The other commands plug in through the `mcp_hub.commands` entry-point group (mcp_hub/commands.py):
+`postgres` (connectors/postgres/commands.py), `model`, `agent`, `review`, `triage`, `webhook` (model/cli.py).
+`mcp-hub --help` lists them all; `serve` imports none of them.
 
 Logs go to stderr, never stdout (stdout is the stdio transport).
 """
@@ -22,13 +20,15 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mcp_hub import __version__
-from mcp_hub.config import HubConfig, load_config
+from mcp_hub.commands import Handler, command_points, load_hub, register_commands
+from mcp_hub.config import HubConfig
 from mcp_hub.errors import ConfigError, HubError
-from mcp_hub.redaction import RedactingFilter, Redactor
+from mcp_hub.logs import add_log_arguments, configure, progress
+from mcp_hub.redaction import Redactor
 
 if TYPE_CHECKING:
     from mcp_hub.server import HubServer
@@ -36,8 +36,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("mcp_hub")
 
 
-def _parser(with_model: bool = True) -> argparse.ArgumentParser:
-    """The whole CLI; `with_model=False` leaves out `model`/`agent` (their imports cost `serve` start-up)."""
+CORE_COMMANDS = ("serve", "config", "tools", "completion")
+SHELLS = ("bash", "zsh", "fish")  # mcp_hub.completion.SHELLS, without importing it for every start-up
+
+
+def _parser(plugins: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The CLI with the plug-in commands named in `plugins` (all when None, none when empty)."""
     parser = argparse.ArgumentParser(prog="mcp-hub", description="A self-hosted MCP tool hub.")
     parser.add_argument("--version", action="version", version=f"mcp-hub {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -78,7 +82,7 @@ def _parser(with_model: bool = True) -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="bind address for sse/http (default: http.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port for sse/http (default: http.port, 8000)")
-    serve.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR (default: hub.log_level)")
+    add_log_arguments(serve, level="hub.log_level")
 
     config = commands.add_parser("config", help="inspect the configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True)
@@ -91,53 +95,56 @@ def _parser(with_model: bool = True) -> argparse.ArgumentParser:
     common(tools)
     tools.add_argument("--json", action="store_true", help="machine-readable output")
 
-    postgres = commands.add_parser("postgres", help="PostgreSQL helpers")
-    postgres_commands = postgres.add_subparsers(dest="postgres_command", required=True)
-    demo = postgres_commands.add_parser(
-        "demo", help="load a sample schema (shop) into the embedded database, or into --dsn"
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh, fish)",
+        description="Print a completion script generated from this CLI's commands. Install with e.g. "
+        "`mcp-hub completion bash > ~/.local/share/bash-completion/completions/mcp-hub`, "
+        "`mcp-hub completion zsh > ~/.zfunc/_mcp-hub` (fpath), "
+        "`mcp-hub completion fish > ~/.config/fish/completions/mcp-hub.fish`.",
     )
-    common(demo, policy=False)
-    demo.add_argument("--dsn", help="load into this database instead (the role must be able to create a schema)")
-    create_reader = postgres_commands.add_parser(
-        "create-reader",
-        help="create a read-only login for model-written SQL, with the configured DSN's login, and keep its "
-        "credentials (mode 0600)",
-    )
-    common(create_reader, policy=False)
-    create_reader.add_argument("--instance", default="default", help="the instance (default: the default one)")
-    create_reader.add_argument(
-        "--schemas", metavar="LIST", help="comma-separated schemas it may read (default: all data, pg_read_all_data)"
-    )
-    drop_reader = postgres_commands.add_parser("drop-reader", help="drop the reader create-reader made")
-    common(drop_reader, policy=False)
-    drop_reader.add_argument("--instance", default="default", help="the instance (default: the default one)")
+    completion.add_argument("shell", choices=SHELLS)  # mcp_hub.completion is imported only to print one
 
-    if with_model:
-        from model import cli as model_cli
-
-        model_cli.add_commands(commands)
+    # Every other command (postgres, model, agent, review, …) plugs in through the `mcp_hub.commands`
+    # entry-point group; only the ones this run can need are imported (never any for `serve`).
+    register_commands(commands, plugins)
     return parser
+
+
+def _plugins_for(argv: Sequence[str]) -> list[str] | None:
+    """The plug-in commands a command line can need: none for a core command, the one it names, or all
+    (for `--help`, no command or a misspelt one: the help and the error list every command)."""
+    first = argv[0] if argv else ""
+    if first == "completion":
+        return None  # the script lists every command
+    if first in CORE_COMMANDS:
+        return []
+    if first and not first.startswith("-") and first in command_points():
+        return [first]
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # `serve` never needs the model's commands (their imports would cost every stdio start-up).
-    args = _parser(with_model=argv[:1] != ["serve"]).parse_args(argv)
+    args = _parser(_plugins_for(argv)).parse_args(argv)
     redactor = Redactor()
     try:
         if args.command == "serve":
             return _serve(args, redactor)
         if args.command == "config":
             return _config_check(args, redactor)
-        if args.command == "postgres" and args.postgres_command == "demo":
-            return _postgres_demo(args, redactor)
-        if args.command == "postgres":
-            return _postgres_reader(args, redactor)
-        if args.command in ("model", "agent", "review", "triage", "webhook"):
-            from model import cli as model_cli
+        if args.command == "tools":
+            return _tools(args)
+        if args.command == "completion":
+            from mcp_hub.completion import script
 
-            return model_cli.run(args)
-        return _tools(args)
+            print(script(_parser(), args.shell), end="")
+            return 0
+        handler: Handler | None = getattr(args, "handler", None)  # set by the plug-in's registration function
+        if handler is None:
+            raise ConfigError(f"command {args.command!r} registered no handler (its set_defaults(handler=...))")
+        configure(args)  # the command's --log-format/--log-level (add_log_arguments), else its defaults
+        return handler(args)
     except ConfigError as exc:
         print(f"mcp-hub: {redactor.redact(exc.message)}", file=sys.stderr)
         return 2
@@ -148,46 +155,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _setup_logging(level: str, redactor: Redactor) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter(redactor))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-
-
-def _load(args: argparse.Namespace) -> tuple[HubConfig, Any]:
-    from mcp_hub.registry import Registry
-
-    # Registry first: it knows the ecosystem variables (DATABASE_URL, …) of installed connectors.
-    registry = Registry.discover()
-    # Every problem at once: the hub's own settings and every connector section's.
-    config = load_config(
-        args.config,
-        ecosystem_env=registry.ecosystem_env(),
-        check_connectors=registry.problems,
-        servers_file=getattr(args, "servers", None),
-        reserved_names=registry.manifests,
-    )
-    if config.hub.connectors is not None:
-        registry = Registry([m for n, m in registry.manifests.items() if n in set(config.hub.connectors)])
-    if getattr(args, "toolsets", None):
-        config.hub.toolsets = [t.strip() for t in args.toolsets.split(",") if t.strip()]
-    tools = [t.strip() for t in (getattr(args, "tools", None) or "").split(",") if t.strip()]
-    if tools:
-        config.hub.allow = tools
-        if not getattr(args, "toolsets", None):
-            config.hub.toolsets = ["all"]  # the named tools wherever they are, as github-mcp-server does
-    excluded = [t.strip() for t in (getattr(args, "exclude_tools", None) or "").split(",") if t.strip()]
-    config.hub.deny = [*config.hub.deny, *excluded]
-    if getattr(args, "allow_writes", False):
-        config.hub.allow_writes = True
-    if getattr(args, "discovery", False):
-        config.hub.discovery = True
-    return config, registry
-
-
 def _build(
     args: argparse.Namespace, transport: str = "stdio", *, use_catalog_cache: bool = False
 ) -> tuple[HubConfig, HubServer, list[str]]:
@@ -195,7 +162,7 @@ def _build(
     from mcp_hub.policy import Caller
     from mcp_hub.server import build_server, hub_policy
 
-    config, registry = _load(args)
+    config, registry = load_hub(args)
     caller = Caller("local", transport, hub_policy(config))
     # Connectors nothing configures are never imported: an assistant spawns this per session.
     # `serve` also publishes tools from the catalog cache and imports a connector on its first call.
@@ -253,11 +220,11 @@ def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.port is not None and not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: a port is a number from 0 to 65535")
     config, server, installed = _build(args, args.transport, use_catalog_cache=True)
-    _setup_logging(args.log_level or config.hub.log_level, server.redactor)
+    configure(args, level=config.hub.log_level, fmt=config.hub.log_format, redactor=server.redactor)
     if args.transport == "stdio":
         import anyio
 
-        print(server.redactor.redact(_ready_line(server, installed, "stdio")), file=sys.stderr, flush=True)
+        progress(server.redactor.redact(_ready_line(server, installed, "stdio")))
         anyio.run(server.run_stdio_async)
         return 0
     from mcp_hub.http import build_http_app, is_loopback
@@ -276,10 +243,7 @@ def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     log.info("mcp-hub %s listening on http://%s:%d%s", __version__, shown_host, bound_port, path)
-    print(
-        server.redactor.redact(_ready_line(server, installed, f"http://{shown_host}:{bound_port}{path}")),
-        file=sys.stderr,
-    )
+    progress(server.redactor.redact(_ready_line(server, installed, f"http://{shown_host}:{bound_port}{path}")))
 
     import anyio
     import uvicorn
@@ -340,7 +304,7 @@ def _config_check(args: argparse.Namespace, redactor: Redactor) -> int:
 
     from mcp_hub.server import build_server
 
-    config, registry = _load(args)
+    config, registry = load_hub(args)
     server = build_server(config, registry=registry)
     report: dict[str, Any] = {
         "source": config.source,
@@ -459,77 +423,6 @@ def _tools(args: argparse.Namespace) -> int:
 
         print("federated servers:")
         print("\n".join(render(servers)))
-    return 0
-
-
-def _postgres_demo(args: argparse.Namespace, redactor: Redactor) -> int:
-    from pydantic import ValidationError
-
-    from connectors.postgres import demo  # the one connector helper the CLI runs (issue 3)
-    from connectors.postgres.settings import PostgresSettings
-    from mcp_hub.config import describe_validation_error
-
-    config, _ = _load(args)
-    try:
-        settings = PostgresSettings.model_validate(
-            {k: v for k, v in config.connectors.get("postgres", {}).items() if k != "instances"}
-        )
-    except ValidationError as exc:
-        raise ConfigError(f"[postgres]: {describe_validation_error(exc)}") from None
-    dsn = args.dsn or (settings.dsn.get_secret_value() if settings.dsn is not None else None)
-    print(redactor.redact(demo.run(dsn, settings.data_dir(), next_command=_next_serve(args))))
-    return 0
-
-
-def _next_serve(args: argparse.Namespace) -> str:
-    """The command that serves what `postgres demo` just loaded, as this one was run: the `mcp-hub` found
-    on PATH, else this interpreter's script or module, with the same --config, and DATABASE_URL when
-    --dsn named a database the configuration does not."""
-    import os
-    import shlex
-    import shutil
-    from pathlib import Path
-
-    script = Path(sys.executable).parent / "mcp-hub"
-    found = shutil.which("mcp-hub")
-    if found and script.exists() and Path(found).resolve() == script.resolve():
-        words = ["mcp-hub"]
-    elif script.exists():
-        words = [str(script)]
-    else:
-        words = [sys.executable, "-m", "mcp_hub.cli"]
-    words.append("serve")
-    if getattr(args, "config", None):
-        words += ["--config", os.path.abspath(args.config)]
-    command = shlex.join(words)
-    if args.dsn:
-        command = "DATABASE_URL='<the --dsn above>' " + command
-    return command
-
-
-def _postgres_reader(args: argparse.Namespace, redactor: Redactor) -> int:
-    """create-reader / drop-reader for one configured instance (with its DSN: never printed)."""
-    from connectors.postgres import reader  # connector helpers the CLI runs (issue 17)
-    from connectors.postgres.pool import conninfo_for
-    from connectors.postgres.settings import PostgresSettings, default_readers_dir
-
-    config, registry = _load(args)
-    found = [s for s in registry.resolve(config) if s.connector == "postgres" and s.instance == args.instance]
-    if not found or not isinstance(found[0].settings, PostgresSettings):
-        raise ConfigError(f"no postgres instance {args.instance!r} is configured")
-    settings = found[0].settings
-    if settings.dsn is None:
-        raise ConfigError("the embedded database makes its own reader: nothing to do without a DSN")
-    if settings.read_dsn is not None:
-        raise ConfigError(f"instance {args.instance!r} sets read_dsn: that login runs model-written SQL already")
-    redactor.add([settings.dsn.get_secret_value()])
-    dsn = conninfo_for(settings, settings.dsn.get_secret_value())
-    timeout = max(2, int(settings.connect_timeout_s))
-    if args.postgres_command == "create-reader":
-        schemas = [s.strip() for s in (args.schemas or "").split(",") if s.strip()]
-        print(redactor.redact(reader.create_reader(dsn, default_readers_dir(), schemas, timeout_s=timeout)))
-    else:
-        print(redactor.redact(reader.drop_reader(dsn, default_readers_dir(), timeout_s=timeout)))
     return 0
 
 

@@ -32,7 +32,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -85,6 +85,9 @@ class HubSettings(BaseModel):
     internal_data_callers: list[str] = Field(default_factory=lambda: ["*"])
     connectors: list[str] | None = Field(default=None, description="Only load these connectors.")
     log_level: str = "INFO"
+    #: `text` or `json` lines on stderr (mcp_hub/logs.py); the `--log-format` flag wins. Other commands than
+    #: `serve` read it from MCP_HUB_LOG_FORMAT (their logging starts before the configuration is read).
+    log_format: Literal["text", "json"] | None = None
     #: Shared state across replicas (rate-limit budgets): unset = in-process; "redis://host:6379/0" = Redis.
     state_url: str | None = None
     #: Prefix of every key the hub writes to the shared state (one per hub deployment).

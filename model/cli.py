@@ -1,9 +1,6 @@
-"""`mcp-hub model serve|check|eval`, `agent`, `review`, `triage` and `webhook`, for the hub's CLI to mount.
-
-from model import cli as model_cli
-model_cli.add_commands(subparsers)          # in mcp_hub.cli's parser
-...
-if args.command in model_cli.COMMANDS: return model_cli.run(args)
+"""`mcp-hub model serve|check|eval`, `agent`, `review`, `triage` and `webhook`: registration functions
+for the `mcp_hub.commands` entry-point group (pyproject.toml), one per top-level command. Each adds its
+parser and sets `handler=run`; the hub's CLI imports this module only when one of them is asked for.
 """
 
 from __future__ import annotations
@@ -17,7 +14,9 @@ from pathlib import Path
 
 import anyio
 
+from mcp_hub.commands import Subparsers
 from mcp_hub.errors import HubError
+from mcp_hub.logs import add_log_arguments
 from model.profiles import PROFILES, get_profile
 from model.serve import ServeOptions, build_command, missing_template, serve_env
 
@@ -25,8 +24,8 @@ from model.serve import ServeOptions, build_command, missing_template, serve_env
 COMMANDS = ("model", "agent", "review", "triage", "webhook")
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from model.app import add_app_arguments, add_endpoint_arguments
+def register_model(subparsers: Subparsers) -> None:
+    from model.app import add_endpoint_arguments
 
     model = subparsers.add_parser("model", help="serve or check a self-hosted model")
     sub = model.add_subparsers(dest="model_command", required=True)
@@ -45,6 +44,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     from model.eval.options import add_eval_parser
 
     add_eval_parser(sub)
+    model.set_defaults(handler=run)
+
+
+def register_agent(subparsers: Subparsers) -> None:
+    from model.app import add_app_arguments
+
     agent = subparsers.add_parser("agent", help="run the agent on a task through the hub")
     agent.add_argument("task")
     add_app_arguments(agent)
@@ -53,15 +58,35 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     agent.add_argument("--show-reasoning", action="store_true")
     agent.add_argument("--verdict-log", type=Path)
     agent.add_argument("--json", action="store_true", help="print a machine-readable transcript")
+    add_log_arguments(agent)
+    agent.set_defaults(handler=run)
+
+
+def register_review(subparsers: Subparsers) -> None:
     from model.review.command import add_review_command
 
     add_review_command(subparsers)
+    subparsers.choices["review"].set_defaults(handler=run)
+
+
+def register_triage(subparsers: Subparsers) -> None:
     from model.triage.command import add_triage_command
 
     add_triage_command(subparsers)
+    subparsers.choices["triage"].set_defaults(handler=run)
+
+
+def register_webhook(subparsers: Subparsers) -> None:
     from model.webhook.command import add_webhook_command
 
     add_webhook_command(subparsers)
+    subparsers.choices["webhook"].set_defaults(handler=run)
+
+
+def add_commands(subparsers: Subparsers) -> None:
+    """All of this module's commands at once (a parser of their own, e.g. in tests)."""
+    for register in (register_model, register_agent, register_review, register_triage, register_webhook):
+        register(subparsers)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from mcp_hub.logs import current_format, progress
 from model.app import AgentApp
 
 
@@ -21,11 +22,14 @@ async def run_agent_command(args: argparse.Namespace) -> int:
     elif result.status == "answered":
         print(result.answer)
     else:
-        print(f"stopped ({result.status}): {result.error}", file=sys.stderr)
+        progress(f"stopped ({result.status}): {result.error}", status=result.status)
     return 0 if result.status == "answered" else 1
 
 
 def _printer(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
+    if not args.json and current_format() == "json":
+        return _json_printer
+
     def show(event: dict[str, Any]) -> None:
         if args.json:
             return
@@ -43,3 +47,12 @@ def _printer(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
         sys.stderr.flush()
 
     return show
+
+
+def _json_printer(event: dict[str, Any]) -> None:
+    """With `--log-format json`, the agent's steps as JSON events on stderr (its reasoning is not streamed)."""
+    kind = event["type"]
+    if kind == "reasoning_delta" or kind not in ("tool_call", "tool_result", "repair", "error", "stop"):
+        return
+    fields = {k: (v[:200] if isinstance(v, str) else v) for k, v in event.items() if k != "type"}
+    progress(f"agent_{kind}", **fields)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from contextlib import AsyncExitStack
 from typing import Any
 
 from mcp_hub.errors import InvalidInput
+from mcp_hub.logs import progress as status
 from model.app import endpoint_for, model_settings
 from model.client import ModelClient
 from model.eval import bias, code, tools
@@ -93,10 +93,9 @@ async def run_eval_command(args: argparse.Namespace) -> int:
     else:
         _print_summary(report)
     if failed:
-        print(
+        status(
             f"error: {len(failed)} samples failed on a model error and are not in {args.results.name} "
-            f"(re-run to retry them); first: {failed[0]}",
-            file=sys.stderr,
+            f"(re-run to retry them); first: {failed[0]}"
         )
         return 2
     return 1 if failures else 0
@@ -122,9 +121,9 @@ def _plan(
 def _print_summary(report: Report) -> None:
     for suite, skipped in report.skipped.items():
         for task, why in skipped.items():
-            print(f"skipped {suite} task {task}: {why}", file=sys.stderr)
+            status(f"skipped {suite} task {task}: {why}", suite=suite, task=task)
     print(render_markdown(report).split("\n## Bias answers side by side")[0])
     for warning in warnings_of(report):
-        print(f"warning: {warning}", file=sys.stderr)
+        status(f"warning: {warning}", warning=warning)
     if report.failures:
-        print("fail-under: " + "; ".join(report.failures), file=sys.stderr)
+        status("fail-under: " + "; ".join(report.failures), failures=report.failures)

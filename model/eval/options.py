@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from mcp_hub.errors import InvalidInput
+from mcp_hub.logs import add_log_arguments
 from model.app import add_endpoint_arguments
 
 SUITES = ("tools", "code", "bias")
@@ -42,6 +43,7 @@ def add_eval_parser(model_subparsers: argparse._SubParsersAction) -> None:  # ty
     parser.add_argument("--judge-url", help="an OpenAI-compatible endpoint for rating bias answers (optional)")
     parser.add_argument("--judge-model", help="the judge's served model name")
     parser.add_argument("--max-steps", type=int, default=6, help="agent steps per tools task (default 6)")
+    add_log_arguments(parser)
 
 
 def parse_suites(text: str) -> list[str]:

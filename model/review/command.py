@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from mcp_hub.logs import add_log_arguments
+from mcp_hub.logs import progress as show_progress
 from model.app import AgentApp, add_app_arguments
 from model.review.engine import ReviewOptions
 from model.review.render import report_markdown
@@ -44,6 +45,7 @@ def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     )
     review.add_argument("--verdict-log", help="JSON lines of posting decisions")
     review.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_log_arguments(review)
 
 
 def _share(value: str) -> float:
@@ -68,7 +70,7 @@ async def run_review_command(args: argparse.Namespace) -> int:
 
     def progress(done: int, total: int, message: str) -> None:
         if not args.json:
-            print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
+            show_progress(f"[{done}/{total}] {message}", done=done, total=total)
 
     async with app.client() as client, app.session() as session:
         report = await run_review(
@@ -83,8 +85,8 @@ async def run_review_command(args: argparse.Namespace) -> int:
             what = p.skipped_reason or f"{p.new} new comment(s), {p.already} already posted, {p.outdated} outdated"
             if p.withheld:
                 what += f", {len(p.withheld)} withheld"
-            print(f"posted: {what}", file=sys.stderr)
+            show_progress(f"posted: {what}")
         why = report.coverage.not_reviewed_reason()
         if why:
-            print(f"not reviewed: {why} (exit 2)", file=sys.stderr)
+            show_progress(f"not reviewed: {why} (exit 2)")
     return report.exit_code(args.fail_on)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from mcp_hub.logs import add_log_arguments
 from model.app import AgentApp, add_app_arguments
 from model.triage.repo import parse_repo
 from model.triage.report import TriageReport, report_markdown
@@ -28,6 +29,7 @@ def add_triage_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     add_app_arguments(p)
     p.add_argument("--verdict-log", help="JSON lines of write decisions")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_log_arguments(p)
 
 
 async def run_triage_command(args: argparse.Namespace) -> int:

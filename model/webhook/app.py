@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mcp_hub.logs import EventLog
 from model.webhook.backpressure import Backpressure
 from model.webhook.events import Ignored, github_job, gitlab_job
 from model.webhook.jobs import Job
-from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.settings import WebhookSettings
 from model.webhook.signature import verify_github, verify_gitlab
@@ -37,7 +37,7 @@ class Service:
     store: Store
     metrics: Metrics
     backpressure: Backpressure
-    log: JsonLog
+    log: EventLog
 
 
 async def _body(request: Request, limit: int) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from mcp_hub.logs import add_log_arguments
 from model.app import add_app_arguments
 
 
@@ -21,6 +22,7 @@ def add_webhook_command(subparsers: argparse._SubParsersAction) -> None:  # type
     mode.add_argument("--no-worker", action="store_true", help="only receive and queue")
     mode.add_argument("--worker-only", action="store_true", help="only run queued jobs (no HTTP)")
     add_app_arguments(p, hub_url=False)
+    add_log_arguments(p, level="INFO", fmt="json")
 
 
 def run_webhook_command(args: argparse.Namespace) -> int:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 
 import anyio
 
 from mcp_hub.errors import ConfigError
+from mcp_hub.logs import EventLog, protect
 from mcp_hub.redaction import Redactor
 from model.app import AgentApp
 from model.triage.settings import take_triage_settings
 from model.webhook.app import Service, build_app
 from model.webhook.backpressure import Backpressure, MeteredClient
-from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.runner import ACCESS_TOOLSETS, JobRunner
 from model.webhook.settings import take_webhook_settings
@@ -24,16 +23,16 @@ from model.webhook.worker import Worker
 
 
 async def serve(args: argparse.Namespace) -> int:
-    for noisy in ("httpx", "httpx2"):  # one line per request: our own JSON lines say what happened
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     # The hub, built once (a session per job), with the forge's write-access lookups for comment commands.
+    # (httpx's per-request lines are held back by mcp_hub.logs unless --log-level DEBUG.)
     app = AgentApp.from_args(args, interactive=False, extra_toolsets=ACCESS_TOOLSETS)
     config = app.hub_config
     settings = take_webhook_settings(config)
     triage = take_triage_settings(config)
     store_url = args.store or settings.store
     secrets = [x.get_secret_value() for x in (settings.github_secret, settings.gitlab_token) if x is not None]
-    log = JsonLog(Redactor([*secrets, store_url]))
+    protect([*secrets, store_url])  # in every log line, the libraries' included
+    log = EventLog(Redactor([*secrets, store_url]))
     if not args.worker_only and not secrets:
         raise ConfigError("set [webhook] github_secret_file or gitlab_token_file: unverified deliveries are refused")
     if (settings.review or settings.commands) and not config.hub.allow_writes and not args.no_worker:
@@ -89,7 +88,9 @@ async def _signals(stop: anyio.Event) -> None:
 async def _http(app: object, host: str, port: int, stop: anyio.Event) -> None:
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))  # type: ignore[arg-type]
+    # log_config=None: uvicorn's records go through the one handler (--log-format), not its own
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", log_config=None, lifespan="off")  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:
 
         async def shutdown() -> None:

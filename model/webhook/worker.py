@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from mcp_hub.errors import HubError, RateLimited, UpstreamTimeout
+from mcp_hub.logs import EventLog
 from model.errors import ModelError
 from model.webhook.backpressure import Backpressure
 from model.webhook.jobs import Job
-from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.store import Store
 
@@ -37,7 +37,7 @@ class Worker:
         max_attempts: int = 5,
         backpressure: Backpressure | None = None,
         metrics: Metrics | None = None,
-        log: JsonLog | None = None,
+        log: EventLog | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -47,7 +47,7 @@ class Worker:
         self.max_attempts = max_attempts
         self.backpressure = backpressure or Backpressure(slow_s=float("inf"), max_s=1)
         self.metrics = metrics
-        self.log = log or JsonLog()
+        self.log = log or EventLog()
         self.id = f"{socket.gethostname()}-{secrets.token_hex(4)}"
         self.running: set[str] = set()
 

@@ -37,7 +37,7 @@ def test_serve_imports_no_unconfigured_connector() -> None:
     probe = (
         "import sys\n"
         "from mcp_hub import cli\n"
-        "cli._build(cli._parser(with_model=False).parse_args(['serve']))\n"
+        "cli._build(cli._parser([]).parse_args(['serve']))\n"
         "print(sorted(m for m in sys.modules if m.endswith('.connector') and m.startswith('connectors.')))\n"
     )
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}

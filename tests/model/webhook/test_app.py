@@ -12,9 +12,9 @@ import httpx2
 import pytest
 
 from mcp_hub.config import load_config
+from mcp_hub.logs import EventLog
 from model.webhook.app import Service, build_app
 from model.webhook.backpressure import Backpressure
-from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.settings import take_webhook_settings
 from model.webhook.store import open_store
@@ -58,7 +58,7 @@ def receiver(tmp_path: Path) -> Iterator[tuple[str, Service, Logged]]:
     logged = Logged()
     from mcp_hub.redaction import Redactor
 
-    service = Service(settings, store, Metrics(), Backpressure(60, 10), JsonLog(Redactor([SECRET, TOKEN]), logged))  # type: ignore[arg-type]
+    service = Service(settings, store, Metrics(), Backpressure(60, 10), EventLog(Redactor([SECRET, TOKEN]), logged))  # type: ignore[arg-type]
     with serve_in_thread(build_app(service)) as url:
         yield url, service, logged
     anyio.run(store.close)

@@ -20,6 +20,7 @@ import pytest
 
 from connectors.github import GithubConnector
 from mcp_hub.config import load_config
+from mcp_hub.logs import EventLog
 from mcp_hub.registry import Registry
 from model.app import AgentApp
 from model.endpoint import resolve_endpoint
@@ -31,7 +32,6 @@ from model.webhook import ask as ask_module
 from model.webhook.app import Service, build_app
 from model.webhook.backpressure import Backpressure, MeteredClient
 from model.webhook.jobs import Job
-from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.runner import ACCESS_TOOLSETS, JobRunner
 from model.webhook.settings import take_webhook_settings
@@ -82,7 +82,7 @@ class Rig:
         """Run `workers` workers on the shared store until the queue is empty."""
         stop = anyio.Event()
         pool = [
-            Worker(self.store, self.runner, concurrency=2, lease_s=30, poll_s=0.02, log=JsonLog(stream=Quiet()))  # type: ignore[arg-type]
+            Worker(self.store, self.runner, concurrency=2, lease_s=30, poll_s=0.02, log=EventLog(stream=Quiet()))  # type: ignore[arg-type]
             for _ in range(workers)
         ]
         async with anyio.create_task_group() as tg:
@@ -121,7 +121,7 @@ async def rig(
     store = open_store(f"sqlite:///{tmp_path}/q.db")
     await store.open()
     pressure = Backpressure(60, 10)
-    service = Service(take_webhook_settings(config), store, Metrics(), pressure, JsonLog(stream=Quiet()))  # type: ignore[arg-type]
+    service = Service(take_webhook_settings(config), store, Metrics(), pressure, EventLog(stream=Quiet()))  # type: ignore[arg-type]
     client = MeteredClient(resolve_endpoint("vllm", base_url, env={}), backpressure=pressure)
     async with client:
         runner = JobRunner(

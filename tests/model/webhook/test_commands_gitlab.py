@@ -14,6 +14,7 @@ import pytest
 from connectors.github import GithubConnector
 from connectors.gitlab import GitlabConnector
 from mcp_hub.config import load_config
+from mcp_hub.logs import EventLog
 from mcp_hub.registry import Registry
 from model.app import AgentApp
 from model.endpoint import resolve_endpoint
@@ -23,7 +24,6 @@ from model.triage.settings import TriageSettings
 from model.webhook import answer as answer_module
 from model.webhook.app import Service, build_app
 from model.webhook.backpressure import Backpressure, MeteredClient
-from model.webhook.logs import JsonLog
 from model.webhook.metrics import Metrics
 from model.webhook.runner import ACCESS_TOOLSETS, JobRunner
 from model.webhook.settings import take_webhook_settings
@@ -61,7 +61,7 @@ def reviewer() -> Iterator[tuple[FakeReviewer, str]]:
 
 async def drain(store: Store, runner: JobRunner) -> None:
     stop = anyio.Event()
-    worker = Worker(store, runner, concurrency=1, lease_s=30, poll_s=0.02, log=JsonLog(stream=Quiet()))  # type: ignore[arg-type]
+    worker = Worker(store, runner, concurrency=1, lease_s=30, poll_s=0.02, log=EventLog(stream=Quiet()))  # type: ignore[arg-type]
     async with anyio.create_task_group() as tg:
         tg.start_soon(worker.run, stop)
         with anyio.fail_after(30):
@@ -122,7 +122,7 @@ async def gl(
     store = open_store(f"sqlite:///{tmp_path}/q.db")
     await store.open()
     pressure = Backpressure(60, 10)
-    service = Service(take_webhook_settings(config), store, Metrics(), pressure, JsonLog(stream=Quiet()))  # type: ignore[arg-type]
+    service = Service(take_webhook_settings(config), store, Metrics(), pressure, EventLog(stream=Quiet()))  # type: ignore[arg-type]
     async with MeteredClient(resolve_endpoint("vllm", base_url, env={}), backpressure=pressure) as client:
         runner = JobRunner(
             AgentApp.from_config(
@@ -194,7 +194,7 @@ async def test_review_command_reviews_then_replies(
     store = open_store(f"sqlite:///{tmp_path}/q.db")
     await store.open()
     pressure = Backpressure(60, 10)
-    service = Service(take_webhook_settings(config), store, Metrics(), pressure, JsonLog(stream=Quiet()))  # type: ignore[arg-type]
+    service = Service(take_webhook_settings(config), store, Metrics(), pressure, EventLog(stream=Quiet()))  # type: ignore[arg-type]
     async with MeteredClient(resolve_endpoint("vllm", reviewer[1], env={}), backpressure=pressure) as client:
         runner = JobRunner(
             AgentApp.from_config(

@@ -12,6 +12,7 @@ import pytest
 
 from connectors.github import GithubConnector
 from mcp_hub.config import load_config
+from mcp_hub.logs import EventLog
 from mcp_hub.registry import Registry
 from model.app import AgentApp
 from model.client import ClientOptions
@@ -21,7 +22,6 @@ from model.settings import ModelSettings
 from model.triage.settings import TriageSettings
 from model.webhook.backpressure import Backpressure, MeteredClient
 from model.webhook.jobs import Job
-from model.webhook.logs import JsonLog
 from model.webhook.runner import JobRunner
 from model.webhook.store import open_store
 from model.webhook.worker import Worker
@@ -78,7 +78,7 @@ async def test_model_failure_holds_off_claiming(tmp_path: Path, fake: FakeOpenAI
     for n in (1, 2, 3):
         await store.enqueue(any_job(number=n))
     worker = Worker(
-        store, runner, concurrency=1, lease_s=30, poll_s=0.05, backpressure=pressure, log=JsonLog(stream=Quiet())
+        store, runner, concurrency=1, lease_s=30, poll_s=0.05, backpressure=pressure, log=EventLog(stream=Quiet())
     )  # type: ignore[arg-type]
     stop = anyio.Event()
     async with client, anyio.create_task_group() as tg:
@@ -120,7 +120,7 @@ async def test_a_crash_after_posting_is_harmless(
         first = await runner(job)  # posted ... and the worker dies before recording it
         assert "0 new comment(s)" in first
         await anyio.sleep(0.4)
-        worker = Worker(store, runner, concurrency=1, lease_s=5, poll_s=0.05, log=JsonLog(stream=Quiet()))  # type: ignore[arg-type]
+        worker = Worker(store, runner, concurrency=1, lease_s=5, poll_s=0.05, log=EventLog(stream=Quiet()))  # type: ignore[arg-type]
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
             tg.start_soon(worker.run, stop)
