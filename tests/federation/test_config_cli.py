@@ -137,7 +137,7 @@ def test_serve_answers_before_its_servers(tmp_path: Path) -> None:
     config = tmp_path / "hub.toml"
     config.write_text(
         "[hub]\nconnectors = []\n"
-        f'[servers.stuck]\ncommand = "{sys.executable}"\nargs = ["-c", "import time; time.sleep(60)"]\n'
+        f'[servers.stuck]\ncommand = "{sys.executable}"\nargs = ["-c", "import time; time.sleep(20)"]\n'
         + time_stdio(read_only=["get_*"])
         + fed_stdio(read_only=["*"])
     )
