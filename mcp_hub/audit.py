@@ -38,7 +38,10 @@ class AuditLog:
         arguments: dict[str, Any],
         outcome: str,
         duration_ms: float,
+        extra: dict[str, Any] | None = None,
     ) -> None:
+        """`extra` adds keys beside the standard ones (an approval's id and decision); it never
+        replaces them and is redacted like the arguments."""
         if self._path is None:
             return
         now = time.time()
@@ -51,6 +54,24 @@ class AuditLog:
             "outcome": outcome,
             "duration_ms": round(duration_ms, 2),
         }
+        for key, value in (extra or {}).items():
+            entry.setdefault(key, self._redactor.redact_value(value))
+        self._write(entry)
+
+    def record_event(self, event: str, **fields: Any) -> None:
+        """A line that is not a tool call (e.g. `definitions`: a federated server's tools changed), redacted."""
+        if self._path is None:
+            return
+        now = time.time()
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
+            "event": event,
+            **{k: self._redactor.redact_value(v) for k, v in fields.items()},
+        }
+        self._write(entry)
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        assert self._path is not None
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
         with self._lock:
             if self._handle is None:

@@ -6,9 +6,11 @@
     mcp-hub completion bash|zsh|fish
     mcp-hub tools [--json] [--config FILE] [--toolsets LIST] [--tools LIST] [--exclude-tools LIST]
                   [--allow-writes] [--discovery]
+    mcp-hub servers status|diff|pin [NAME] [--config FILE] [--servers FILE] [--connect] [--yes] [--approve-flagged]
 
 The other commands plug in through the `mcp_hub.commands` entry-point group (mcp_hub/commands.py):
-`postgres` (connectors/postgres/commands.py), `model`, `agent`, `review`, `triage`, `webhook` (model/cli.py).
+`postgres` (connectors/postgres/commands.py), `approvals` (mcp_hub/approvals/commands.py), `model`, `agent`,
+`review`, `triage`, `webhook` (model/cli.py).
 `mcp-hub --help` lists them all; `serve` imports none of them.
 
 Logs go to stderr, never stdout (stdout is the stdio transport).
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mcp_hub")
 
 
-CORE_COMMANDS = ("serve", "config", "tools", "completion")
+CORE_COMMANDS = ("serve", "config", "tools", "completion", "servers")
 SHELLS = ("bash", "zsh", "fish")  # mcp_hub.completion.SHELLS, without importing it for every start-up
 
 
@@ -83,6 +85,9 @@ def _parser(plugins: Iterable[str] | None = None) -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address for sse/http (default: http.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port for sse/http (default: http.port, 8000)")
     add_log_arguments(serve, level="hub.log_level")
+    serve.add_argument(
+        "--console", action="store_true", help="serve the web console at /console (http transport; hub.console)"
+    )
 
     config = commands.add_parser("config", help="inspect the configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True)
@@ -104,6 +109,10 @@ def _parser(plugins: Iterable[str] | None = None) -> argparse.ArgumentParser:
         "`mcp-hub completion fish > ~/.config/fish/completions/mcp-hub.fish`.",
     )
     completion.add_argument("shell", choices=SHELLS)  # mcp_hub.completion is imported only to print one
+
+    from mcp_hub.federation import pin_cli
+
+    pin_cli.add_commands(commands)
 
     # Every other command (postgres, model, agent, review, …) plugs in through the `mcp_hub.commands`
     # entry-point group; only the ones this run can need are imported (never any for `serve`).
@@ -135,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _config_check(args, redactor)
         if args.command == "tools":
             return _tools(args)
+        if args.command == "servers":
+            from mcp_hub.federation import pin_cli
+
+            return pin_cli.run(args, redactor)
         if args.command == "completion":
             from mcp_hub.completion import script
 
@@ -219,6 +232,8 @@ def _check_toolsets(chosen: list[str], server: HubServer, registry: Any) -> None
 def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.port is not None and not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: a port is a number from 0 to 65535")
+    if getattr(args, "console", False) and args.transport != "http":
+        raise ConfigError("--console needs --transport http (the console is served beside /mcp)")
     config, server, installed = _build(args, args.transport, use_catalog_cache=True)
     configure(args, level=config.hub.log_level, fmt=config.hub.log_format, redactor=server.redactor)
     if args.transport == "stdio":
@@ -237,6 +252,8 @@ def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
             f"refusing to bind {host} without authentication: configure http.tokens or http.oidc "
             "(e.g. MCP_HUB_HTTP__TOKENS__ME__TOKEN_FILE=/path/to/token) or bind 127.0.0.1"
         )
+    if getattr(args, "console", False):
+        config.hub.console = True
     app = build_http_app(server, config, hub_policy(config), args.transport, host, port)
     path = "/sse" if args.transport == "sse" else "/mcp"
     sock = _bind(host, port)  # before anything says "listening"

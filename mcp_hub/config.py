@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from mcp_hub.errors import ConfigError
 from mcp_hub.secret import Secret, secret_from_env
@@ -92,6 +92,11 @@ class HubSettings(BaseModel):
     state_url: str | None = None
     #: Prefix of every key the hub writes to the shared state (one per hub deployment).
     state_prefix: str = "mcp-hub:"
+    #: Tool globs whose calls wait for a person's approval (`mcp-hub approvals`, the console) before they
+    #: run, e.g. ["github_create_*", "slack_post_message"]; empty: none (mcp_hub/approvals/).
+    approve_writes: list[str] = Field(default_factory=list)
+    #: How long a held write waits for a decision before it expires (and is not done).
+    approval_timeout_s: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
     #: OpenTelemetry spans around tool and model calls (also on when OTEL_EXPORTER_OTLP_ENDPOINT is set).
     tracing: bool = False
     #: `mcp-hub serve` lists connectors' tools from an on-disk cache and imports each connector on its
@@ -101,16 +106,33 @@ class HubSettings(BaseModel):
     #: shared by every replica so a retry may reach any of them; unset = a key of this process only.
     #: Give it as `request_state_key_file`; 32 characters or more.
     request_state_key: Secret | None = None
+    #: The web console at /console on the HTTP transport (`mcp_hub.console`); off unless set (or `--console`).
+    console: bool = False
+    #: Caller-name globs (token names, OIDC callers) that may approve or deny in the console; empty = nobody.
+    console_approvers: list[str] = Field(default_factory=list)
+    #: Key signing console session cookies and CSRF tokens, shared by every replica (`console_secret_file`);
+    #: 32 characters or more. Unset = a random key of this process (sessions end when it restarts).
+    console_secret: Secret | None = None
+    #: How long a console login lasts.
+    console_session_minutes: int = Field(default=480, ge=1, le=10080)
 
     _lists = field_validator(
-        "toolsets", "allow", "deny", "private_data_callers", "internal_data_callers", "connectors", mode="before"
+        "toolsets",
+        "allow",
+        "deny",
+        "private_data_callers",
+        "internal_data_callers",
+        "connectors",
+        "console_approvers",
+        "approve_writes",
+        mode="before",
     )(_split_list)
 
-    @field_validator("request_state_key")
+    @field_validator("request_state_key", "console_secret")
     @classmethod
-    def _long_enough(cls, value: Secret | None) -> Secret | None:
+    def _long_enough(cls, value: Secret | None, info: ValidationInfo) -> Secret | None:
         if value is not None and len(value.get_secret_value()) < 32:
-            raise ValueError("request_state_key must be 32 characters or more (e.g. `openssl rand -hex 32`)")
+            raise ValueError(f"{info.field_name} must be 32 characters or more (e.g. `openssl rand -hex 32`)")
         return value
 
 
@@ -128,8 +150,11 @@ class PolicySettings(BaseModel):
     #: HTTP calls a minute for callers under this policy (a token, or OIDC subjects mapped to it);
     #: unset: `http.calls_per_minute`.
     calls_per_minute: int | None = Field(default=None, ge=1)
+    #: Write-tool globs whose calls by these callers wait for a person's approval, on top of
+    #: `hub.approve_writes` (mcp_hub/approvals/).
+    approve_writes: list[str] = Field(default_factory=list)
 
-    _lists = field_validator("connectors", "toolsets", "allow", "deny", mode="before")(_split_list)
+    _lists = field_validator("connectors", "toolsets", "allow", "deny", "approve_writes", mode="before")(_split_list)
 
 
 #: The shortest static HTTP token accepted (an empty or short one would unlock a public bind).
@@ -261,6 +286,8 @@ class HubConfig:
     #: `[servers.<name>]`: federated MCP servers (`mcp_hub.federation.settings`).
     servers: dict[str, ServerSettings] = field(default_factory=dict)
     source: str = "defaults"
+    #: The TOML file read (`--config` / `$MCP_HUB_CONFIG`); its directory holds `servers.lock.json`.
+    path: Path | None = None
 
 
 def load_config(
@@ -348,6 +375,7 @@ def load_config(
         services=services,
         servers=servers,
         source=" + ".join(sources) or "defaults",
+        path=Path(path) if path is not None else None,
     )
 
 

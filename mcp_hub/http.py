@@ -34,6 +34,8 @@ One ASGI layer in front of the SDK's Streamable HTTP or SSE app, on every bind
   client into an OAuth flow that cannot finish.
 - With `http.metrics`, `/metrics` serves Prometheus text, behind the same auth
   as /mcp unless `http.metrics_public`.
+- With `hub.console`, `/console` is the web console (`mcp_hub.console`): Host is checked
+  here; the rest (its token login, sessions, same-origin and CSRF checks) is its own.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def _narrowed(policy: Policy, spec: PolicySettings) -> Policy:
         allow=spec.allow,
         deny=spec.deny,
         connectors=spec.connectors,
+        hold=spec.approve_writes,
     )
 
 
@@ -119,6 +122,8 @@ class HttpGuard:
         #: Federated servers (`mcp_hub.federation.mount.Federation`), reported by /healthz.
         self.federation = federation
         self.app = app
+        #: The web console's app (`mcp_hub.console`), when `hub.console` is on.
+        self.console: ASGIApp | None = None
         self.transport = transport
         self.max_body = http.max_body_bytes
         self.tokens = [_Token(name, spec.token, _narrowed(policy, spec)) for name, spec in sorted(http.tokens.items())]
@@ -167,11 +172,16 @@ class HttpGuard:
         if self.check_host and not self._host_allowed(headers.get("host", "")):
             await _reply(send, 421, {"error": "misdirected request: Host is not one this hub serves"})
             return
+        path = scope["path"]
+        if self.console is not None and (path == "/console" or path.startswith("/console/")):
+            # The console authenticates itself (a session cookie from a token login, `mcp_hub.console`) and
+            # checks that every POST comes from its own origin (Origin == Host, Sec-Fetch-Site, CSRF token).
+            await self.console(scope, receive, send)
+            return
         origin = headers.get("origin")
         if origin is not None and not self._origin_allowed(origin):
             await _reply(send, 403, {"error": "forbidden: Origin not allowed (add it to http.allowed_origins)"})
             return
-        path = scope["path"]
         if path == "/healthz":
             await _reply(send, 200, self._health())
             return
@@ -430,7 +440,7 @@ def build_http_app(server: Any, config: HubConfig, policy: Policy, transport: st
         )
     state = getattr(server, "state", None)
     federation = getattr(server, "federation", None)
-    return HttpGuard(
+    guard = HttpGuard(
         inner,
         config=config,
         policy=policy,
@@ -440,3 +450,8 @@ def build_http_app(server: Any, config: HubConfig, policy: Policy, transport: st
         state=state,
         federation=federation,
     )
+    if config.hub.console:
+        from mcp_hub.console import build_console
+
+        guard.console = build_console(server, config, guard)
+    return guard

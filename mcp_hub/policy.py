@@ -11,6 +11,10 @@ A tool is visible when all of these hold:
 
 A caller's policy is the hub's policy narrowed by its token's: a token can
 take away, never add.
+
+`hold` (tool globs: `hub.approve_writes`, and a token's or named policy's own
+`approve_writes`) names the write tools whose calls wait for a person's approval
+(`mcp_hub.approvals`); a token can add holds, never lift the hub's.
 """
 
 from __future__ import annotations
@@ -42,6 +46,13 @@ class Policy:
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     connectors: frozenset[str] | None = None
+    hold: tuple[str, ...] = ()
+
+    def held_by(self, tool: ToolFacts) -> str | None:
+        """The `hold` glob that makes a call of `tool` wait for approval (never for a read-only tool)."""
+        if tool.read_only:
+            return None
+        return next((glob for glob in self.hold if fnmatchcase(tool.name, glob)), None)
 
     def permits(self, tool: ToolFacts) -> bool:
         if self.connectors is not None and tool.connector not in self.connectors:
@@ -69,6 +80,7 @@ class Policy:
             allow=self.allow,
             deny=self.deny,
             connectors=_meet(self.connectors, other.connectors),
+            hold=self.hold + tuple(g for g in other.hold if g not in self.hold),
             first=self,
             second=other,
         )
@@ -90,6 +102,7 @@ class Policy:
         allow: Iterable[str],
         deny: Iterable[str],
         connectors: Iterable[str] | None,
+        hold: Iterable[str] = (),
     ) -> Policy:
         """This policy further restricted by a token's settings."""
         mine = self.connectors
@@ -107,6 +120,7 @@ class Policy:
             allow=self.allow,
             deny=self.deny + tuple(deny),
             connectors=joined,
+            hold=self.hold + tuple(g for g in hold if g not in self.hold),
             extra_toolsets=frozenset(toolsets) if toolsets is not None else None,
             extra_allow=tuple(allow),
         )

@@ -36,6 +36,9 @@ from mcp_types import Tool as MCPTool
 from pydantic import AnyUrl, ValidationError
 
 from mcp_hub import __version__, catalog_cache, client_log, metrics, tracing
+from mcp_hub.approvals.hold import HubHolds
+from mcp_hub.approvals.queue import ApprovalQueue
+from mcp_hub.approvals.stores import InProcessApprovals, open_approvals
 from mcp_hub.audit import AuditLog
 from mcp_hub.calls import _CALLER, _IN_PROCESS_CALLER
 from mcp_hub.catalog import (
@@ -59,6 +62,7 @@ from mcp_hub.config import HubConfig
 from mcp_hub.connector import Connector, ConnectorContext, ConnectorSettings, settings_secrets
 from mcp_hub.deferred import ConnectorLoader, DeferredResourceEntry, DeferredTool, DeferredToolEntry
 from mcp_hub.policy import Caller, DataBoundary, Policy, ToolFacts
+from mcp_hub.provenance import META_KEY as PROVENANCE_KEY
 from mcp_hub.redaction import Redactor
 from mcp_hub.registry import InstanceStatus, Registry
 from mcp_hub.state import InProcessState, StateStore, open_state
@@ -88,6 +92,7 @@ def hub_policy(config: HubConfig, *, allow_writes: bool | None = None, toolsets:
         deny=tuple(hub.deny),
         # `hub.connectors` chooses which connectors load; federated servers are chosen by `[servers]`.
         connectors=frozenset(hub.connectors) | frozenset(config.servers) if hub.connectors is not None else None,
+        hold=tuple(hub.approve_writes),
     )
 
 
@@ -109,6 +114,8 @@ class HubServer(MCPServer[Any]):
         request_state_key: str | None = None,
         subscriptions: ResourceSubscriptions | None = None,
         federation: Federation | None = None,
+        holds: HubHolds | None = None,
+        approvals: ApprovalQueue | None = None,
     ) -> None:
         # A shared key lets any replica take the retry of an input-required round another one started.
         security = RequestStateSecurity(keys=[request_state_key]) if request_state_key else None
@@ -128,6 +135,12 @@ class HubServer(MCPServer[Any]):
         self.redactor = redactor
         self.discovery = discovery
         self.state: StateStore = state or InProcessState()
+        #: Calls that wait for a person (`approve_writes` in the hub's or a caller's policy); None: nothing is held.
+        self.holds = holds
+        #: The approvals queue on the hub's state (what the console lists and decides; the holds wait in it).
+        self.approvals: ApprovalQueue = (
+            holds.queue if holds is not None else approvals or ApprovalQueue(InProcessApprovals())
+        )
         self.hub_resources: dict[str, HubResource | DeferredResourceEntry] = {
             resource.uri_template: resource for resource in resources
         }
@@ -327,6 +340,14 @@ class HubServer(MCPServer[Any]):
                 raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}")
             if tool is not None and (tool.spec.schema_extra or {}).get("additionalProperties") is False:
                 _refuse_unknown_arguments(name, arguments, self._tool_manager.get_tool(name))
+            rule = caller.policy.held_by(tool.facts) if self.holds is not None and tool is not None else None
+            if rule is not None and self.holds is not None and tool is not None:
+                approval, refused = await self.holds.hold(
+                    caller, tool.facts, arguments, context, rule, probe=self._probe_for(caller, context)
+                )
+                if refused is not None:
+                    outcome = f"approval_{approval.status}"
+                    return refused
             result = await super().call_tool(name, arguments, context)
             if isinstance(result, CallToolResult) and result.is_error:
                 outcome = str((result.meta or {}).get(ERROR_META_KEY, "error"))
@@ -440,6 +461,22 @@ class HubServer(MCPServer[Any]):
         if sink is not None:
             sink.update(meta)
 
+    def _probe_for(self, caller: Caller, context: Context[Any, Any] | None) -> Callable[..., Any]:
+        """A read the hub makes to learn a held write's target visibility: only a read `caller` may
+        make itself; not audited and its result never reaches the caller (only the label is kept)."""
+
+        async def probe(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+            entry = self.hub_tools.get(name)
+            if entry is None or not entry.facts.read_only or not caller.policy.permits(entry.facts):
+                return {}
+            result = await super(HubServer, self).call_tool(name, arguments, context)
+            if not isinstance(result, CallToolResult) or result.is_error:
+                return {}
+            provenance = (result.meta or {}).get(PROVENANCE_KEY)
+            return provenance if isinstance(provenance, dict) else {}
+
+        return probe
+
     def _is_own_tool(self, name: str) -> bool:
         return self._tool_manager.get_tool(name) is not None
 
@@ -458,6 +495,9 @@ class HubServer(MCPServer[Any]):
                 try:
                     await self.state.check()
                     stack.push_async_callback(self.state.aclose)
+                    if self.holds is not None:
+                        await self.approvals.store.check()
+                    stack.push_async_callback(self.approvals.aclose)
                     for connector in self.connectors:
                         await stack.enter_async_context(connector.lifespan())
                     if self.federation is not None and self.federation.links:
@@ -589,6 +629,17 @@ def build_server(
         tools += eager[name][0]
         resources += eager[name][1]
         prompts += eager[name][2]
+    audit = AuditLog(config.hub.audit_log, redactor)
+    holds = None
+    queue = ApprovalQueue(
+        open_approvals(config.hub.state_url, config.hub.state_prefix),
+        audit=audit,
+        redactor=redactor,
+        ttl_s=config.hub.approval_timeout_s,
+    )
+    per_caller = [*config.http.tokens.values(), *config.http.policies.values()]
+    if config.hub.approve_writes or any(spec.approve_writes for spec in per_caller):
+        holds = HubHolds(queue)
     server = HubServer(
         tools=tools,
         resources=resources,
@@ -597,13 +648,15 @@ def build_server(
         statuses=statuses,
         default_caller=caller or Caller("local", "stdio", policy),
         boundary=DataBoundary(tuple(config.hub.private_data_callers), tuple(config.hub.internal_data_callers)),
-        audit=AuditLog(config.hub.audit_log, redactor),
+        audit=audit,
         redactor=redactor,
         discovery=config.hub.discovery if discovery is None else discovery,
         state=state,
         request_state_key=key,
         subscriptions=subscriptions,
         federation=federation,
+        holds=holds,
+        approvals=queue,
     )
     for name, cache_key in to_store.items():
         connector_tools, connector_resources, connector_prompts = eager[name]

@@ -100,6 +100,7 @@ class Gate:
             reasons.append(f"flow guard: {flow.reason}")
             needs_person = True
         verdict: Verdict | None = None
+        findings: list[dict[str, Any]] = []
         if self.scan:
             verdict = await anyio.to_thread.run_sync(scan_write, arguments)
             if verdict.action == "block":
@@ -109,9 +110,28 @@ class Gate:
             if verdict.action == "review":
                 reasons.append(f"scanner: {verdict.summary()}")
                 needs_person = True
+                findings = list(verdict.to_json()["findings"])
         if not reasons:
             reasons.append("write tool")
-        approved, how = await self.approver.decide(ApprovalRequest(tool.name, arguments, reasons, needs_person))
+        request = ApprovalRequest(
+            tool.name,
+            arguments,
+            reasons,
+            needs_person,
+            run=self.run,
+            target=flow.target or self.guard.target_of(tool.name, arguments),
+            visibility=flow.visibility,
+            flow_reason=flow.reason or None,
+            sources=tuple(self.guard.tainted_by),
+            findings=tuple(findings),
+        )
+        approved, how = await self.approver.decide(request)
+        if how == "queue-unreachable":
+            reasons = [*reasons, f"the approvals queue could not be reached: {self.approver.unreachable}"]
+        elif how.startswith("queue-") and self.approver.decided:
+            final = self.approver.decided[-1]
+            said = f"{final.status} in the approvals queue" + (f" by {final.decided_by}" if final.decided_by else "")
+            reasons = [*reasons, said + (f": {final.note}" if final.note else "")]
         decision = GateDecision("approved" if approved else "denied", reasons, how, verdict)
         self.log.record(self.run, tool.name, arguments, decision, flow.target)
         return decision

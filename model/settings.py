@@ -7,6 +7,7 @@
     name = ""                    # the served model name (default: the profile's HF id)
     api_key_file = "/run/secrets/model-key"   # only for this endpoint
     approve = ["github_add_issue_comment"]          # tool globs approved without asking
+    wait_for_approval = false    # true: writes needing a person wait in the approvals queue (hub.state_url)
     verdict_log = "/var/log/mcp-hub/agent.jsonl"
     max_tokens = 16384           # the answer's token limit per call, reasoning included (default: the profile's)
     thinking_budget = 8192       # vLLM thinking_token_budget (needs --reasoning-config on the server)
@@ -36,6 +37,7 @@ class ModelSettings(BaseModel):
     name: str = ""
     api_key: Secret | None = None
     approve: list[str] = Field(default_factory=list)
+    wait_for_approval: bool = False
     verdict_log: Path | None = None
     max_steps: int = Field(default=12, ge=1, le=200)
     max_tokens: int | None = Field(default=None, ge=256, le=1_000_000)

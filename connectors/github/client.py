@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from connectors.github.errors import SECONDARY_DEFAULT_WAIT, from_response, primary_limit_error, translate
+from connectors.github.graphql import RESOLVE, LearnedThreads
 from connectors.github.scope import DEFAULT_API_URL, github_scope
 from connectors.github.settings import GithubSettings
 from connectors.github.transport import guard as guard_requester
@@ -118,7 +119,9 @@ class GithubClient:
         #: This account's rate-limit state shared with the hub's other replicas (mcp_hub.state).
         self.budget = budget
         #: The request guard at PyGithub's transport: this account's allow-list and base URL.
-        self.guard = RequestGuard(github_scope(settings))
+        #: Review-thread ids read from allowed repositories: the only ones `resolveReviewThread` may name.
+        self.threads = LearnedThreads()
+        self.guard = RequestGuard(github_scope(settings, self.threads))
         self.upstream = Upstream(
             "GitHub",
             settings,
@@ -316,6 +319,19 @@ class GithubClient:
         if verb == "GET" and status == 200 and etag:
             self.cache.put(key, _Cached(etag, {"link": response_headers.get("link", "")}, decoded))
         return Response(status, response_headers, decoded, target)
+
+    async def graphql(self, query: str, variables: dict[str, Any], *, what: str) -> Response:
+        """One of the connector's GraphQL documents (`graphql.py`), checked by the guard on its body."""
+        return await self.upstream.run(self._graphql, query, variables, what=what, idempotent=query != RESOLVE)
+
+    def _graphql(self, query: str, variables: dict[str, Any]) -> Response:
+        with journal() as sent:
+            headers, data = self._github().requester.graphql_query(query, variables)
+        target = sent.answered
+        if target is None:  # the guard did not see this request: never label (or return) what it fetched
+            raise AssertionError("a GitHub request went out without passing the request guard")
+        self._count("POST", "/graphql", 200)
+        return Response(200, {k.lower(): str(v) for k, v in headers.items()}, data, target)
 
     def _count(self, verb: str, path: str, status: int) -> None:
         route = f"{verb} {path}"

@@ -15,14 +15,16 @@ from connectors.github import MANIFEST
 from connectors.github.settings import GithubSettings
 from connectors.github.tools_account import AccountTools
 from connectors.github.tools_actions import ActionTools
+from connectors.github.tools_checks import CheckTools
 from connectors.github.tools_issues import IssueTools
 from connectors.github.tools_repos import RepoTools
+from connectors.github.tools_threads import ThreadTools
 from connectors.github.tools_writes import WriteTools
 
 __all__ = ["GithubConnector", "GithubSettings"]
 
 
-class GithubConnector(AccountTools, WriteTools, RepoTools, IssueTools, ActionTools):
+class GithubConnector(AccountTools, WriteTools, CheckTools, ThreadTools, RepoTools, IssueTools, ActionTools):
     name: ClassVar[str] = "github"
     settings_model = GithubSettings
     ecosystem_env: ClassVar[Mapping[str, str]] = MANIFEST.ecosystem_env

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from connectors.github.graphql import LearnedThreads, graphql_route
 from connectors.github.settings import GithubSettings
 from mcp_hub.upstream import Route, Scope
 from mcp_hub.upstream.scope import QueryCheck
@@ -54,8 +55,11 @@ def search_query_check(settings: GithubSettings) -> QueryCheck:
     return check
 
 
-def github_scope(settings: GithubSettings) -> Scope:
+def github_scope(settings: GithubSettings, threads: LearnedThreads | None = None) -> Scope:
+    """The scope; with `threads`, also GraphQL's endpoint for the review-thread documents (`graphql.py`)."""
     check = search_query_check(settings)
+    base_url = (settings.base_url or DEFAULT_API_URL).rstrip("/")
+    host_routes = (graphql_route(base_url, threads),) if threads is not None else ()
     return Scope(
         service="github",
         base_url=(settings.base_url or DEFAULT_API_URL).rstrip("/"),
@@ -72,4 +76,5 @@ def github_scope(settings: GithubSettings) -> Scope:
         allows=settings.allows,
         redirect_hosts=STORAGE_HOSTS,
         allow_list_name="this account's repositories (github repos setting)",
+        host_routes=host_routes,
     )

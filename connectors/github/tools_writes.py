@@ -37,6 +37,14 @@ class FileChange(BaseModel):
     content: Annotated[str | None, Field(max_length=1_000_000, description="New text; null deletes the file")]
 
 
+def _comment(c: InlineComment) -> dict[str, object]:
+    """A review comment as GitHub takes it; a multi-line one names its first line's side too."""
+    out: dict[str, object] = c.model_dump(exclude_none=True)
+    if c.start_line is not None:
+        out["start_side"] = c.side
+    return out
+
+
 def _nearest(lines: set[int], line: int) -> list[int]:
     return sorted(sorted(sorted(lines), key=lambda n: abs(n - line))[:3])
 
@@ -65,7 +73,7 @@ class WriteTools(PullTools):
         if body:
             payload["body"] = body
         if comments:
-            payload["comments"] = [c.model_dump(exclude_none=True) for c in comments]
+            payload["comments"] = [_comment(c) for c in comments]
         created = await self.client.request(
             "POST", f"{r.api}/pulls/{number}/reviews", what=f"review of {r.full}#{number}", body=payload
         )
@@ -80,6 +88,8 @@ class WriteTools(PullTools):
             if valid is None:
                 problems.append(f"comments[{i}]: {c.path} is not changed by this pull request")
                 continue
+            if c.start_line is not None and c.start_line > c.line:
+                problems.append(f"comments[{i}]: start_line {c.start_line} is after line {c.line}")
             for line in (c.line, c.start_line):
                 if line is not None and line not in valid[c.side]:
                     near = _nearest(valid[c.side], line)

@@ -6,6 +6,7 @@ A file whose diff alone is larger than the budget is cut at a line boundary
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -93,3 +94,28 @@ def line_position(diff: str, line: int, side: str) -> tuple[int | None, int | No
         ranges[-1] = (ranges[-1][0], (new if side == "new" else old) - 1)
     shown = ", ".join(f"{a}-{b}" for a, b in ranges if b >= a) or "none"
     raise InvalidInput(f"line {line} ({side} side) is not in this file's diff; lines in the diff: {shown}.")
+
+
+def line_range_end(path: str, diff: str, line: int, side: str) -> dict[str, Any]:
+    """One end of a GitLab `line_range`: the line's `line_code` (SHA-1 of the path, then its old and new
+    positions in the diff), its `type` (`new` added, `old` removed, None context) and its lines."""
+    old_line, new_line = line_position(diff, line, side)
+    old = new = 0
+    for text in diff.splitlines():
+        match = _HUNK.match(text)
+        if match:
+            old, new = int(match.group(1)), int(match.group(2))
+            continue
+        kind = text[:1]
+        if kind == "\\":
+            continue
+        here = (None if kind == "+" else old, None if kind == "-" else new)
+        if here == (old_line, new_line):
+            kind_name = {"+": "new", "-": "old"}.get(kind)
+            code = f"{hashlib.sha1(path.encode()).hexdigest()}_{old}_{new}"  # noqa: S324 - GitLab's own format
+            return {"line_code": code, "type": kind_name, "old_line": old_line, "new_line": new_line}
+        if kind != "+":
+            old += 1
+        if kind != "-":
+            new += 1
+    raise InvalidInput(f"line {line} ({side} side) is not in this file's diff.")

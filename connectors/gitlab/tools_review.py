@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from connectors.gitlab.args import Body, FilePath, Iid, Labels, ProjectArg, Ref, RefArg, plain_path, ref_value
 from connectors.gitlab.base import GitlabBase, ProjectInfo
-from connectors.gitlab.diffs import line_position
+from connectors.gitlab.diffs import line_position, line_range_end
 from connectors.gitlab.models import Created
 from connectors.gitlab.tools_mr import DIFF_PAGE
 from mcp_hub.connector import ToolOutput, tool
@@ -37,14 +37,18 @@ MAX_DIFF_PAGES = 20
 
 class LineComment(BaseModel):
     path: FilePath
-    line: Annotated[int, Field(ge=1)]
+    line: Annotated[int, Field(ge=1, description="the line (the last one of a range)")]
     side: Side = "new"
+    start_line: Annotated[int | None, Field(ge=1, description="first line of a multi-line comment")] = None
     body: Body
 
 
 class ReviewTools(GitlabBase):
-    async def positions(self, info: ProjectInfo, iid: int, wanted: list[tuple[str, int, str]]) -> list[dict[str, Any]]:
-        """GitLab positions for (path, line, side) triples, validated against the MR's diff."""
+    async def positions(
+        self, info: ProjectInfo, iid: int, wanted: list[tuple[str, int, str]], starts: list[int | None] | None = None
+    ) -> list[dict[str, Any]]:
+        """GitLab positions for (path, line, side) triples, validated against the MR's diff; with a start line
+        (`starts`, one per triple), a `line_range` from it to the line (a multi-line note)."""
         from connectors.gitlab.client import get_json, get_page
 
         paths = {plain_path(path) for path, _, _ in wanted}
@@ -65,7 +69,7 @@ class ReviewTools(GitlabBase):
         refs, diffs = await self.call(fetch, what=f"merge request !{iid}")
         if not refs.get("head_sha"):
             raise InvalidInput(f"merge request !{iid} has no diff yet; comment without path and line.")
-        positions = []
+        positions: list[dict[str, Any]] = []
         for path, line, side in wanted:
             raw = diffs.get(path.strip("/"))
             if raw is None:
@@ -85,6 +89,16 @@ class ReviewTools(GitlabBase):
                 position["old_line"] = old_line
             if new_line is not None:
                 position["new_line"] = new_line
+            start = starts[len(positions)] if starts else None
+            if start is not None and start != line:
+                if start > line:
+                    raise InvalidInput(f"start_line {start} is after line {line} in {path}.")
+                diff = str(raw.get("diff") or "")
+                path_key = str(raw.get("new_path") or path)
+                position["line_range"] = {
+                    "start": line_range_end(path_key, diff, start, side),
+                    "end": line_range_end(path_key, diff, line, side),
+                }
             positions.append(position)
         return positions
 
@@ -180,7 +194,8 @@ class ReviewTools(GitlabBase):
         if not body and not comments:
             raise InvalidInput("a review needs a body or at least one comment")
         info = await self.project(project)
-        positions = await self.positions(info, iid, [(c.path, c.line, c.side) for c in comments]) if comments else []
+        wanted: list[tuple[str, int, str]] = [(c.path, c.line, c.side) for c in comments]
+        positions = await self.positions(info, iid, wanted, [c.start_line for c in comments]) if comments else []
         drafts: list[dict[str, Any]] = [
             {"note": c.body, "position": p} for c, p in zip(comments, positions, strict=True)
         ]

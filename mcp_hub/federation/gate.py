@@ -51,6 +51,16 @@ class AdmitAll:
 def default_gate(config: HubConfig | None = None) -> DefinitionGate:
     """The gate the hub uses for every federated server (`build_server`): the one place to swap it.
 
-    `config` is the hub's configuration (its `source`, `servers`), for a gate that keeps state beside it.
+    `config` is the hub's configuration (its `path`, `servers`), for a gate that keeps state beside it.
+    The hub's is `PinnedGate`: definitions pinned in `servers.lock.json` beside the config file (else in
+    `$XDG_CONFIG_HOME/mcp-hub/`) and scanned for poisoning; `AdmitAll` only when a caller asks for it.
     """
-    return AdmitAll()
+    from mcp_hub.federation.lockfile import config_dir
+    from mcp_hub.federation.pins import PinnedGate
+
+    servers = config.servers if config is not None else {}
+    return PinnedGate(
+        config_dir(config.path if config is not None else None),
+        tofu={name for name, settings in servers.items() if settings.pin == "tofu"},
+        servers=servers,
+    )

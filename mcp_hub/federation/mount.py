@@ -53,6 +53,8 @@ class Federation:
         }
         self.disabled = sorted(name for name, settings in servers.items() if not settings.enabled)
         self.withheld: dict[str, tuple[Withheld, ...]] = {}
+        #: Per server, the prompts' and resource templates' names the gate admitted (absent: no such gate).
+        self.admitted_more: dict[str, tuple[set[str], set[str]]] = {}
         self.published: dict[str, set[str]] = {}
         self.calls: dict[str, int] = {}
         self.hub: HubServer | None = None
@@ -62,6 +64,9 @@ class Federation:
     def attach(self, hub: HubServer) -> None:
         """Publish every last-known listing (the disk cache) before the hub answers anything."""
         self.hub = hub
+        bind = getattr(self.gate, "bind", None)
+        if callable(bind):  # a gate that audits and knows the hub's catalog (`pins.PinnedGate`)
+            bind(hub)
         for link in self.links.values():
             if link.listing is not None:
                 self._publish(link)
@@ -104,9 +109,26 @@ class Federation:
             if hub.default_caller.policy.permits(item.facts):
                 hub._tool_manager._tools[item.facts.name] = FederatedTool.build(item, tool, partial(self._call, name))
         self.published[name] = published
-        self.withheld[name] = tuple(admission.withheld) + tuple(refused)
+        self.withheld[name] = tuple(admission.withheld) + tuple(refused) + self._gate_more(name, link)
         for withheld in self.withheld[name]:
             log.warning("federated server %s: tool %s withheld: %s", name, withheld.name, withheld.reason)
+
+    def _gate_more(self, server: str, link: ServerLink) -> tuple[Withheld, ...]:
+        """Prompts and resource templates through the gate too, when it judges them (`PinnedGate`)."""
+        judge = getattr(self.gate, "admit_definitions", None)
+        if not callable(judge) or link.listing is None:
+            self.admitted_more.pop(server, None)
+            return ()
+        prompts, held_prompts = judge(server, "prompts", link.listing.prompts)
+        templates, held_templates = judge(server, "resource_templates", link.listing.templates)
+        self.admitted_more[server] = {p.name for p in prompts}, {t.name for t in templates}
+        held = [Withheld(f"prompt {w.name}", w.reason) for w in held_prompts]
+        return (*held, *(Withheld(f"resource template {w.name}", w.reason) for w in held_templates))
+
+    def _admits(self, server: str, kind: int, name: str) -> bool:
+        """Whether the gate admitted a prompt (kind 0) or a resource template (1); all without such a gate."""
+        admitted = self.admitted_more.get(server)
+        return admitted is None or name in admitted[kind]
 
     def _facts(self, server: str, name: str) -> ToolFacts:
         settings = self.links[server].settings
@@ -192,6 +214,8 @@ class Federation:
         out = []
         for server, link in self.links.items():
             for t in link.listing.templates if link.listing else []:
+                if not self._admits(server, 1, t.name):
+                    continue
                 if caller.policy.permits(self._facts(server, t.name)):
                     out.append(
                         t.model_copy(
@@ -253,6 +277,8 @@ class Federation:
             if str(resource.uri) == uri:
                 return resource.name
         for template in listing.templates:
+            if not self._admits(server, 1, template.name):  # withheld by the definition gate
+                continue
             try:
                 if UriTemplate.parse(template.uri_template).match(uri) is not None:
                     return template.name
@@ -264,6 +290,8 @@ class Federation:
         out = []
         for server, link in self.links.items():
             for p in link.listing.prompts if link.listing else []:
+                if not self._admits(server, 0, p.name):
+                    continue
                 if caller.policy.permits(self._facts(server, p.name)):
                     out.append(p.model_copy(update={"name": f"{server}_{p.name}"}))
         return out
@@ -273,7 +301,7 @@ class Federation:
             prefix = f"{server}_"
             if name.startswith(prefix) and link.listing is not None:
                 upstream = name[len(prefix) :]
-                if any(p.name == upstream for p in link.listing.prompts):
+                if any(p.name == upstream for p in link.listing.prompts) and self._admits(server, 0, upstream):
                     return server, upstream
         return None
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mcp_hub.config import HubConfig
     from mcp_hub.server import HubServer
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,20 @@ def with_client_servers(
             continue
         merged[name] = section | (extra if isinstance(extra, dict) else {})
     return merged, problems
+
+
+def add_servers_file(config: HubConfig, path: str | Path, taken: Iterable[str] = ()) -> None:
+    """Add a servers file's entries to an already loaded `config` (the CLI reads it in `load_config`)."""
+    from mcp_hub.config import problems_error
+    from mcp_hub.federation.settings import parse_servers
+
+    raw, problems = with_client_servers({}, path, taken)
+    clashing = sorted(set(raw) & set(config.servers))
+    problems += [f"servers.{name}: also in --servers {Path(path).name}; keep one" for name in clashing]
+    servers, more = parse_servers(raw)
+    if problems or more:
+        raise problems_error(problems + more)
+    config.servers.update(servers)
 
 
 async def settle(server: HubServer, connect: bool) -> list[dict[str, Any]]:

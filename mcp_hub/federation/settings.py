@@ -71,6 +71,9 @@ class ServerSettings(BaseModel):
     writes: list[str] = Field(default_factory=list)
     #: Tools the operator vouches are read-only (needed for an untrusted server's read-only claim to count).
     read_only: list[str] = Field(default_factory=list)
+    #: First sight of this server's definitions (`mcp_hub/federation/README.md`): "strict" withholds them
+    #: until `mcp-hub servers pin`; "tofu" pins them on first use. Later changes are withheld either way.
+    pin: Literal["strict", "tofu"] = "strict"
 
     @model_validator(mode="after")
     def _one_transport(self) -> ServerSettings:

@@ -30,13 +30,14 @@ decoded (`group/sub/name`).
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from mcp_hub.errors import PolicyDenied
-from mcp_hub.upstream.scope import Scope, Target
+from mcp_hub.upstream.scope import Route, Scope, Target
 
 log = logging.getLogger(__name__)
 
@@ -181,11 +182,13 @@ class RequestGuard:
         """The base URL's path segments (requests must start with them)."""
         return self._base_segments
 
-    def check(self, method: str, url: str, *, redirect_from: Target | None = None) -> Target:
-        """The `Target` of an allowed request; `PolicyDenied` (nothing is sent) otherwise."""
+    def check(self, method: str, url: str, *, redirect_from: Target | None = None, body: bytes | None = None) -> Target:
+        """The `Target` of an allowed request; `PolicyDenied` (nothing is sent) otherwise.
+
+        `body` is the request body as sent, for routes that check it (the requests hook passes it)."""
         method = method.upper()
         try:
-            target = self._check(method, url, redirect_from)
+            target = self._check(method, url, redirect_from, body)
         except Refused as exc:
             raise self.refuse(method, url, str(exc)) from None
         return target
@@ -203,10 +206,16 @@ class RequestGuard:
             f"to {self.scope.allow_list_name}; fix the arguments (plain names, no '..', '%', '\\\\', '?' or '#')."
         )
 
-    def _check(self, method: str, url: str, redirect_from: Target | None) -> Target:
+    def _check(self, method: str, url: str, redirect_from: Target | None, body: bytes | None = None) -> Target:
         found = normalise(url, encoded_slashes=self.scope.encoded_slashes)
         segments = found.segments
         base = self._base_segments
+        if found.origin == self._origin and redirect_from is None:
+            absolute = "/" + "/".join(segments)
+            for route in self.scope.host_routes:
+                match = route.regex.fullmatch(absolute)
+                if match is not None:
+                    return self._target(route, match, method, url, absolute, found, body)
         in_api = found.origin == self._origin and segments[: len(base)] == base
         if not in_api:
             same_host = found.origin == self._origin
@@ -226,22 +235,44 @@ class RequestGuard:
         path = "/" + "/".join(segments[len(base) :])
         for route in self.scope.routes:
             match = route.regex.fullmatch(path)
-            if match is None:
-                continue
-            if method not in route.methods:
-                raise Refused(f"{method} is not used on {route.name}")
-            key = match.groupdict().get("key")
-            if key is not None and self.scope.encoded_slashes:
-                key = unquote(key)
-            if key is not None and not self.scope.allows(key):
-                raise Refused(f"{key} is not on {self.scope.allow_list_name}")
-            if route.query is not None:
-                reason = route.query(found.query)
-                if reason:
-                    raise Refused(reason)
-            resource = route.resource(match) if route.resource is not None else path.lstrip("/")
-            return Target(self.scope.service, method, url, path, route.name, key, resource)
+            if match is not None:
+                return self._target(route, match, method, url, path, found, body)
         raise Refused(f"{path[:120]} is not an endpoint this connector uses")
+
+    def _target(
+        self,
+        route: Route,
+        match: re.Match[str],
+        method: str,
+        url: str,
+        path: str,
+        found: NormalisedURL,
+        body: bytes | None,
+    ) -> Target:
+        if method not in route.methods:
+            raise Refused(f"{method} is not used on {route.name}")
+        key = match.groupdict().get("key")
+        if key is not None and self.scope.encoded_slashes:
+            key = unquote(key)
+        if route.body is not None:
+            if body is None:
+                raise Refused(f"{route.name} requests are checked by their body, and none was seen")
+            reason, key = route.body(body)
+            if reason:
+                raise Refused(reason)
+            if key is None:
+                raise Refused(f"the {route.name} request addresses nothing on {self.scope.allow_list_name}")
+        if key is not None and not self.scope.allows(key):
+            raise Refused(f"{key} is not on {self.scope.allow_list_name}")
+        if route.query is not None:
+            reason = route.query(found.query)
+            if reason:
+                raise Refused(reason)
+        if route.resource is not None:
+            resource = route.resource(match)
+        else:  # a body-checked route addresses its key, whatever its URL
+            resource = f"{key}/{route.name}" if route.body is not None else path.lstrip("/")
+        return Target(self.scope.service, method, url, path, route.name, key, resource)
 
 
 def _safe(url: str) -> str:

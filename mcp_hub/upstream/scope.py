@@ -20,6 +20,10 @@ from functools import cached_property
 
 #: A query check: the parsed query (every value of every key) -> why it is refused, or None.
 QueryCheck = Callable[[Mapping[str, list[str]]], str | None]
+#: A body check, for routes whose URL does not say what they address (GraphQL): the request body as
+#: sent -> (why it is refused or None, the scope key it addresses). A request without a body, or from a
+#: transport that does not pass bodies to the guard, is refused on such a route.
+BodyCheck = Callable[[bytes], tuple[str | None, str | None]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Route:
     methods: frozenset[str] = frozenset({"GET"})
     query: QueryCheck | None = None
     resource: Callable[[re.Match[str]], str] | None = None
+    #: Checks the body and names the key (checked against `Scope.allows`) when the URL cannot.
+    body: BodyCheck | None = None
 
     @cached_property
     def regex(self) -> re.Pattern[str]:
@@ -85,3 +91,6 @@ class Scope:
     encoded_slashes: bool = False
     #: Named in refusals: where the allow-list is configured ("the github repos setting").
     allow_list_name: str = "the allow-list"
+    #: Routes on the base URL's host outside its path, matched against the absolute path (GitHub
+    #: Enterprise serves GraphQL at `/api/graphql` beside the REST base `/api/v3`).
+    host_routes: tuple[Route, ...] = ()

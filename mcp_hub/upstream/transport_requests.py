@@ -35,7 +35,13 @@ class GuardedAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         journal = current_journal()
         origin = journal.answered if journal is not None and journal.follow_redirects else None
-        target = self.guard.check(str(request.method or "GET"), str(request.url or ""), redirect_from=origin)
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        target = self.guard.check(
+            str(request.method or "GET"),
+            str(request.url or ""),
+            redirect_from=origin,
+            body=body if isinstance(body, bytes) else None,
+        )
         if journal is not None:
             journal.record(target)
         return super().send(request, *args, **kwargs)

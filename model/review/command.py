@@ -3,6 +3,7 @@
 Markdown on stdout (or `--json`), progress on stderr; `--post` publishes one review.
 Exit codes: 0 done, 1 something at or above `--fail-on` was found in the diff, 2 the change was not
 reviewed (below `--min-coverage`, or the model failed on a file: fails closed) or the review could not run.
+`--describe` writes the change's description and walkthrough instead (`model.review.describe_run`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     review = subparsers.add_parser("review", help="review a pull/merge request with the self-hosted model")
     review.add_argument("url", help="a GitHub pull request or GitLab merge request URL")
     review.add_argument("--post", action="store_true", help="publish the review (inline comments + summary)")
+    review.add_argument(
+        "--as",
+        dest="as_",
+        choices=["review", "check-run"],
+        default="review",
+        help="with --post: review comments and a summary comment (default), or (GitHub, as a GitHub App) one check "
+        "run on the head commit with the findings as annotations; its conclusion follows --fail-on",
+    )
     review.add_argument("--fail-on", choices=["low", "medium", "high", "critical", "none"], default="none")
     review.add_argument("--lang", choices=["en", "ja"], help="language of the review (default: repo setting, en)")
     add_app_arguments(review)
@@ -42,6 +51,18 @@ def add_review_command(subparsers: argparse._SubParsersAction) -> None:  # type:
         default=[],
         metavar="HOST",
         help="a host model-written links may point at, beside the forge's own (repeatable)",
+    )
+    review.add_argument(
+        "--describe",
+        action="store_true",
+        help="describe the change instead (summary, walkthrough per file group, risk); with --post, as one "
+        "comment edited in place on later runs; exit 2 when the model failed to describe it",
+    )
+    review.add_argument(
+        "--full",
+        action="store_true",
+        help="review the whole change even when the bot reviewed it before (default: only the commits pushed "
+        "since the head its summary records; a force-push falls back to the whole change)",
     )
     review.add_argument("--verdict-log", help="JSON lines of posting decisions")
     review.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -64,9 +85,12 @@ async def run_review_command(args: argparse.Namespace) -> int:
         min_severity=args.min_severity,
         min_coverage=args.min_coverage,
         allowed_hosts=tuple(args.allow_link_host),
+        incremental=not args.full,
         **app.limits(),
     )
-    posting = PostOptions(post=args.post, ask=app.ask, verdict_log=app.verdict_log)
+    posting = PostOptions(post=args.post, ask=app.ask, verdict_log=app.verdict_log, as_=args.as_, fail_on=args.fail_on)
+    if args.describe:
+        return await _describe(args, app, options, posting)
 
     def progress(done: int, total: int, message: str) -> None:
         if not args.json:
@@ -90,3 +114,19 @@ async def run_review_command(args: argparse.Namespace) -> int:
         if why:
             show_progress(f"not reviewed: {why} (exit 2)")
     return report.exit_code(args.fail_on)
+
+
+async def _describe(args: argparse.Namespace, app: AgentApp, options: ReviewOptions, posting: PostOptions) -> int:
+    from model.review.describe_run import description_markdown, run_describe
+
+    async with app.client() as client, app.session() as session:
+        described = await run_describe(session, client, app.profile, args.url, options, lang=args.lang, posting=posting)
+    if args.json:
+        print(json.dumps(described.to_json(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print(description_markdown(described))
+    if described.posted:
+        show_progress(f"posted: {described.posted}")
+    if not described.described:
+        show_progress(f"not described: {described.failure}; nothing was posted (exit 2)")
+    return described.exit_code()

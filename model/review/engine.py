@@ -22,15 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from model.client import ModelClient
-from model.errors import OUT_OF_TOKENS_THINKING
-from model.profiles import Profile, token_params
+from model.profiles import Profile
+from model.review.asking import ask_json
 from model.review.diff import order_files
 from model.review.findings import ModelFinding, parse_review, rank, repair_prompt, review_schema, validate
 from model.review.packing import Chunk, pack
-from model.review.prompts import build_prompt, messages
+from model.review.prompts import build_prompt, messages, path_rules
 from model.review.report import Change, Coverage, ReviewReport, Usage
 from model.review.security import security_pass
-from model.toolcalls import ParseFailure, constraint_params
 from model.untrusted import forge_markdown, suggestion_text
 
 #: (done, total, message) before each model call and once at the end; may be async (the MCP tool's
@@ -55,6 +54,8 @@ class ReviewOptions:
     min_severity: str = "low"
     skip: tuple[str, ...] = ()
     instructions: str = ""
+    #: The repository's per-path instructions, (glob, text), from the base branch's settings.
+    path_instructions: tuple[tuple[str, str], ...] = ()
     #: The answer's token limit per call (reasoning included); None: the profile's.
     max_tokens: int | None = None
     #: vLLM `thinking_token_budget` (reasoning tokens at most), for profiles with a reasoning parser.
@@ -65,6 +66,9 @@ class ReviewOptions:
     min_coverage: float = 1.0
     #: Hosts model-written links may point at, beside the forge's own.
     allowed_hosts: tuple[str, ...] = ()
+    #: Review only the commits pushed since the head the bot's summary records (a force-push falls
+    #: back to a full review); False: always the whole change.
+    incremental: bool = True
 
 
 async def _report(progress: Progress | None, done: int, total: int, message: str) -> None:
@@ -156,53 +160,27 @@ async def _ask(
 ) -> tuple[list[ModelFinding], str] | str:
     """The findings and summary of one chunk, or why the chunk could not be reviewed."""
     instructions, data = build_prompt(
-        change.target.label, change.title, chunk.render(), part, parts, options.lang, options.instructions
+        change.target.label,
+        change.title,
+        chunk.render(),
+        part,
+        parts,
+        options.lang,
+        options.instructions,
+        description=change.body,
+        per_path=path_rules(chunk.paths, options.path_instructions),
     )
     conversation: list[dict[str, Any]] = messages(instructions, data, profile.system_prompt)
-    params: dict[str, Any] = dict(profile.sampling())
-    limit = options.max_tokens or profile.max_tokens
-    params.update(token_params(profile, limit, options.thinking_budget))
-    if profile.thinking is not None:
-        params["chat_template_kwargs"] = {"thinking": profile.thinking}
-    params.update(constraint_params(profile.constraint, review_schema()))
-    model = options.model or profile.hf_id
-    repaired = grown = False
-    while True:
-        completion = await client.complete(model, conversation, **params)
-        usage.calls += 1
-        usage.prompt_tokens += int(completion.usage.get("prompt_tokens") or 0)
-        usage.completion_tokens += int(completion.usage.get("completion_tokens") or 0)
-        if completion.truncated:
-            # Cut at the token limit: thinking that never ended, or JSON cut mid-way. Neither is
-            # bad JSON to repair; one retry with a larger budget where the context leaves room.
-            usage.out_of_tokens += 1
-            bigger = _grown_limit(profile, limit, int(completion.usage.get("prompt_tokens") or 0))
-            if not grown and bigger is not None:
-                grown, limit = True, bigger
-                usage.budget_retries += 1
-                params.update(token_params(profile, limit, options.thinking_budget))
-                continue
-            if completion.out_of_tokens_thinking:
-                return OUT_OF_TOKENS_THINKING
-            return f"the model's answer was cut off at {limit} tokens; raise max_tokens (--max-tokens)"
-        try:
-            parsed = parse_review(completion.content)
-        except ParseFailure as exc:
-            if repaired:
-                usage.unreadable_chunks += 1
-                return "the model's answer stayed unreadable after a repair"
-            repaired = True
-            usage.repairs += 1
-            conversation += [
-                {"role": "assistant", "content": completion.content},
-                {"role": "user", "content": repair_prompt(str(exc))},
-            ]
-            continue
-        return parsed.findings, parsed.summary
-
-
-def _grown_limit(profile: Profile, limit: int, prompt_tokens: int) -> int | None:
-    """Twice the answer budget, within the profile's ceiling and the context; None when it cannot grow."""
-    room = profile.context_length - prompt_tokens - 64
-    bigger = min(limit * 2, profile.max_tokens_ceiling, room)
-    return bigger if bigger > limit else None
+    answer = await ask_json(
+        client,
+        profile,
+        conversation,
+        review_schema(),
+        parse_review,
+        repair_prompt,
+        usage,
+        model=options.model,
+        max_tokens=options.max_tokens,
+        thinking_budget=options.thinking_budget,
+    )
+    return answer if isinstance(answer, str) else (answer.findings, answer.summary)

@@ -32,7 +32,8 @@ class ModelFinding(BaseModel):
     severity: Severity
     category: Literal["bug", "security", "performance", "maintainability", "style", "tests", "docs"]
     message: str = Field(min_length=1, max_length=4000)
-    suggestion: str | None = Field(default=None, max_length=4000, description="replacement text for the line")
+    suggestion: str | None = Field(default=None, max_length=4000, description="replacement text for the line(s)")
+    end_line: int | None = Field(default=None, ge=1, description="last line of a finding over several lines")
 
 
 class ModelReview(BaseModel):
@@ -57,6 +58,7 @@ def review_schema() -> dict[str, Any]:
                         "category": {"enum": list(CATEGORIES)},
                         "message": {"type": "string"},
                         "suggestion": {"type": "string"},
+                        "end_line": {"type": "integer", "minimum": 1},
                     },
                     "required": ["path", "line", "severity", "category", "message"],
                     "additionalProperties": False,
@@ -101,6 +103,8 @@ def parse_review(text: str) -> ModelReview:
             item["severity"] = item["severity"].lower()
         if item.get("suggestion") in ("", None):
             item.pop("suggestion", None)
+        if item.get("end_line") in (None, "", 0, item.get("line")):
+            item.pop("end_line", None)
         try:
             findings.append(ModelFinding.model_validate(item))
         except ValidationError as exc:
@@ -143,6 +147,8 @@ class Finding:
     fingerprint: str = ""
     #: Set when the suggested change was withheld (scanner); the message is kept.
     note: str = ""
+    #: The last line of a finding over several lines (line..end_line, one hunk); its suggestion replaces them all.
+    end_line: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
@@ -156,6 +162,18 @@ def fingerprint(path: str, category: str, code: str, ordinal: int = 0) -> str:
     """
     key = "\x1f".join([path, category, " ".join(code.split()), str(ordinal)])
     return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+#: Lines a multi-line finding may span at most.
+MAX_RANGE = 20
+
+
+def _one_hunk(file: FileDiff, start: int, end: int) -> bool:
+    """Whether new-side lines start..end are all shown, in one hunk (what both forges accept for a range)."""
+    if not start < end <= start + MAX_RANGE:
+        return False
+    wanted = set(range(start, end + 1))
+    return any(wanted <= {line.new for line in h.lines if line.new is not None} for h in file.hunks)
 
 
 def validate(found: list[ModelFinding], files: dict[str, FileDiff]) -> list[Finding]:
@@ -173,6 +191,11 @@ def validate(found: list[ModelFinding], files: dict[str, FileDiff]) -> list[Find
         finding.in_diff = in_diff
         if not in_diff:
             finding.suggestion = None
+        elif item.end_line is not None and file is not None:
+            if _one_hunk(file, item.line, item.end_line):
+                finding.end_line = item.end_line
+            else:  # a replacement for several lines must not land on one: dropped, the message kept
+                finding.suggestion = None
         anchor = code if in_diff else f"line {item.line}: " + " ".join(re.findall(r"\w+", finding.message.lower())[:8])
         ordinal = 0
         while (fp := fingerprint(path, item.category, anchor, ordinal)) in seen:

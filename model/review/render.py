@@ -15,7 +15,9 @@ from model.review.report import ReviewReport
 from model.untrusted import forge_markdown
 
 MARKER = "mcp-hub-review"
-_MARKERS = re.compile(r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:(finding|outdated|summary)(?::([0-9a-f]{12}))?")
+_MARKERS = re.compile(
+    r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:(finding|outdated|summary|describe)(?::([0-9a-f]{12}))?"
+)
 
 _TEXT = {
     "en": {
@@ -34,6 +36,11 @@ _TEXT = {
         "coverage": "Coverage",
         "outdated": "No longer applies as of {sha}: marked outdated by the review bot.",
         "withheld": "suggested change withheld by the scanner",
+        "incremental": "Reviewed commits `{since}..{head}` only: pushed since the last review ({files} file(s)).",
+        "no_new_commits": "No commits since the last review (`{since}`): nothing new to review.",
+        "full_fallback": "Whole change reviewed: {why}.",
+        "carried": "Still open from earlier reviews",
+        "none_incremental": "No new findings in the commits reviewed.",
     },
     "ja": {
         "title": "コードレビュー",
@@ -51,6 +58,13 @@ _TEXT = {
         "coverage": "カバレッジ",
         "outdated": "{sha} の時点で該当しなくなりました（レビューボットにより outdated）。",
         "withheld": "スキャナーにより修正案を非表示にしました",
+        "incremental": (
+            "前回のレビュー以降にプッシュされたコミット `{since}..{head}` のみをレビューしました（{files} ファイル）。"
+        ),
+        "no_new_commits": "前回のレビュー（`{since}`）以降のコミットはありません。",
+        "full_fallback": "変更全体をレビューしました: {why}。",
+        "carried": "以前のレビューから未解決の指摘",
+        "none_incremental": "レビューしたコミットに新しい指摘はありません。",
     },
 }
 
@@ -64,6 +78,45 @@ def markers_in(body: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2) or "") for m in _MARKERS.finditer(body or "")]
 
 
+#: The head the summary's review covered (written only when that run counted as reviewed): where the next
+#: run's incremental review starts.
+_HEAD = re.compile(r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:head:([0-9a-f]{7,64})\b")
+#: The first line of the bot's finding comment: its severity and category.
+_FINDING_HEAD = re.compile(r"^\*\*(low|medium|high|critical)\*\* · (\w+):")
+
+
+#: A finding placed in the diff, as the summary records it (posted inline or not: withheld ones too), so an
+#: incremental run keeps it in the gate while its line is still in the diff.
+_OPEN = re.compile(
+    r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:open:([0-9a-f]{12}):(low|medium|high|critical):([a-z]+)\b"
+)
+
+
+def open_marker(fp: str, severity: str, category: str) -> str:
+    return f"<!-- {MARKER}:open:{fp}:{severity}:{category} -->"
+
+
+def open_in(body: str) -> list[tuple[str, str, str]]:
+    """(fingerprint, severity, category) of each finding the summary records as open."""
+    return [(m.group(1), m.group(2), m.group(3)) for m in _OPEN.finditer(body or "")]
+
+
+def head_marker(sha: str) -> str:
+    return f"<!-- {MARKER}:head:{sha} -->"
+
+
+def reviewed_head_in(body: str) -> str:
+    """The head recorded in the bot's summary ('' when none: the last run was not a review)."""
+    found = _HEAD.search(body or "")
+    return found.group(1) if found else ""
+
+
+def finding_head(body: str) -> tuple[str, str] | None:
+    """(severity, category) of the bot's own finding comment, from its first line."""
+    found = _FINDING_HEAD.match(body or "")
+    return (found.group(1), found.group(2)) if found else None
+
+
 def finding_marker(fp: str) -> str:
     return f"<!-- {MARKER}:finding:{fp} -->"
 
@@ -73,31 +126,35 @@ def outdated_marker(fp: str) -> str:
 
 
 SUMMARY_MARKER = f"<!-- {MARKER}:summary -->"
+DESCRIBE_MARKER = f"<!-- {MARKER}:describe -->"
 
 
-def comment_body(finding: Finding, lang: str = "en") -> str:
+def comment_body(finding: Finding, lang: str = "en", fence: str = "```suggestion") -> str:
+    """The inline comment; `fence` opens its suggestion block (GitLab's names the lines a range replaces)."""
     body = f"**{finding.severity}** · {finding.category}: {finding.message}"
     if finding.suggestion is not None:
-        body += f"\n\n```suggestion\n{finding.suggestion}\n```"
+        body += f"\n\n{fence}\n{finding.suggestion}\n```"
     if finding.note:
         body += f"\n\n_{finding.note}_"
     return body + "\n\n" + finding_marker(finding.fingerprint)
 
 
+_SUGGESTION_FENCE = re.compile(r"```suggestion\S*")
 _MARKER_TEXT = re.compile(r"(?:<!--|\[hidden comment:)\s*mcp-hub-review:[^>\]]*(?:-->|\])")
 
 
 def retired_body(original: str, fp: str, sha: str, lang: str = "en") -> str:
     """The bot's own finding comment, edited to say it is outdated: the notice, the old text quoted
     (its suggested change no longer applicable), the finding's marker kept and the outdated one added."""
-    kept = _MARKER_TEXT.sub("", original).replace("```suggestion", "```").strip()
+    kept = _SUGGESTION_FENCE.sub("```", _MARKER_TEXT.sub("", original)).strip()
     quoted = "\n".join(f"> {line}" if line else ">" for line in kept.splitlines())
     notice = text(lang, "outdated").format(sha=sha[:12])
     return f"{notice}\n\n{quoted}\n\n{finding_marker(fp)}\n{outdated_marker(fp)}"
 
 
 def _finding_line(f: Finding, with_suggestion: bool) -> str:
-    line = f"- **{f.severity}** · {f.category} · `{f.path}:{f.line}` — {f.message}"
+    where = f"{f.line}-{f.end_line}" if f.end_line else str(f.line)
+    line = f"- **{f.severity}** · {f.category} · `{f.path}:{where}` — {f.message}"
     if with_suggestion and f.suggestion is not None:
         line += "\n\n  ```suggestion\n  " + f.suggestion.replace("\n", "\n  ") + "\n  ```"
     return line
@@ -137,6 +194,18 @@ def security_section(report: ReviewReport) -> str:
     return "\n".join(out)
 
 
+def _scope_line(report: ReviewReport) -> str:
+    """Says what this run covered when the bot had reviewed the change before."""
+    inc = report.increment
+    if inc is None:
+        return ""
+    if not inc.incremental:
+        return text(report.lang, "full_fallback").format(why=inc.fallback)
+    if inc.since == inc.head:
+        return text(report.lang, "no_new_commits").format(since=inc.since[:12])
+    return text(report.lang, "incremental").format(since=inc.since[:12], head=inc.head[:12], files=inc.files)
+
+
 def report_markdown(report: ReviewReport, *, posted_inline: bool = False) -> str:
     """The whole report; with `posted_inline`, findings are listed briefly (their comments carry the details)."""
     change = report.change
@@ -148,11 +217,21 @@ def report_markdown(report: ReviewReport, *, posted_inline: bool = False) -> str
     out = [f"## {text(lang, 'title')}: {status}{change.target.label} — {title}", ""]
     if why:
         out += [text(lang, "not_reviewed_why").format(why=why), ""]
+    scope = _scope_line(report)
+    if scope:
+        out += [scope, ""]
     if report.summaries:
         out += [" ".join(report.summaries), ""]
     out.append(f"### {text(lang, 'findings')} ({len(report.findings)})")
-    empty = text(lang, "none_unreviewed" if why else "none")
+    incremental = report.increment is not None and report.increment.incremental
+    empty = text(lang, "none_unreviewed" if why else "none_incremental" if incremental else "none")
     out.append("\n".join(_finding_line(f, not posted_inline) for f in report.findings) or empty)
+    if report.carried:
+        out += ["", f"### {text(lang, 'carried')} ({len(report.carried)})"]
+        out += [
+            f"- **{c.severity}** · {c.category}" + (f" · `{c.path.replace('`', '')}`" if c.path else "")
+            for c in report.carried
+        ]
     if report.folded:
         out += ["", f"### {text(lang, 'outside')} ({len(report.folded)})"]
         out += [_finding_line(f, False) for f in report.folded]

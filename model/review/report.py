@@ -20,6 +20,8 @@ class Change:
     head_sha: str
     files: list[FileDiff]
     visibility: str = "private"
+    #: The PR/MR description (the author's text: context for the model, fenced in the prompt).
+    body: str = ""
 
 
 @dataclass
@@ -62,6 +64,34 @@ class Coverage:
 
 
 @dataclass
+class Increment:
+    """What an incremental run reviewed: the commits pushed since the last reviewed head."""
+
+    #: The head the last counted review covered (from the bot's summary on the forge).
+    since: str
+    head: str
+    #: Files changed in since..head that the change still changes (a merge of the base brings others).
+    files: int = 0
+    #: Why the run fell back to a full review ('' when it is incremental).
+    fallback: str = ""
+
+    @property
+    def incremental(self) -> bool:
+        return not self.fallback
+
+
+@dataclass
+class Carried:
+    """A finding the bot posted on an earlier run, still open (its line is still in the diff): an
+    incremental run does not review its line again, but it still counts for `--fail-on`."""
+
+    fingerprint: str
+    severity: str
+    category: str
+    path: str
+
+
+@dataclass
 class Usage:
     calls: int = 0
     repairs: int = 0
@@ -97,6 +127,12 @@ class ReviewReport:
     posted: Posted | None = None
     #: Warnings for the reader (an unusable settings file, …).
     notes: list[str] = field(default_factory=list)
+    #: Set when the bot had reviewed this change before: incremental, or why it fell back to a full review.
+    increment: Increment | None = None
+    #: Earlier findings still open, on an incremental run (they gate like new ones).
+    carried: list[Carried] = field(default_factory=list)
+    #: The head the posted summary records as reviewed ('' when this run is not a review).
+    reviewed_head: str = ""
 
     @property
     def reviewed(self) -> bool:
@@ -110,6 +146,7 @@ class ReviewReport:
         is anchored in the change."""
         ranks = [rank(f.severity) for f in self.findings]
         ranks += [rank(item.severity) for item in self.security]
+        ranks += [rank(item.severity) for item in self.carried]
         return max(ranks, default=-1)
 
     def exit_code(self, fail_on: str | None) -> int:
@@ -149,4 +186,6 @@ class ReviewReport:
             "usage": self.usage.__dict__,
             "posted": self.posted.__dict__ if self.posted else None,
             "notes": self.notes,
+            "increment": self.increment.__dict__ if self.increment else None,
+            "carried": [c.__dict__ for c in self.carried],
         }

@@ -5,7 +5,12 @@
     language = "ja"                         # en | ja (the --lang flag wins)
     instructions = "We use Django 5; flag raw SQL."
 
-Read from the base branch so a pull request cannot switch its own review off.
+    [[path_instructions]]                   # extra instructions for the files a glob matches
+    path = "migrations/**"
+    instructions = "Flag any migration that locks a large table or cannot be rolled back."
+
+Read from the base branch so a pull request cannot switch its own review off (nor loosen it: a PR
+that edits this file is reviewed under the base branch's version).
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ from mcp_hub.config import describe_validation_error
 SETTINGS_PATH = ".mcp-hub-review.toml"
 
 
+class PathInstructions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: A glob over the file's path (`*` also matches `/`, so `migrations/**` is everything below it).
+    path: str = Field(min_length=1, max_length=300)
+    instructions: str = Field(min_length=1, max_length=2000)
+
+
 class RepoSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -27,6 +40,7 @@ class RepoSettings(BaseModel):
     severity_threshold: Literal["low", "medium", "high", "critical"] = "low"
     language: Literal["en", "ja"] | None = None
     instructions: str = Field(default="", max_length=4000)
+    path_instructions: list[PathInstructions] = Field(default_factory=list, max_length=50)
 
 
 def parse_settings(text: str | None) -> tuple[RepoSettings, str | None]:

@@ -76,6 +76,14 @@ class ReviewResult(BaseModel):
     posted: str | None = None
 
 
+class DescribeResult(BaseModel):
+    markdown: str
+    described: bool = Field(description="false: the model failed to describe the change")
+    risk: str | None = Field(default=None, description="low, medium or high")
+    files: int
+    model_calls: int
+
+
 class ReviewWorkflow(Connector[ReviewSettings]):
     name: ClassVar[str] = "review"
     settings_model = ReviewSettings
@@ -92,6 +100,39 @@ class ReviewWorkflow(Connector[ReviewSettings]):
     @tool(toolset="review", description="Review a GitHub PR or GitLab MR with the hub's self-hosted model.")
     async def pull_request(self, url: Url, lang: Lang = None) -> ToolOutput[ReviewResult]:
         return await self._review(url, lang, post=False)
+
+    @tool(
+        toolset="review",
+        description="Describe a GitHub PR or GitLab MR: summary, walkthrough per file group, risk (nothing posted).",
+    )
+    async def describe_pull_request(self, url: Url, lang: Lang = None) -> ToolOutput[DescribeResult]:
+        from model.review.describe_run import description_markdown, run_describe
+        from model.review.engine import ReviewOptions
+
+        self._check_url(url)
+        s = self.settings
+        app = self._app()
+        options = ReviewOptions(budget_tokens=s.budget_tokens, **app.limits())
+        async with app.client() as client, app.session() as session:
+            described = await run_describe(session, client, app.profile, url, options, lang=lang)
+        data = DescribeResult(
+            markdown=description_markdown(described),
+            described=described.described,
+            risk=described.risk or None,
+            files=len(described.change.files),
+            model_calls=described.usage.calls,
+        )
+        return ToolOutput(data, self._provenance(described.change, "description"))
+
+    @staticmethod
+    def _check_url(url: str) -> None:
+        from model.review.hubcalls import ReviewError
+        from model.review.target import parse_target
+
+        try:
+            parse_target(url)
+        except ReviewError as exc:
+            raise InvalidInput(exc.message) from None
 
     @prompt(toolset="review", name="pull_request", description="Have the team's self-hosted model review a PR/MR.")
     async def pull_request_prompt(self, url: str, lang: str = "en") -> str:
@@ -156,14 +197,9 @@ class ReviewWorkflow(Connector[ReviewSettings]):
         self, url: str, lang: str | None, *, post: bool, confirm: Callable[[Any], Awaitable[None]] | None = None
     ) -> Any:
         from model.review.engine import ReviewOptions
-        from model.review.hubcalls import ReviewError
-        from model.review.target import parse_target
         from model.review.workflow import PostOptions, run_review
 
-        try:
-            parse_target(url)
-        except ReviewError as exc:
-            raise InvalidInput(exc.message) from None
+        self._check_url(url)
         s = self.settings
         app = self._app()
         options = ReviewOptions(
@@ -218,7 +254,11 @@ class ReviewWorkflow(Connector[ReviewSettings]):
             model_calls=report.usage.calls,
             posted=posted,
         )
-        target = report.change.target
+        return ToolOutput(data, self._provenance(report.change, "review"))
+
+    @staticmethod
+    def _provenance(change: Any, what: str) -> Provenance:
+        target = change.target
         resource = f"{target.forge}://{target.repo}/{'pull' if target.forge == 'github' else 'merge_requests'}"
-        visibility: Any = report.change.visibility if report.change.visibility in ("public", "internal") else "private"
-        return ToolOutput(data, Provenance(resource=f"{resource}/{target.number}/review", visibility=visibility))
+        visibility: Any = change.visibility if change.visibility in ("public", "internal") else "private"
+        return Provenance(resource=f"{resource}/{target.number}/{what}", visibility=visibility)

@@ -1,13 +1,18 @@
-"""The HTTP side: `POST /webhooks/github`, `POST /webhooks/gitlab`, `GET /healthz`, `GET /metrics`.
+"""The HTTP side: `POST /webhooks/github`, `POST /webhooks/gitlab`, `GET /healthz`, `GET /livez`, `GET /metrics`.
 
 A delivery is read up to `max_body_bytes` (413 beyond), verified (401 when the signature or token is
 missing or wrong), parsed into a job (400 for a malformed payload; 200 "ignored" for events that ask
 for nothing), checked against the delivery ids seen (409 for a replay) and queued (202). A store
 failure is a 503 and the delivery id is forgotten, so the forge's retry gets through.
+
+`/healthz` is readiness (503 while the store is unreachable: take the replica out of rotation);
+`/livez` is liveness and touches nothing but the event loop, so an outage of the database never
+gets the replicas restarted (the store reconnects by itself).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -104,12 +109,17 @@ def build_app(service: Service) -> Starlette:
         if not {"review": s.review, "triage": s.triage, "command": s.commands}[job.kind]:
             return reply(forge, 200, "ignored", delivery, reason=f"{job.kind} is off in [webhook]")
         # Remembered only once it is a job: a malformed or ignored delivery sent again gets the same answer.
-        if not await service.store.remember_delivery(f"{forge}:{delivery}", s.delivery_ttl_s):
+        try:
+            fresh = await service.store.remember_delivery(f"{forge}:{delivery}", s.delivery_ttl_s)
+        except Exception:
+            return reply(forge, 503, "store unavailable", delivery)
+        if not fresh:
             return reply(forge, 409, "replayed", delivery)
         try:
             queued = await service.store.enqueue(job)
         except Exception:
-            await service.store.forget_delivery(f"{forge}:{delivery}")
+            with contextlib.suppress(Exception):  # if this fails too, the id expires after delivery_ttl_s
+                await service.store.forget_delivery(f"{forge}:{delivery}")
             return reply(forge, 503, "store unavailable", delivery)
         return reply(forge, 202, queued.status, delivery, key=job.key, superseded=queued.superseded)
 
@@ -128,8 +138,14 @@ def build_app(service: Service) -> Starlette:
         status = "degraded" if pressure["active"] else "ok"
         return JSONResponse({"status": status, "queue": counts, "backpressure": pressure})
 
+    async def livez(request: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
     async def metrics(request: Request) -> Response:
-        counts = await service.store.counts()
+        try:
+            counts = await service.store.counts()
+        except Exception as exc:
+            return JSONResponse({"status": "unavailable", "store": type(exc).__name__}, status_code=503)
         body, content_type = service.metrics.render(counts, service.backpressure.active)
         return Response(body, media_type=content_type)
 
@@ -138,6 +154,7 @@ def build_app(service: Service) -> Starlette:
             Route("/webhooks/github", github, methods=["POST"]),
             Route("/webhooks/gitlab", gitlab, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/livez", livez, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ]
     )

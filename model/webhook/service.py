@@ -17,6 +17,7 @@ from model.webhook.app import Service, build_app
 from model.webhook.backpressure import Backpressure, MeteredClient
 from model.webhook.metrics import Metrics
 from model.webhook.runner import ACCESS_TOOLSETS, JobRunner
+from model.webhook.settings import store_url as settings_store_url
 from model.webhook.settings import take_webhook_settings
 from model.webhook.store import open_store
 from model.webhook.worker import Worker
@@ -29,7 +30,7 @@ async def serve(args: argparse.Namespace) -> int:
     config = app.hub_config
     settings = take_webhook_settings(config)
     triage = take_triage_settings(config)
-    store_url = args.store or settings.store
+    store_url = args.store or settings_store_url(settings)
     secrets = [x.get_secret_value() for x in (settings.github_secret, settings.gitlab_token) if x is not None]
     protect([*secrets, store_url])  # in every log line, the libraries' included
     log = EventLog(Redactor([*secrets, store_url]))
@@ -41,7 +42,7 @@ async def serve(args: argparse.Namespace) -> int:
             "or set [webhook] review = false and commands = false"
         )
     triage.channel(None)  # a digest channel outside the allow-list fails now, not at the first issue
-    store = open_store(store_url, prefix=settings.prefix)
+    store = open_store(store_url, prefix=settings.prefix, done_ttl_s=settings.done_ttl_s)
     metrics = Metrics()
     pressure = Backpressure(settings.slow_call_s, settings.backoff_max_s)
     stop = anyio.Event()

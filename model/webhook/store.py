@@ -7,6 +7,9 @@
   expired (its worker died) is claimable again. Claims are atomic across processes.
 - `finish`: records the key's outcome and removes the job, in one step; `retry` puts it back later.
 - deliveries: a delivery id seen within its TTL is a replay.
+- retention: a finished key is remembered `done_ttl_s` (then pruned, a batch at a time as other jobs
+  finish); a delivery for it after that runs again, and the review's hidden markers make that re-run
+  post nothing new.
 
 Exactly once means: a completed key is never run again. A worker that dies after posting but before
 `finish` leaves a job that is re-leased and re-run; the review bot's hidden markers make that re-run
@@ -20,6 +23,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from model.webhook.jobs import Job
+
+#: Rows pruned at most per operation (finished jobs past `done_ttl_s`, expired delivery ids).
+PRUNE_BATCH = 200
+#: How long a finished key is remembered by default (`[webhook] done_ttl_s`).
+DONE_TTL_S = 30 * 86400.0
 
 
 @dataclass
@@ -56,17 +64,17 @@ class Store(Protocol):
         ...
 
 
-def open_store(url: str, *, prefix: str = "mcp_hub_webhook") -> Store:
+def open_store(url: str, *, prefix: str = "mcp_hub_webhook", done_ttl_s: float = DONE_TTL_S) -> Store:
     """`sqlite:///path/queue.db` (or a plain path), `postgresql://…` (or `host=… dbname=…`), or `redis://…`."""
     if url.startswith(("postgres://", "postgresql://")) or re.match(r"^\s*\w+\s*=", url):  # URL or key=value DSN
         from model.webhook.store_postgres import PostgresStore
 
-        return PostgresStore(url, prefix)
+        return PostgresStore(url, prefix, done_ttl_s=done_ttl_s)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from model.webhook.store_redis import RedisStore
 
-        return RedisStore(url, prefix)
+        return RedisStore(url, prefix, done_ttl_s=done_ttl_s)
     from model.webhook.store_sqlite import SqliteStore
 
     # SQLAlchemy's spelling: sqlite:///relative.db, sqlite:////absolute/path.db
-    return SqliteStore(url[len("sqlite:///") :] if url.startswith("sqlite:///") else url)
+    return SqliteStore(url[len("sqlite:///") :] if url.startswith("sqlite:///") else url, done_ttl_s=done_ttl_s)

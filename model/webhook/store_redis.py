@@ -1,22 +1,34 @@
 """The store in Redis (redis-py >= 5, asyncio): each operation is one Lua script, so it is atomic across every
 worker process sharing the server.
 
+Time is the server's (`TIME` inside each script), never the worker's: workers whose clocks disagree still
+agree on when a lease ends. Finished keys are remembered `done_ttl_s`, then pruned a batch at a time as
+jobs finish.
+
 Keys (under the prefix P): `P:job:KEY` (hash: payload, grp, state, attempts, not_before, lease_until,
 worker), `P:jobs` (sorted set of active job keys by arrival), `P:grp:GROUP` (set of a group's job keys),
-`P:done` (hash: key -> outcome), `P:delivery:ID` (string with a TTL).
+`P:done` (hash: key -> outcome), `P:done_at` (sorted set: key by finishing time), `P:delivery:ID`
+(string with a TTL).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from mcp_hub.errors import ConfigError
 from model.webhook.jobs import Job
-from model.webhook.store import Enqueued
+from model.webhook.store import DONE_TTL_S, PRUNE_BATCH, Enqueued
+
+#: The server's clock in seconds (scripts are replicated by their effects, so TIME is allowed).
+NOW = """
+local function server_now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+"""
 
 ENQUEUE = """
-local p, key, grp, payload, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local p, key, grp, payload, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], server_now()
 if redis.call('HEXISTS', p .. ':done', key) == 1 then return {'done', 0} end
 if redis.call('EXISTS', p .. ':job:' .. key) == 1 then return {'duplicate', 0} end
 local superseded = 0
@@ -36,7 +48,7 @@ return {'queued', superseded}
 """
 
 CLAIM = """
-local p, worker, now, lease = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local p, worker, now, lease = ARGV[1], ARGV[2], server_now(), tonumber(ARGV[3])
 local function live(k)
   local s = redis.call('HMGET', p .. ':job:' .. k, 'state', 'lease_until')
   return s[1] == 'running' and tonumber(s[2]) >= now
@@ -58,7 +70,7 @@ return false
 """
 
 RENEW = """
-local p, key, worker, until_ = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local p, key, worker, until_ = ARGV[1], ARGV[2], ARGV[3], server_now() + tonumber(ARGV[4])
 local j = redis.call('HMGET', p .. ':job:' .. key, 'state', 'worker')
 if j[1] == 'running' and j[2] == worker then
   redis.call('HSET', p .. ':job:' .. key, 'lease_until', until_)
@@ -68,7 +80,7 @@ return 0
 """
 
 RETRY = """
-local p, key, worker, not_before = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local p, key, worker, not_before = ARGV[1], ARGV[2], ARGV[3], server_now() + tonumber(ARGV[4])
 if redis.call('HGET', p .. ':job:' .. key, 'worker') == worker then
   redis.call('HSET', p .. ':job:' .. key, 'state', 'queued', 'not_before', not_before, 'worker', '')
   redis.call('HINCRBY', p .. ':job:' .. key, 'attempts', 1)
@@ -77,8 +89,13 @@ return 0
 """
 
 FINISH = """
-local p, key, outcome = ARGV[1], ARGV[2], ARGV[3]
-redis.call('HSETNX', p .. ':done', key, outcome)
+local p, key, outcome, ttl, batch = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local now = server_now()
+if redis.call('HSETNX', p .. ':done', key, outcome) == 1 then redis.call('ZADD', p .. ':done_at', now, key) end
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', p .. ':done_at', '-inf', '(' .. (now - ttl), 'LIMIT', 0, batch)) do
+  redis.call('HDEL', p .. ':done', old)
+  redis.call('ZREM', p .. ':done_at', old)
+end
 local grp = redis.call('HGET', p .. ':job:' .. key, 'grp')
 if grp then redis.call('SREM', p .. ':grp:' .. grp, key) end
 redis.call('DEL', p .. ':job:' .. key)
@@ -87,7 +104,7 @@ return 0
 """
 
 COUNTS = """
-local p, now = ARGV[1], tonumber(ARGV[2])
+local p, now = ARGV[1], server_now()
 local queued, running = 0, 0
 for _, key in ipairs(redis.call('ZRANGE', p .. ':jobs', 0, -1)) do
   local j = redis.call('HMGET', p .. ':job:' .. key, 'state', 'lease_until')
@@ -98,9 +115,10 @@ return {queued, running, redis.call('HLEN', p .. ':done')}
 
 
 class RedisStore:
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, *, done_ttl_s: float = DONE_TTL_S) -> None:
         self._url = url
         self._p = prefix
+        self._done_ttl_s = float(done_ttl_s)
         self._r: Any = None
         self._scripts: dict[str, Any] = {}
 
@@ -122,7 +140,7 @@ class RedisStore:
             ("finish", FINISH),
             ("counts", COUNTS),
         ):
-            self._scripts[name] = self._r.register_script(source)
+            self._scripts[name] = self._r.register_script(NOW + source)
 
     async def close(self) -> None:
         if self._r is not None:
@@ -140,29 +158,29 @@ class RedisStore:
         await self._r.delete(f"{self._p}:delivery:{delivery}")
 
     async def enqueue(self, job: Job) -> Enqueued:
-        status, superseded = await self._run("enqueue", job.key, job.group, job.dumps(), time.time())
+        status, superseded = await self._run("enqueue", job.key, job.group, job.dumps())
         return Enqueued(str(status), int(superseded))
 
     async def claim(self, worker: str, lease_s: float) -> Job | None:
-        found = await self._run("claim", worker, time.time(), lease_s)
+        found = await self._run("claim", worker, lease_s)
         if not found:
             return None
         payload, attempts = found
         return Job.loads(payload, int(attempts))
 
     async def renew(self, key: str, worker: str, lease_s: float) -> bool:
-        return bool(await self._run("renew", key, worker, time.time() + lease_s))
+        return bool(await self._run("renew", key, worker, lease_s))
 
     async def retry(self, key: str, worker: str, delay_s: float) -> None:
-        await self._run("retry", key, worker, time.time() + delay_s)
+        await self._run("retry", key, worker, delay_s)
 
     async def finish(self, key: str, worker: str, outcome: str) -> None:
-        await self._run("finish", key, outcome)
+        await self._run("finish", key, outcome, self._done_ttl_s, PRUNE_BATCH)
 
     async def outcome(self, key: str) -> str | None:
         value = await self._r.hget(f"{self._p}:done", key)
         return None if value is None else str(value)
 
     async def counts(self) -> dict[str, int]:
-        queued, running, done = await self._run("counts", time.time())
+        queued, running, done = await self._run("counts")
         return {"queued": int(queued), "running": int(running), "done": int(done)}

@@ -1,5 +1,6 @@
 """The default store: one SQLite file (stdlib sqlite3 in a worker thread), safe for several processes on one
-host (`BEGIN IMMEDIATE` serialises claims; WAL lets readers through)."""
+host (`BEGIN IMMEDIATE` serialises claims; WAL lets readers through). Its processes share one host, so one
+clock: leases use it. Finished jobs past `done_ttl_s` are pruned a batch at a time as jobs finish."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import TypeVar
 import anyio
 
 from model.webhook.jobs import Job
-from model.webhook.store import Enqueued
+from model.webhook.store import DONE_TTL_S, PRUNE_BATCH, Enqueued
 
 T = TypeVar("T")
 
@@ -25,6 +26,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_grp ON jobs (grp);
 CREATE TABLE IF NOT EXISTS done (key TEXT PRIMARY KEY, outcome TEXT NOT NULL, finished REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS done_finished ON done (finished);
 CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, expires REAL NOT NULL);
 """
 
@@ -38,8 +40,9 @@ ORDER BY created LIMIT 1
 
 
 class SqliteStore:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, done_ttl_s: float = DONE_TTL_S) -> None:
         self.path = Path(path)
+        self.done_ttl_s = float(done_ttl_s)
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
@@ -139,6 +142,10 @@ class SqliteStore:
             now = time.time()
             db.execute("INSERT OR IGNORE INTO done (key, outcome, finished) VALUES (?, ?, ?)", (key, outcome, now))
             db.execute("DELETE FROM jobs WHERE key = ?", (key,))
+            db.execute(
+                "DELETE FROM done WHERE key IN (SELECT key FROM done WHERE finished < ? ORDER BY finished LIMIT ?)",
+                (now - self.done_ttl_s, PRUNE_BATCH),
+            )
 
         await self._tx(run)
 

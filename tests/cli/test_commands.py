@@ -85,7 +85,8 @@ def test_tools_lists_costs_in_deepseek_tokens(pg_dsn: Any) -> None:
 
 def test_help_matches_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
-    for command in (["serve", "--help"], ["config", "check", "--help"], ["tools", "--help"]):
+    commands = (["serve", "--help"], ["config", "check", "--help"], ["tools", "--help"], ["servers", "pin", "--help"])
+    for command in (*commands, ["servers", "status", "--help"]):
         done = subprocess.run([HUB, *command], capture_output=True, text=True, timeout=30)
         assert done.returncode == 0
         for flag in [w for w in done.stdout.split() if w.startswith("--") and w not in ("--help",)]:

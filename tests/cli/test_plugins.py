@@ -195,7 +195,7 @@ def test_the_project_declares_each_of_its_commands_once() -> None:
     from model.cli import COMMANDS
 
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][GROUP]
-    assert set(declared) == {*COMMANDS, "postgres"}
+    assert set(declared) == {*COMMANDS, "postgres", "approvals"}
     assert {p.name: p.value for p in _checkout_points()} == declared
     points = command_points()
     assert {name: points[name].value for name in declared} == declared

@@ -33,6 +33,8 @@ HOMES: dict[str, tuple[str, ...]] = {
     "mcp_hub/metrics.py": ("metrics",),
     "mcp_hub/tracing.py": ("tracing",),
     "mcp_hub/state.py": ("redis", "postgres"),  # one lazy import per shared-state store
+    "mcp_hub/approvals/stores.py": ("redis", "postgres"),  # the approvals queue on the same stores
+    "mcp_hub/console/": ("console",),  # imported only when hub.console is on (a clear error without it)
     "mcp_hub/upstream/transport_aiohttp.py": ("slack",),
     "mcp_hub/upstream/transport_requests.py": ("github", "gitlab"),
     "model/scanner/": ("agent",),

@@ -41,12 +41,19 @@ def kustomize_command() -> list[str]:
     )
 
 
+def secret_files(overlay: Path) -> list[str]:
+    """The files (relative to the overlay) its secretGenerators read: what a user creates first."""
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    return [entry.split("=", 1)[-1] for gen in kustomization["secretGenerator"] for entry in gen["files"]]
+
+
 def with_secret_files(tmp: Path) -> Path:
     """A copy of deploy/kubernetes with the secret files a user creates before `kubectl apply -k`."""
     copy = tmp / "kubernetes"
     shutil.copytree(KUBE, copy, ignore=shutil.ignore_patterns("token"))
     for overlay in OVERLAYS:
-        (copy / "overlays" / overlay / "secrets" / "token").write_text("test-token-not-a-secret\n")
+        for name in secret_files(copy / "overlays" / overlay):
+            (copy / "overlays" / overlay / name).write_text(f"test-{Path(name).name}-not-a-secret\n")
     return copy
 
 

@@ -38,10 +38,11 @@ def env_dict(service: dict[str, Any]) -> dict[str, str]:
 
 def test_services_and_optional_profiles(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"vllm", "hub", "postgres", "redis"}
+    assert set(services) == {"vllm", "hub", "postgres", "redis", "webhook", "webhook-store"}
     assert "profiles" not in services["vllm"] and "profiles" not in services["hub"]
     assert services["postgres"]["profiles"] == ["postgres"]
     assert services["redis"]["profiles"] == ["redis"]
+    assert services["webhook"]["profiles"] == services["webhook-store"]["profiles"] == ["webhook"]
     # Every interpolated variable has a default: `docker compose up` needs no .env file.
     assert all(":-" in match for match in re.findall(r"\$\{[^}]*\}", COMPOSE.read_text()))
 

@@ -78,6 +78,16 @@ def test_every_object_validates_against_the_kubernetes_schemas(rendered: dict[st
             "Service/vllm",
             "PersistentVolumeClaim/vllm-model-cache",
             "NetworkPolicy/vllm",
+            "Deployment/mcp-hub-webhook",
+            "Service/mcp-hub-webhook",
+            "Ingress/mcp-hub-webhook",
+            "PodDisruptionBudget/mcp-hub-webhook",
+            "NetworkPolicy/mcp-hub-webhook",
+            "Secret/mcp-hub-webhook-secrets",
+            "StatefulSet/webhook-store",
+            "Service/webhook-store",
+            "NetworkPolicy/webhook-store",
+            "Secret/webhook-store-secrets",
         ]
     )
     assert {o["metadata"].get("namespace") for o in objects if o["kind"] != "Namespace"} == {"mcp-hub"}
@@ -192,7 +202,10 @@ def test_network_policies_deny_by_default_and_allow_only_the_stated_egress(
     vllm = one(objects, "NetworkPolicy", "vllm")["spec"]
     assert vllm["ingress"] == [
         {
-            "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "mcp-hub"}}}],
+            "from": [
+                {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "mcp-hub"}}},
+                {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "mcp-hub-webhook"}}},
+            ],
             "ports": [{"protocol": "TCP", "port": 8000}],
         }
     ]

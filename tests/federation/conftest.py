@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from mcp_hub.config import load_config
-from mcp_hub.federation.gate import DefinitionGate
+from mcp_hub.federation.gate import AdmitAll, DefinitionGate
 from mcp_hub.policy import Caller
 from mcp_hub.registry import Registry
 from mcp_hub.server import HubServer, build_server, hub_policy
@@ -104,6 +104,9 @@ def make_hub(tmp_path: Path) -> HubFactory:
         registry = registry or Registry([])
         config = load_config(file, env={}, ecosystem_env=registry.ecosystem_env(), check_connectors=registry.problems)
         who = Caller(caller, "memory", hub_policy(config), lockdown=lockdown)
+        # The federation's mechanics, without the definition gate's opinion (the hub's default, `PinnedGate`,
+        # withholds a server nobody pinned; tests/federation/test_pins_* test it, through this same factory).
+        gate = gate if gate is not None else AdmitAll()
         return build_server(config, registry=registry, caller=who, gate=gate, **kwargs)
 
     return make

@@ -111,7 +111,7 @@ def test_tools_and_config_check_report_federated_servers(
     config = tmp_path / "hub.toml"
     config.write_text(
         '[servers.fed]\ncommand = "' + sys.executable + '"\nargs = ["-m", "tests.support.fed_server"]\n'
-        'read_only = ["ok", "big"]\n[hub]\nconnectors = []\n'
+        'read_only = ["ok", "big"]\npin = "tofu"\n[hub]\nconnectors = []\n'  # (pinned on first use)
     )
     code = main(["tools", "--config", str(config), "--servers", str(servers), "--json"])
     out = json.loads(capsys.readouterr().out)

@@ -16,6 +16,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from mcp_hub.config import load_config
+from mcp_hub.federation.gate import AdmitAll
 from mcp_hub.http import build_http_app
 from mcp_hub.policy import Caller
 from mcp_hub.registry import Registry
@@ -98,7 +99,8 @@ def http_hub(tmp_path: Path, fed_http: str) -> Iterator[tuple[str, HubServer]]:
     )
     config = load_config(toml, env={})
     policy = hub_policy(config)
-    server = build_server(config, registry=Registry([]), caller=Caller("nobody", "http", policy))
+    # the transport's mechanics, without the definition gate's opinion (PinnedGate: tests/federation/test_pins_*)
+    server = build_server(config, registry=Registry([]), caller=Caller("nobody", "http", policy), gate=AdmitAll())
     app = build_http_app(server, config, policy, "http", "127.0.0.1", 0)
     with serve_in_thread(_with_running(app, server)) as base:
         yield base, server

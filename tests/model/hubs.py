@@ -9,6 +9,7 @@ from typing import Any
 
 from connectors.github import GithubConnector
 from connectors.postgres import PostgresConnector
+from mcp_hub.approvals import ApprovalQueue
 from mcp_hub.config import load_config
 from mcp_hub.policy import Caller
 from mcp_hub.registry import Registry
@@ -68,6 +69,7 @@ async def run_agent(
     verdict_log: Path | None = None,
     stream: bool = False,
     max_steps: int = 8,
+    queue: ApprovalQueue | None = None,
 ) -> Run:
     import json
 
@@ -75,7 +77,7 @@ async def run_agent(
         assert ask is not None
         return ask(question)
 
-    approver = Approver(globs=approve, ask=ask_async if ask else None)
+    approver = Approver(globs=approve, ask=ask_async if ask else None, queue=queue)
     gate = Gate(approver, FlowGuard(), VerdictLog(verdict_log), run="test")
     client = ModelClient(resolve_endpoint("vllm", base_url, env={}), ClientOptions(attempts=2), sleep=_no_sleep)
     async with client, open_hub(hub) as session:

@@ -67,7 +67,7 @@ def job_json(api: str, full: str, job: dict[str, Any], state: FakeState) -> dict
 def check_run_json(api: str, full: str, number: int, sha: str, c: dict[str, Any]) -> dict[str, Any]:
     done = c["status"] == "completed"
     return {
-        "id": number,
+        "id": c.get("id", number),
         "node_id": p.node_id("CR", f"{sha}{number}"),
         "head_sha": sha,
         "external_id": "",
@@ -80,10 +80,10 @@ def check_run_json(api: str, full: str, number: int, sha: str, c: dict[str, Any]
         "started_at": STAMP,
         "completed_at": STAMP if done else None,
         "output": {
-            "title": None,
-            "summary": None,
+            "title": c.get("title"),
+            "summary": c.get("summary"),
             "text": None,
-            "annotations_count": 0,
+            "annotations_count": len(c.get("annotations") or []),
             "annotations_url": f"{api}/repos/{full}/check-runs/{number}/annotations",
         },
         "check_suite": {"id": 1},
@@ -92,8 +92,71 @@ def check_run_json(api: str, full: str, number: int, sha: str, c: dict[str, Any]
     }
 
 
+def _check_run_problem(body: dict[str, Any], *, creating: bool) -> str | None:
+    if creating and (not body.get("name") or not body.get("head_sha")):
+        return "name and head_sha are required"
+    output = body.get("output")
+    if output is None:
+        return None
+    if not output.get("title") or not output.get("summary"):
+        return "output needs title and summary"
+    notes = output.get("annotations") or []
+    if len(notes) > 50:
+        return "Only 50 annotations can be sent per request"
+    for note in notes:
+        if not {"path", "start_line", "end_line", "annotation_level", "message"} <= note.keys():
+            return "annotation is missing a required field"
+        if note["annotation_level"] not in ("notice", "warning", "failure") or note["start_line"] > note["end_line"]:
+            return "annotation is invalid"
+    return None
+
+
 class ActionHandlers:
     state: FakeState
+
+    def create_check_run(self, req: Req) -> Result:
+        # docs.github.com "REST API endpoints for check runs" – Create a check run: GitHub Apps only
+        # (checks: write); a personal access token gets 403. At most 50 annotations per request.
+        full = f"{req.m['owner']}/{req.m['repo']}"
+        if full not in self.state.repos:
+            return error(404, "Not Found")
+        if self.state.checks_need_app and not req.actor(self.state).endswith("[bot]"):
+            return error(403, "Resource not accessible by personal access token")
+        body = req.body or {}
+        problem = _check_run_problem(body, creating=True)
+        if problem:
+            return error(422, "Validation Failed", errors=[problem])
+        output = dict(body.get("output") or {})
+        run = {
+            "id": self.state.new_id(),
+            "name": body["name"],
+            "head_sha": body["head_sha"],
+            "status": body.get("status", "queued"),
+            "conclusion": body.get("conclusion"),
+            "title": output.get("title"),
+            "summary": output.get("summary"),
+            "annotations": list(output.get("annotations") or []),
+        }
+        self.state.check_runs.setdefault(body["head_sha"], []).append(run)
+        return 201, check_run_json(req.api, full, run["id"], run["head_sha"], run), {}
+
+    def update_check_run(self, req: Req) -> Result:
+        # docs.github.com – Update a check run: annotations are added to the run's existing ones.
+        full = f"{req.m['owner']}/{req.m['repo']}"
+        runs = [c for every in self.state.check_runs.values() for c in every]
+        run = next((c for c in runs if c.get("id") == int(req.m["id"])), None)
+        if run is None or full not in self.state.repos:
+            return error(404, "Not Found")
+        if self.state.checks_need_app and not req.actor(self.state).endswith("[bot]"):
+            return error(403, "Resource not accessible by personal access token")
+        body = req.body or {}
+        problem = _check_run_problem(body, creating=False)
+        if problem:
+            return error(422, "Validation Failed", errors=[problem])
+        output = dict(body.get("output") or {})
+        run["annotations"] += list(output.get("annotations") or [])
+        run["title"], run["summary"] = output.get("title", run["title"]), output.get("summary", run["summary"])
+        return 200, check_run_json(req.api, full, run["id"], run["head_sha"], run), {}
 
     def check_runs(self, req: Req) -> Result:
         full = f"{req.m['owner']}/{req.m['repo']}"

@@ -34,6 +34,7 @@ from tests.connectors.github import fake_render as fr
 from tests.connectors.github import payloads as p
 from tests.connectors.github.fake_actions import ActionHandlers
 from tests.connectors.github.fake_git import GitHandlers
+from tests.connectors.github.fake_graphql import GraphqlHandlers
 from tests.connectors.github.fake_handlers import Handlers, Req, Result, error, paginate
 from tests.connectors.github.fake_seed import seed
 from tests.connectors.github.fake_state import FakeState, file_patches, sha_of
@@ -42,7 +43,7 @@ from tests.support.hostile import lenient_path, wire_entry
 NOT_FOUND = error(404, "Not Found")
 
 
-class FakeGithub(Handlers, GitHandlers, ActionHandlers):
+class FakeGithub(Handlers, GitHandlers, ActionHandlers, GraphqlHandlers):
     def __init__(self) -> None:
         self.state = FakeState()
         seed(self.state)
@@ -61,6 +62,8 @@ class FakeGithub(Handlers, GitHandlers, ActionHandlers):
             ("GET", R + r"/branches", self.branches),
             ("GET", R + r"/commits", self.commits),
             ("GET", R + r"/commits/(?P<ref>[^/]+)/check-runs", self.check_runs),
+            ("POST", R + r"/check-runs", self.create_check_run),
+            ("PATCH", R + r"/check-runs/(?P<id>\d+)", self.update_check_run),
             ("GET", R + r"/commits/(?P<ref>[^/]+)", self.commit),
             ("GET", R + r"/compare/(?P<base>.+)\.\.\.(?P<head>.+)", self.compare),
             ("GET", R + r"/collaborators/(?P<login>[^/]+)/permission", self.collaborator_permission),
@@ -100,6 +103,7 @@ class FakeGithub(Handlers, GitHandlers, ActionHandlers):
             routes=[
                 Route("/api/v3/{rest:path}", self.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
                 Route("/api/blobs/logs/{id}", self.log_blob),
+                Route("/api/graphql", self.graphql, methods=["POST"]),
             ]
         )
 

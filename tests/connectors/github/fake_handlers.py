@@ -54,6 +54,23 @@ class Req:
             return default
 
 
+def same_hunk(patch: str, start: int, end: int) -> bool:
+    """Whether new-side lines start..end all lie in one hunk of `patch` (GitHub's rule for multi-line comments)."""
+    new, in_hunk, lines = 0, False, set[int]()
+    for raw in patch.split("\n"):
+        match = re.match(r"^@@ -\d+(?:,\d+)? \+(\d+)", raw)
+        if match:
+            if in_hunk and start in lines and end in lines:
+                return start <= end
+            new, in_hunk, lines = int(match.group(1)), True, set()
+            continue
+        if raw.startswith("-"):
+            continue
+        lines.add(new)
+        new += 1
+    return start in lines and end in lines and start <= end
+
+
 def paginate(req: Req, items: list[Any]) -> tuple[list[Any], dict[str, str]]:
     per_page = min(max(req.int("per_page", 30), 1), 100)
     page = max(req.int("page", 1), 1)
@@ -350,6 +367,13 @@ class Handlers:
         for c in req.body.get("comments", []):
             if c.get("path") not in files:
                 return error(422, "Unprocessable Entity", errors=["Path could not be resolved"])
+            start = c.get("start_line")
+            if start is not None and not same_hunk(files[c["path"]].get("patch") or "", start, c["line"]):
+                return error(
+                    422,
+                    "Unprocessable Entity",
+                    errors=["pull_request_review_thread.start_line must be part of the same hunk as the line."],
+                )
         state = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED"}.get(req.body.get("event"), "COMMENTED")
         v = {
             "id": self.state.new_id(),
@@ -365,6 +389,7 @@ class Handlers:
                     "id": self.state.new_id(),
                     "path": c["path"],
                     "line": c["line"],
+                    "start_line": c.get("start_line"),
                     "side": c.get("side", "RIGHT"),
                     "body": c["body"],
                     "author": req.actor(self.state),

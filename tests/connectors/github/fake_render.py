@@ -331,6 +331,9 @@ def review_comment_json(api: str, full: str, number: int, c: dict[str, Any], hea
         },
         "line": c["line"],
         "original_line": c["line"],
+        "start_line": c.get("start_line"),
+        "original_start_line": c.get("start_line"),
+        "start_side": c.get("side", "RIGHT") if c.get("start_line") else None,
         "side": c.get("side", "RIGHT"),
         "subject_type": "line",
     }

@@ -119,6 +119,11 @@ class FakeState:
     labels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     review_comments: dict[str, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
     check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Root review comment ids whose thread is resolved (GraphQL resolveReviewThread), and GraphQL bodies seen.
+    resolved_threads: set[int] = field(default_factory=set)
+    graphql: list[dict[str, Any]] = field(default_factory=list)
+    #: id() of each GraphQL request's wire entry -> the repository its body addressed (None: nothing known).
+    graphql_keys: dict[int, str | None] = field(default_factory=dict)
     #: repo -> login -> role (admin, maintain, write, triage, read); logins not listed have none
     #: (read on a public repository); logins starting with "ghost" do not exist (404)
     roles: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -131,6 +136,8 @@ class FakeState:
     app_public_key: str | None = None
     app_id: str = "4242"
     app_slug: str = "hub-review"
+    #: GitHub lets only Apps create check runs; tests about where requests go (not who may send them) lift it.
+    checks_need_app: bool = True
     installation_token_ttl: float = 3600
     token_exchanges: int = 0
     rate_limit: int = 5000

@@ -70,6 +70,11 @@ CASES: list[tuple[str, dict[str, Any], str | None, list[str]]] = [
      ["comment 123456 of acme/widgets was not found"]),
     ("update_comment", {"repo": W, "comment_id": 702, "kind": "thread", "body": "x"}, "invalid_input",
      ["kind", "'issue' or 'review'"]),
+    ("resolve_review_thread", {"repo": W, "number": 1, "comment_id": 123456}, "invalid_input",
+     ["comment 123456 is not an inline review comment of acme/widgets#1"]),
+    ("create_check_run", {"repo": W, "head_sha": "0" * 40, "name": "n", "conclusion": "success", "title": "t",
+                          "summary": "s"}, "auth", ["Resource not accessible by personal access token",
+                                                      "GitHub Apps with checks: write only"]),
     ("create_pull_request", {"repo": W, "title": "t", "head": NO_BRANCH, "base": "main"}, "invalid_input",
      ["422: Validation Failed; PullRequest head invalid", "Fix the arguments"]),
     ("merge_pull_request", {"repo": W, "number": 3}, "invalid_input",
@@ -104,7 +109,7 @@ AREAS = {
         "pulls": {
             "list_pull_requests", "get_pull_request", "list_pull_request_files", "list_pull_request_reviews",
             "create_pull_request_review", "reply_to_review_comment", "update_comment", "create_pull_request",
-            "merge_pull_request",
+            "merge_pull_request", "resolve_review_thread", "create_check_run",
         },
         "actions": {"list_workflow_runs", "list_run_jobs", "get_job_log"},
         "code_changes": {"create_branch", "put_file", "commit_files"},
@@ -117,7 +122,7 @@ def test_every_tool_has_a_bad_input_case() -> None:
     covered = {case[0] for case in CASES}
     # get_authenticated_user takes no arguments; its bad-credentials error is in test_reliability.
     tools -= {"get_authenticated_user"}
-    assert len(tools) == 30 and tools <= covered, f"tools without a bad-input case: {sorted(tools - covered)}"
+    assert len(tools) == 32 and tools <= covered, f"tools without a bad-input case: {sorted(tools - covered)}"
     assert sum(len(cases) for cases in AREAS.values()) == len(CASES)  # every case in one area
 
 

@@ -63,6 +63,8 @@ VALID_FOR: dict[str, dict[str, Any]] = {
     "github_put_file": {"path": "docs/probe.txt", "branch": "main"},
     "github_merge_pull_request": {"number": 5, "sha": None},
     "github_reply_to_review_comment": {"comment_id": 901},
+    "github_create_check_run": {"head_sha": "0" * 40, "name": "probe", "summary": "s"},
+    "github_resolve_review_thread": {"comment_id": 902},
 }
 
 
@@ -103,10 +105,20 @@ def label_key(resource: str) -> str | None:
 
 
 def exposure(fake: FakeGithub) -> hostile.Exposure:
+    def key_of(wire: hostile.Wire) -> str | None:
+        # A GraphQL request's URL says nothing: the fake notes which repository its body addressed.
+        return fake.state.graphql_keys.get(id(wire)) if wire.path == "/api/graphql" else request_key(wire)
+
+    def scope_of(wire: hostile.Wire) -> str | None:
+        if wire.path != "/api/graphql":
+            return out_of_scope(wire)
+        key = key_of(wire)
+        return None if key is not None and key.lower() == ALLOWED else f"a GraphQL body addressing {key}"
+
     return hostile.Exposure(
         wire=lambda: fake.state.wire,
-        out_of_scope=out_of_scope,
-        request_key=request_key,
+        out_of_scope=scope_of,
+        request_key=key_of,
         label_key=label_key,
         allowed=lambda key: key.lower() == ALLOWED,
         valid=VALID,
@@ -128,6 +140,7 @@ def test_the_traversal_family_never_leaves_the_allow_list(
     portal: BlockingPortal, session: Client, fake: FakeGithub
 ) -> None:
     seen = exposure(fake)
+    fake.state.checks_need_app = False  # check runs need an App on GitHub; here only where requests go matters
     # one spelling per mechanism here; the whole family and random hostile.compositions in the next test
     probed = portal.call(hostile.probe_all, session, seen, hostile.hostile_values(OTHERS, hostile.CORE))
     assert not seen.problems, "\n".join(seen.problems[:30])

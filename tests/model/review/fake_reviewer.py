@@ -64,6 +64,22 @@ def findings_for(prompt: str, *, outside: bool = False) -> dict[str, Any]:
     return {"findings": findings, "summary": summary}
 
 
+_GROUP = re.compile(r"^(G\d+) \(([^)]*)\): (.*)$")
+
+
+def description_for(prompt: str) -> dict[str, Any]:
+    """What a describing model answers: one line per group it was given, a risk from what the files are."""
+    groups = [m for m in (_GROUP.match(line) for line in prompt.splitlines()) if m]
+    files = [path.split(" [")[0] for m in groups for path in m.group(3).split(", ")]
+    risk = "high" if any("migrations/" in f for f in files) else "low"
+    return {
+        "summary": f"Changes {len(files)} file(s) in {len(groups)} group(s).",
+        "groups": [{"id": m.group(1), "change": f"Edits {m.group(3).split(' [')[0]}."} for m in groups],
+        "risk": risk,
+        "risk_reasons": ["touches a database migration"] if risk == "high" else ["small local change"],
+    }
+
+
 class FakeReviewer(FakeOpenAI):
     def __init__(self) -> None:
         super().__init__()
@@ -86,7 +102,9 @@ class FakeReviewer(FakeOpenAI):
                 return self._error(reply)
         else:
             user = "\n".join(str(m.get("content") or "") for m in body["messages"])
-            reply = Reply(content=json.dumps(findings_for(user, outside=self.outside)), reasoning=self.reasoning)
+            answer = description_for(user) if "You describe a code change" in user else None
+            answer = answer or findings_for(user, outside=self.outside)
+            reply = Reply(content=json.dumps(answer), reasoning=self.reasoning)
         out = self._completion(reply, body["model"])
         completion_tokens = count_tokens(reply.content) + count_tokens(reply.reasoning)
         out["usage"] = {

@@ -76,7 +76,8 @@ async def test_post_then_rerun_without_duplicates(
     third = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)
     assert third.posted is not None
     assert (third.posted.new, third.posted.already, third.posted.outdated) == (0, 1, 1)
-    assert third.posted.tool_calls == ["github_update_comment", "github_update_comment"]  # summary, then finding
+    # the summary, then the finding: edited, its thread resolved
+    assert third.posted.tool_calls == ["github_update_comment", "github_update_comment", "github_resolve_review_thread"]
     [edited] = summaries(github, number)  # edited in place, not posted again
     assert edited["id"] == summary_id and edited["body"] != summary_body
     assert len(reviews(github, number)) == 1  # no new inline comments: no new review
@@ -86,6 +87,7 @@ async def test_post_then_rerun_without_duplicates(
     assert retired["body"].startswith("No longer applies as of ") and "```suggestion" not in retired["body"]
     assert "\n> **medium** · bug: Compare with None" in retired["body"]  # the old finding, quoted
     assert sorted(kind for kind, _ in markers_in(retired["body"])) == ["finding", "outdated"]
+    assert github.state.resolved_threads == {retired["id"]}  # the fixed finding's thread resolved, no other
     untouched = next(c for c in after if c["line"] == 4)
     assert untouched["body"] == next(c["body"] for c in comments if c["line"] == 4)
     fourth = await run_review(gh_session, model_client, PROFILE, url(number), OPTIONS, posting=posting)

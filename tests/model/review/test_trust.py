@@ -96,9 +96,11 @@ async def test_rerun_rerenders_a_stale_summary_and_shows_withheld(
     assert second.reviewed and second.posted is not None and second.posted.new == 2
     [summary] = [b for b in posted_bodies(github, number) if "mcp-hub-review:summary" in b]
     assert "NOT REVIEWED" not in summary  # edited in place, not left stale
-    # The same model failing again with nothing new to post: the summary goes back to "not reviewed".
+    # The same model failing again on a whole re-review (--full; by default a re-run with no new commits
+    # reviews nothing) with nothing new to post: the summary goes back to "not reviewed".
     reviewer.push(Reply(content="{oops"), Reply(content="nope"))
-    third = await run_review(gh_session, model_client, PROFILE, url(number), options(), posting=PostOptions(post=True))
+    full = options(incremental=False)
+    third = await run_review(gh_session, model_client, PROFILE, url(number), full, posting=PostOptions(post=True))
     assert third.posted is not None and not third.posted.skipped_reason
     [summary] = [b for b in posted_bodies(github, number) if "mcp-hub-review:summary" in b]
     assert "NOT REVIEWED" in summary
@@ -106,7 +108,7 @@ async def test_rerun_rerenders_a_stale_summary_and_shows_withheld(
     leak = {"findings": [{"path": "src/payments.py", "line": 5, "severity": "high", "category": "security",
                           "message": "Key AKIAIOSFODNN7EXAMPLE is exposed."}], "summary": "ok"}  # fmt: skip
     reviewer.push(Reply(content=json.dumps(leak)))
-    fourth = await run_review(gh_session, model_client, PROFILE, url(number), options(), posting=PostOptions(post=True))
+    fourth = await run_review(gh_session, model_client, PROFILE, url(number), full, posting=PostOptions(post=True))
     assert fourth.posted is not None and fourth.posted.withheld
     assert "### Withheld (not posted) (1)" in report_markdown(fourth)
 
@@ -213,7 +215,7 @@ async def test_injection_obeying_model_posts_nothing_foreign(
     fence = prompt.index("<untrusted-data boundary=")
     assert prompt.index("Approve this: ignore") > fence and "ignore your instructions" not in prompt[:fence]
     assert prompt.index("    2 +    if account == None:") > fence
-    assert prompt.count("</untrusted-data boundary=") == 2
+    assert prompt.count("</untrusted-data boundary=") == 3  # title, description, diff
 
 
 async def test_gitlab_posts_through_the_same_sanitiser(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import anyio
 import pytest
 
-from model.webhook.store import Store
-from tests.model.webhook.conftest import any_job
+from model.webhook.store import Store, open_store
+from tests.model.webhook.conftest import any_job, store_url
+from tests.pg import TestDatabase
 
 pytestmark = pytest.mark.anyio
 
@@ -95,3 +97,28 @@ async def test_state_survives_a_restart(make_store: Callable[[], Store]) -> None
         assert await second.claim("w", 60) == waiting
     finally:
         await second.close()
+
+
+@pytest.mark.parametrize("done_ttl_s", [0.5, None], ids=["short-retention", "default-retention"])
+async def test_finished_jobs_are_pruned_after_their_retention(
+    store_kind: str, tmp_path: Path, pg_dsn: TestDatabase, prefix: str, done_ttl_s: float | None
+) -> None:
+    ttl = {} if done_ttl_s is None else {"done_ttl_s": done_ttl_s}
+    store = open_store(store_url(store_kind, tmp_path, pg_dsn), prefix=prefix, **ttl)
+    await store.open()
+    try:
+        old, new = any_job(number=1), any_job(number=2)
+        for job in (old, new):
+            await store.enqueue(job)
+            await store.claim("w", 60)
+            await store.finish(job.key, "w", "ok")
+            await anyio.sleep(0.8)  # the first is past a short retention when the second finishes
+        assert await store.outcome(new.key) == "ok"
+        if done_ttl_s is None:  # 30 days: nothing is pruned
+            assert await store.outcome(old.key) == "ok" and (await store.enqueue(old)).status == "done"
+        else:
+            assert await store.outcome(old.key) is None
+            assert (await store.counts())["done"] == 1
+            assert (await store.enqueue(old)).status == "queued"  # runs again; the review's markers post nothing new
+    finally:
+        await store.close()

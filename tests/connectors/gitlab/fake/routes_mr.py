@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -119,7 +120,54 @@ def check_position(proj: Any, item: dict[str, Any], position: Any) -> dict[str, 
         raise HttpError(
             400, {"message": '400 Bad request - Note {:line_code=>["can\'t be blank", "must be a valid line code"]}'}
         )
+    if position.get("line_range") is not None:
+        check_line_range(file, position["line_range"], pair)
     return position
+
+
+def line_codes(path: str, diff: str) -> list[dict[str, Any]]:
+    """Each diff line as GitLab names it: `line_code` = SHA-1 of the path, its old and new positions."""
+    out: list[dict[str, Any]] = []
+    old = new = 0
+    digest = hashlib.sha1(path.encode()).hexdigest()
+    for line in diff.splitlines():
+        hunk = re.match(r"@@ -(\d+)(?:,\d+)? \+(\d+)", line)
+        if hunk:
+            old, new = int(hunk.group(1)), int(hunk.group(2))
+            continue
+        kind = line[:1]
+        if kind not in "+- " or not line:
+            continue
+        out.append(
+            {
+                "line_code": f"{digest}_{old}_{new}",
+                "type": {"+": "new", "-": "old"}.get(kind),
+                "old_line": None if kind == "+" else old,
+                "new_line": None if kind == "-" else new,
+            }
+        )
+        old += kind != "+"
+        new += kind != "-"
+    return out
+
+
+def check_line_range(file: dict[str, Any], line_range: Any, pair: tuple[Any, Any]) -> None:
+    """A multi-line note: both ends must be lines of this file's diff (by line_code), in order, the note's
+    own line being the end (docs.gitlab.com "Discussions API" – parameters for multiline comments)."""
+    codes = line_codes(str(file["new_path"]), str(file["diff"]))
+    index = {c["line_code"]: i for i, c in enumerate(codes)}
+    bad = HttpError(400, {"message": '400 Bad request - Note {:line_range=>["is invalid"]}'})
+    found: list[int] = []
+    for key in ("start", "end"):
+        end = line_range.get(key) if isinstance(line_range, dict) else None
+        i = index.get(end.get("line_code")) if isinstance(end, dict) else None
+        if not isinstance(end, dict) or i is None:
+            raise bad
+        if (end.get("type") or None) != codes[i]["type"] or end.get("new_line") != codes[i]["new_line"]:
+            raise bad
+        found.append(i)
+    if found[0] > found[1] or (codes[found[1]]["old_line"], codes[found[1]]["new_line"]) != pair:
+        raise bad
 
 
 def note(call: Call, body: Any, position: Any = None) -> dict[str, Any]:

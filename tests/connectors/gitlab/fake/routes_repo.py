@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from tests.connectors.gitlab.fake.app import Call, HttpError, keyset, not_found, paginate
-from tests.connectors.gitlab.fake.state import file_diffs
+from tests.connectors.gitlab.fake.state import GitCommit, file_diffs
 
 
 async def current_user(call: Call) -> Response:
@@ -187,19 +187,30 @@ async def create_commit(call: Call) -> Response:
 
 
 async def compare(call: Call) -> Response:
-    # docs.gitlab.com "Repositories API" – Compare branches, tags or commits
+    # docs.gitlab.com "Repositories API" – Compare branches, tags or commits. Without `straight=true`
+    # GitLab compares from the merge base of `from` and `to` (`from...to`): the commits reachable from
+    # `to` but not from `from`, and the diff from the merge base to `to`. (Histories here are linear
+    # per commit: one parent each.)
     proj = call.project()
     old = commit_at(call, proj, call.query.get("from", ""))
     new = commit_at(call, proj, call.query.get("to", ""))
-    chain, cur = [], new
-    while cur is not None and cur.sha != old.sha:
+    straight = call.query.get("straight") == "true"
+    reachable: set[str] = set()
+    cur = old
+    while cur is not None and not straight:
+        reachable.add(cur.sha)
+        cur = proj.commits.get(cur.parent) if cur.parent else None
+    chain, cur, base = [], new, old
+    while cur is not None and (cur.sha != old.sha if straight else cur.sha not in reachable):
         chain.append(call.state.commit_json(proj, cur))
         cur = proj.commits.get(cur.parent) if cur.parent else None
+    if not straight:
+        base = cur if cur is not None else GitCommit("", None, {}, "")
     return JSONResponse(
         {
             "commit": chain[0] if chain else None,
             "commits": chain[::-1],
-            "diffs": file_diffs(old.files, new.files),
+            "diffs": file_diffs(base.files, new.files),
             "compare_timeout": False,
             "compare_same_ref": old.sha == new.sha,
         }
