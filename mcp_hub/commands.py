@@ -96,11 +96,13 @@ def load_hub(args: argparse.Namespace) -> tuple[HubConfig, Registry]:
     # Registry first: it knows the ecosystem variables (DATABASE_URL, …) of installed connectors.
     registry = Registry.discover()
     # Every problem at once: the hub's own settings and every connector section's.
-    config = load_config(args.config, ecosystem_env=registry.ecosystem_env(), check_connectors=registry.problems)
-    if getattr(args, "servers", None):  # `--servers FILE`: a client's mcpServers JSON, as federated servers
-        from mcp_hub.federation.report import add_servers_file
-
-        add_servers_file(config, args.servers, taken=registry.manifests)
+    config = load_config(
+        args.config,
+        ecosystem_env=registry.ecosystem_env(),
+        check_connectors=registry.problems,
+        servers_file=getattr(args, "servers", None),  # `--servers FILE`: a client's MCP servers JSON
+        reserved_names=registry.manifests,
+    )
     if config.hub.connectors is not None:
         registry = Registry([m for n, m in registry.manifests.items() if n in set(config.hub.connectors)])
     if getattr(args, "toolsets", None):

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -295,8 +295,15 @@ def load_config(
     env: Mapping[str, str] | None = None,
     ecosystem_env: Mapping[str, Mapping[str, str]] | None = None,
     check_connectors: Callable[[Mapping[str, Any]], list[str]] | None = None,
+    servers_file: str | Path | None = None,
+    reserved_names: Iterable[str] = (),
 ) -> HubConfig:
     """Build the configuration from a TOML file and the environment.
+
+    `servers_file` is a client's JSON of MCP servers (`--servers`): each entry becomes a
+    `[servers.<name>]` section, onto which a TOML section of the same name without `command`/`url`
+    adds settings (`trusted`, `read_only`, …); an entry named like one of `reserved_names` (the
+    connectors) is renamed `<name>-mcp`.
 
     `ecosystem_env` maps connector name -> {variable: field}, e.g.
     {"postgres": {"DATABASE_URL": "dsn"}}; the registry supplies it.
@@ -343,6 +350,11 @@ def load_config(
         problems.append("[model] must be a table")
     servers_section = tree.get("servers", {})
     servers: dict[str, ServerSettings] = {}
+    if servers_file is not None and isinstance(servers_section, dict):
+        from mcp_hub.federation.report import with_client_servers
+
+        servers_section, file_problems = with_client_servers(servers_section, servers_file, reserved_names, env)
+        problems += file_problems
     if not isinstance(servers_section, dict):
         problems.append("[servers] must be a table")
     elif servers_section:  # imported only when some are configured (start-up cost)

@@ -198,9 +198,14 @@ def test_federation_examples_move_a_claude_desktop_config_behind_the_hub(tmp_pat
     (secrets / "notes.token").write_text("notes-token-0123456789")
     config_file = tmp_path / "hub.toml"
     config_file.write_text((folder / "hub.toml").read_text().replace('"secrets/', f'"{secrets}/'))
-    config = load_config(config_file, env={})
+    env = {"TRACKER_TOKEN": "t0ken-0123456789"}
+    config = load_config(config_file, env=env, servers_file=folder / "servers.json")
     assert config.servers["notes"].trusted and not config.servers["docs"].trusted
     assert config.servers["notes"].pin == "tofu" and config.servers["docs"].pin == "strict"
     assert config.servers["notes"].toolset_of("sync_all") == "admin"
+    # the TOML's settings land on the servers.json entries of the same name
+    assert config.servers["time"].command == "uvx" and "get_current_time" in config.servers["time"].read_only
+    assert config.servers["git"].timeout_s == 60
     server = build_server(config, registry=Registry([]))
-    assert server.federation is not None and set(server.federation.links) == {"docs", "notes"}
+    assert server.federation is not None
+    assert set(server.federation.links) == {"docs", "notes", "filesystem", "time", "git", "tracker"}

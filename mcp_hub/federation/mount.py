@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +42,8 @@ URI_SEPARATOR = "+"
 
 
 class Federation:
+    """Every federated server of one hub: its links, what each published, what the gate withheld."""
+
     def __init__(self, servers: dict[str, ServerSettings], gate: DefinitionGate) -> None:
         self.gate = gate
         self.links = {
@@ -57,7 +58,6 @@ class Federation:
         self.published: dict[str, set[str]] = {}
         self.calls: dict[str, int] = {}
         self.hub: HubServer | None = None
-        self.on_change: Callable[[], Any] | None = None
 
     # -- the catalog -----------------------------------------------------------------------------
 
@@ -141,7 +141,7 @@ class Federation:
         """Supervise every server (a background task of the hub's lifespan)."""
         async with anyio.create_task_group() as tg:
             for link in self.links.values():
-                tg.start_soon(link.supervise)
+                tg.start_soon(_supervised, link)
 
     async def wait_listed(self, timeout_s: float) -> None:
         """Wait (up to `timeout_s`) until every server has answered once or failed: for `mcp-hub tools`."""
@@ -324,6 +324,14 @@ class Federation:
 
     # -- status ----------------------------------------------------------------------------------
 
+    def _hidden(self, server: str) -> int:
+        """Published tools the hub's own policy hides (e.g. an untrusted server's writes while writes are off)."""
+        hub = self.hub
+        if hub is None:
+            return 0
+        policy = hub.default_caller.policy
+        return sum(1 for n in self.published.get(server, set()) if not policy.permits(hub.hub_tools[n].facts))
+
     def status(self) -> list[dict[str, Any]]:
         """Each server's state for `config check`, `/healthz` and `mcp-hub tools`."""
         rows = []
@@ -337,6 +345,7 @@ class Federation:
                     "trusted": link.settings.trusted,
                     "catalog": link.listing_source,
                     "tools": len(self.published.get(name, set())),
+                    "hidden_by_policy": self._hidden(name),
                     "withheld": [{"name": w.name, "reason": w.reason} for w in self.withheld.get(name, ())],
                     "restarts": link.restarts,
                     "calls": self.calls.get(name, 0),
@@ -344,6 +353,23 @@ class Federation:
             )
         rows += [{"server": name, "state": "disabled", "detail": "enabled = false"} for name in self.disabled]
         return rows
+
+
+async def _supervised(link: ServerLink) -> None:
+    """A link's supervisor; what its transport raises while being cancelled (a pipe the stopped process
+    closed first) is logged, never let out: stopping one server must not fail the hub's shutdown."""
+    try:
+        await link.supervise()
+    except BaseExceptionGroup as group:
+        cancelled, rest = group.split(anyio.get_cancelled_exc_class())
+        errors, fatal = rest.split(Exception) if rest is not None else (None, None)
+        if fatal is not None:  # KeyboardInterrupt, SystemExit: not ours to swallow
+            raise
+        if errors is not None:
+            log.debug("federated server %s: errors while stopping: %r", link.name, errors)
+        link.state = "stopped"
+        if cancelled is not None:
+            raise cancelled from None
 
 
 def _progress(ctx: Any) -> Any:
@@ -406,7 +432,3 @@ def _sampler(ctx: Any) -> Any:
             )
 
     return sample
-
-
-def provenance_of(result: mt.CallToolResult) -> dict[str, Any]:
-    return dict((result.meta or {}).get(META_KEY, {}))

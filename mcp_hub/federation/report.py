@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from mcp_hub.errors import ConfigError
 
 if TYPE_CHECKING:
     from mcp_hub.config import HubConfig
@@ -18,33 +17,47 @@ log = logging.getLogger(__name__)
 CHECK_WAIT_S = 20.0
 
 
-def add_servers_file(config: HubConfig, path: str, taken: Iterable[str] = ()) -> list[str]:
-    """Merge a Claude Desktop / VS Code / Cursor servers file into `config.servers`.
+def with_client_servers(
+    sections: dict[str, Any], path: str | Path, taken: Iterable[str] = (), env: Mapping[str, str] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """`[servers]` sections plus a Claude Desktop / VS Code / Cursor servers file, and the problems.
 
-    A name that is a connector's (`github`, a common one in such files) or `hub` becomes `<name>-mcp`,
-    so the file works unchanged; the renames are returned (and logged) so nobody is surprised.
+    A TOML section named like a file's entry, without `command`/`url`, adds its settings to it (trust,
+    `read_only`, `writes`, limits). A file's entry named like a connector (`github`, common in such
+    files) or `hub` becomes `<name>-mcp` (logged), so the file works unchanged.
     """
-    from mcp_hub.config import problems_error
-    from mcp_hub.federation.settings import RESERVED_NAMES, parse_servers, read_client_servers
+    from mcp_hub.federation.settings import RESERVED_NAMES, read_client_servers
 
     reserved = set(taken) | RESERVED_NAMES
-    raw: dict[str, Any] = {}
-    renames: list[str] = []
-    for name, section in read_client_servers(path).items():
+    merged = dict(sections)
+    problems: list[str] = []
+    for name, section in read_client_servers(path, env).items():
         if name in reserved:
-            renames.append(f"{name} -> {name}-mcp (its tools are {name}-mcp_<tool>)")
+            log.warning("--servers %s: %s is renamed %s-mcp (%s is a connector's name)", path, name, name, name)
             name = f"{name}-mcp"
-        raw[name] = section
-    for rename in renames:
-        log.warning("--servers %s: renamed %s: %s is a connector's name", path, rename, rename.split()[0])
+        extra = sections.get(name)
+        if isinstance(extra, dict) and ("command" in extra or "url" in extra):
+            problems.append(
+                f"servers.{name}: also in --servers {Path(path).name}; keep one (a [servers.{name}] without "
+                "command/url adds settings to the file's entry)"
+            )
+            continue
+        merged[name] = section | (extra if isinstance(extra, dict) else {})
+    return merged, problems
+
+
+def add_servers_file(config: HubConfig, path: str | Path, taken: Iterable[str] = ()) -> None:
+    """Add a servers file's entries to an already loaded `config` (the CLI reads it in `load_config`)."""
+    from mcp_hub.config import problems_error
+    from mcp_hub.federation.settings import parse_servers
+
+    raw, problems = with_client_servers({}, path, taken)
     clashing = sorted(set(raw) & set(config.servers))
-    if clashing:
-        raise ConfigError(f"--servers {path}: {', '.join(clashing)} also configured in [servers]: keep one")
-    servers, problems = parse_servers(raw)
-    if problems:
-        raise problems_error(problems)
+    problems += [f"servers.{name}: also in --servers {Path(path).name}; keep one" for name in clashing]
+    servers, more = parse_servers(raw)
+    if problems or more:
+        raise problems_error(problems + more)
     config.servers.update(servers)
-    return renames
 
 
 async def settle(server: HubServer, connect: bool) -> list[dict[str, Any]]:
@@ -67,6 +80,11 @@ def render(rows: list[dict[str, Any]]) -> list[str]:
             line += f" ({row.get('transport')}, {trust}), {row.get('tools', 0)} tools"
             if row.get("catalog") == "cache":
                 line += " from the last known catalog"
+            if row.get("hidden_by_policy"):
+                line += (
+                    f" ({row['hidden_by_policy']} hidden by the hub's policy: an untrusted server's tools are writes "
+                    f"unless servers.{row['server']}.read_only names them)"
+                )
         if row.get("detail"):
             line += f": {row['detail']}"
         lines.append(line)

@@ -103,11 +103,14 @@ class ServerSettings(BaseModel):
             headers["Authorization"] = f"Bearer {self.bearer.get_secret_value()}"
         return headers
 
-    def secrets(self) -> list[str]:
-        """Every value the redactor must hide (env, headers, bearer): a server's errors may echo them."""
-        values = [_plain(v) for k, v in self.env.items() if isinstance(v, Secret) or _SECRET_KEY.search(k)]
-        values += self.header_values().values()
-        return [v for v in values if len(v) >= 6]
+    def secrets(self) -> list[str | Secret]:
+        """Every value the redactor must hide (a server's errors may echo them); file-backed ones as
+        `Secret`s, so a rotated value is masked too."""
+        values: list[str | Secret] = [v for k, v in self.env.items() if isinstance(v, Secret) or _SECRET_KEY.search(k)]
+        values += list(self.headers.values())
+        if self.bearer is not None:
+            values.append(self.bearer)
+        return [v for v in values if isinstance(v, Secret) or len(v) >= 6]
 
     def admits(self, tool: str) -> bool:
         """The server's `allow`/`deny` globs, on its own tool name."""

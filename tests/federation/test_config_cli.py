@@ -118,14 +118,19 @@ def test_tools_and_config_check_report_federated_servers(
     assert code == 0
     names = {t["name"]: t for t in out["tools"]}
     assert {"fed_ok", "fed_big"} <= set(names) and names["fed_ok"]["tokens"] > 0
-    assert "time_get_current_time" not in names  # untrusted, not vouched for: a write, and writes are off
+    assert "time_get_current_time" not in names  # not pinned yet (a --servers entry is not pinned on first use)
     rows = {r["server"]: r for r in out["servers"]}
     assert rows["time"]["state"] == "ready" and rows["broken"]["state"] == "down"
+    assert {w["name"] for w in rows["time"]["withheld"]} == {"get_current_time", "convert_time"}
+    assert all("not pinned yet" in w["reason"] for w in rows["time"]["withheld"])
+    assert rows["fed"]["hidden_by_policy"] == 7  # 9 tools, 2 vouched read-only: the rest are writes, writes off
     assert rows["broken"]["detail"] == "its command was not found"
     code = main(["config", "check", "--config", str(config), "--servers", str(servers)])
     text = capsys.readouterr().out
     assert code == 1  # a server that cannot start fails the check
     assert "server  fed: ready (stdio, untrusted)" in text and "server  broken: down" in text
+    assert "7 hidden by the hub's policy: an untrusted server's tools are writes unless servers.fed.read_only" in text
+    assert "withheld get_current_time: server 'time' is not pinned yet" in text
 
 
 def test_serve_answers_before_its_servers(tmp_path: Path) -> None:
@@ -135,7 +140,7 @@ def test_serve_answers_before_its_servers(tmp_path: Path) -> None:
     config = tmp_path / "hub.toml"
     config.write_text(
         "[hub]\nconnectors = []\n"
-        f'[servers.stuck]\ncommand = "{sys.executable}"\nargs = ["-c", "import time; time.sleep(60)"]\n'
+        f'[servers.stuck]\ncommand = "{sys.executable}"\nargs = ["-c", "import time; time.sleep(20)"]\n'
         + time_stdio(read_only=["get_*"])
         + fed_stdio(read_only=["*"])
     )
@@ -159,14 +164,16 @@ def test_serve_answers_before_its_servers(tmp_path: Path) -> None:
     assert not any(n.startswith("stuck_") for n in names)
 
 
-def test_a_servers_file_entry_named_like_a_connector_is_renamed(tmp_path: Path) -> None:
-    from mcp_hub.config import HubConfig
-    from mcp_hub.federation.report import add_servers_file
-
+def test_a_servers_file_entry_named_like_a_connector_is_renamed_and_toml_adds_settings(tmp_path: Path) -> None:
     file = tmp_path / "claude_desktop_config.json"
     file.write_text(json.dumps({"mcpServers": {"postgres": {"command": "x"}, "time": {"command": "y"}}}))
-    config = HubConfig()
-    renames = add_servers_file(config, str(file), taken=["postgres", "github"])
+    toml = tmp_path / "hub.toml"
+    toml.write_text('[servers.time]\ntrusted = true\nread_only = ["get_*"]\n')
+    config = load_config(toml, env={}, servers_file=file, reserved_names=["postgres", "github"])
     assert set(config.servers) == {"postgres-mcp", "time"}
-    assert renames == ["postgres -> postgres-mcp (its tools are postgres-mcp_<tool>)"]
+    assert config.servers["time"].command == "y" and config.servers["time"].trusted
+    assert config.servers["time"].read_only == ["get_*"]
     build_server(config, registry=Registry([PostgresConnector]))  # no collision left
+    toml.write_text('[servers.time]\ncommand = "z"\n')
+    with pytest.raises(ConfigError, match=r"also in --servers claude_desktop_config\.json; keep one"):
+        load_config(toml, env={}, servers_file=file)

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.anyio
 
 HUB_TOKEN = "hub-client-token-0123456789abcdef"
 UPSTREAM_KEY = "upstream-key-abcdef0123456789"
+READER_TOKEN = "hub-reader-token-0123456789abcdef"
 
 
 async def test_server_everything_over_streamable_http(make_hub: HubFactory, everything_http: str) -> None:
@@ -92,6 +93,7 @@ def http_hub(tmp_path: Path, fed_http: str) -> Iterator[tuple[str, HubServer]]:
     toml.write_text(
         "[http]\nmetrics = true\n"
         f'[http.tokens.admin]\ntoken = "{HUB_TOKEN}"\n'
+        f'[http.tokens.reader]\ntoken = "{READER_TOKEN}"\ndeny = ["fed_headers"]\n'
         f'[servers.fed]\nurl = "{fed_http}"\nread_only = ["*"]\n'
         f'[servers.fed.headers]\nX-Upstream-Key_file = "{key}"\n'
     )
@@ -134,3 +136,17 @@ async def test_stdio_servers_get_no_hub_environment(make_hub: HubFactory, monkey
     assert '"GIVEN": "yes"' in body  # the configured env arrives
     assert "hub-secret-in-env" not in body and "ghp_hubsecret" not in body and "MCP_HUB_" not in body
     assert os.environ["GITHUB_TOKEN"].startswith("ghp_")
+
+
+async def test_a_tokens_policy_narrows_federated_tools(http_hub: tuple[str, HubServer]) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    base, server = http_hub
+    assert server.federation is not None
+    http = create_mcp_http_client(headers={"authorization": f"Bearer {READER_TOKEN}"})
+    async with http, Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client:
+        await server.federation.wait_listed(30)
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert "fed_ok" in names and "fed_headers" not in names
+        with pytest.raises(MCPError, match="Unknown tool: fed_headers"):
+            await client.call_tool("fed_headers", {})
