@@ -93,3 +93,27 @@ def test_the_slack_notice_names_upstreams_holder() -> None:
     upstream = ROOT.parent / "shared" / "specs" / "LICENSE.slack-api-specs"
     if upstream.is_file():
         assert notice.endswith(upstream.read_text())
+
+
+#: sha256 of https://www.apache.org/licenses/LICENSE-2.0.txt (the text many wheels ship verbatim).
+APACHE_2_SHA256 = "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30"
+
+
+def test_the_projects_own_licence_is_the_full_apache_text_and_the_metadata_names_it() -> None:
+    import hashlib
+    import tomllib
+
+    text = (ROOT / "LICENSE").read_bytes()
+    assert hashlib.sha256(text).hexdigest() == APACHE_2_SHA256
+    assert LICENCE_TEXT["Apache License, Version 2.0"] in text.decode()
+    assert "END OF TERMS AND CONDITIONS" in text.decode()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0"  # PEP 639: an SPDX expression, not a table
+    shipped = project["license-files"]
+    assert shipped[0] == "LICENSE" and "THIRD_PARTY_NOTICES.md" in shipped
+    # every vendored file that ships in the wheel (a package's data) has its notice among the licence files
+    for row in VENDORED:
+        if not row[0].startswith("tests/"):
+            assert row[4] in shipped, row[4]
+    assert all((ROOT / f).is_file() for f in shipped)
+    assert "[`LICENSE`](LICENSE)" in TEXT
