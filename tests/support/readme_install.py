@@ -80,33 +80,51 @@ def setup_part(line: str) -> str:
     return line if match.group(4) is None else line[: line.rindex(" && ")]
 
 
-def run(line: str, extras: list[str], clone: Path) -> float:
+def probe_script(modules: list[str], distribution: str | None) -> str:
+    """Python that imports each module and, given a distribution, checks its licence metadata (PEP 639)."""
+    script = f"import importlib\nfor name in {modules!r}: importlib.import_module(name)\n"
+    if distribution:
+        script += (
+            "import importlib.metadata as m\n"
+            f"meta = m.metadata({distribution!r})\n"
+            "assert meta['License-Expression'] == 'Apache-2.0', meta['License-Expression']\n"
+            "assert 'LICENSE' in (meta.get_all('License-File') or []), meta.get_all('License-File')\n"
+        )
+    return script
+
+
+def _check(command: list[str] | str, cwd: Path, timeout: float = 900) -> str:
+    """Run; on failure raise with the tail of its output (pip's log is long and only useful then)."""
+    shell = isinstance(command, str)
+    args: list[str] = ["bash", "-c", command] if isinstance(command, str) else command
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-40:])
+        raise RuntimeError(f"{command if shell else shlex.join(args)} exited {done.returncode}:\n{tail}")
+    return done.stdout
+
+
+def run(line: str, extras: list[str], clone: Path) -> list[str]:
+    """Install as the README says in `clone`; check the command and the extras. The extras checked."""
+    match = INSTALL_LINE.match(line)
+    assert match is not None, line
     started = time.monotonic()
     print(f"readme-install: {setup_part(line)}", flush=True)
-    subprocess.run(["bash", "-c", setup_part(line)], cwd=clone, check=True)  # noqa: S603, S607 - the README's line
+    _check(setup_part(line), clone)
     elapsed = time.monotonic() - started
-    match = INSTALL_LINE.match(line)
-    assert match is not None
     venv = clone / match.group(1)
-    hub = venv / "bin" / "mcp-hub"
-    version = subprocess.run([hub, "--version"], capture_output=True, text=True, check=True)  # noqa: S603
-    assert re.search(r"\b0\.\d+\.\d+", version.stdout), version.stdout
-    helped = subprocess.run([hub, "--help"], capture_output=True, text=True, check=True)  # noqa: S603
-    assert "serve" in helped.stdout, helped.stdout
+    hub = str(venv / "bin" / "mcp-hub")
+    version = _check([hub, "--version"], clone, 120)
+    if not re.fullmatch(r"mcp-hub \d+\.\d+\.\d+\S*\n", version):
+        raise RuntimeError(f"mcp-hub --version said {version!r}")
+    helped = _check([hub, "--help"], clone, 120)
+    if not re.search(r"\bserve\b", helped):
+        raise RuntimeError(f"mcp-hub --help does not list serve:\n{helped}")
     project = tomllib.loads((clone / "pyproject.toml").read_text())["project"]
     wanted = sorted(extras_closure(extras, project["optional-dependencies"], project["name"]) & set(PROBES))
-    modules = [PROBES[e] for e in wanted]
-    probe = (
-        "import importlib, importlib.metadata as m, sys\n"
-        f"for name in {modules!r}: importlib.import_module(name)\n"
-        f"meta = m.metadata({project['name']!r})\n"
-        "assert meta['License-Expression'] == 'Apache-2.0', meta['License-Expression']\n"
-        "assert 'LICENSE' in meta.get_all('License-File'), meta.get_all('License-File')\n"
-        "print('imported', len(sys.modules), 'modules')\n"
-    )
-    subprocess.run([venv / "bin" / "python", "-c", probe], cwd=venv, check=True)  # noqa: S603
+    _check([str(venv / "bin" / "python"), "-c", probe_script([PROBES[e] for e in wanted], project["name"])], venv)
     print(f"readme-install: ok ({elapsed:.0f} s to install; {', '.join(wanted)} importable)", flush=True)
-    return elapsed
+    return wanted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for index, (line, extras) in enumerate(lines):
             clone = workdir / f"clone{index}"
-            subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)  # noqa: S603, S607
+            subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
             print(f"readme-install: fresh clone {shlex.quote(str(clone))}", flush=True)
             run(line, extras, clone)
     finally:
