@@ -15,7 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.readme_install import INSTALL_LINE, ROOT, install_lines, probe_script, run, setup_part
+from tests.support.readme_install import (
+    INSTALL_LINE,
+    ROOT,
+    install_lines,
+    probe_script,
+    repository_commands,
+    run,
+    run_repository,
+    setup_part,
+)
 
 README = (ROOT / "README.md").read_text()
 LINES = install_lines(README)
@@ -52,3 +61,24 @@ def test_the_main_install_line_works_from_a_fresh_clone(tmp_path: Path) -> None:
         pytest.fail(str(error))
     # `all` brings every connector and the agent's scanner; `embedded` its PostgreSQL
     assert {"github", "gitlab", "slack", "gdrive", "postgres", "embedded", "agent", "console"} <= set(checked)
+
+
+def test_the_repository_install_form_works_at_a_commit(tmp_path: Path) -> None:
+    """`pip install 'mcp-hub-selfhosted[github,slack] @ git+<repository URL>@<commit>'`, the form the
+    code's install hints also give (mcp_hub/install.py), filled in with a clone and its HEAD."""
+    (command, extras) = repository_commands(README)[0]
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    try:
+        checked = run_repository(command, extras, clone, tmp_path / "venv")
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    assert {"github", "slack", "oidc"} <= set(checked)  # github pulls in oidc
+    # installed from the commit, not from the clone's folder (no editable link back to it)
+    done = subprocess.run(
+        [tmp_path / "venv" / "bin" / "python", "-c", "import mcp_hub; print(mcp_hub.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert str(tmp_path / "venv") in done.stdout

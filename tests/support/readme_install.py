@@ -4,7 +4,8 @@
 
 Clones this repository (`git clone` of the checkout: its committed state, nothing uncommitted), then,
 in the clone, runs each install line the README gives in a shell code block, parsed out of README.md
-(not copied here), up to the command it starts: `mcp-hub serve` would wait for a client, so the line's
+(not copied here), up to the command it starts, and the install-from-the-repository form (the URL a
+clone's, the commit its HEAD) in a new venv: `mcp-hub serve` would wait for a client, so the line's
 `mcp-hub` is asked for `--version` and `--help` instead, and every extra the line names is checked
 importable through its requirements' top-level modules. Needs the package index (pip resolves from
 it): `.ci/run` runs it after the test suite, which it would slow down by minutes.
@@ -23,9 +24,12 @@ import tempfile
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A README line this script runs: it makes a venv and pip-installs the checkout into it.
+#: The README's install from the repository (pinned to a commit), its placeholders kept.
+REPOSITORY_FORM = re.compile(r"pip install 'mcp-hub-selfhosted\[([^\]]+)\] @ git\+<repository URL>@<commit>'")
 INSTALL_LINE = re.compile(r"^python3 -m venv (\S+) && (\S+/pip) install -e '\.\[([^\]]+)\]'(?: && (.*))?$")
 #: Python modules that prove an extra is installed (its first requirement's import name).
 PROBES = {
@@ -104,26 +108,52 @@ def _check(command: list[str] | str, cwd: Path, timeout: float = 900) -> str:
     return done.stdout
 
 
+def check_install(venv: Path, extras: list[str], project: dict[str, Any]) -> list[str]:
+    """`mcp-hub --version` and `--help` answer, each extra named imports, the licence metadata is there."""
+    hub = str(venv / "bin" / "mcp-hub")
+    version = _check([hub, "--version"], venv, 120)
+    if not re.fullmatch(r"mcp-hub \d+\.\d+\.\d+\S*\n", version):
+        raise RuntimeError(f"mcp-hub --version said {version!r}")
+    helped = _check([hub, "--help"], venv, 120)
+    if not re.search(r"\bserve\b", helped):
+        raise RuntimeError(f"mcp-hub --help does not list serve:\n{helped}")
+    wanted = sorted(extras_closure(extras, project["optional-dependencies"], project["name"]) & set(PROBES))
+    _check([str(venv / "bin" / "python"), "-c", probe_script([PROBES[e] for e in wanted], project["name"])], venv)
+    return wanted
+
+
 def run(line: str, extras: list[str], clone: Path) -> list[str]:
-    """Install as the README says in `clone`; check the command and the extras. The extras checked."""
+    """Install as the README's line says in `clone`, then check_install. The extras checked."""
     match = INSTALL_LINE.match(line)
     assert match is not None, line
     started = time.monotonic()
     print(f"readme-install: {setup_part(line)}", flush=True)
     _check(setup_part(line), clone)
-    elapsed = time.monotonic() - started
-    venv = clone / match.group(1)
-    hub = str(venv / "bin" / "mcp-hub")
-    version = _check([hub, "--version"], clone, 120)
-    if not re.fullmatch(r"mcp-hub \d+\.\d+\.\d+\S*\n", version):
-        raise RuntimeError(f"mcp-hub --version said {version!r}")
-    helped = _check([hub, "--help"], clone, 120)
-    if not re.search(r"\bserve\b", helped):
-        raise RuntimeError(f"mcp-hub --help does not list serve:\n{helped}")
     project = tomllib.loads((clone / "pyproject.toml").read_text())["project"]
-    wanted = sorted(extras_closure(extras, project["optional-dependencies"], project["name"]) & set(PROBES))
-    _check([str(venv / "bin" / "python"), "-c", probe_script([PROBES[e] for e in wanted], project["name"])], venv)
-    print(f"readme-install: ok ({elapsed:.0f} s to install; {', '.join(wanted)} importable)", flush=True)
+    wanted = check_install(clone / match.group(1), extras, project)
+    print(f"readme-install: ok ({time.monotonic() - started:.0f} s; {', '.join(wanted)} importable)", flush=True)
+    return wanted
+
+
+def repository_commands(readme: str) -> list[tuple[str, list[str]]]:
+    """(command, extras) of the README's install-from-the-repository form, prose wrapping undone."""
+    flat = re.sub(r"\s*\n\s*", " ", readme)
+    return [(m.group(0), m.group(1).split(",")) for m in REPOSITORY_FORM.finditer(flat)]
+
+
+def run_repository(command: str, extras: list[str], clone: Path, venv: Path) -> list[str]:
+    """The README's repository command with its placeholders filled in (the clone, its HEAD) in a new venv."""
+    commit = _check(["git", "rev-parse", "HEAD"], clone).strip()
+    # file://localhost/…: the pip a new venv gets (23.x) refuses a `git+file:///…` URL without a host
+    url = f"file://localhost{clone.resolve().as_posix()}"
+    filled = command.replace("<repository URL>", url).replace("<commit>", commit)
+    started = time.monotonic()
+    print(f"readme-install: {filled}", flush=True)
+    _check(["python3", "-m", "venv", str(venv)], clone)
+    _check(f"{shlex.quote(str(venv / 'bin'))}/{filled}", clone)
+    project = tomllib.loads((clone / "pyproject.toml").read_text())["project"]
+    wanted = check_install(venv, extras, project)
+    print(f"readme-install: ok ({time.monotonic() - started:.0f} s; {', '.join(wanted)} importable)", flush=True)
     return wanted
 
 
@@ -145,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
             print(f"readme-install: fresh clone {shlex.quote(str(clone))}", flush=True)
             run(line, extras, clone)
+        for command, extras in repository_commands((ROOT / "README.md").read_text()):
+            clone = workdir / "clone-repository"
+            if not clone.exists():
+                subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+            run_repository(command, extras, clone, workdir / "venv-repository")
     finally:
         if args.keep:
             print(f"readme-install: kept {workdir}")
