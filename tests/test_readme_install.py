@@ -1,7 +1,8 @@
 """The README's install lines work as written from a fresh clone (tests/support/readme_install.py).
 
 The main line (`pip install -e '.[all,embedded]'`, then `mcp-hub`) is run here in a fresh venv of a
-`git clone` of this checkout's committed state (~40 s: pip resolves from the package index). The test
+`git clone` of this checkout's committed state (~35 s: pip resolves from the package index), and the
+install-from-the-repository form at the clone's HEAD commit (~20 s). The test
 line (`pip install -e '.[test]' && pytest -q`) is what `.ci/run` itself runs on its clean clone
 (`tests/test_examples.py::test_readme_commands_exist` keeps the two the same).
 """
@@ -80,5 +81,6 @@ def test_the_repository_install_form_works_at_a_commit(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=True,
+        cwd=tmp_path,  # not this checkout, which `python -c` would import from
     )
-    assert str(tmp_path / "venv") in done.stdout
+    assert done.stdout.startswith(str(tmp_path / "venv"))
