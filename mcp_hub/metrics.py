@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp_hub.errors import ConfigError
+from mcp_hub.install import install_hint
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -53,9 +54,7 @@ def enable() -> None:
         try:
             from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
         except ImportError:
-            raise ConfigError(
-                "http.metrics needs prometheus-client: pip install 'mcp-hub-selfhosted[metrics]'"
-            ) from None
+            raise ConfigError(f"http.metrics needs prometheus-client: {install_hint('metrics')}") from None
         registry = CollectorRegistry(auto_describe=True)
         _metrics = _Metrics(
             registry=registry,

@@ -21,6 +21,7 @@ import anyio
 
 from mcp_hub.config import OidcSettings
 from mcp_hub.errors import ConfigError
+from mcp_hub.install import install_hint
 
 log = logging.getLogger(__name__)
 PREFIX = "oidc:"
@@ -49,7 +50,7 @@ class OidcVerifier:
         try:
             import jwt
         except ImportError:
-            raise ConfigError("http.oidc needs PyJWT: pip install 'mcp-hub-selfhosted[oidc]'") from None
+            raise ConfigError(f"http.oidc needs PyJWT: {install_hint('oidc')}") from None
         self.settings = settings
         self._jwt = jwt
         #: kid -> (PyJWK, the key's own "alg" when the JWKS names one)

@@ -26,6 +26,7 @@ from mcp_hub.config import (
 )
 from mcp_hub.connector import Connector, ConnectorManifest, ConnectorSettings
 from mcp_hub.errors import ConfigError
+from mcp_hub.install import install_hint
 
 ENTRY_POINT_GROUP = "mcp_hub.connectors"
 DEFAULT_INSTANCE = "default"
@@ -169,7 +170,7 @@ class Registry:
     ) -> list[InstanceStatus]:
         missing_modules = [m for m in requires if importlib.util.find_spec(m) is None]
         if missing_modules:
-            hint = f"not installed: pip install 'mcp-hub-selfhosted[{extra or name}]'"
+            hint = f"not installed: {install_hint(extra or name)}"
             return [InstanceStatus(name, DEFAULT_INSTANCE, False, hint, None)]
         named = raw.pop("instances", {}) or {}
         if not isinstance(named, dict):

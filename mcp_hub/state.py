@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from mcp_hub.errors import ConfigError, RateLimited
+from mcp_hub.install import install_hint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -106,8 +107,7 @@ class RedisState:
             import redis.asyncio
         except ImportError:
             raise ConfigError(
-                "hub.state_url names Redis but the redis client is not installed: "
-                "pip install 'mcp-hub-selfhosted[redis]'"
+                "hub.state_url names Redis but the redis client is not installed: " + install_hint("redis")
             ) from None
         self.url = url
         self.prefix = prefix
@@ -175,8 +175,7 @@ class PostgresState:
             from psycopg_pool import AsyncConnectionPool
         except ImportError:
             raise ConfigError(
-                "hub.state_url names PostgreSQL but psycopg is not installed: "
-                "pip install 'mcp-hub-selfhosted[postgres]'"
+                "hub.state_url names PostgreSQL but psycopg is not installed: " + install_hint("postgres")
             ) from None
         self.url = url
         self.prefix = prefix

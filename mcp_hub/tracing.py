@@ -18,6 +18,7 @@ from typing import Any
 
 from mcp_hub import __version__
 from mcp_hub.errors import ConfigError
+from mcp_hub.install import install_hint
 
 log = logging.getLogger(__name__)
 _tracer: Any = None
@@ -52,11 +53,11 @@ def enable(provider: Any = None, *, required: bool = True) -> None:
                 trace.set_tracer_provider(provider)
     except ImportError:
         if required:
-            raise ConfigError("hub.tracing needs OpenTelemetry: pip install 'mcp-hub-selfhosted[tracing]'") from None
+            raise ConfigError(f"hub.tracing needs OpenTelemetry: {install_hint('tracing')}") from None
         if not _warned:
             log.warning(
                 "OTEL_EXPORTER_OTLP_ENDPOINT is set but OpenTelemetry is not installed: no tracing "
-                "(pip install 'mcp-hub-selfhosted[tracing]')"
+                f"({install_hint('tracing')})"
             )
             _warned = True
         return
@@ -79,7 +80,7 @@ def _default_provider() -> Any:
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     except ImportError:
-        log.warning("tracing is on but no OTLP exporter is installed: pip install 'mcp-hub-selfhosted[tracing]'")
+        log.warning("tracing is on but no OTLP exporter is installed: %s", install_hint("tracing"))
         return provider
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider

@@ -16,6 +16,7 @@ import anyio
 
 from mcp_hub.commands import Subparsers
 from mcp_hub.errors import HubError
+from mcp_hub.install import install_hint
 from mcp_hub.logs import add_log_arguments
 from model.profiles import PROFILES, get_profile
 from model.serve import ServeOptions, build_command, missing_template, serve_env
@@ -145,7 +146,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     if not _has_vllm():
         print(
-            "error: vLLM is not installed here (pip install 'mcp-hub-selfhosted[vllm]' on a GPU machine)",
+            f"error: vLLM is not installed here (on a GPU machine, {install_hint('vllm')})",
             file=sys.stderr,
         )
         return 2

@@ -124,13 +124,16 @@ def test_install_lines_name_the_published_distribution_and_real_extras() -> None
         assert not re.search(r"(?<![\w-])mcp[-_.]hub(==|>=|~=)", text), relative
         for match in re.finditer(re.escape(name) + r"\[([^\]]+)\]([^\s'\"`]*)", text):
             seen += 1
-            if "{" in match.group(1):  # an f-string hint (mcp_hub/registry.py): the extra comes from a manifest
+            if "{" in match.group(1):  # mcp_hub/install.py: the extras are its arguments
                 continue
             assert set(match.group(1).split(",")) <= extras, (relative, match.group(0))
             assert not match.group(2).startswith("=="), (relative, "no release of it has been published")
         for match in re.finditer(r"pip install\s+(?:-e\s+)?'\.\[([^\]]+)\]'", text):
+            if "{" in match.group(1):  # mcp_hub/install.py spells the command for its arguments
+                continue
             assert set(match.group(1).split(",")) <= extras, (relative, match.group(0))
-    assert seen >= 10  # the scan does see the install lines (README, connectors, CI examples, hints)
+    # the scan does see the install lines (README, CI examples); the code's hints: tests/core/test_install_hints.py
+    assert seen >= 5
     # The command and the import packages keep their names.
     assert project["scripts"] == {"mcp-hub": "mcp_hub.cli:main"}
 

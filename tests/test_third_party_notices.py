@@ -93,3 +93,38 @@ def test_the_slack_notice_names_upstreams_holder() -> None:
     upstream = ROOT.parent / "shared" / "specs" / "LICENSE.slack-api-specs"
     if upstream.is_file():
         assert notice.endswith(upstream.read_text())
+
+
+#: sha256 of https://www.apache.org/licenses/LICENSE-2.0.txt (the text many wheels ship verbatim).
+APACHE_2_SHA256 = "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30"
+
+
+def licence_problems(licence: bytes, pyproject: str) -> list[str]:
+    """What is wrong with the project's own licence file and its metadata (empty: nothing)."""
+    import hashlib
+    import tomllib
+
+    problems = []
+    if hashlib.sha256(licence).hexdigest() != APACHE_2_SHA256:
+        problems.append("LICENSE is not the Apache License 2.0's text as published")
+    project = tomllib.loads(pyproject)["project"]
+    if project.get("license") != "Apache-2.0":  # PEP 639: an SPDX expression, not a table
+        problems.append(f"license = {project.get('license')!r}")
+    shipped = project.get("license-files", [])
+    for needed in ["LICENSE", "THIRD_PARTY_NOTICES.md"] + [r[4] for r in VENDORED if not r[0].startswith("tests/")]:
+        if needed not in shipped:  # a vendored file outside tests/ ships in the wheel: so does its notice
+            problems.append(f"license-files lacks {needed}")
+    problems += [f"{f} does not exist" for f in shipped if not (ROOT / f).is_file()]
+    return problems
+
+
+def test_the_projects_own_licence_is_the_full_apache_text_and_the_metadata_names_it() -> None:
+    licence = (ROOT / "LICENSE").read_bytes()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert licence_problems(licence, pyproject) == []
+    assert LICENCE_TEXT["Apache License, Version 2.0"] in licence.decode()
+    assert "[`LICENSE`](LICENSE)" in TEXT
+    # and the check bites: an edited text, a licence table, a notice left out of the wheel
+    assert licence_problems(licence.replace(b"2004", b"2005"), pyproject)
+    assert licence_problems(licence, pyproject.replace('license = "Apache-2.0"', 'license = {text = "Apache-2.0"}'))
+    assert licence_problems(licence, pyproject.replace(', "connectors/postgres/data/LICENSE.postgresql.txt"', ""))

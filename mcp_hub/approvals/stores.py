@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from mcp_hub.approvals.record import Approval, Status
 from mcp_hub.errors import ConfigError
+from mcp_hub.install import install_hint
 from mcp_hub.state import safe_url
 
 #: How long a record stays listable after its expiry (a week: the audit log keeps it for ever).
@@ -120,8 +121,7 @@ return 1
             import redis.asyncio
         except ImportError:
             raise ConfigError(
-                "hub.state_url names Redis but the redis client is not installed: "
-                "pip install 'mcp-hub-selfhosted[redis]'"
+                "hub.state_url names Redis but the redis client is not installed: " + install_hint("redis")
             ) from None
         self.url = url
         self.prefix = prefix
@@ -217,8 +217,7 @@ class PostgresApprovals:
             from psycopg_pool import AsyncConnectionPool
         except ImportError:
             raise ConfigError(
-                "hub.state_url names PostgreSQL but psycopg is not installed: "
-                "pip install 'mcp-hub-selfhosted[postgres]'"
+                "hub.state_url names PostgreSQL but psycopg is not installed: " + install_hint("postgres")
             ) from None
         self.url = url
         self.prefix = prefix

@@ -12,6 +12,7 @@ tool `console.<action>` with transport `console`.
 from typing import Any
 
 from mcp_hub.errors import ConfigError
+from mcp_hub.install import install_hint
 
 
 def build_console(server: Any, config: Any, guard: Any, queue: Any = None) -> Any:
@@ -19,7 +20,7 @@ def build_console(server: Any, config: Any, guard: Any, queue: Any = None) -> An
     try:
         import jinja2  # noqa: F401
     except ImportError:
-        raise ConfigError("hub.console needs Jinja2: pip install -e '.[console]' (or the server extra)") from None
+        raise ConfigError(f"hub.console needs Jinja2: {install_hint('console')} (or the server extra)") from None
     from mcp_hub.console.app import build_console as build
 
     return build(server, config, guard, queue)

@@ -1,6 +1,6 @@
 """Python fragments through bandit, in-process (its manager API) on a temporary file.
 
-Bandit is optional (`pip install bandit`); without it the verdict carries a note
+Bandit is optional (the `agent` extra); without it the verdict carries a note
 and the pattern rules still apply. Added diff lines are dedented first; a
 fragment that still does not parse is skipped by bandit (noted), not failed.
 HIGH severity blocks; MEDIUM severity with at least MEDIUM confidence needs review.

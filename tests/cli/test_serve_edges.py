@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mcp_hub.install import install_hint
 from tests.support.http_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +139,7 @@ def test_stdio_says_once_what_is_ready_and_an_absent_opentelemetry_only_warns() 
     stderr = [line for line in done.stderr.splitlines() if line.strip()]
     otel = [line for line in stderr if "OTEL_EXPORTER_OTLP_ENDPOINT" in line]
     ready = [line for line in stderr if " ready on stdio: " in line]
-    assert len(otel) == 1 and "pip install 'mcp-hub-selfhosted[tracing]'" in otel[0]
+    assert len(otel) == 1 and install_hint("tracing") in otel[0]
     assert len(ready) == 1, stderr
     assert "enabled: github/default" in ready[0]
     assert "not configured: slack (`mcp-hub config check` says what each needs)" in ready[0]

@@ -121,6 +121,14 @@ def test_dockerignore_lets_in_what_the_build_copies() -> None:
     assert ignore[0] == "*"  # everything else stays out (.venv, deploy/secrets, .git)
 
 
+def test_the_build_stage_copies_what_the_wheel_build_reads() -> None:
+    """The readme and every license-files entry (PEP 639): setuptools fails on a missing one."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    copied = [s.rstrip("/") for c in stages()[0].all("COPY") for s in c.split()[:-1]]
+    needed = [project["readme"], *project["license-files"]]
+    assert needed[1:] and all(any(n == c or n.startswith(c + "/") for c in copied) for n in needed), needed
+
+
 def test_entrypoint_serves_streamable_http_with_the_token_and_audits_to_stdout(pg_dsn: Any, tmp_path: Path) -> None:
     secrets = tmp_path / "secrets"
     secrets.mkdir()
