@@ -127,6 +127,8 @@ class HubServer(MCPServer[Any]):
             request_state_security=security,
         )
         self.hub_tools: dict[str, ToolEntry] = {tool.facts.name: tool for tool in tools}
+        #: Per hub tool, the argument names its input schema has (`_refuse_unknown_arguments`).
+        self._argument_names: dict[str, frozenset[str]] = {}
         self.connectors = connectors
         self.statuses = statuses
         self.default_caller = default_caller
@@ -320,6 +322,17 @@ class HubServer(MCPServer[Any]):
             if tool.name not in self.hub_tools or caller.policy.permits(self.hub_tools[tool.name].facts)
         ]
 
+    def _refuse_unknown_arguments(self, name: str, arguments: dict[str, Any]) -> None:
+        """A hub tool gets only the arguments its input schema names: a misspelt or renamed argument would
+        otherwise be dropped silently and the call run on defaults (another repository, every row)."""
+        known = self._argument_names.get(name)
+        if known is None:
+            registered = self._tool_manager.get_tool(name)
+            known = frozenset((registered.parameters if registered is not None else {}).get("properties", {}))
+            self._argument_names[name] = known
+        if not known.issuperset(arguments):
+            raise _unknown_arguments_error(name, sorted(set(arguments) - known), known)
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
@@ -338,8 +351,8 @@ class HubServer(MCPServer[Any]):
                 # A hidden tool looks exactly like one that does not exist: JSON-RPC -32602 (the spec's answer).
                 outcome = "denied" if tool is not None else "unknown_tool"
                 raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}")
-            if tool is not None and (tool.spec.schema_extra or {}).get("additionalProperties") is False:
-                _refuse_unknown_arguments(name, arguments, self._tool_manager.get_tool(name))
+            if tool is not None:
+                self._refuse_unknown_arguments(name, arguments)
             rule = caller.policy.held_by(tool.facts) if self.holds is not None and tool is not None else None
             if rule is not None and self.holds is not None and tool is not None:
                 approval, refused = await self.holds.hold(
@@ -527,12 +540,11 @@ class HubServer(MCPServer[Any]):
             yield {}
 
 
-def _refuse_unknown_arguments(name: str, arguments: dict[str, Any], registered: Tool | None) -> None:
-    """A tool whose schema says `additionalProperties: false` gets only the arguments it names."""
-    known = set((registered.parameters if registered is not None else {}).get("properties", {}))
-    unknown = sorted(set(arguments) - known)
-    if unknown:
-        raise ToolError(f"Invalid arguments for {name}: unknown {', '.join(unknown)}. Fix them and call again.")
+def _unknown_arguments_error(name: str, unknown: list[str], known: frozenset[str]) -> ToolError:
+    takes = ", ".join(sorted(known)) or "no arguments"
+    return ToolError(
+        f"Invalid arguments for {name}: unknown {', '.join(unknown)} (it takes: {takes}). Fix them and call again."
+    )
 
 
 def _argument_error(name: str, exc: ToolError) -> CallToolResult:

@@ -165,12 +165,16 @@ async def run_internal(
     async def fetch(conn: Connection) -> tuple[Outcome, float, list[Outcome], ResultRows]:
         # A fresh sink per attempt: a retry on a new connection starts over.
         sink = ResultRows(max_rows, max_bytes, max_cell_chars)
-        outcome, elapsed, probes = await _fetch(
-            conn, statement, args, max_rows + 1, own_timeout, capped, read_only=read_only, outsider=outsider, sink=sink
+        commands, at, probed = _read_commands(
+            statement, args, max_rows + 1, own_timeout, capped, read_only=read_only, outsider=outsider, sink=sink
         )
+        started = time.perf_counter()
+        outcomes = await run_pipeline(conn, commands, reset=UNLOCK if read_only else DISCARD)
+        elapsed = (time.perf_counter() - started) * 1000
         if sink.widest_row > max(max_bytes, _RECYCLE_ABOVE):
             await conn.close()  # libpq keeps its input buffer as large as the widest row: free it
-        return outcome, elapsed, probes, sink
+        probes = outcomes[at - probed : at] + outcomes[at + 1 : -1] if outsider else []
+        return outcomes[at], elapsed, probes, sink
 
     try:
         outcome, elapsed_ms, probes, sink = await borrow(pool, fetch, retry=True)
@@ -272,27 +276,25 @@ async def describe_role(pool: Pool) -> RoleInfo:
     return RoleInfo(str(name), bool(superuser), bool(reads), bool(executes))
 
 
-async def _fetch(
-    conn: Connection,
+def _read_commands(
     statement: str,
     params: Sequence[Any] | None,
     limit: int,
     timeout_ms: int | None,
     capped: bool,
     *,
-    read_only: bool = True,
-    outsider: bool = False,
-    sink: ResultRows | None = None,
-) -> tuple[Outcome, float, list[Outcome]]:
-    """One pipelined round trip (see the module doc); at most `limit` rows when `capped`.
+    read_only: bool,
+    outsider: bool,
+    sink: ResultRows,
+) -> tuple[list[Command], int, int]:
+    """The commands of one pipelined round trip (see the module doc): at most `limit` rows when `capped`;
+    with the index of the statement's command and how many probes precede it.
 
     `timeout_ms` None keeps the connection's own statement_timeout. No guard here.
     On error the transaction is left aborted and the caller rolls back. A READ
     WRITE transaction (rolled back too) may leave more than advisory locks in the
     session (sequence values): `DISCARD ALL` follows it.
     """
-    if sink is None:
-        sink = ResultRows(limit, 1 << 62, 1 << 62)
     commands = [_BEGIN_READ_COMMAND if read_only else _BEGIN_WRITE_COMMAND]
     if timeout_ms is not None:
         commands.append(Command(_TIMEOUT, [str(timeout_ms)], quiet=True))
@@ -305,10 +307,7 @@ async def _fetch(
         commands.append(Command(statement, params, sink=sink))
     commands.extend(after)
     commands.append(_ROLLBACK_COMMAND)
-    started = time.perf_counter()
-    outcomes = await run_pipeline(conn, commands, reset=UNLOCK if read_only else DISCARD)
-    probes = outcomes[at - len(before) : at] + outcomes[at + 1 : -1] if outsider else []
-    return outcomes[at], (time.perf_counter() - started) * 1000, probes
+    return commands, at, len(before)
 
 
 def _rows(outcome: Outcome, elapsed_ms: float, sink: ResultRows) -> QueryRows:

@@ -126,7 +126,7 @@ async def borrow(pool: Pool, work: Callable[[Connection], Awaitable[T]], *, retr
             if not isinstance(exc, psycopg.Error) or not retry or attempt == 2 or not conn.closed:
                 raise
         else:
-            if conn.info.transaction_status == TransactionStatus.IDLE and not pool.get_stats().get("requests_waiting"):
+            if conn.info.transaction_status == TransactionStatus.IDLE and _nobody_waiting(pool):
                 await pool.putconn(conn)
             else:
                 with anyio.CancelScope(shield=True):
@@ -134,6 +134,15 @@ async def borrow(pool: Pool, work: Callable[[Connection], Awaitable[T]], *, retr
             return result
         await pool.check()  # drop the other dead connections a restart left in the pool
     raise AssertionError("unreachable")
+
+
+def _nobody_waiting(pool: Pool) -> bool:
+    """No client is waiting for a connection. psycopg_pool keeps them in a deque, `_waiting`: reading it
+    is a cheap test per call (`get_stats()` builds a dict of every counter); without it, ask `get_stats()`."""
+    waiting = getattr(pool, "_waiting", None)
+    if waiting is None:
+        return not pool.get_stats().get("requests_waiting")
+    return not waiting
 
 
 async def _getconn(pool: Pool) -> Connection:

@@ -131,10 +131,12 @@ class _StaleStatement(Exception):
 
 
 class _Statements:
-    """One connection's texts: how often each ran, or the name it is prepared under (LRU order)."""
+    """One connection's texts: how often each ran, or the name it is prepared under (LRU order);
+    and its `Transformer`, kept so that its dumpers and loaders, once looked up, are reused."""
 
-    def __init__(self) -> None:
+    def __init__(self, conn: AsyncConnection[Any]) -> None:
         self.entries: OrderedDict[tuple[bytes, tuple[int, ...]], int | bytes] = OrderedDict()
+        self.tx: abc.Transformer = Transformer(conn)
 
     def use(self, key: tuple[bytes, tuple[int, ...]]) -> tuple[bytes | None, bool, bytes | None]:
         """(name to execute, whether to prepare it first, a name to deallocate first)."""
@@ -184,6 +186,8 @@ async def run_pipeline(
         return await _run_pipeline(conn, commands, reset)
     except _StaleStatement:
         pass
+    finally:
+        _release_result(conn)
     if conn.info.transaction_status != pq.TransactionStatus.IDLE:
         await conn.execute("ROLLBACK")
     await discard(conn)
@@ -191,15 +195,24 @@ async def run_pipeline(
         return await _run_pipeline(conn, commands, reset)
     except _StaleStatement as again:
         raise again.error from None
+    finally:
+        _release_result(conn)
+
+
+def _release_result(conn: AsyncConnection[Any]) -> None:
+    """The connection's transformer keeps no result alive between round trips (they can be large)."""
+    statements = _STATEMENTS.get(conn)
+    if statements is not None:
+        statements.tx.set_pgresult(None, set_loaders=False)
 
 
 async def _run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command], reset: Command) -> list[Outcome]:
-    pgconn = conn.pgconn
-    encoding = conn.info.encoding
-    tx: abc.Transformer = Transformer(conn)
     statements = _STATEMENTS.get(conn)
     if statements is None:
-        statements = _STATEMENTS[conn] = _Statements()
+        statements = _STATEMENTS[conn] = _Statements(conn)
+    tx = statements.tx
+    pgconn = conn.pgconn
+    encoding = conn.info.encoding
     sent: list[_Sent] = []
     try:
         pgconn.enter_pipeline_mode()

@@ -51,6 +51,20 @@ async def test_trusted_result_not_delimited(make_hub: Callable[..., HubServer]) 
     }
 
 
+async def test_a_misspelt_argument_is_refused_not_dropped(make_hub: Callable[..., HubServer]) -> None:
+    """Dropped, `style` would fall back to its default and `note` would add an empty note: refused, named, nothing run."""
+    server = make_hub({"MCP_HUB_ALLOW_WRITES": "true"})
+    async with Client(server) as client:
+        renamed = await client.call_tool("notes_add_note", {"txt": "hello"})
+        extra = await client.call_tool("notes_get_note", {"note_id": 1, "id": 2})
+        listed = await client.call_tool("notes_list_notes", {})
+    assert renamed.is_error and renamed.meta["mcp_hub/error"] == "invalid_input"
+    assert "unknown txt" in renamed.content[0].text and "(it takes: text)" in renamed.content[0].text
+    assert extra.is_error and "unknown id" in extra.content[0].text and "note_id" in extra.content[0].text
+    assert "hello" not in json.dumps(listed.structured_content)  # the refused call wrote nothing
+    assert [note["text"] for note in listed.structured_content["notes"]] == ["first", "second"]
+
+
 async def test_invalid_arguments_name_the_field(make_hub: Callable[..., HubServer]) -> None:
     async with Client(make_hub()) as client:
         wrong_type = await client.call_tool("notes_get_note", {"note_id": "abc"})

@@ -24,7 +24,9 @@ import pytest
 
 from connectors.postgres import executor, guard
 from connectors.postgres.executor import Pool, QueryRows, describe_role, open_pool, run_read_only
+from connectors.postgres.rows import ResultRows
 from connectors.postgres.settings import PostgresSettings
+from connectors.postgres.wire import UNLOCK, run_pipeline
 from mcp_hub.errors import (
     AuthError,
     ConfigError,
@@ -227,7 +229,11 @@ async def test_extended_protocol_refuses_a_second_statement(pg_dsn: TestDatabase
     async with await psycopg.AsyncConnection.connect(pg_dsn.superuser_dsn, autocommit=True) as conn:
         for capped, message in ((True, 'syntax error at or near ";"'), (False, "cannot insert multiple commands")):
             with pytest.raises(psycopg.errors.SyntaxError, match=message):
-                await executor._fetch(conn, "SELECT 1; SELECT 2", None, 10, 1000, capped)
+                sink = ResultRows(10, 1 << 20, 1000)
+                commands, _, _ = executor._read_commands(
+                    "SELECT 1; SELECT 2", None, 10, 1000, capped, read_only=True, outsider=False, sink=sink
+                )
+                await run_pipeline(conn, commands, reset=UNLOCK)
             await conn.execute("ROLLBACK")
         # Why we need it: psycopg sends a query without parameters (even an empty list)
         # over the simple protocol, which runs every statement in the string.
