@@ -19,12 +19,17 @@ if TYPE_CHECKING:
 def _root_logging_restored() -> Iterator[None]:
     """A test that runs a command in process (`mcp_hub.cli.main`) installs the CLI's one stderr handler on
     the root logger, over a stream pytest closes after the test: put the root logger back as it was, so a
-    later test's log capture is not preceded by that handler (whose redacting filter folds tracebacks)."""
+    later test's log capture is not preceded by that handler (whose redacting filter folds tracebacks), and
+    `mcp_hub.logs` forgets it was set up."""
+    from mcp_hub import logs
+
     root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    handlers, level, state = root.handlers[:], root.level, dict(logs._state)
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    logs._state.clear()
+    logs._state.update(state)  # before `setup_logging` again: `progress` prints plain lines
 
 
 @pytest.fixture
