@@ -17,7 +17,8 @@ import pytest
 
 from mcp_hub.errors import UpstreamTimeout, UpstreamUnavailable
 from mcp_hub.logs import EventLog
-from model.webhook import store_postgres, worker as worker_module
+from model.webhook import store_postgres
+from model.webhook import worker as worker_module
 from model.webhook.jobs import Job
 from model.webhook.store import Store
 from model.webhook.worker import Worker
