@@ -187,3 +187,41 @@ async def test_the_workers_writes_wait_out_an_outage_the_receivers_do_not(
         assert finished == [None] and await pg_store.outcome(job.key) == "reviewed"
     else:
         assert isinstance(finished[0], UpstreamUnavailable)
+
+
+async def test_the_worker_outlives_an_outage_longer_than_its_patience_at_finish(
+    pg_own: Cluster, pg_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server goes away as the job ends and stays away longer than the store waits: the worker keeps
+    running, tries again, and records the job once the server is back (the worker is the real one)."""
+    from model.webhook.worker import Worker
+
+    monkeypatch.setattr(store_postgres, "WORKER_PATIENCE_S", 0.5)
+    job, log, runs = any_job(number=21), Quiet(), []
+    await pg_store.enqueue(job)
+
+    async def runner(job: Any) -> str:
+        runs.append(job.key)
+        await anyio.to_thread.run_sync(pg_own.stop, "immediate")  # posted; then the database goes away
+        return "reviewed"
+
+    worker, stop = Worker(pg_store, runner, concurrency=1, poll_s=0.05, log=EventLog(stream=log)), anyio.Event()
+    started = False
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(worker.run, stop)
+            with anyio.fail_after(30):
+                while '"operation": "finish"' not in getattr(log, "text", ""):  # one finish given up on
+                    await anyio.sleep(0.05)
+            assert job.key in worker.running
+            await anyio.to_thread.run_sync(pg_own.start)
+            started = True
+            with anyio.fail_after(2 * store_postgres.RECONNECT_TIMEOUT_S + 10):
+                while await pg_store.outcome(job.key) is None:
+                    await anyio.sleep(0.1)
+            stop.set()
+    finally:
+        if not started:
+            await anyio.to_thread.run_sync(pg_own.start)
+    assert await pg_store.outcome(job.key) == "reviewed" and runs == [job.key]
+    assert await pg_store.counts() == {"queued": 0, "running": 0, "done": 1}
