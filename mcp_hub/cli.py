@@ -229,6 +229,13 @@ def _check_toolsets(chosen: list[str], server: HubServer, registry: Any) -> None
         raise ConfigError(f"--toolsets: unknown {', '.join(unknown)}; valid: {', '.join(sorted(valid))}")
 
 
+#: `hub.console` (the config, not `--console`) with the stdio transport: said on stderr, and stdio still serves.
+STDIO_CONSOLE = (
+    "hub.console is on, but the console needs --transport http (it is served beside /mcp): "
+    "no console over stdio; serve with --transport http to use it"
+)
+
+
 def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.port is not None and not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: a port is a number from 0 to 65535")
@@ -239,6 +246,8 @@ def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.transport == "stdio":
         import anyio
 
+        if config.hub.console:  # from the config: warned, not refused (one file may serve both transports)
+            log.warning(STDIO_CONSOLE)
         progress(server.redactor.redact(_ready_line(server, installed, "stdio")))
         anyio.run(server.run_stdio_async)
         return 0

@@ -8,7 +8,9 @@ write was allowed, approved, denied or blocked.
 from __future__ import annotations
 
 import json
+import re
 import secrets
+import stat
 import threading
 import time
 from collections.abc import Iterable
@@ -46,6 +48,22 @@ class GateDecision:
         return f"Not approved ({self.how}): {why}. Do not retry this write; report it in your answer instead."
 
 
+#: The process's own streams, by name (they need not exist where this runs: a manifest is checked too).
+STREAM_NAMES = re.compile(r"^/dev/(stdout|stderr|null)$|^/dev/fd/\d+$|^/proc/(self|thread-self)/fd/\d+$")
+
+
+def is_stream(path: Path) -> bool:
+    """A stream or device rather than a file a name can be derived beside: one of STREAM_NAMES, or an
+    existing FIFO, socket or character device (`/dev/tty`, a named pipe)."""
+    if STREAM_NAMES.match(str(path)):
+        return True
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # not there yet: a file to be created
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
+
+
 class VerdictLog:
     def __init__(self, path: Path | None, redactor: Redactor | None = None) -> None:
         self.path = path
@@ -54,9 +72,18 @@ class VerdictLog:
 
     @staticmethod
     def beside(audit_log: Path | None) -> Path | None:
-        """`audit.jsonl` -> `audit.agent.jsonl`."""
+        """`audit.jsonl` -> `audit.agent.jsonl`; a stream (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`,
+        `/proc/self/fd/N`, or any existing path that is not a regular file: a FIFO, a character device)
+        -> the same stream.
+
+        A name derived beside a device would be a new file in `/dev` (`/dev/stdout.agent.jsonl`), which a
+        container's read-only root refuses and which, writable, would collect the lines where nobody reads
+        them. Sharing the stream keeps the verdicts where the audit lines go; a verdict line is told from
+        an audit line by its `run` and `decision` keys (an audit line has `transport` and `caller`)."""
         if audit_log is None:
             return None
+        if is_stream(audit_log):
+            return audit_log
         return audit_log.with_name(audit_log.stem + ".agent" + (audit_log.suffix or ".jsonl"))
 
     def record(

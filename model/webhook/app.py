@@ -2,8 +2,9 @@
 
 A delivery is read up to `max_body_bytes` (413 beyond), verified (401 when the signature or token is
 missing or wrong), parsed into a job (400 for a malformed payload; 200 "ignored" for events that ask
-for nothing), checked against the delivery ids seen (409 for a replay) and queued (202). A store
-failure is a 503 and the delivery id is forgotten, so the forge's retry gets through.
+for nothing), checked against the delivery ids seen (409 for a replay) and queued (202), the two in one
+store transaction. A store failure is a 503 and leaves nothing behind (no id remembered), so the forge's
+retry gets through.
 
 `/healthz` is readiness (503 while the store is unreachable: take the replica out of rotation);
 `/livez` is liveness and touches nothing but the event loop, so an outage of the database never
@@ -12,7 +13,6 @@ gets the replicas restarted (the store reconnects by itself).
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -108,19 +108,14 @@ def build_app(service: Service) -> Starlette:
             return reply(forge, 400, "malformed", delivery, reason=str(exc)[:200])
         if not {"review": s.review, "triage": s.triage, "command": s.commands}[job.kind]:
             return reply(forge, 200, "ignored", delivery, reason=f"{job.kind} is off in [webhook]")
-        # Remembered only once it is a job: a malformed or ignored delivery sent again gets the same answer.
+        # Remembered only once it is a job (a malformed or ignored delivery sent again gets the same answer),
+        # and in the same transaction as its job: on a store failure neither happened, so the retry gets in.
         try:
-            fresh = await service.store.remember_delivery(f"{forge}:{delivery}", s.delivery_ttl_s)
+            queued = await service.store.accept(f"{forge}:{delivery}", s.delivery_ttl_s, job)
         except Exception:
             return reply(forge, 503, "store unavailable", delivery)
-        if not fresh:
+        if queued is None:
             return reply(forge, 409, "replayed", delivery)
-        try:
-            queued = await service.store.enqueue(job)
-        except Exception:
-            with contextlib.suppress(Exception):  # if this fails too, the id expires after delivery_ttl_s
-                await service.store.forget_delivery(f"{forge}:{delivery}")
-            return reply(forge, 503, "store unavailable", delivery)
         return reply(forge, 202, queued.status, delivery, key=job.key, superseded=queued.superseded)
 
     async def github(request: Request) -> Response:

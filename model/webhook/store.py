@@ -6,7 +6,10 @@
 - `claim`: the oldest claimable job whose group has no live lease; a running job whose lease
   expired (its worker died) is claimable again. Claims are atomic across processes.
 - `finish`: records the key's outcome and removes the job, in one step; `retry` puts it back later.
-- deliveries: a delivery id seen within its TTL is a replay.
+- deliveries: a delivery id seen within its TTL is a replay. `accept` remembers a delivery and queues its
+  job in one transaction (Redis: one script), so a delivery is either wholly accepted or not at all: a
+  store that fails between the two cannot leave an id remembered with no job (the forge's retry would
+  then be answered "replayed" until the id expired).
 - retention: a finished key is remembered `done_ttl_s` (then pruned, a batch at a time as other jobs
   finish); a delivery for it after that runs again, and the review's hidden markers make that re-run
   post nothing new.
@@ -46,6 +49,10 @@ class Store(Protocol):
         ...
 
     async def forget_delivery(self, delivery: str) -> None: ...
+
+    async def accept(self, delivery: str, ttl_s: float, job: Job) -> Enqueued | None:
+        """`remember_delivery` and `enqueue` in one transaction: None for a replay (nothing queued)."""
+        ...
 
     async def enqueue(self, job: Job) -> Enqueued: ...
 

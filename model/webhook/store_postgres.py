@@ -153,50 +153,58 @@ class PostgresStore:
 
         return await self._tx(run, patience_s=patience_s)
 
-    async def remember_delivery(self, delivery: str, ttl_s: float) -> bool:
+    async def _remember(self, conn: Any, delivery: str, ttl_s: float) -> bool:
         p = self._p
+        await conn.execute(
+            f"DELETE FROM {p}_deliveries WHERE id IN (SELECT id FROM {p}_deliveries"
+            f" WHERE expires < extract(epoch FROM clock_timestamp()) LIMIT {PRUNE_BATCH})"
+        )
+        # A row still there but expired (beyond the pruned batch) is taken over: EXCLUDED.expires - ttl_s
+        # is the database's now.
+        cur = await conn.execute(
+            _NOW + f"INSERT INTO {p}_deliveries (id, expires) SELECT %s, c.now + %s FROM c"
+            " ON CONFLICT (id) DO UPDATE SET expires = EXCLUDED.expires"
+            f" WHERE {p}_deliveries.expires < EXCLUDED.expires - %s",
+            (delivery, ttl_s, ttl_s),
+        )
+        return bool(cur.rowcount == 1)
 
-        async def run(conn: Any) -> bool:
-            await conn.execute(
-                f"DELETE FROM {p}_deliveries WHERE id IN (SELECT id FROM {p}_deliveries"
-                f" WHERE expires < extract(epoch FROM clock_timestamp()) LIMIT {PRUNE_BATCH})"
-            )
-            # A row still there but expired (beyond the pruned batch) is taken over: EXCLUDED.expires - ttl_s
-            # is the database's now.
-            cur = await conn.execute(
-                _NOW + f"INSERT INTO {p}_deliveries (id, expires) SELECT %s, c.now + %s FROM c"
-                " ON CONFLICT (id) DO UPDATE SET expires = EXCLUDED.expires"
-                f" WHERE {p}_deliveries.expires < EXCLUDED.expires - %s",
-                (delivery, ttl_s, ttl_s),
-            )
-            return bool(cur.rowcount == 1)
+    async def remember_delivery(self, delivery: str, ttl_s: float) -> bool:
+        return await self._tx(lambda conn: self._remember(conn, delivery, ttl_s))
+
+    async def accept(self, delivery: str, ttl_s: float, job: Job) -> Enqueued | None:
+        """The delivery remembered and its job queued in one transaction (None: a replay, nothing queued)."""
+
+        async def run(conn: Any) -> Enqueued | None:
+            if not await self._remember(conn, delivery, ttl_s):
+                return None
+            return await self._enqueue(conn, job)
 
         return await self._tx(run)
 
     async def forget_delivery(self, delivery: str) -> None:
         await self._one(f"DELETE FROM {self._p}_deliveries WHERE id = %s", (delivery,))
 
-    async def enqueue(self, job: Job) -> Enqueued:
+    async def _enqueue(self, conn: Any, job: Job) -> Enqueued:
         p = self._p
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (p + ":" + job.group,))
+        cur = await conn.execute(f"SELECT 1 FROM {p}_done WHERE key = %s", (job.key,))
+        if await cur.fetchone():
+            return Enqueued("done")
+        cur = await conn.execute(f"SELECT 1 FROM {p}_jobs WHERE key = %s", (job.key,))
+        if await cur.fetchone():
+            return Enqueued("duplicate")
+        cur = await conn.execute(f"DELETE FROM {p}_jobs WHERE grp = %s AND state = 'queued'", (job.group,))
+        superseded = cur.rowcount
+        await conn.execute(
+            _NOW + f"INSERT INTO {p}_jobs (key, grp, payload, state, created) SELECT %s, %s, %s, 'queued', c.now"
+            " FROM c",
+            (job.key, job.group, job.dumps()),
+        )
+        return Enqueued("queued", superseded)
 
-        async def run(conn: Any) -> Enqueued:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (p + ":" + job.group,))
-            cur = await conn.execute(f"SELECT 1 FROM {p}_done WHERE key = %s", (job.key,))
-            if await cur.fetchone():
-                return Enqueued("done")
-            cur = await conn.execute(f"SELECT 1 FROM {p}_jobs WHERE key = %s", (job.key,))
-            if await cur.fetchone():
-                return Enqueued("duplicate")
-            cur = await conn.execute(f"DELETE FROM {p}_jobs WHERE grp = %s AND state = 'queued'", (job.group,))
-            superseded = cur.rowcount
-            await conn.execute(
-                _NOW + f"INSERT INTO {p}_jobs (key, grp, payload, state, created) SELECT %s, %s, %s, 'queued', c.now"
-                " FROM c",
-                (job.key, job.group, job.dumps()),
-            )
-            return Enqueued("queued", superseded)
-
-        return await self._tx(run)
+    async def enqueue(self, job: Job) -> Enqueued:
+        return await self._tx(lambda conn: self._enqueue(conn, job))
 
     async def claim(self, worker: str, lease_s: float) -> Job | None:
         p = self._p

@@ -27,25 +27,47 @@ local function server_now()
 end
 """
 
-ENQUEUE = """
-local p, key, grp, payload, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], server_now()
-if redis.call('HEXISTS', p .. ':done', key) == 1 then return {'done', 0} end
-if redis.call('EXISTS', p .. ':job:' .. key) == 1 then return {'duplicate', 0} end
-local superseded = 0
-for _, other in ipairs(redis.call('SMEMBERS', p .. ':grp:' .. grp)) do
-  if redis.call('HGET', p .. ':job:' .. other, 'state') == 'queued' then
-    redis.call('DEL', p .. ':job:' .. other)
-    redis.call('ZREM', p .. ':jobs', other)
-    redis.call('SREM', p .. ':grp:' .. grp, other)
-    superseded = superseded + 1
+#: Queue a job (ARGV[2..4]: key, group, payload) unless its key is done or already there.
+ENQUEUE_FN = """
+local function enqueue(p, key, grp, payload, now)
+  if redis.call('HEXISTS', p .. ':done', key) == 1 then return {'done', 0} end
+  if redis.call('EXISTS', p .. ':job:' .. key) == 1 then return {'duplicate', 0} end
+  local superseded = 0
+  for _, other in ipairs(redis.call('SMEMBERS', p .. ':grp:' .. grp)) do
+    if redis.call('HGET', p .. ':job:' .. other, 'state') == 'queued' then
+      redis.call('DEL', p .. ':job:' .. other)
+      redis.call('ZREM', p .. ':jobs', other)
+      redis.call('SREM', p .. ':grp:' .. grp, other)
+      superseded = superseded + 1
+    end
   end
+  redis.call('HSET', p .. ':job:' .. key, 'payload', payload, 'grp', grp, 'state', 'queued', 'attempts', 0,
+             'not_before', 0, 'lease_until', 0, 'worker', '')
+  redis.call('ZADD', p .. ':jobs', now, key)
+  redis.call('SADD', p .. ':grp:' .. grp, key)
+  return {'queued', superseded}
 end
-redis.call('HSET', p .. ':job:' .. key, 'payload', payload, 'grp', grp, 'state', 'queued', 'attempts', 0,
-           'not_before', 0, 'lease_until', 0, 'worker', '')
-redis.call('ZADD', p .. ':jobs', now, key)
-redis.call('SADD', p .. ':grp:' .. grp, key)
-return {'queued', superseded}
 """
+
+ENQUEUE = (
+    ENQUEUE_FN
+    + """
+return enqueue(ARGV[1], ARGV[2], ARGV[3], ARGV[4], server_now())
+"""
+)
+
+#: A delivery remembered (ARGV[5], TTL ARGV[6] ms) and its job queued, both or neither. A script is not rolled
+#: back when a command in it fails, so the delivery is written last, once the job is in.
+ACCEPT = (
+    ENQUEUE_FN
+    + """
+local delivery = ARGV[1] .. ':delivery:' .. ARGV[5]
+if redis.call('EXISTS', delivery) == 1 then return false end
+local out = enqueue(ARGV[1], ARGV[2], ARGV[3], ARGV[4], server_now())
+redis.call('SET', delivery, '1', 'PX', ARGV[6])
+return out
+"""
+)
 
 CLAIM = """
 local p, worker, now, lease = ARGV[1], ARGV[2], server_now(), tonumber(ARGV[3])
@@ -134,6 +156,7 @@ class RedisStore:
             raise ConfigError("cannot reach the webhook store's Redis (check [webhook] store)") from None
         for name, source in (
             ("enqueue", ENQUEUE),
+            ("accept", ACCEPT),
             ("claim", CLAIM),
             ("renew", RENEW),
             ("retry", RETRY),
@@ -153,6 +176,14 @@ class RedisStore:
     async def remember_delivery(self, delivery: str, ttl_s: float) -> bool:
         ok = await self._r.set(f"{self._p}:delivery:{delivery}", "1", nx=True, px=max(1, int(ttl_s * 1000)))
         return bool(ok)
+
+    async def accept(self, delivery: str, ttl_s: float, job: Job) -> Enqueued | None:
+        """The delivery remembered and its job queued in one script (None: a replay, nothing queued)."""
+        out = await self._run("accept", job.key, job.group, job.dumps(), delivery, max(1, int(ttl_s * 1000)))
+        if not out:
+            return None
+        status, superseded = out
+        return Enqueued(str(status), int(superseded))
 
     async def forget_delivery(self, delivery: str) -> None:
         await self._r.delete(f"{self._p}:delivery:{delivery}")

@@ -77,31 +77,17 @@ class SqliteStore:
         return await anyio.to_thread.run_sync(run)
 
     async def remember_delivery(self, delivery: str, ttl_s: float) -> bool:
-        def run(db: sqlite3.Connection) -> bool:
-            now = time.time()
-            db.execute("DELETE FROM deliveries WHERE expires < ?", (now,))
-            cur = db.execute("INSERT OR IGNORE INTO deliveries (id, expires) VALUES (?, ?)", (delivery, now + ttl_s))
-            return cur.rowcount == 1
+        return await self._tx(lambda db: _remember(db, delivery, ttl_s))
 
-        return await self._tx(run)
+    async def accept(self, delivery: str, ttl_s: float, job: Job) -> Enqueued | None:
+        """The delivery remembered and its job queued in one transaction (None: a replay, nothing queued)."""
+        return await self._tx(lambda db: _enqueue(db, job) if _remember(db, delivery, ttl_s) else None)
 
     async def forget_delivery(self, delivery: str) -> None:
         await self._tx(lambda db: db.execute("DELETE FROM deliveries WHERE id = ?", (delivery,)))
 
     async def enqueue(self, job: Job) -> Enqueued:
-        def run(db: sqlite3.Connection) -> Enqueued:
-            if db.execute("SELECT 1 FROM done WHERE key = ?", (job.key,)).fetchone():
-                return Enqueued("done")
-            if db.execute("SELECT 1 FROM jobs WHERE key = ?", (job.key,)).fetchone():
-                return Enqueued("duplicate")
-            cur = db.execute("DELETE FROM jobs WHERE grp = ? AND state = 'queued'", (job.group,))
-            db.execute(
-                "INSERT INTO jobs (key, grp, payload, state, created) VALUES (?, ?, ?, 'queued', ?)",
-                (job.key, job.group, job.dumps(), time.time()),
-            )
-            return Enqueued("queued", cur.rowcount)
-
-        return await self._tx(run)
+        return await self._tx(lambda db: _enqueue(db, job))
 
     async def claim(self, worker: str, lease_s: float) -> Job | None:
         def run(db: sqlite3.Connection) -> Job | None:
@@ -165,3 +151,23 @@ class SqliteStore:
             return {"queued": int(queued), "running": int(running), "done": int(done)}
 
         return await self._tx(run)
+
+
+def _remember(db: sqlite3.Connection, delivery: str, ttl_s: float) -> bool:
+    now = time.time()
+    db.execute("DELETE FROM deliveries WHERE expires < ?", (now,))
+    cur = db.execute("INSERT OR IGNORE INTO deliveries (id, expires) VALUES (?, ?)", (delivery, now + ttl_s))
+    return cur.rowcount == 1
+
+
+def _enqueue(db: sqlite3.Connection, job: Job) -> Enqueued:
+    if db.execute("SELECT 1 FROM done WHERE key = ?", (job.key,)).fetchone():
+        return Enqueued("done")
+    if db.execute("SELECT 1 FROM jobs WHERE key = ?", (job.key,)).fetchone():
+        return Enqueued("duplicate")
+    cur = db.execute("DELETE FROM jobs WHERE grp = ? AND state = 'queued'", (job.group,))
+    db.execute(
+        "INSERT INTO jobs (key, grp, payload, state, created) VALUES (?, ?, ?, 'queued', ?)",
+        (job.key, job.group, job.dumps(), time.time()),
+    )
+    return Enqueued("queued", cur.rowcount)

@@ -3,6 +3,10 @@ with backoff for passing failures, and no claiming while the model endpoint is u
 
 On shutdown the running jobs are cancelled and handed back to the queue at once (a worker that is killed
 instead leaves its jobs to be taken over when their leases expire).
+
+A store outage is never the job's fault and never ends the worker: a renewal that fails is logged and
+tried again at the next tick, and a finish or retry that fails is tried again with backoff (up to
+STORE_BACKOFF_MAX_S apart) until the store answers or the worker stops (its lease then hands the job on).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from mcp_hub.errors import HubError, RateLimited, UpstreamTimeout
+from mcp_hub.errors import HubError, RateLimited, UpstreamTimeout, UpstreamUnavailable
 from mcp_hub.logs import EventLog
 from model.errors import ModelError
 from model.webhook.backpressure import Backpressure
@@ -23,6 +27,11 @@ from model.webhook.metrics import Metrics
 from model.webhook.store import Store
 
 Runner = Callable[[Job], Awaitable[str]]
+
+#: The longest wait between two tries of a finish or retry the store refused (it backs off from poll_s).
+STORE_BACKOFF_MAX_S = 30.0
+#: How long a stopping worker tries to hand a job back before leaving it to its lease.
+HAND_BACK_S = 5.0
 
 
 class Worker:
@@ -92,14 +101,17 @@ class Worker:
                 finally:
                     tg.cancel_scope.cancel()
         except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                await self.store.retry(job.key, self.id, 0)
-                self.log("job_returned", "warning", key=job.key, reason="worker stopping")
+            with anyio.move_on_after(HAND_BACK_S, shield=True):
+                try:
+                    await self.store.retry(job.key, self.id, 0)
+                    self.log("job_returned", "warning", key=job.key, reason="worker stopping")
+                except Exception as exc:  # the store is down: the lease hands the job on when it expires
+                    self._store_error(exc, key=job.key, operation="retry")
             raise
         except Exception as exc:  # the job failed: retry or record, never crash the worker
             await self._failed(job, _unwrap(exc), time.monotonic() - started)
         else:
-            await self.store.finish(job.key, self.id, outcome)
+            await self._until_stored("finish", job.key, lambda: self.store.finish(job.key, self.id, outcome))
             self._count(job, "done", time.monotonic() - started)
             self.log("job_finished", key=job.key, outcome=outcome, seconds=round(time.monotonic() - started, 3))
         finally:
@@ -108,22 +120,44 @@ class Worker:
 
     async def _failed(self, job: Job, exc: BaseException, took: float) -> None:
         message = exc.message if isinstance(exc, HubError) else type(exc).__name__
-        passing = isinstance(exc, ModelError | RateLimited | UpstreamTimeout) or not isinstance(exc, HubError)
-        if passing and job.attempts + 1 < self.max_attempts:
+        passing = isinstance(exc, ModelError | RateLimited | UpstreamTimeout | UpstreamUnavailable)
+        if (passing or not isinstance(exc, HubError)) and job.attempts + 1 < self.max_attempts:
             delay = min(300.0, 5.0 * 2**job.attempts)
-            await self.store.retry(job.key, self.id, delay)
+            await self._until_stored("retry", job.key, lambda: self.store.retry(job.key, self.id, delay))
             self._count(job, "retried", took)
             self.log("job_retry", "warning", key=job.key, error=message, retry_in_s=delay, attempt=job.attempts + 1)
             return
-        await self.store.finish(job.key, self.id, f"failed: {message}"[:500])
+        failed = f"failed: {message}"[:500]
+        await self._until_stored("finish", job.key, lambda: self.store.finish(job.key, self.id, failed))
         self._count(job, "failed", took)
         self.log("job_failed", "error", key=job.key, error=message, attempts=job.attempts + 1)
 
     async def _renew(self, job: Job) -> None:
         while True:
             await anyio.sleep(max(0.2, self.lease_s / 3))
-            if not await self.store.renew(job.key, self.id, self.lease_s):
+            try:
+                renewed = await self.store.renew(job.key, self.id, self.lease_s)
+            except Exception as exc:  # the store is down: not the job's failure; the next tick tries again
+                self._store_error(exc, key=job.key, operation="renew")
+                continue
+            if not renewed:
                 self.log("lease_lost", "warning", key=job.key, worker=self.id)
+
+    async def _until_stored(self, operation: str, key: str, write: Callable[[], Awaitable[None]]) -> None:
+        """`write` (a finish or retry, both safe to apply twice) until the store takes it; cancelled only when
+        the worker stops."""
+        wait = self.poll_s
+        while True:
+            try:
+                await write()
+                return
+            except Exception as exc:
+                self._store_error(exc, key=key, operation=operation, retry_in_s=round(wait, 3))
+            await anyio.sleep(wait)
+            wait = min(STORE_BACKOFF_MAX_S, wait * 2)
+
+    def _store_error(self, exc: Exception, **fields: object) -> None:
+        self.log("store_error", "error", error=type(exc).__name__, message=str(exc)[:300], **fields)
 
     def _count(self, job: Job, outcome: str, took: float) -> None:
         if self.metrics is not None:

@@ -87,18 +87,29 @@ async def test_an_outage_is_a_503_then_deliveries_are_queued_again_without_a_res
     async with receiver(pg_store, log) as http:
         assert (await http.get("/healthz")).status_code == 200
         pg_own.stop("immediate")
-        try:
-            health = await http.get("/healthz")
-            alive = await http.get("/livez")
-            metrics = await http.get("/metrics")
-            body, headers = github_delivery("pull_request", github_pull_request(7, "e" * 40), SECRET)
-            down = await http.post("/webhooks/github", content=body, headers=headers)
+        body, headers = github_delivery("pull_request", github_pull_request(7, "e" * 40), SECRET)
+        got: dict[str, Any] = {}
+
+        async def ask(name: str, request: Any) -> None:
+            got[name] = await request
+
+        async def claim() -> None:
             started = time.monotonic()
             with pytest.raises(UpstreamUnavailable) as raised:
                 await pg_store.claim("w", 60)
-            elapsed = time.monotonic() - started
+            got["claim"], got["elapsed"] = raised, time.monotonic() - started
+
+        try:
+            async with anyio.create_task_group() as tg:  # at once: each waits out the pool's timeout
+                tg.start_soon(ask, "health", http.get("/healthz"))
+                tg.start_soon(ask, "alive", http.get("/livez"))
+                tg.start_soon(ask, "metrics", http.get("/metrics"))
+                tg.start_soon(ask, "down", http.post("/webhooks/github", content=body, headers=headers))
+                tg.start_soon(claim)
         finally:
             pg_own.start()
+        health, alive, metrics, down = got["health"], got["alive"], got["metrics"], got["down"]
+        raised, elapsed = got["claim"], got["elapsed"]
         assert health.status_code == 503 and health.json()["store"] == "UpstreamUnavailable"
         assert alive.status_code == 200  # liveness does not depend on the database: no restart loop
         assert metrics.status_code == 503  # a scrape says so rather than failing with a 500
@@ -187,3 +198,48 @@ async def test_the_workers_writes_wait_out_an_outage_the_receivers_do_not(
         assert finished == [None] and await pg_store.outcome(job.key) == "reviewed"
     else:
         assert isinstance(finished[0], UpstreamUnavailable)
+
+
+async def test_the_worker_outlives_an_outage_longer_than_its_patience_at_finish(
+    pg_own: Cluster, pg_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server goes away as the job ends and stays away longer than the store waits: the worker keeps
+    running, tries again, and records the job once the server is back (the worker is the real one)."""
+    from model.webhook.worker import Worker
+
+    monkeypatch.setattr(store_postgres, "WORKER_PATIENCE_S", 0.5)
+    job, log, runs = any_job(number=21), Quiet(), []
+    await pg_store.enqueue(job)
+
+    async def runner(job: Any) -> str:
+        runs.append(job.key)
+        await anyio.to_thread.run_sync(pg_own.stop, "immediate")  # posted; then the database goes away
+        return "reviewed"
+
+    worker, stop = Worker(pg_store, runner, concurrency=1, poll_s=0.05, log=EventLog(stream=log)), anyio.Event()
+    started = False
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(worker.run, stop)
+            with anyio.fail_after(30):
+                while '"operation": "finish"' not in getattr(log, "text", ""):  # one finish given up on
+                    await anyio.sleep(0.05)
+            assert job.key in worker.running
+            await anyio.to_thread.run_sync(pg_own.start)
+            started = True
+            with anyio.fail_after(2 * store_postgres.RECONNECT_TIMEOUT_S + 10):
+                while not await _recorded(pg_store, job.key):  # the test's own reads may find it down too
+                    await anyio.sleep(0.1)
+            stop.set()
+    finally:
+        if not started:
+            await anyio.to_thread.run_sync(pg_own.start)
+    assert await pg_store.outcome(job.key) == "reviewed" and runs == [job.key]
+    assert await pg_store.counts() == {"queued": 0, "running": 0, "done": 1}
+
+
+async def _recorded(store: Store, key: str) -> bool:
+    try:
+        return await store.outcome(key) is not None
+    except UpstreamUnavailable:
+        return False
