@@ -52,7 +52,7 @@ async def test_trusted_result_not_delimited(make_hub: Callable[..., HubServer]) 
 
 
 async def test_a_misspelt_argument_is_refused_not_dropped(make_hub: Callable[..., HubServer]) -> None:
-    """Dropped, `style` would fall back to its default and `note` would add an empty note: refused, named, nothing run."""
+    """A renamed or extra argument is refused and named, and nothing runs (dropped, the call would use defaults)."""
     server = make_hub({"MCP_HUB_ALLOW_WRITES": "true"})
     async with Client(server) as client:
         renamed = await client.call_tool("notes_add_note", {"txt": "hello"})
