@@ -110,9 +110,9 @@ def _parser(plugins: Iterable[str] | None = None) -> argparse.ArgumentParser:
     )
     completion.add_argument("shell", choices=SHELLS)  # mcp_hub.completion is imported only to print one
 
-    from mcp_hub.federation import pin_cli
+    from mcp_hub.federation import pin_args  # argparse only: the federation loads for `servers` alone
 
-    pin_cli.add_commands(commands)
+    pin_args.add_commands(commands)
 
     # Every other command (postgres, model, agent, review, …) plugs in through the `mcp_hub.commands`
     # entry-point group; only the ones this run can need are imported (never any for `serve`).

@@ -80,6 +80,9 @@ def test_serve_help_imports_neither_model_nor_connectors() -> None:
     assert "mcp_hub.commands" in modules
     assert not {m for m in modules if m.split(".")[0] in FOREIGN}
     assert "mcp_hub.completion" not in modules  # imported only by `mcp-hub completion`
+    # `servers` is a core command, but only its arguments are built for other commands (no federation)
+    assert "mcp_hub.federation.pin_args" in modules
+    assert not {"mcp_hub.federation.pin_cli", "mcp_hub.federation.pins", "mcp_hub.federation.poison"} & modules
     # ... while the top-level help imports every plug-in, so it can list them
     done, modules = modules_as_run("--help")
     assert done.returncode == 0
