@@ -86,9 +86,9 @@ def test_inspector_script_runs_the_hub(tmp_path: Path) -> None:
 
 def test_readme_commands_exist() -> None:
     readme = (ROOT / "README.md").read_text()
-    test_command = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest -q"
+    test_command = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest -q -n auto"
     assert test_command in readme
-    assert ".venv/bin/pytest -q" in (ROOT / ".ci" / "run").read_text()
+    assert ".venv/bin/pytest -q -n auto" in (ROOT / ".ci" / "run").read_text()
     for link in re.findall(r"\]\((examples/[^)]+)\)", readme):
         assert (ROOT / link).exists(), link
 
