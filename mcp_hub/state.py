@@ -160,6 +160,27 @@ class RedisState:
         self._warned_at = warn_degraded(self._warned_at, safe_url(self.url), exc)
 
 
+def small_pool(url: str, *, timeout_s: float) -> Any:
+    """A pool of at most two autocommit connections, opened on first use, for the hub's own small tables
+    on `hub.state_url` (this shared state, the approvals queue); ConfigError naming the extra without psycopg."""
+    try:
+        from psycopg_pool import AsyncConnectionPool
+    except ImportError:
+        raise ConfigError(
+            "hub.state_url names PostgreSQL but psycopg is not installed: " + install_hint("postgres")
+        ) from None
+    return AsyncConnectionPool(
+        url, min_size=0, max_size=2, timeout=timeout_s, kwargs={"autocommit": True, "connect_timeout": 2}, open=False
+    )
+
+
+async def run_statement(pool: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """One autocommit statement on a `small_pool`: its rows, or none."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(sql, params)
+        return list(await cursor.fetchall()) if cursor.description else []
+
+
 class PostgresState:
     """PostgreSQL (psycopg 3, the `postgres` extra): one small table, rows with an expiry.
 
@@ -171,17 +192,9 @@ class PostgresState:
     TABLE = "mcp_hub_state"
 
     def __init__(self, url: str, prefix: str) -> None:
-        try:
-            from psycopg_pool import AsyncConnectionPool
-        except ImportError:
-            raise ConfigError(
-                "hub.state_url names PostgreSQL but psycopg is not installed: " + install_hint("postgres")
-            ) from None
         self.url = url
         self.prefix = prefix
-        self._pool: Any = AsyncConnectionPool(
-            url, min_size=0, max_size=2, timeout=2.0, kwargs={"autocommit": True, "connect_timeout": 2}, open=False
-        )
+        self._pool: Any = small_pool(url, timeout_s=2.0)
         self._opened = False
         self._down_until = 0.0
         self._sets = 0
@@ -198,9 +211,7 @@ class PostgresState:
             await self._pool.open(wait=False)
             self._opened = True
         try:
-            async with self._pool.connection() as conn:
-                cursor = await conn.execute(sql, params)
-                return list(await cursor.fetchall()) if cursor.description else []
+            return await run_statement(self._pool, sql, params)
         except Exception:
             self._down_until = time.monotonic() + self.RETRY_AFTER_S
             raise

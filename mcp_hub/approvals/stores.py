@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from mcp_hub.approvals.record import Approval, Status
 from mcp_hub.errors import ConfigError
 from mcp_hub.install import install_hint
-from mcp_hub.state import safe_url
+from mcp_hub.state import run_statement, safe_url, small_pool
 
 #: How long a record stays listable after its expiry (a week: the audit log keeps it for ever).
 RETAIN_S = 7 * 24 * 3600.0
@@ -213,17 +213,9 @@ class PostgresApprovals:
     _COLUMNS = "record, status, decided_by, note, decided_at"
 
     def __init__(self, url: str, prefix: str) -> None:
-        try:
-            from psycopg_pool import AsyncConnectionPool
-        except ImportError:
-            raise ConfigError(
-                "hub.state_url names PostgreSQL but psycopg is not installed: " + install_hint("postgres")
-            ) from None
         self.url = url
         self.prefix = prefix
-        self._pool: Any = AsyncConnectionPool(
-            url, min_size=0, max_size=2, timeout=5.0, kwargs={"autocommit": True, "connect_timeout": 2}, open=False
-        )
+        self._pool: Any = small_pool(url, timeout_s=5.0)
         self._opened = False
         self._ready = False
 
@@ -234,9 +226,7 @@ class PostgresApprovals:
             if not self._opened:
                 await self._pool.open(wait=False)
                 self._opened = True
-            async with self._pool.connection() as conn:
-                cursor = await conn.execute(sql, params)
-                return list(await cursor.fetchall()) if cursor.description else []
+            return await run_statement(self._pool, sql, params)
 
     async def put(self, approval: Approval) -> None:
         from psycopg.types.json import Jsonb
