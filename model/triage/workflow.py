@@ -15,7 +15,7 @@ from typing import Any
 
 from model.approvals import AskFn
 from model.client import ModelClient
-from model.gate import Gate, new_gate
+from model.gate import Gate
 from model.hub import HubSession
 from model.profiles import Profile
 from model.review.hubcalls import HubCalls, ReviewError
@@ -117,7 +117,7 @@ async def run_triage(
 
 async def _apply(report: TriageReport, forge: IssueForge, hub: HubCalls, options: TriageOptions) -> None:
     globs = (forge.label_tool, SLACK_TOOL) if options.approve else ()
-    gate = new_gate(globs, options.ask, hub.guard, options.verdict_log)
+    gate = hub.gate(globs, options.ask, options.verdict_log)
     for result in report.issues:
         if result.status != "triaged":
             continue
