@@ -143,7 +143,11 @@ async def _write(gate: Gate, hub: HubCalls, tool: str, arguments: dict[str, Any]
     if decision is None:
         return f"failed: the hub offers no {tool} (configure its connector and allow writes: MCP_HUB_ALLOW_WRITES=1)"
     if not decision.allowed:
-        hint = " (run with --approve, or answer yes at the terminal)" if decision.how == "non-interactive" else ""
+        hint = (
+            " (run with --approve, --wait-for-approval, or answer yes at the terminal)"
+            if decision.how == "non-interactive"
+            else ""
+        )
         return f"not approved ({decision.how}): {'; '.join(decision.reasons)}{hint}"
     try:
         await hub.call(tool, arguments)
