@@ -174,6 +174,7 @@ async def test_a_webhook_triage_jobs_held_labels_are_written_once_when_approved(
     for key, value in shared.env().items():
         monkeypatch.setenv(key, value)
     fake.push(triage_reply())
+    fake.repeat = True  # a second run of the job (a lost lease) would get its answer and hold a second write
     outcome, _ = await run_job_until_decided(shared, base_url, tmp_path, ["approve", "--by", "alice"])
     assert outcome is not None and outcome.startswith("triaged: labels bug, performance (applied)"), outcome
     assert label_posts(github) == 1
