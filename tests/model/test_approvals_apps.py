@@ -19,11 +19,14 @@ from model import cli
 from model.app import AgentApp
 from model.review.hubcalls import HubCalls
 from tests.connectors.github.fake_state import PAT
+from tests.model import test_approvals_e2e as e2e
 from tests.model.conftest import MODEL
 from tests.model.fake_openai import FakeOpenAI, Reply
-from tests.model.test_approvals_e2e import Shared, cli_json, pending_ids, shared  # noqa: F401 (fixture)
+from tests.model.test_approvals_e2e import Shared, cli_json, pending_ids
 
 pytestmark = pytest.mark.anyio
+#: The e2e tests' shared state fixture (Redis and PostgreSQL), as `mcp-hub approvals --config` reads it.
+shared = e2e.shared
 
 ISSUE = "https://github.com/acme/widgets/issues/40"
 LABELS_PATH = "/repos/acme/widgets/issues/40/labels"
@@ -57,7 +60,8 @@ def hub_env(github_served: tuple[Any, str], monkeypatch: pytest.MonkeyPatch, tmp
 
 
 def triage_reply() -> Reply:
-    return Reply(content=json.dumps({"summary": "A crash on start.", "labels": ["bug", "performance"], "duplicates": []}))
+    body = {"summary": "A crash on start.", "labels": ["bug", "performance"], "duplicates": []}
+    return Reply(content=json.dumps(body))
 
 
 def label_posts(github: Any) -> int:
@@ -103,7 +107,7 @@ async def test_wait_for_approval_given_once_reaches_every_gate_of_every_app(
 async def test_waiting_without_shared_state_is_a_clear_error(hub_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MCP_HUB_STATE_URL", raising=False)
     app = AgentApp.from_args(parse("webhook", "--wait-for-approval"), interactive=False)
-    with pytest.raises(ConfigError, match="needs the hub's shared state: set hub.state_url"):
+    with pytest.raises(ConfigError, match=r"needs the hub's shared state: set hub\.state_url"):
         async with app.session():
             pass
 
