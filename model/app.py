@@ -12,6 +12,11 @@ An `AgentApp` holds:
   (`in_running_hub`: no second hub; its requests come from caller `agent`);
 - the **gate** of each run (`gate()`): approvals (globs, a person when one can be asked), a fresh flow guard,
   the verdict log (beside the hub's audit log by default);
+- the **approvals queue** when the app waits for a person (`[model] wait_for_approval`, or `--wait-for-approval`
+  on every command that writes: agent, review, triage, webhook): opened once per app (`approvals()`, entered by
+  each `session()`; closed with the last), on the hub's shared state, with the in-memory hub's redactor so no
+  connector secret reaches it; each session carries it (`HubSession.waiting`), so every gate built over the
+  session (`gate()`, the review/triage/command workflows' `HubCalls.gate`) waits there instead of refusing;
 - **tracing**, switched on when the hub's configuration asks, whichever hub the agent talks to.
 
     app = AgentApp.from_args(args)                       # a command
@@ -28,15 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 from pydantic import ValidationError
 
 from mcp_hub import tracing
+from mcp_hub.approvals import ApprovalQueue
 from mcp_hub.config import HubConfig, describe_validation_error, load_config
 from mcp_hub.errors import ConfigError
 from mcp_hub.policy import Caller, Policy
 from mcp_hub.registry import Registry
 from model.agent import Agent, AgentOptions, EventSink
-from model.approvals import AskFn, terminal_ask
+from model.approvals import AskFn, Waiting, terminal_ask
 from model.client import ClientOptions, ModelClient
 from model.endpoint import Endpoint, resolve_endpoint
 from model.gate import Gate, VerdictLog, new_gate
@@ -55,6 +62,7 @@ FLAGS = {
     "max_tokens": "max_tokens",
     "thinking_budget": "thinking_budget",
     "verdict_log": "verdict_log",
+    "wait_for_approval": "wait_for_approval",
 }
 
 
@@ -69,7 +77,8 @@ def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_app_arguments(parser: argparse.ArgumentParser, *, hub_url: bool = True) -> None:
     """The flags every app reads through `settings_from_args`/`AgentApp.from_args`: the model, its endpoint,
-    its token limits, the hub's configuration and (with `hub_url`) a hub URL instead of the in-process hub."""
+    its token limits, whether writes that need a person wait in the approvals queue, the hub's configuration and
+    (with `hub_url`) a hub URL instead of the in-process hub. Every command that uses them writes."""
     parser.add_argument("--model", dest="profile", help="profile name or Hugging Face id")
     parser.add_argument("--served-name", help="the model name the server expects (default: the profile's id)")
     add_endpoint_arguments(parser)
@@ -78,6 +87,13 @@ def add_app_arguments(parser: argparse.ArgumentParser, *, hub_url: bool = True) 
     )
     parser.add_argument(
         "--thinking-budget", type=int, help="vLLM thinking_token_budget per call (default: [model] thinking_budget)"
+    )
+    parser.add_argument(
+        "--wait-for-approval",
+        action="store_true",
+        default=None,
+        help="a write that needs a person waits in the approvals queue (hub.state_url; `mcp-hub approvals`) "
+        "instead of being refused; default: [model] wait_for_approval",
     )
     if hub_url:
         parser.add_argument("--config", help="the hub's TOML config file")
@@ -133,9 +149,17 @@ class AgentApp:
     #: The hub's configuration, when the app was built from one (its services' sections: `[triage]` …).
     config: HubConfig | None = None
     profile: Profile = field(init=False)
+    _waiting: Waiting | None = field(default=None, init=False, repr=False)
+    _waiting_users: int = field(default=0, init=False, repr=False)
+    _waiting_lock: anyio.Lock | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.profile = get_profile(self.settings.profile)
+
+    @property
+    def waits(self) -> bool:
+        """True when a write that needs a person waits in the approvals queue (else it is refused)."""
+        return self.settings.wait_for_approval
 
     @property
     def hub_config(self) -> HubConfig:
@@ -230,14 +254,68 @@ class AgentApp:
         from model.review.hubcalls import first_hub_error
 
         try:
-            async with open_hub(self.hub, caller=self.caller) as session:
+            async with self.approvals() as waiting, open_hub(self.hub, caller=self.caller) as session:
+                session.waiting = waiting
                 yield session
         except BaseExceptionGroup as group:  # the MCP client's task group wraps what the app raised
             raise first_hub_error(group) or group from None
 
-    def gate(self, globs: Iterable[str] = (), guard: FlowGuard | None = None) -> Gate:
-        """The checks before each write of one run (a fresh flow guard unless the app's own)."""
-        return new_gate(globs, self.ask, guard, self.verdict_log)
+    @asynccontextmanager
+    async def approvals(self) -> AsyncIterator[Waiting | None]:
+        """The app's approvals queue, opened once however many sessions (jobs) use it at a time; closed
+        when the last user leaves. None when the app does not wait. A long-running app (the webhook
+        service) holds it open for its lifetime, which also checks the queue's store at start."""
+        if not self.waits:
+            yield None
+            return
+        if self._waiting_lock is None:
+            self._waiting_lock = anyio.Lock()
+        async with self._waiting_lock:
+            if self._waiting_users == 0:
+                self._waiting = await self._open_waiting()
+            self._waiting_users += 1
+        try:
+            yield self._waiting
+        finally:
+            with anyio.CancelScope(shield=True):
+                async with self._waiting_lock:
+                    self._waiting_users -= 1
+                    if self._waiting_users == 0 and self._waiting is not None:
+                        waiting, self._waiting = self._waiting, None
+                        if self.caller is None:  # the running hub's own queue is the hub's to close
+                            await waiting.queue.aclose()
+
+    async def _open_waiting(self) -> Waiting:
+        from mcp_hub.approvals.stores import InProcessApprovals
+
+        if self.caller is not None:  # the running hub a tool was called in: its own queue (console, CLI)
+            transport = self.caller.transport
+            return Waiting(self.hub.approvals, self.caller.name, transport)
+        in_memory = not isinstance(self.hub, str)
+        # The in-memory hub's redactor knows the connectors' secrets: none of them reaches the queue.
+        queue = ApprovalQueue.from_config(self.hub_config, redactor=getattr(self.hub, "redactor", None))
+        if isinstance(queue.store, InProcessApprovals):
+            raise ConfigError(
+                "waiting for approval (--wait-for-approval, [model] wait_for_approval) needs the hub's shared "
+                "state: set hub.state_url (MCP_HUB_STATE_URL) to redis://… or postgresql://…, so that "
+                "`mcp-hub approvals` and the console can decide"
+            )
+        try:
+            await queue.store.check()
+        except BaseException:
+            await queue.aclose()
+            raise
+        return Waiting(queue, AGENT_CALLER, "memory" if in_memory else "http")
+
+    def gate(
+        self, globs: Iterable[str] = (), guard: FlowGuard | None = None, session: HubSession | None = None
+    ) -> Gate:
+        """The checks before each write of one run (a fresh flow guard unless the app's own); over
+        `session`, its approvals queue (the app's, when it waits)."""
+        waiting = session.waiting if session is not None else self._waiting
+        if self.waits and waiting is None:
+            raise RuntimeError("the app waits for approvals: build its gates inside app.session() or app.approvals()")
+        return new_gate(globs, self.ask, guard, self.verdict_log, waiting)
 
     def agent(
         self,
@@ -259,7 +337,7 @@ class AgentApp:
             thinking_budget=self.settings.thinking_budget,
             model=self.served_name if model is None else model,
         )
-        gate = self.gate(self.settings.approve if approve is None else approve)
+        gate = self.gate(self.settings.approve if approve is None else approve, session=session)
         return Agent(client, session, profile or self.profile, gate, options, on_event=on_event)
 
     def limits(self) -> dict[str, Any]:

@@ -1,13 +1,13 @@
-"""Who approves a write: `--approve` globs (or config), a person through the approvals queue or at a
-terminal, or nobody.
+"""Who approves a write: `--approve` globs (or config), a person through the approvals queue or at a terminal, or
+nobody.
 
-A glob approves routine writes only. A write the flow guard or the scanner flags needs a person.
-With a queue (`mcp-hub agent --wait-for-approval`, or `[model] wait_for_approval = true`: an agent
-running unattended) the write becomes a pending approval in the hub's shared state
-(`mcp_hub.approvals`) and the agent waits until a person decides (`mcp-hub approvals approve|deny`,
-the web console) or it expires; approved, the write happens once; otherwise it does not and the model
-is told the decision and its note. Without a queue: in a terminal the agent asks; non-interactive,
-it is denied.
+A glob approves routine writes only. A write the flow guard or the scanner flags needs a person. With a queue
+(`--wait-for-approval` on `mcp-hub agent`, `review`, `triage` or `webhook`, or `[model] wait_for_approval =
+true`: an app running unattended; wired by `model.app.AgentApp`) the write becomes a pending approval in the
+hub's shared state (`mcp_hub.approvals`) and the agent waits until a person decides (`mcp-hub approvals
+approve|deny`, the web console) or it expires; approved, the write happens once; otherwise it does not and the
+model is told the decision and its note. Without a queue: in a terminal the agent asks; non-interactive, it is
+denied.
 """
 
 from __future__ import annotations
@@ -42,6 +42,18 @@ class ApprovalRequest:
     flow_reason: str | None = None
     sources: tuple[str, ...] = ()
     findings: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Where an app's writes that need a person wait: its queue, and who asks as the queue shows it.
+
+    Built by the app factory (`model.app.AgentApp`) once per app and carried by each of its hub sessions
+    (`HubSession.waiting`), so every gate built over such a session waits in it (`new_gate(waiting=)`)."""
+
+    queue: ApprovalQueue
+    caller: str
+    transport: str
 
 
 @dataclass

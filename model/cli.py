@@ -56,13 +56,6 @@ def register_agent(subparsers: Subparsers) -> None:
     add_app_arguments(agent)
     agent.add_argument("--max-steps", type=int)
     agent.add_argument("--approve", action="append", default=[], metavar="TOOL_GLOB")
-    agent.add_argument(
-        "--wait-for-approval",
-        action="store_true",
-        default=None,
-        help="a write that needs a person waits in the approvals queue (hub.state_url; `mcp-hub approvals`) "
-        "instead of being refused; default: [model] wait_for_approval",
-    )
     agent.add_argument("--show-reasoning", action="store_true")
     agent.add_argument("--verdict-log", type=Path)
     agent.add_argument("--json", action="store_true", help="print a machine-readable transcript")

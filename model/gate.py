@@ -21,7 +21,7 @@ from typing import Any, Literal
 import anyio
 
 from mcp_hub.redaction import Redactor
-from model.approvals import ApprovalRequest, Approver, AskFn
+from model.approvals import ApprovalRequest, Approver, AskFn, Waiting
 from model.guard import FlowGuard, Probe
 from model.scanner import Verdict, scan_write
 from model.toolcalls import ToolInfo
@@ -169,10 +169,15 @@ def new_gate(
     ask: AskFn | None = None,
     guard: FlowGuard | None = None,
     verdict_log: Path | None = None,
+    waiting: Waiting | None = None,
 ) -> Gate:
     """The gate of one run: `globs` approve routine writes, `ask` reaches a person (None: denied), a fresh
-    flow guard unless the run's own (one that already watched its reads), decisions to `verdict_log`."""
-    return Gate(Approver(globs=tuple(globs), ask=ask), guard or FlowGuard(), VerdictLog(verdict_log), run=new_run_id())
+    flow guard unless the run's own (one that already watched its reads), decisions to `verdict_log`.
+    With `waiting` (the app's queue), a write that needs a person waits in the approvals queue instead."""
+    approver = Approver(globs=tuple(globs), ask=ask)
+    if waiting is not None:
+        approver.queue, approver.caller, approver.transport = waiting.queue, waiting.caller, waiting.transport
+    return Gate(approver, guard or FlowGuard(), VerdictLog(verdict_log), run=new_run_id())
 
 
 def new_run_id() -> str:

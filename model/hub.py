@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -19,6 +19,9 @@ from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
 from mcp_hub.policy import Caller
 from mcp_hub.provenance import META_KEY, delimit_outsider_text, new_boundary
 from model.toolcalls import ToolInfo
+
+if TYPE_CHECKING:
+    from model.approvals import Waiting
 
 AGENT_CALLER = "agent"
 MAX_RESULT_CHARS = 20_000
@@ -34,9 +37,12 @@ class ToolOutcome:
 class HubSession:
     """List and call the hub's tools; results as text for the model, with their provenance."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, waiting: Waiting | None = None) -> None:
         self.client = client
         self.tools: dict[str, ToolInfo] = {}
+        #: Where the writes of runs over this session wait for a person (set by `model.app.AgentApp.session`):
+        #: every gate built over the session takes it (`HubCalls.gate`, `AgentApp.gate`).
+        self.waiting = waiting
 
     async def refresh_tools(self) -> list[ToolInfo]:
         listed = await self.client.list_tools()

@@ -6,34 +6,18 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from contextlib import AsyncExitStack
 from typing import Any
 
-from mcp_hub.approvals import ApprovalQueue
 from mcp_hub.logs import current_format, progress
 from model.app import AgentApp
-from model.hub import AGENT_CALLER
 
 
 async def run_agent_command(args: argparse.Namespace) -> int:
     app = AgentApp.from_args(args)
     show = _printer(args)
-    wait = getattr(args, "wait_for_approval", None)
-    if wait is None:
-        wait = app.settings.wait_for_approval
-    async with AsyncExitStack() as stack:
-        client = await stack.enter_async_context(app.client())
-        session = await stack.enter_async_context(app.session())
+    # With --wait-for-approval / [model] wait_for_approval, the app's session carries its approvals queue.
+    async with app.client() as client, app.session() as session:
         agent = app.agent(client, session, stream=not args.json, on_event=show)
-        if wait:  # writes that need a person wait in the approvals queue (hub.state_url)
-            in_memory = not isinstance(app.hub, str)
-            # The in-memory hub's redactor knows the connectors' secrets: none of them reaches the queue.
-            redactor = app.hub.redactor if in_memory else None
-            approver = agent.gate.approver
-            approver.queue = ApprovalQueue.from_config(app.hub_config, redactor=redactor)
-            approver.caller, approver.transport = AGENT_CALLER, "memory" if in_memory else "http"
-            await approver.queue.store.check()
-            stack.push_async_callback(approver.queue.aclose)
         result = await agent.run(args.task)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2, default=str))

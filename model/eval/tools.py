@@ -85,7 +85,9 @@ def plan(
     data: ToolsData, target: Target, world: ToolWorld, max_steps: int = 6, settings: ModelSettings | None = None
 ) -> Plan:
     """The tasks' cases; `settings` (`[model]`: token limits) apply to every agent run."""
-    app = AgentApp(settings or ModelSettings(), world.hub)
+    # An eval never waits for a person (`[model] wait_for_approval` is for the apps that write): its writes
+    # are refused, as the tasks expect.
+    app = AgentApp((settings or ModelSettings()).model_copy(update={"wait_for_approval": False}), world.hub)
     out = Plan()
     for task in data.tasks:
         if task.needs not in world.backends:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from model.client import ModelClient
-from model.gate import new_gate
 from model.hub import HubSession
 from model.profiles import Profile
 from model.review.describe import Description, describe_change
@@ -88,7 +87,7 @@ async def _post(d: Description, forge: Forge, posting: PostOptions) -> str:
     body = description_body(d)
     if earlier.describe_note is not None and normal_body(earlier.describe_body) == normal_body(body):
         return "unchanged since the last run: nothing posted"
-    gate = new_gate(forge.note_tools, posting.ask, forge.hub.guard, posting.verdict_log)
+    gate = forge.hub.gate(forge.note_tools, posting.ask, posting.verdict_log)
     for tool, arguments in forge.note_calls(body, earlier.describe_note):
         await gated(gate, forge.hub, forge.hub.call, tool, arguments)
     return "edited the earlier description" if earlier.describe_note else "posted"

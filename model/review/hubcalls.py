@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mcp.shared.exceptions import MCPError
@@ -11,7 +12,8 @@ from mcp_types import CallToolResult, TextContent
 
 from mcp_hub.errors import HubError
 from mcp_hub.provenance import META_KEY
-from model.gate import Gate, GateDecision
+from model.approvals import AskFn
+from model.gate import Gate, GateDecision, new_gate
 from model.guard import FlowGuard
 from model.hub import HubSession
 
@@ -33,6 +35,11 @@ class HubCalls:
         self.session = session
         self.guard = guard or FlowGuard()
         self.calls: list[str] = []
+
+    def gate(self, globs: Iterable[str] = (), ask: AskFn | None = None, verdict_log: Path | None = None) -> Gate:
+        """The gate of a write run over this session: the reads' flow guard, and the session's approvals
+        queue when its app waits for a person (`HubSession.waiting`, set by `model.app.AgentApp`)."""
+        return new_gate(globs, ask, self.guard, verdict_log, self.session.waiting)
 
     def has(self, tool: str) -> bool:
         return tool in self.session.tools

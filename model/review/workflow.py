@@ -15,7 +15,6 @@ from typing import Literal
 
 from model.approvals import AskFn
 from model.client import ModelClient
-from model.gate import new_gate
 from model.hub import HubSession
 from model.profiles import Profile
 from model.review import checkrun
@@ -186,7 +185,7 @@ async def post_approved(session: HubSession, report: ReviewReport, posting: Post
 async def _post(report: ReviewReport, forge: Forge, posting: PostOptions, earlier: Earlier | None = None) -> None:
     check_run = posting.as_ == "check-run"
     tools = (checkrun.TOOL,) if check_run else posting_tools(forge)
-    gate = new_gate(tools, posting.ask, forge.hub.guard, posting.verdict_log)
+    gate = forge.hub.gate(tools, posting.ask, posting.verdict_log)
     if check_run:
         report.posted = await checkrun.publish_check_run(report, forge, gate, posting.fail_on)
     else:

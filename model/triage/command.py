@@ -22,7 +22,12 @@ def add_triage_command(subparsers: argparse._SubParsersAction) -> None:  # type:
     p.add_argument("--forge", choices=["github", "gitlab"], help="when the URL's host does not say")
     p.add_argument("--issue", type=int, action="append", metavar="N", help="triage this issue (repeatable)")
     p.add_argument("--max-issues", type=int, help="unlabelled issues per run (default: [triage] max_issues, 10)")
-    p.add_argument("--apply", action="store_true", help="add the labels and post the digest, once approved")
+    p.add_argument(
+        "--apply",
+        action="store_true",
+        help="add the labels and post the digest, once approved (--approve, a person at the terminal, "
+        "or in the approvals queue with --wait-for-approval)",
+    )
     p.add_argument("--approve", action="store_true", help="approve those writes without asking (implies --apply)")
     p.add_argument("--slack-channel", help="the digest's channel (must be in [triage] slack_channels)")
     p.add_argument("--lang", choices=["en", "ja"])

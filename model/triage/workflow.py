@@ -15,7 +15,7 @@ from typing import Any
 
 from model.approvals import AskFn
 from model.client import ModelClient
-from model.gate import Gate, new_gate
+from model.gate import Gate
 from model.hub import HubSession
 from model.profiles import Profile
 from model.review.hubcalls import HubCalls, ReviewError
@@ -117,7 +117,7 @@ async def run_triage(
 
 async def _apply(report: TriageReport, forge: IssueForge, hub: HubCalls, options: TriageOptions) -> None:
     globs = (forge.label_tool, SLACK_TOOL) if options.approve else ()
-    gate = new_gate(globs, options.ask, hub.guard, options.verdict_log)
+    gate = hub.gate(globs, options.ask, options.verdict_log)
     for result in report.issues:
         if result.status != "triaged":
             continue
@@ -143,7 +143,11 @@ async def _write(gate: Gate, hub: HubCalls, tool: str, arguments: dict[str, Any]
     if decision is None:
         return f"failed: the hub offers no {tool} (configure its connector and allow writes: MCP_HUB_ALLOW_WRITES=1)"
     if not decision.allowed:
-        hint = " (run with --approve, or answer yes at the terminal)" if decision.how == "non-interactive" else ""
+        hint = (
+            " (run with --approve, --wait-for-approval, or answer yes at the terminal)"
+            if decision.how == "non-interactive"
+            else ""
+        )
         return f"not approved ({decision.how}): {'; '.join(decision.reasons)}{hint}"
     try:
         await hub.call(tool, arguments)

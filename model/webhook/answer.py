@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from model.client import ModelClient
-from model.gate import new_gate
 from model.hub import HubSession
 from model.profiles import Profile
 from model.review.engine import ReviewOptions
@@ -182,7 +181,7 @@ async def _reply(hub: HubCalls, target: Target, command: Command, body: str, ver
     else:
         tool = "gitlab_reply_to_merge_request_discussion"
         args = {"project": target.repo, "iid": target.number, "discussion_id": command.thread, "body": body}
-    gate = new_gate((tool,), guard=hub.guard, verdict_log=verdict_log)
+    gate = hub.gate((tool,), verdict_log=verdict_log)
     decision = await hub.gate_check(gate, tool, args)
     if decision is None:
         raise ReviewError(f"the hub offers no tool {tool}: allow writes (MCP_HUB_ALLOW_WRITES=1) to answer commands")

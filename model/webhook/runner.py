@@ -3,7 +3,20 @@
 The service's `AgentApp` (`model.app`) built the hub once from its configuration; each job opens its own
 session on it (a fresh flow guard; policy, provenance and audit apply as for any agent run) and shares the
 service's model client (whose calls feed the backpressure).
-Reviews are posted (the hub must allow writes); triage labels and posts only with `[triage] approve = true`.
+Reviews are posted (the hub must allow writes); triage labels and posts only with `[triage] approve = true`,
+or when the service waits for approvals (then each label and digest waits for a person, unless approved).
+
+**Held writes** (`mcp-hub webhook --wait-for-approval`, `[model] wait_for_approval = true`): a write that
+needs a person (the flow guard, the scanner, no approve glob) waits in the hub's approvals queue, inside the
+job. The worker keeps renewing the job's lease while it waits (`Worker._renew`, every `lease_s / 3`), so no
+other worker takes it over; the job holds one of the worker's `concurrency` slots until decided, and the
+approval's expiry (`hub.approval_timeout_s`) bounds the wait. Approved, the waiting job makes the write, once;
+denied or expired, the write is not made and the job finishes with an outcome that says so (the triage's
+`not approved (queue-denied): … denied in the approvals queue by …`; a review's skipped post; a command's
+`failed: answering … was not allowed`). A worker stopping cancels the wait (the approval is recorded
+`cancelled`, the job handed back and later re-run with a new approval); a killed worker's approval stays
+pending until it expires (its waiter is gone: approving it writes nothing) and the job is re-run when its
+lease expires, with a new approval. A job never posts twice: only the waiter that was approved writes.
 Comment commands (`model.webhook.answer`) also need the forge's answer on write access: the service's hub
 has the opt-in toolsets `collaborators` (GitHub) and `members` (GitLab) on, beside the configured ones
 (`ACCESS_TOOLSETS`, given to the factory).
@@ -52,7 +65,7 @@ class JobRunner:
             t = self.triage
             options_t = TriageOptions(
                 numbers=[job.number],
-                apply=t.approve,
+                apply=t.approve or app.waits,  # waiting: unapproved writes wait for a person
                 approve=t.approve,
                 digest_channel=t.channel(None),
                 lang=t.lang,

@@ -48,7 +48,11 @@ async def serve(args: argparse.Namespace) -> int:
     stop = anyio.Event()
     await store.open()
     try:
-        async with MeteredClient(app.endpoint(), backpressure=pressure, histogram=metrics.model_calls) as client:
+        # The approvals queue (when the service waits for a person) is opened once, and checked, at start.
+        async with (
+            app.approvals(),
+            MeteredClient(app.endpoint(), backpressure=pressure, histogram=metrics.model_calls) as client,
+        ):
             runner = JobRunner(app, client, triage)
             worker = Worker(
                 store,
