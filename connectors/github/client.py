@@ -36,7 +36,7 @@ from connectors.github.scope import DEFAULT_API_URL, github_scope
 from connectors.github.settings import GithubSettings
 from connectors.github.transport import guard as guard_requester
 from mcp_hub import metrics
-from mcp_hub.errors import AuthError
+from mcp_hub.errors import AuthError, ConfigError
 from mcp_hub.state import RateBudget
 from mcp_hub.upstream import RequestGuard, Target, Upstream, journal
 
@@ -175,6 +175,10 @@ class GithubClient:
             lazy=True,
         )
         guard_requester(github.requester, self.guard, settings.proxies())
+        if settings.token is None:
+            # The installation token is fetched by PyGithub's own GithubIntegration, on a requester of
+            # its own: it crosses the same guard (its route is this installation's exchange only).
+            guard_requester(_token_requester(auth), self.guard, settings.proxies())
         return github
 
     async def account(self) -> dict[str, Any]:
@@ -235,6 +239,7 @@ class GithubClient:
             seconds_between_requests=None,
             seconds_between_writes=None,
         )
+        guard_requester(integration.requester, self.guard, settings.proxies())
         try:  # signed with the App's JWT: a fixed route, not the installation's requester
             return str(integration.get_app().slug)
         finally:
@@ -361,6 +366,19 @@ class GithubClient:
             return (-1, -1)
         remaining, limit = self._gh.requester.rate_limiting
         return remaining, limit
+
+
+def _token_requester(auth: Any) -> Any:
+    """The requester PyGithub's App installation auth exchanges its JWT on (a private attribute: if an
+    upgrade renames it, the connector refuses to run rather than leave that request unguarded)."""
+    integration = getattr(auth, "_AppInstallationAuth__integration", None)
+    requester = getattr(integration, "requester", None)
+    if requester is None:
+        raise ConfigError(
+            "this PyGithub version keeps the App installation's token exchange where the request guard "
+            "cannot reach it, so the GitHub connector refuses to run; use the PyGithub version pinned by mcp-hub"
+        )
+    return requester
 
 
 def _decode(output: Any, headers: Mapping[str, str]) -> Any:

@@ -55,6 +55,21 @@ def search_query_check(settings: GithubSettings) -> QueryCheck:
     return check
 
 
+def app_routes(settings: GithubSettings) -> tuple[Route, ...]:
+    """A GitHub App's own two requests, for its configured installation only: the App (`GET /app`, its
+    slug) and the exchange of its JWT for that installation's token. None for a token."""
+    if settings.app_id is None or settings.installation_id is None:
+        return ()
+    return (
+        Route("app", r"/app"),
+        Route(
+            "installation token",
+            rf"/app/installations/{int(settings.installation_id)}/access_tokens",
+            methods=frozenset({"POST"}),
+        ),
+    )
+
+
 def github_scope(settings: GithubSettings, threads: LearnedThreads | None = None) -> Scope:
     """The scope; with `threads`, also GraphQL's endpoint for the review-thread documents (`graphql.py`)."""
     check = search_query_check(settings)
@@ -72,6 +87,7 @@ def github_scope(settings: GithubSettings, threads: LearnedThreads | None = None
                 methods=frozenset({"GET", "POST", "PATCH", "PUT"}),
                 resource=lambda match: match.group(0).removeprefix("/repos/"),
             ),
+            *app_routes(settings),
         ),
         allows=settings.allows,
         redirect_hosts=STORAGE_HOSTS,

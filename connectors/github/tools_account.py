@@ -20,8 +20,11 @@ class AccountTools(GithubBase):
     @tool(toolset="context", description="The account these credentials act as (for an App: its bot).")
     async def get_authenticated_user(self) -> ToolOutput[Account]:
         account = Account.model_validate(await self.client.account())
-        # A login is shown on everything the account writes: public, so reading it taints no flow.
-        return ToolOutput(account, self.provenance("user", "public"))
+        # A login is shown on everything the account writes: public, so reading it taints no flow. An App's
+        # bot is read from `GET /app` (a token's user from `/user`): the label names where it came from.
+        settings = self.client.settings
+        source = "app" if settings.token is None and not settings.bot_login else "user"
+        return ToolOutput(account, self.provenance(source, "public"))
 
     @tool(
         toolset="collaborators",

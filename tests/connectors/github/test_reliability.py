@@ -173,6 +173,24 @@ async def test_github_app_installation_tokens_are_refreshed_before_expiry(
     assert fake.state.count(status=401) == 0
 
 
+async def test_an_apps_token_exchange_crosses_the_request_guard(
+    make_hub: Callable[..., HubServer], fake: FakeGithub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyGithub fetches the installation token on a requester of its own: the guard checks it like every
+    request, so a scope without this installation's exchange refuses it (fails closed, nothing sent)."""
+    from connectors.github import scope
+
+    env = app_env(fake)
+    allowed = await call(make_hub(env), "list_issues", repo=W)
+    assert not allowed.is_error, allowed.content
+    assert fake.state.token_exchanges == 1
+    real = scope.app_routes
+    monkeypatch.setattr(scope, "app_routes", lambda settings: real(settings)[:1])  # GET /app, no exchange
+    refused = await call(make_hub(env), "list_issues", repo=W)
+    assert refused.is_error and "access_tokens" in refused.content[0].text
+    assert fake.state.token_exchanges == 1  # the refused exchange never reached GitHub
+
+
 async def test_missing_credentials_disable_the_connector(make_hub: Callable[..., HubServer]) -> None:
     hub = make_hub({"GITHUB_TOKEN": ""})
     assert next(s.reason or "" for s in hub.statuses if s.connector == "github").startswith("no token")
