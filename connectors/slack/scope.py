@@ -10,9 +10,11 @@ the check has two halves:
 - the parameters (query and body, read once by `transport_aiohttp`): only the
   names the tools send for that method; `channel` a plain id (`C…`, `G…`, `D…`);
   for reading a channel's messages a channel the directory knows (its
-  visibility came from Slack, never from the caller); for posting and reacting
-  a known channel that `post_channels` names, by id or by the name Slack gave
-  it; `user` a plain user id; `team_id` only this instance's.
+  visibility came from Slack, never from the caller) that `read_channels` names,
+  when it names any; for posting and reacting a known channel that
+  `post_channels` names, by id or by the name Slack gave it; `user` a plain user
+  id; `team_id` only this instance's. With `read_channels` set, message search
+  (which reads every channel the token sees) is refused.
 
 The `Target` names what the request addresses: `T…/channel/C…`,
 `T…/user/U…`, `T…/conversations`, `T…/users`, `T…/search`; results are
@@ -100,7 +102,12 @@ class SlackGuard:
         self.channel_name: Callable[[str], str | None] = lambda channel_id: None
         routes = tuple(Route(name, re.escape("/" + name), methods=frozenset({"GET", "POST"})) for name in METHODS)
         self.urls = RequestGuard(
-            Scope("slack", api_base(settings), routes, allow_list_name="this workspace's post_channels and API methods")
+            Scope(
+                "slack",
+                api_base(settings),
+                routes,
+                allow_list_name="this workspace's read_channels, post_channels and API methods",
+            )
         )
 
     @property
@@ -131,6 +138,8 @@ class SlackGuard:
                     return "its team_id is not this instance's workspace"
             elif key not in method.params:
                 return f"{name} is not sent with the parameter {key[:40]!r} by this connector"
+        if name == "search.messages" and self.settings.read_channels:
+            return "message search reads every channel the token sees: it is off while read_channels limits reads"
         if name == "users.info" and not USER_ID.match(params.get("user", "")):
             return "its user is not a plain user id"
         if method.channel is None:
@@ -145,9 +154,20 @@ class SlackGuard:
             return f"channel {channel} has not been looked up (its visibility is unknown)"
         if method.channel == "post" and not self.may_post(channel, known):
             return f"channel {channel} is not in post_channels"
+        if method.channel == "known" and not self.may_read(channel, known):
+            return f"channel {channel} is not in read_channels"
         return None
 
     def may_post(self, channel_id: str, name: str) -> bool:
         """Whether `post_channels` names the channel, by id or by the name Slack gave it."""
-        allow = {c.strip().lstrip("#").casefold() for c in self.settings.post_channels}
-        return channel_id.casefold() in allow or (bool(name) and name.casefold() in allow)
+        return _names(self.settings.post_channels, channel_id, name)
+
+    def may_read(self, channel_id: str, name: str) -> bool:
+        """Whether the channel's messages may be read: `read_channels` names it, or names nothing."""
+        return not self.settings.read_channels or _names(self.settings.read_channels, channel_id, name)
+
+
+def _names(allowed: list[str], channel_id: str, name: str) -> bool:
+    """Whether `allowed` names the channel, by id or by the name Slack gave it (`#` and case aside)."""
+    allow = {c.strip().lstrip("#").casefold() for c in allowed}
+    return channel_id.casefold() in allow or (bool(name) and name.casefold() in allow)

@@ -28,6 +28,10 @@ class SlackSettings(ConnectorSettings, UpstreamSettings):
     #: Label of public channels; private channels, group DMs and DMs are always "private".
     visibility: Visibility = "internal"
     post_channels: list[str] = Field(default_factory=list, description="Channels (names or ids) writes may go to")
+    read_channels: list[str] = Field(
+        default_factory=list,
+        description="Channels (names or ids) whose messages may be read (empty: every channel the bot is in)",
+    )
     post_link_hosts: list[str] = Field(
         default_factory=list, description="Hosts posted messages may link to (the workspace's slack.com is implied)"
     )
@@ -37,7 +41,7 @@ class SlackSettings(ConnectorSettings, UpstreamSettings):
     )
     max_text_chars: int = Field(default=4000, ge=100, le=40_000, description="Longer message texts are cut")
 
-    _lists = field_validator("post_channels", "post_link_hosts", mode="before")(_split)
+    _lists = field_validator("post_channels", "read_channels", "post_link_hosts", mode="before")(_split)
 
     def missing(self) -> str | None:
         if self.bot_token is None:

@@ -177,3 +177,34 @@ def test_post_channels_match_ids_and_slack_names_only() -> None:
     guard = SlackGuard(SlackSettings(post_channels=["#General", "G0SECRET03"]), lambda: ws.TEAM)
     assert guard.may_post(ws.GENERAL, "general") and guard.may_post(ws.SECRET, "")
     assert not guard.may_post(ws.PARTNERS, "partners") and not guard.may_post(ws.DM, "")
+
+
+def test_read_channels_match_ids_and_slack_names_and_empty_reads_all() -> None:
+    everything = SlackGuard(SlackSettings(), lambda: ws.TEAM)
+    assert everything.may_read(ws.PARTNERS, "partners") and everything.may_read(ws.DM, "")
+    guard = SlackGuard(SlackSettings(read_channels="#General, G0SECRET03"), lambda: ws.TEAM)  # type: ignore[arg-type]
+    assert guard.may_read(ws.GENERAL, "general") and guard.may_read(ws.SECRET, "")
+    assert not guard.may_read(ws.PARTNERS, "partners") and not guard.may_read(ws.DM, "")
+    assert not guard.may_read(ws.GENERAL, "")  # a name Slack did not give it is not the channel's
+
+
+async def test_read_channels_limit_what_is_read_at_the_transport(
+    make_hub: Callable[..., HubServer], fake: FakeSlack
+) -> None:
+    """Reading is refused for a channel read_channels does not name, and search (every channel) is off."""
+    async with Client(make_hub({"MCP_HUB_SLACK__READ_CHANNELS": "general"})) as client:
+        allowed = await client.call_tool("slack_get_history", {"channel": "#general"})
+        refused = await client.call_tool("slack_get_history", {"channel": "#secret"})
+        thread = await client.call_tool("slack_get_thread", {"channel": "#secret", "ts": "1700000000.000100"})
+        search = await client.call_tool("slack_search_messages", {"query": "deploy"})
+    assert not allowed.is_error, allowed.content
+    for result in (refused, thread):
+        assert result.is_error and result.meta["mcp_hub/error"] == "denied", result.content
+        assert f"channel {ws.SECRET} is not in read_channels" in result.content[0].text
+    assert search.is_error and "read_channels" in search.content[0].text
+    reads = ("conversations.history", "conversations.replies")
+    assert not [p for m, p in fake.requests if m in reads and p.get("channel") == ws.SECRET]  # never sent
+    assert not any(method == "search.messages" for method, _ in fake.requests)
+    # without read_channels, the same reads go through (what the setting takes away, it alone takes)
+    async with Client(make_hub()) as client:
+        assert not (await client.call_tool("slack_get_history", {"channel": "#secret"})).is_error
