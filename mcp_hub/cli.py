@@ -86,7 +86,7 @@ def _parser(plugins: Iterable[str] | None = None) -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port for sse/http (default: http.port, 8000)")
     add_log_arguments(serve, level="hub.log_level")
     serve.add_argument(
-        "--console", action="store_true", help="serve the web console at /console (http transport; hub.console)"
+        "--console", action="store_true", help="serve the web console at /console (http or sse transport; hub.console)"
     )
 
     config = commands.add_parser("config", help="inspect the configuration")
@@ -239,7 +239,8 @@ STDIO_CONSOLE = (
 def _serve(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.port is not None and not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: a port is a number from 0 to 65535")
-    if getattr(args, "console", False) and args.transport != "http":
+    if getattr(args, "console", False) and args.transport == "stdio":
+        # HTTP (or the legacy SSE transport, the same app), as `hub.console` in the config.
         raise ConfigError("--console needs --transport http (the console is served beside /mcp)")
     config, server, installed = _build(args, args.transport, use_catalog_cache=True)
     configure(args, level=config.hub.log_level, fmt=config.hub.log_format, redactor=server.redactor)
