@@ -174,6 +174,17 @@ def small_pool(url: str, *, timeout_s: float) -> Any:
     )
 
 
+def postgres_where(url: str) -> str:
+    """Host and database of a PostgreSQL URL or key=value DSN, for messages; never the password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(url)
+    except Exception:
+        return "PostgreSQL"
+    return f"PostgreSQL {parts.get('host') or 'localhost'}/{parts.get('dbname') or ''}"
+
+
 async def run_statement(pool: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """One autocommit statement on a `small_pool`: its rows, or none."""
     async with pool.connection() as conn:
@@ -283,14 +294,7 @@ class PostgresState:
             await self._pool.close()
 
     def _where(self) -> str:
-        """Host and database for messages; never the password (a URL or a key=value DSN)."""
-        from psycopg.conninfo import conninfo_to_dict
-
-        try:
-            parts = conninfo_to_dict(self.url)
-        except Exception:
-            return "PostgreSQL"
-        return f"PostgreSQL {parts.get('host') or 'localhost'}/{parts.get('dbname') or ''}"
+        return postgres_where(self.url)
 
     def _warn(self, exc: Exception) -> None:
         self._warned_at = warn_degraded(self._warned_at, self._where(), exc)

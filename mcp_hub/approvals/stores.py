@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from mcp_hub.approvals.record import Approval, Status
 from mcp_hub.errors import ConfigError
 from mcp_hub.install import install_hint
-from mcp_hub.state import run_statement, safe_url, small_pool
+from mcp_hub.state import postgres_where, run_statement, safe_url, small_pool
 
 #: How long a record stays listable after its expiry (a week: the audit log keeps it for ever).
 RETAIN_S = 7 * 24 * 3600.0
@@ -311,13 +311,7 @@ class PostgresApprovals:
             await self._pool.close()
 
     def _where(self) -> str:
-        from psycopg.conninfo import conninfo_to_dict
-
-        try:
-            parts = conninfo_to_dict(self.url)
-        except Exception:
-            return "PostgreSQL"
-        return f"PostgreSQL {parts.get('host') or 'localhost'}/{parts.get('dbname') or ''}"
+        return postgres_where(self.url)
 
 
 def _from_row(row: tuple[Any, ...]) -> Approval:
