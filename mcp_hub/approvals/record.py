@@ -24,8 +24,11 @@ MAX_EVIDENCE_CHARS = 200_000
 
 
 def new_id() -> str:
-    """An unguessable id (128 random bits, URL-safe): knowing one id tells nothing about another."""
-    return secrets.token_urlsafe(16)
+    """An unguessable id (128 random bits, hex): knowing one id tells nothing about another.
+
+    Hex, not base64url: one id in 64 of those would start with "-", which the CLI
+    (`mcp-hub approvals show <id>`) reads as an option."""
+    return secrets.token_hex(16)
 
 
 @dataclass(slots=True)

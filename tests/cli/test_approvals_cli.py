@@ -83,3 +83,13 @@ def test_errors_are_one_clear_line(
     assert cli.main(["approvals", "list", "--config", str(down)]) == 2
     err = capsys.readouterr().err
     assert "approvals store" in err and "hunter2" not in err and "Traceback" not in err
+
+
+def test_ids_never_read_as_an_option() -> None:
+    """An id is typed after `approvals show|approve|deny`: one starting with "-" would be read as an option
+    (it happened: base64url ids start so once in 64)."""
+    from mcp_hub.approvals.record import new_id
+
+    ids = [new_id() for _ in range(2000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert len(set(ids)) == len(ids) and all(len(i) == 32 for i in ids)
