@@ -7,8 +7,8 @@ A read is one pipelined round trip on one pooled connection::
     BEGIN READ ONLY
     SELECT set_config('statement_timeout', $1, true)     -- only for a limit other than the instance's
     SELECT * FROM (<statement>) AS mcp_hub_rows LIMIT <max_rows + 1>  -- the statement itself for SHOW, EXPLAIN
-    ROLLBACK
     SELECT pg_advisory_unlock_all()
+    ROLLBACK
 
 (the hub's own scripts of several commands run in REPEATABLE READ, one snapshot for all).
 
@@ -26,7 +26,8 @@ pile up in the hub.
 The transaction always ends in ROLLBACK (`pool._release` rolls back whatever
 we could not); what a rolled-back READ ONLY transaction can leave in the
 session, session-level advisory locks, is released before the connection is
-reused (`wire.UNLOCK`). Every connection's own `statement_timeout` is the
+reused (`wire.UNLOCK`, just before the ROLLBACK; a statement that fails skips
+it, and the pool's `_release` then discards everything). Every connection's own `statement_timeout` is the
 instance's (a startup option). A write is the same with `BEGIN READ WRITE`, the
 statement itself, COMMIT and `DISCARD ALL`; it is never retried.
 """

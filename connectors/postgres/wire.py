@@ -107,7 +107,7 @@ class Outcome:
     types: list[int] = field(default_factory=list)
 
 
-#: The last command of a transaction that was rolled back read-only: session-level advisory locks
+#: The reset of a read-only transaction that ends in ROLLBACK (sent just before it): session-level advisory locks
 #: are the only state such a transaction can leave (settings, LISTEN, cursors, temp tables and
 #: sequence values are undone by the rollback or refused in a READ ONLY transaction, and the
 #: guard refuses PREPARE), so this clears what `DISCARD ALL` would, keeping prepared statements.
@@ -167,12 +167,15 @@ async def discard(conn: AsyncConnection[Any]) -> None:
 async def run_pipeline(
     conn: AsyncConnection[Any], commands: Sequence[Command], *, reset: Command = DISCARD
 ) -> list[Outcome]:
-    """Send `commands`, then `reset` (`UNLOCK` or `DISCARD`), then one Sync, in a single round trip.
+    """Send `commands` and `reset` (`UNLOCK` or `DISCARD`), then one Sync, in a single round trip.
+
+    `DISCARD ALL` follows the commands; `UNLOCK` goes before their final ROLLBACK
+    (releasing session-level locks needs no transaction of its own).
 
     Returns one `Outcome` per command. `commands` must start a transaction and end
     it: `DISCARD ALL` (which forgets session state a statement may have left:
     advisory locks, prepared statements, temp tables, settings, LISTEN) cannot run
-    inside one; `UNLOCK` only after a read-only transaction that was rolled back.
+    inside one; `UNLOCK` only in a read-only transaction that ends in ROLLBACK.
     When a command fails, the server skips the rest up to the Sync, the
     transaction stays aborted, and the first error is raised once every result is
     read: the pool's `_release` then rolls back and discards. So a connection that
@@ -216,9 +219,16 @@ async def _run_pipeline(conn: AsyncConnection[Any], commands: Sequence[Command],
     sent: list[_Sent] = []
     try:
         pgconn.enter_pipeline_mode()
+        # UNLOCK goes inside the transaction, before its last command (the ROLLBACK): after it, it would
+        # run in an implicit transaction of its own, which costs the server ~25 µs a call (measured).
+        inside = reset is UNLOCK and bool(commands) and commands[-1].sql == "ROLLBACK"
+        last = len(commands) - 1
         for index, command in enumerate(commands):
+            if inside and index == last:
+                _send_one(pgconn, tx, reset, encoding, statements, -1, sent)  # its outcome is not read
             _send_one(pgconn, tx, command, encoding, statements, index, sent)
-        _send_one(pgconn, tx, reset, encoding, statements, -1, sent)  # its outcome is not read
+        if not inside:
+            _send_one(pgconn, tx, reset, encoding, statements, -1, sent)
         pgconn.pipeline_sync()
         raw, stopped = await _drive(conn, _exchange(pgconn, tx, encoding, commands, sent))
         if stopped:
