@@ -25,8 +25,9 @@ from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 
 from mcp_hub import __version__
 from mcp_hub.errors import UpstreamTimeout, UpstreamUnavailable
-from mcp_hub.federation import listing_cache
+from mcp_hub.federation import limits, listing_cache
 from mcp_hub.federation.listing_cache import Listing
+from mcp_hub.federation.results import ResultTooLarge
 from mcp_hub.federation.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -257,6 +258,9 @@ class ServerLink:
                 f"(servers.{self.name}.timeout_s)."
             ) from None
         except MCPError as exc:
+            if exc.code == limits.TOO_LARGE:  # our transport dropped the answer as it arrived (`limits`)
+                cap = limits.message_cap(self.settings.max_result_bytes)
+                raise ResultTooLarge(f"{what}: {limits.too_large_message(self.name, cap)}") from None
             if exc.code == mt.CONNECTION_CLOSED:
                 self._die("the connection closed (the server exited?)")
                 raise UpstreamUnavailable(
