@@ -56,6 +56,8 @@ class Federation:
         #: Per server, the prompts' and resource templates' names the gate admitted (absent: no such gate).
         self.admitted_more: dict[str, tuple[set[str], set[str]]] = {}
         self.published: dict[str, set[str]] = {}
+        #: Per server not marked trusted, the URIs of static resources withheld for what their listing says.
+        self.resources_withheld: dict[str, frozenset[str]] = {}
         self.calls: dict[str, int] = {}
         self.hub: HubServer | None = None
 
@@ -109,7 +111,9 @@ class Federation:
             if hub.default_caller.policy.permits(item.facts):
                 hub._tool_manager._tools[item.facts.name] = FederatedTool.build(item, tool, partial(self._call, name))
         self.published[name] = published
-        self.withheld[name] = tuple(admission.withheld) + tuple(refused) + self._gate_more(name, link)
+        self.withheld[name] = (
+            tuple(admission.withheld) + tuple(refused) + self._gate_more(name, link) + self._scan_resources(link)
+        )
         for withheld in self.withheld[name]:
             log.warning("federated server %s: tool %s withheld: %s", name, withheld.name, withheld.reason)
 
@@ -124,6 +128,33 @@ class Federation:
         self.admitted_more[server] = {p.name for p in prompts}, {t.name for t in templates}
         held = [Withheld(f"prompt {w.name}", w.reason) for w in held_prompts]
         return (*held, *(Withheld(f"resource template {w.name}", w.reason) for w in held_templates))
+
+    def _scan_resources(self, link: ServerLink) -> tuple[Withheld, ...]:
+        """Static resources are not pinned (their lists are data), but what their listing says reaches a
+        model as it is: from a server not marked trusted, one whose name, title or description the scan
+        flags (instructions, hidden characters, other tools named, oversized text) is withheld, listed
+        nor read."""
+        from mcp_hub.federation.poison import scan
+
+        if link.settings.trusted or link.listing is None or not link.listing.resources:
+            self.resources_withheld.pop(link.name, None)
+            return ()
+        hub = self.hub
+        foreign_tools = [n for n in (hub.hub_tools if hub is not None else ()) if not n.startswith(f"{link.name}_")]
+        foreign_servers = [n for n in self.links if n != link.name]
+        withheld: list[Withheld] = []
+        uris: set[str] = set()
+        for resource in link.listing.resources:
+            said = {"name": resource.name, "title": resource.title, "description": resource.description}
+            findings = scan(
+                {k: v for k, v in said.items() if v}, foreign_tools=foreign_tools, foreign_servers=foreign_servers
+            )
+            if findings:
+                uris.add(str(resource.uri))
+                shown = clean_outsider_text(resource.name)[:80]
+                withheld.append(Withheld(f"resource {shown}", "; ".join(str(f) for f in findings[:3])))
+        self.resources_withheld[link.name] = frozenset(uris)
+        return tuple(withheld)
 
     def _admits(self, server: str, kind: int, name: str) -> bool:
         """Whether the gate admitted a prompt (kind 0) or a resource template (1); all without such a gate."""
@@ -203,7 +234,10 @@ class Federation:
     def resources(self, caller: Caller) -> list[mt.Resource]:
         out = []
         for server, link in self.links.items():
+            withheld = self.resources_withheld.get(server, frozenset())
             for r in link.listing.resources if link.listing else []:
+                if str(r.uri) in withheld:
+                    continue
                 if caller.policy.permits(self._facts(server, r.name)):
                     out.append(
                         r.model_copy(update={"uri": f"{server}{URI_SEPARATOR}{r.uri}", "name": f"{server}_{r.name}"})
@@ -275,7 +309,7 @@ class Federation:
             return None
         for resource in listing.resources:
             if str(resource.uri) == uri:
-                return resource.name
+                return None if uri in self.resources_withheld.get(server, frozenset()) else resource.name
         for template in listing.templates:
             if not self._admits(server, 1, template.name):  # withheld by the definition gate
                 continue

@@ -151,7 +151,8 @@ async def test_gate_withholds_and_reports(make_hub: HubFactory) -> None:
         assert "fed_ok" not in names and "fed_big" in names
         assert await _call_hidden(hub, "fed_ok") == "Unknown tool: fed_ok"
     row = hub.federation.status()[0]  # type: ignore[union-attr]
-    assert row["withheld"] == [{"name": "ok", "reason": "description changed since pinned: test"}]
+    tools_withheld = [w for w in row["withheld"] if not w["name"].startswith("resource ")]
+    assert tools_withheld == [{"name": "ok", "reason": "description changed since pinned: test"}]
 
 
 async def test_one_audit_line_per_federated_call(make_hub: HubFactory, tmp_path: Path) -> None:
@@ -240,3 +241,26 @@ async def test_resources_follow_the_callers_policy(make_hub: HubFactory) -> None
         assert (await client.list_resource_templates()).resource_templates == []
         with pytest.raises(MCPError, match="unknown resource"):
             await client.read_resource("fed+fed://notes/a")
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+async def test_a_static_resource_whose_listing_carries_instructions_is_withheld(
+    make_hub: HubFactory, trusted: bool
+) -> None:
+    """Static resources are not pinned, but their names and descriptions reach a model: scanned like a tool's."""
+    from mcp.shared.exceptions import MCPError
+
+    hub = make_hub(fed_stdio(read_only=["*"], trusted=trusted))
+    async with Client(hub) as client:
+        await tools_of(client, hub)
+        listed = {str(r.uri): r for r in (await client.list_resources()).resources}
+        assert listed["fed+fed://readme"].description == "The project's readme."
+        assert (await client.read_resource("fed+fed://readme")).contents
+        if trusted:  # the switch: a trusted server's listing passes as it came
+            assert "fed+fed://trap" in listed
+            return
+        assert "fed+fed://trap" not in listed
+        with pytest.raises(MCPError, match="unknown resource"):  # withheld is not readable either
+            await client.read_resource("fed+fed://trap")
+    [held] = [w for w in hub.federation.withheld["fed"] if w.name.startswith("resource ")]
+    assert held.name == "resource trap" and "instruction in description: ignore previous" in held.reason
