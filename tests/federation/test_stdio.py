@@ -210,3 +210,23 @@ def test_the_launcher_execs_the_command_with_default_signals() -> None:
     program, args = launch_command("no-such-command-mcp-hub-test", [])
     missing = subprocess.run([program, *args], capture_output=True, timeout=10)
     assert missing.returncode == 127 and b"cannot run no-such-command-mcp-hub-test" in missing.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the launcher is Linux's")
+def test_the_launcher_does_not_start_the_command_when_the_hub_died_before_it_asked_for_the_signal(
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "ran"
+    program, args = launch_command("touch", [str(marker)])
+    args[args.index(str(os.getpid()))] = "1"  # as if reparented: the parent it was given is not its parent
+    assert subprocess.run([program, *args], timeout=10).returncode == 1
+    assert not marker.exists()
+
+
+def test_a_servers_own_request_is_not_taken_for_an_answer() -> None:
+    from mcp_hub.federation.stdio import _is_request
+
+    assert _is_request(b'{"jsonrpc":"2.0","id":5,"method":"sampling/createMessage","params":{')
+    assert _is_request(b'{"method":"elicitation/create","params":{"message":"')
+    assert not _is_request(b'{"jsonrpc":"2.0","id":5,"result":{"structuredContent":{"method":"x"')
+    assert not _is_request(b'{"result":{"content":[{"type":"text","text":"\\"method\\":')
