@@ -29,6 +29,7 @@ from mcp_hub.federation import limits, listing_cache
 from mcp_hub.federation.listing_cache import Listing
 from mcp_hub.federation.results import ResultTooLarge
 from mcp_hub.federation.settings import ServerSettings
+from mcp_hub.federation.stdio import federated_stdio
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,8 @@ class ServerLink:
         s = self.settings
         server: Any
         if s.command is not None:
-            server = StdioServerParameters(command=s.command, args=s.args, env=s.env_values() or None, cwd=s.cwd)
+            params = StdioServerParameters(command=s.command, args=s.args, env=s.env_values() or None, cwd=s.cwd)
+            server = federated_stdio(params, self.name, s.max_result_bytes)  # bounded reads, dies with the hub
         else:
             assert s.url is not None
             server = _http_transport(s.url, s.header_values(), self._http_kind)
