@@ -2,6 +2,7 @@
 
     python -m tests.support.fed_server stdio            # tools: ok, die, hang, big, poison, write_note, mutate
     python -m tests.support.fed_server http PORT        # the same over Streamable HTTP (/mcp), plus `headers`
+    python -m tests.support.fed_server http-json PORT   # Streamable HTTP answering with JSON bodies, not SSE
     python -m tests.support.fed_server sse PORT         # the same over the legacy SSE transport (/sse)
 
 `die` ends the process in the middle of the call (a crash); `hang` blocks the whole process (a hung
@@ -120,6 +121,8 @@ def main() -> None:
         sys.exit(2)
     if sys.argv[1:2] == ["http"]:
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif sys.argv[1:2] == ["http-json"]:
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]), json_response=True)
     elif sys.argv[1:2] == ["sse"]:
         server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
     else:
