@@ -150,24 +150,25 @@ def _request_id(request: httpx2.Request) -> int | str | None:
     return found if isinstance(found, (int, str)) and not isinstance(found, bool) else None
 
 
-async def _decoded(response: httpx2.Response, inner: httpx2.AsyncByteStream) -> AsyncIterator[bytes]:
+def _decoded(response: httpx2.Response, inner: httpx2.AsyncByteStream) -> AsyncIterator[bytes]:
     """The body's bytes as the SDK would see them: a Content-Encoding is undone here, in bounded pieces
-    (httpx2's decoders yield at most a few hundred KiB per step), and the header dropped so that httpx2
-    does not decode again."""
+    (httpx2's decoders yield at most a few hundred KiB per step). The header is dropped now, before
+    httpx2 picks its own decoder when the body is first read, so that it does not decode again."""
     codings = [c.strip().lower() for c in response.headers.get_list("content-encoding", split_commas=True)]
     codings = [c for c in codings if c and c != "identity"]
-    decoder = MultiDecoder(codings) if codings else None
-    if decoder is not None:
-        del response.headers["content-encoding"]
-    async for raw in inner:
-        if decoder is None:
-            yield raw
-            continue
-        for piece in decoder.decode(raw):
-            yield piece
-    if decoder is not None:
+    if not codings:
+        return inner.__aiter__()
+    decoder = MultiDecoder(codings)
+    del response.headers["content-encoding"]
+
+    async def pieces() -> AsyncIterator[bytes]:
+        async for raw in inner:
+            for piece in decoder.decode(raw):
+                yield piece
         for piece in decoder.flush():
             yield piece
+
+    return pieces()
 
 
 def _stand_in(request_id: int | str, server: str, cap: int) -> bytes:

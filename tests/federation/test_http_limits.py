@@ -3,10 +3,13 @@ the call fails at once with the too-large error, the hub's memory stays bounded,
 
 from __future__ import annotations
 
+import gzip
+import json
 import subprocess
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import anyio
 import pytest
@@ -14,7 +17,7 @@ from mcp import Client
 
 from mcp_hub.federation import http_limits, limits
 from tests.federation.conftest import PY, ROOT, HubFactory, _wait_port
-from tests.support.http_server import free_port
+from tests.support.http_server import free_port, serve_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -142,3 +145,82 @@ async def test_an_oversized_event_on_a_post_answer_ends_the_stream_with_the_stan
     out = await events(b"data: 1\n\n", b"data: " + b"x" * 500, b"\n\ndata: never\n\n", request_id="r1")
     stand_in = limits.too_large_error("r1", "fed", 100).model_dump_json(by_alias=True, exclude_none=True).encode()
     assert out == b"data: 1\n\nevent: message\ndata: " + stand_in + b"\n\n"
+
+
+async def test_an_oversized_notification_on_the_get_stream_is_dropped(
+    make_hub: HubFactory, fed_server: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    mode, url = fed_server
+    if mode == "http-json":
+        pytest.skip("this server delivered no such notification in JSON-response mode (nothing to drop)")
+    transport = "sse" if mode == "sse" else "http"
+    hub = make_hub(
+        f'[servers.fed]\nurl = "{url}"\ntransport = "{transport}"\nread_only = ["*"]\n'
+        f"max_result_bytes = {CAP_SETTING}\ntimeout_s = 30\n"
+    )
+    async with Client(hub) as client:
+        with anyio.fail_after(30):
+            while "fed_shout" not in {t.name for t in (await client.list_tools()).tools}:
+                await anyio.sleep(0.05)
+        shouted = await client.call_tool("fed_shout", {"size": 2_000_000})
+        fine = await client.call_tool("fed_ok", {"text": "after"})
+        link = hub.federation.links["fed"]  # type: ignore[union-attr]
+        restarts, state = link.restarts, link.state
+    assert "shouted" in shouted.content[0].text  # type: ignore[union-attr]
+    assert "ok: after" in fine.content[0].text  # type: ignore[union-attr]
+    assert restarts == 0 and state == "ready"
+    dropped = [r.getMessage() for r in caplog.records if "dropped as it arrived" in r.getMessage()]
+    assert dropped and all("yyyy" not in line for line in dropped), dropped
+
+
+# -- a compressed answer is counted as it unpacks ----------------------------------------------------
+
+BOMB_JSON = b'{"jsonrpc":"2.0","id":5,"result":{"t":"' + b"x" * HUGE + b'"}}'
+SMALL_JSON = b'{"jsonrpc":"2.0","id":5,"result":{"t":"small"}}'
+BOMB_SSE = b'event: message\ndata: {"jsonrpc":"2.0","id":9,"result":{"t":"' + b"x" * HUGE + b'"}}\n\n'
+
+
+async def compressing_app(scope: Any, receive: Any, send: Any) -> None:
+    """Answers gzip-compressed whatever the request asked: a 20 MB JSON body (~20 KB on the wire),
+    a small one, or a 20 MB SSE event."""
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    body, kind = {
+        "/bomb": (BOMB_JSON, b"application/json"),
+        "/small": (SMALL_JSON, b"application/json"),
+        "/events": (BOMB_SSE, b"text/event-stream"),
+    }[scope["path"]]
+    headers = [(b"content-type", kind), (b"content-encoding", b"gzip")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": gzip.compress(body)})
+
+
+@pytest.fixture
+def compressing_server() -> Iterator[str]:
+    with serve_in_thread(compressing_app) as base:
+        yield base
+
+
+async def test_a_compressed_answer_is_bounded_as_it_unpacks(compressing_server: str) -> None:
+    cap = limits.message_cap(CAP_SETTING)
+    request = {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "big"}}
+    async with http_limits.bounded_client("fed", cap) as http:
+        small = await http.post(f"{compressing_server}/small", json=request)
+        tracemalloc.start()
+        try:
+            bomb = await http.post(f"{compressing_server}/bomb", json=request)
+            async with http.stream("GET", f"{compressing_server}/events") as events:
+                streamed = b"".join([chunk async for chunk in events.aiter_bytes()])
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert small.json()["result"] == {"t": "small"}  # decoded here, once
+    assert json.loads(bomb.content) == json.loads(_stand_in(5, cap))
+    assert streamed == b"event: message\ndata: " + _stand_in(9, cap) + b"\n\n"  # its id, from its first bytes
+    assert peak < 4_000_000, f"{peak:,} bytes at the peak while {2 * HUGE:,} bytes unpacked"
+
+
+def _stand_in(request_id: int, cap: int) -> bytes:
+    return limits.too_large_error(request_id, "fed", cap).model_dump_json(by_alias=True, exclude_none=True).encode()

@@ -1,6 +1,6 @@
 """Small MCP servers for the federation tests, run as real subprocesses.
 
-    python -m tests.support.fed_server stdio            # tools: ok, die, hang, big, poison, write_note, mutate
+    python -m tests.support.fed_server stdio            # tools: ok, die, hang, big, shout, poison, write_note, mutate
     python -m tests.support.fed_server http PORT        # the same over Streamable HTTP (/mcp), plus `headers`
     python -m tests.support.fed_server http-json PORT   # Streamable HTTP answering with JSON bodies, not SSE
     python -m tests.support.fed_server sse PORT         # the same over the legacy SSE transport (/sse)
@@ -50,6 +50,13 @@ async def hang() -> str:
 def big(size: int) -> str:
     """A text of `size` characters."""
     return "x" * size
+
+
+@server.tool(annotations=READ_ONLY)
+async def shout(size: int, ctx: Context) -> str:
+    """Send a log message of `size` characters unrelated to this call (over HTTP: on the GET stream)."""
+    await ctx.session.send_log_message("info", "y" * size)
+    return "shouted"
 
 
 @server.tool(annotations=READ_ONLY)
