@@ -1,7 +1,7 @@
 """Small MCP servers for the federation tests, run as real subprocesses.
 
-    python -m tests.support.fed_server stdio            # tools: ok, die, hang, big, shout, poison, write_note, mutate
-    python -m tests.support.fed_server http PORT        # the same over Streamable HTTP (/mcp), plus `headers`
+    python -m tests.support.fed_server stdio            # tools: ok, die, hang, big, poison, write_note, mutate
+    python -m tests.support.fed_server http PORT        # the same over Streamable HTTP (/mcp), plus `headers`, `shout`
     python -m tests.support.fed_server http-json PORT   # Streamable HTTP answering with JSON bodies, not SSE
     python -m tests.support.fed_server sse PORT         # the same over the legacy SSE transport (/sse)
 
@@ -52,9 +52,9 @@ def big(size: int) -> str:
     return "x" * size
 
 
-@server.tool(annotations=READ_ONLY)
 async def shout(size: int, ctx: Context) -> str:
-    """Send a log message of `size` characters unrelated to this call (over HTTP: on the GET stream)."""
+    """Send a log message of `size` characters unrelated to this call (over HTTP: on the GET stream).
+    Served over HTTP and SSE only (the stdio server's tool list is counted elsewhere)."""
     await ctx.session.send_log_message("info", "y" * size)
     return "shouted"
 
@@ -126,6 +126,8 @@ def main() -> None:
             log.write(f"{os.getpid()}\n")
     if os.environ.get("FED_TEST_FAIL_START") == "1":
         sys.exit(2)
+    if sys.argv[1:2] in (["http"], ["http-json"], ["sse"]):
+        server.add_tool(shout, annotations=READ_ONLY)
     if sys.argv[1:2] == ["http"]:
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
     elif sys.argv[1:2] == ["http-json"]:
