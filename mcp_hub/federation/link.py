@@ -148,7 +148,7 @@ class ServerLink:
             server = federated_stdio(params, self.name, s.max_result_bytes)  # bounded reads, dies with the hub
         else:
             assert s.url is not None
-            server = _http_transport(s.url, s.header_values(), self._http_kind)
+            server = _http_transport(s.url, s.header_values(), self._http_kind, self.name, s.max_result_bytes)
         return Client(
             server,
             client_info=mt.Implementation(name="mcp-hub", version=__version__),
@@ -312,15 +312,14 @@ async def _all(fetch: Callable[..., Awaitable[Any]], field: str) -> list[Any]:
     return items
 
 
-def _http_transport(url: str, headers: dict[str, str], kind: str) -> Any:
-    """Streamable HTTP with the server's own headers (never the hub's caller's), or SSE."""
-    from mcp.client.sse import sse_client
-    from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client
+def _http_transport(url: str, headers: dict[str, str], kind: str, name: str, max_result_bytes: int) -> Any:
+    """Streamable HTTP with the server's own headers (never the hub's caller's), or SSE; either way each
+    message is bounded in bytes as it arrives (`http_limits`)."""
+    from mcp_hub.federation import http_limits
 
     if kind == "sse":
-        return sse_client(url, headers=headers)
-    return streamable_http_client(url, http_client=create_mcp_http_client(headers=headers))
+        return http_limits.sse(url, headers, name, max_result_bytes)
+    return http_limits.streamable_http(url, headers, name, max_result_bytes)
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,7 +1,8 @@
 """Small MCP servers for the federation tests, run as real subprocesses.
 
     python -m tests.support.fed_server stdio            # tools: ok, die, hang, big, poison, write_note, mutate
-    python -m tests.support.fed_server http PORT        # the same over Streamable HTTP (/mcp), plus `headers`
+    python -m tests.support.fed_server http PORT        # the same over Streamable HTTP (/mcp), plus `headers`, `shout`
+    python -m tests.support.fed_server http-json PORT   # Streamable HTTP answering with JSON bodies, not SSE
     python -m tests.support.fed_server sse PORT         # the same over the legacy SSE transport (/sse)
 
 `die` ends the process in the middle of the call (a crash); `hang` blocks the whole process (a hung
@@ -49,6 +50,13 @@ async def hang() -> str:
 def big(size: int) -> str:
     """A text of `size` characters."""
     return "x" * size
+
+
+async def shout(size: int, ctx: Context) -> str:
+    """Send a log message of `size` characters unrelated to this call (over HTTP: on the GET stream).
+    Served over HTTP and SSE only (the stdio server's tool list is counted elsewhere)."""
+    await ctx.session.send_log_message("info", "y" * size)
+    return "shouted"
 
 
 @server.tool(annotations=READ_ONLY)
@@ -131,8 +139,12 @@ def main() -> None:
             log.write(f"{os.getpid()}\n")
     if os.environ.get("FED_TEST_FAIL_START") == "1":
         sys.exit(2)
+    if sys.argv[1:2] in (["http"], ["http-json"], ["sse"]):
+        server.add_tool(shout, annotations=READ_ONLY)
     if sys.argv[1:2] == ["http"]:
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif sys.argv[1:2] == ["http-json"]:
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]), json_response=True)
     elif sys.argv[1:2] == ["sse"]:
         server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
     else:
