@@ -13,8 +13,9 @@ plans: the planner runs immutable functions on constants) may only name what an
 allow-list allows, resolved as the server would (`names`, `catalog`): every
 function call (also in FROM, aggregates, windows, TABLESAMPLE methods), every
 field selection that PostgreSQL may turn into a call (`t.f`, `(x).f`), every
-operator (spelled, or implied by CASE x WHEN, IN, BETWEEN, JOIN USING), and
-every type a value is converted to. Writes (`execute`, with writes allowed) are
+operator (spelled, or implied by CASE x WHEN, IN, BETWEEN, JOIN USING), every
+type a value is converted to, and every system relation it reads
+(`system_relations`: no password hashes, credentials or planner samples). Writes (`execute`, with writes allowed) are
 only checked against functions with effects outside the transaction, by name
 (`_DENIED_NAMES`): a role that may run DDL can create any function anyway. The
 guard cannot see inside views or functions it allows: connect as a role that
@@ -45,6 +46,7 @@ from typing import Any, NoReturn
 from pglast.parser import ParseError, parse_sql_json
 
 from connectors.postgres.names import NEWER_SYNTAX, Names, Refused
+from connectors.postgres.system_relations import check_relation
 from mcp_hub.errors import InvalidInput, PolicyDenied
 
 #: Writes only (reads use the allow-list): functions refused by exact name.
@@ -98,7 +100,7 @@ _MARKERS = tuple(f'"{key}":' for key in sorted(_SENSITIVE))
 #: What names a function, operator or type in a read (`_check_names`); `typeName` is an unwrapped TypeName*.
 _NAMING = frozenset(
     {"FuncCall", "funccall", "ColumnRef", "A_Indirection", "A_Expr", "SortBy", "SubLink", "CaseExpr", "JoinExpr",
-     "typeName", "TypeName", "RangeTableSample", *NEWER_SYNTAX}
+     "typeName", "TypeName", "RangeTableSample", "RangeVar", *NEWER_SYNTAX}
 )  # fmt: skip
 _READ_MARKERS = tuple(f'"{key}":' for key in sorted(_SENSITIVE | _NAMING))
 
@@ -312,6 +314,8 @@ def _name_check(key: str, node: dict[str, Any], names: Names) -> Callable[[], No
             names.check_operator(["="])  # CASE x WHEN y compares with =, as does JOIN USING
         elif key in ("typeName", "TypeName"):
             names.check_type(_strings(node.get("names")) or ["?"])
+        elif key == "RangeVar":
+            check_relation(node.get("schemaname"), str(node.get("relname", "")))
         elif key == "RangeTableSample":
             names.check_tablesample(_strings(node.get("method")) or ["?"])
         elif key in NEWER_SYNTAX:

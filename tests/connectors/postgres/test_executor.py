@@ -336,9 +336,12 @@ async def test_data_and_parameter_errors(pool: Pool) -> None:
 
 
 async def test_reader_lacks_privileges(pg_dsn: TestDatabase) -> None:
+    """Wall 1 alone (no guard: the guard refuses pg_authid too, see test_system_relations)."""
     async with pool_for(pg_dsn.reader_dsn) as pool:
         with pytest.raises(AuthError, match="permission denied"):
-            await query(pool, "SELECT * FROM pg_authid")
+            await executor.run_internal(
+                pool, "SELECT * FROM pg_authid", None, max_rows=10, timeout_ms=5000, max_cell_chars=2000
+            )
         role = await describe_role(pool)
     assert (role.name, role.superuser, role.reads_server_files) == (pg_dsn.reader_role, False, False)
 
