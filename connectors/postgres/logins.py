@@ -95,7 +95,9 @@ SELECT current_user::text,
        (SELECT count(*) FROM owned),
        ARRAY(SELECT what FROM owned ORDER BY what LIMIT 3),
        (SELECT count(*) FROM writable),
-       ARRAY(SELECT what FROM writable ORDER BY what LIMIT 3)
+       ARRAY(SELECT what FROM writable ORDER BY what LIMIT 3),
+       COALESCE((SELECT pg_has_role(current_user, r.oid, 'USAGE') FROM pg_roles r
+                 WHERE r.rolname = 'pg_read_all_data'), false)
 """
 
 _AUDIT_TIMEOUT_MS = 10_000
@@ -127,6 +129,8 @@ class LoginReport:
     owned_examples: list[str] = field(default_factory=list)
     writes: int = 0
     writable_examples: list[str] = field(default_factory=list)
+    #: Holds pg_read_all_data: every table and system catalog (not a power beyond reading, but said).
+    reads_all: bool = False
 
     @property
     def safe(self) -> bool:
@@ -152,9 +156,15 @@ class LoginReport:
     def describe(self) -> str:
         """One line for `config check`."""
         if self.safe:
+            reads = (
+                "; it holds pg_read_all_data: it reads every table and system catalog, password hashes "
+                "included, and only the statement check keeps model-written SQL from those catalogs"
+                if self.reads_all
+                else ""
+            )
             return (
                 f"{self.role!r}: not superuser, no dangerous predefined roles, no write privileges, owns nothing "
-                "(it can still cancel its own other sessions)"
+                f"(it can still cancel its own other sessions){reads}"
             )
         return f"{self.role!r}: " + "; ".join(self.powers())
 
@@ -188,9 +198,16 @@ def audit_sync(conn: psycopg.Connection[Any]) -> tuple[LoginReport, Endpoint]:
 
 
 def _report(row: Sequence[Any]) -> LoginReport:
-    role, attributes, dangerous, owns, owned, writes, writable = row
+    role, attributes, dangerous, owns, owned, writes, writable, reads_all = row
     return LoginReport(
-        str(role), list(attributes), list(dangerous), int(owns), list(owned), int(writes), list(writable)
+        str(role),
+        list(attributes),
+        list(dangerous),
+        int(owns),
+        list(owned),
+        int(writes),
+        list(writable),
+        bool(reads_all),
     )
 
 

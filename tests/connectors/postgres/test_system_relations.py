@@ -134,3 +134,16 @@ async def test_planner_samples_do_not_carry_masked_values_out(shop_db: TestDatab
         masked_read = await client.call_tool("postgres_query", {"sql": "SELECT email FROM users WHERE id = 1"})
     assert result.is_error and "escape masking" in result.content[0].text  # type: ignore[union-attr]
     assert masked_read.structured_content is not None and masked_read.structured_content["rows"] == [["***"]]
+
+
+async def test_config_check_says_a_read_all_reader_reaches_the_catalogs(
+    pg_dsn: TestDatabase, read_all_login: str
+) -> None:
+    from connectors.postgres.logins import audit
+
+    async with pool_for(read_all_login) as pool:
+        report, _ = await audit(pool)
+    async with pool_for(pg_dsn.reader_dsn) as pool:  # SELECT on chosen tables only
+        narrow, _ = await audit(pool)
+    assert report.safe and report.reads_all and "password hashes included" in report.describe()
+    assert narrow.safe and not narrow.reads_all and "pg_read_all_data" not in narrow.describe()
