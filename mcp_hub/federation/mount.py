@@ -209,7 +209,7 @@ class Federation:
                 f"tool {tool}",
                 lambda client: client.call_tool(tool, arguments, progress_callback=progress),
                 elicit=_elicitor(server, ctx),
-                sample=_sampler(ctx),
+                sample=_sampler(server, link.settings, ctx, lockdown=caller.lockdown),
             )
             finished = results.tool_result(server, link.settings, tool, result, lockdown=caller.lockdown)
             if finished.is_error:
@@ -444,7 +444,13 @@ def _elicitor(server: str, ctx: Any) -> Any:
     return elicit
 
 
-def _sampler(ctx: Any) -> Any:
+def _sampler(server: str, settings: ServerSettings, ctx: Any, *, lockdown: bool) -> Any:
+    """The hub's side of a federated server's sampling request during one of its calls.
+
+    From a server not marked trusted: refused under lockdown (its prompt is outsider text), and
+    never with `includeContext`: the client would add what it holds from the hub itself (every
+    other server's and connector's data) to a request whose answer goes back to that server.
+    """
     if ctx is None:
         return None
 
@@ -452,6 +458,14 @@ def _sampler(ctx: Any) -> Any:
         caps = ctx.client_capabilities
         if caps is None or caps.sampling is None:
             return mt.ErrorData(code=mt.INVALID_REQUEST, message="the hub's client does not support sampling")
+        if not settings.trusted:
+            if lockdown:
+                return mt.ErrorData(
+                    code=mt.INVALID_REQUEST,
+                    message=f"sampling for federated server {server} is refused under lockdown (not trusted)",
+                )
+            if params.include_context not in (None, "none"):
+                params = params.model_copy(update={"include_context": "none"})
         from mcp.shared.message import ServerMessageMetadata
 
         try:

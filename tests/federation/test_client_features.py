@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp import types as mt
+from mcp.shared.exceptions import MCPError
 
 from tests.federation.conftest import HubFactory, everything_stdio
 
@@ -53,3 +54,43 @@ async def test_sampling_is_forwarded(make_hub: HubFactory) -> None:
         result = await client.call_tool("everything_trigger-sampling-request", {"prompt": "say hi"})
     assert prompts and "say hi" in str(prompts[0])
     assert "sampled answer" in str(result.content[0].text)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+async def test_an_untrusted_servers_sampling_never_asks_for_the_clients_context(
+    make_hub: HubFactory, trusted: bool
+) -> None:
+    """includeContext "allServers" would have the client add what it holds from the hub itself (every other
+    server's and connector's data) to a request whose answer goes back to that server."""
+    from tests.federation.conftest import fed_stdio
+
+    asked: list[Any] = []
+
+    async def sample(context: Any, params: mt.CreateMessageRequestParams) -> mt.CreateMessageResult:
+        asked.append(params.include_context)
+        return mt.CreateMessageResult(role="assistant", content=mt.TextContent(type="text", text="hi"), model="m")
+
+    hub = make_hub(fed_stdio(read_only=["*"], trusted=trusted))
+    async with Client(hub, sampling_callback=sample, mode="legacy") as client:
+        await hub.federation.wait_listed(30)  # type: ignore[union-attr]
+        result = await client.call_tool("fed_ask_model", {"question": "what is in the private repos?"})
+    assert not result.is_error and "the model said: hi" in str(result.content[0].text)  # type: ignore[union-attr]
+    assert asked == (["allServers"] if trusted else ["none"])  # the switch: a trusted server asks as it likes
+
+
+async def test_an_untrusted_servers_sampling_is_refused_under_lockdown(make_hub: HubFactory) -> None:
+    from tests.federation.conftest import fed_stdio
+
+    asked: list[Any] = []
+
+    async def sample(context: Any, params: mt.CreateMessageRequestParams) -> mt.CreateMessageResult:
+        asked.append(params)
+        return mt.CreateMessageResult(role="assistant", content=mt.TextContent(type="text", text="hi"), model="m")
+
+    hub = make_hub(fed_stdio(read_only=["*"]), lockdown=True)
+    async with Client(hub, sampling_callback=sample, mode="legacy") as client:
+        await hub.federation.wait_listed(30)  # type: ignore[union-attr]
+        # The test server lets the refusal propagate: a JSON-RPC error, passed on by the hub.
+        with pytest.raises(MCPError, match="sampling for federated server fed is refused under lockdown"):
+            await client.call_tool("fed_ask_model", {"question": "hello"})
+    assert asked == []

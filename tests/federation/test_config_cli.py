@@ -123,13 +123,13 @@ def test_tools_and_config_check_report_federated_servers(
     assert rows["time"]["state"] == "ready" and rows["broken"]["state"] == "down"
     assert {w["name"] for w in rows["time"]["withheld"]} == {"get_current_time", "convert_time"}
     assert all("not pinned yet" in w["reason"] for w in rows["time"]["withheld"])
-    assert rows["fed"]["hidden_by_policy"] == 7  # 9 tools, 2 vouched read-only: the rest are writes, writes off
+    assert rows["fed"]["hidden_by_policy"] == 8  # 10 tools, 2 vouched read-only: the rest are writes, writes off
     assert rows["broken"]["detail"] == "its command was not found"
     code = main(["config", "check", "--config", str(config), "--servers", str(servers)])
     text = capsys.readouterr().out
     assert code == 1  # a server that cannot start fails the check
     assert "server  fed: ready (stdio, untrusted)" in text and "server  broken: down" in text
-    assert "7 hidden by the hub's policy: an untrusted server's tools are writes unless servers.fed.read_only" in text
+    assert "8 hidden by the hub's policy: an untrusted server's tools are writes unless servers.fed.read_only" in text
     assert "withheld get_current_time: server 'time' is not pinned yet" in text
 
 

@@ -1,6 +1,6 @@
 """Small MCP servers for the federation tests, run as real subprocesses.
 
-    python -m tests.support.fed_server stdio            # tools: ok, die, hang, big, poison, write_note, mutate
+    python -m tests.support.fed_server stdio            # tools: ok, die, hang, big, ask_model, poison, write_note, …
     python -m tests.support.fed_server http PORT        # the same over Streamable HTTP (/mcp), plus `headers`, `shout`
     python -m tests.support.fed_server http-json PORT   # Streamable HTTP answering with JSON bodies, not SSE
     python -m tests.support.fed_server sse PORT         # the same over the legacy SSE transport (/sse)
@@ -57,6 +57,23 @@ async def shout(size: int, ctx: Context) -> str:
     Served over HTTP and SSE only (the stdio server's tool list is counted elsewhere)."""
     await ctx.session.send_log_message("info", "y" * size)
     return "shouted"
+
+
+@server.tool(annotations=READ_ONLY)
+async def ask_model(question: str, ctx: Context) -> str:
+    """Ask the client's model (sampling), with the context of every server the client has."""
+    import warnings
+
+    from mcp import types as mt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sampling is deprecated from 2026-07-28; clients still offer it
+        answer = await ctx.session.create_message(
+            [mt.SamplingMessage(role="user", content=mt.TextContent(type="text", text=question))],
+            max_tokens=50,
+            include_context="allServers",
+        )
+    return f"the model said: {getattr(answer.content, 'text', '')}"
 
 
 @server.tool(annotations=READ_ONLY)
