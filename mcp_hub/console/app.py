@@ -102,6 +102,8 @@ class Console:
 
     async def _viewer(self, request: Request) -> Viewer | None:
         session = self.signer.read(request.cookies.get(COOKIE))
+        if session is not None and await self.server.state.get(_revoked_key(session.sid)) is not None:
+            session = None  # signed out: the cookie a copy of it would carry is dead on every replica
         caller = self._caller_of(session) if session is not None else None
         if caller is None and request.method == "GET" and "authorization" in request.headers:
             found, _, _ = await self.guard._authenticate(request.headers["authorization"])
@@ -213,6 +215,9 @@ class Console:
         if problem is not None:
             return self.refuse(viewer, 403, problem)
         assert viewer is not None
+        if viewer.session is not None:  # revoked until it would have expired anyway (shared by replicas)
+            remaining = viewer.session.expires - time.time()
+            await self.server.state.set(_revoked_key(viewer.session.sid), "1", ttl_s=max(remaining, 1.0))
         self.audit(viewer.caller.name, "logout", {}, "ok")
         response = RedirectResponse("/console/login", status_code=303)
         response.headers.append(
@@ -379,3 +384,8 @@ def build_console(server: Any, config: Any, guard: Any, queue: ApprovalQueue | N
     app = _guarded(Router(routes=routes), redactor)
     app.console = console  # type: ignore[attr-defined]  # for tests and the HTTP guard
     return app
+
+
+def _revoked_key(sid: str) -> str:
+    """The shared-state key that marks a signed-out session."""
+    return f"console:revoked:{sid}"

@@ -9,6 +9,8 @@ signed with `hub.console_secret` (shared by replicas; unset = a random key of th
 is HttpOnly, SameSite=Strict, Path=/console, and Secure when the request came over TLS. It never holds
 the token: `fp` is an HMAC of it, so a rotated or removed static token ends its sessions at once; an
 OIDC session ends at `hub.console_session_minutes` (or earlier, at the JWT's own expiry when known).
+Signing out also marks the session revoked in the hub's shared state until it would have expired, so a
+copy of the cookie (another browser, a stolen one) is dead too, on every replica.
 
 CSRF: every state-changing form carries `csrf = hmac(secret, "csrf:" + sid)` (a synchronizer token
 bound to the session; compared in constant time), and every POST must also come from this origin

@@ -98,10 +98,15 @@ def test_sessions_signed_by_another_key_and_logout(tmp_path: Path) -> None:
             answer = other.post(f"{base}/console/login", data={"csrf": csrf_of(page.text), "token": ADMIN})
             assert answer.status_code == 403
         csrf = login(http, base, AGENT)
+        copied = http.cookies[COOKIE]  # what a stolen copy of the cookie would carry
         assert http.post(f"{base}/console/logout", data={"csrf": "wrong"}).status_code == 403
+        with httpx2.Client(cookies={COOKIE: copied}) as thief:  # the control: valid before the logout
+            assert thief.get(f"{base}/console/approvals").status_code == 200
         out = http.post(f"{base}/console/logout", data={"csrf": csrf})
         assert out.status_code == 303 and "Max-Age=0" in out.headers["set-cookie"]
         assert http.get(f"{base}/console/approvals").status_code == 303
+        with httpx2.Client(cookies={COOKIE: copied}) as thief:  # signed out on the server, not only in this browser
+            assert thief.get(f"{base}/console/approvals").status_code == 303
 
 
 def test_autoescaping_is_what_keeps_hostile_text_inert(tmp_path: Path) -> None:
