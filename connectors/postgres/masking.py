@@ -10,8 +10,9 @@ What libpq cannot trace is masked by name, conservatively: a column computed
 by an expression (`upper(email)`, `email || ''`) or read through a view is
 masked when its own name, or the name of any column the statement references,
 matches a rule's column glob; and when the statement reads whole rows
-(`row_to_json(u)`, `u.*` inside an expression), every computed column is
-masked. This is display protection for people and models that ask plainly; a
+(`row_to_json(u)`, `u.*` inside an expression), renames columns (`FROM users
+AS t(i, e)`) or hides them behind a star (a UNION branch's `SELECT *`), every
+computed column is masked. This is display protection for people and models that ask plainly; a
 determined query can still infer values (WHERE email LIKE 'a%'). The hard
 guarantee is a column privilege: REVOKE SELECT (email) ON users FROM the hub's role.
 """
@@ -114,15 +115,21 @@ def apply(rows: list[list[Any]], indexes: list[int]) -> None:
 
 
 def reads_whole_rows(tree: dict[str, Any]) -> bool:
-    """True when a statement references whole rows inside expressions.
+    """True when a statement may carry a column's values out under another name.
 
-    A `ColumnRef` of one name that is also a relation name or alias in the
-    statement (`row_to_json(u)`, `u::text`), or a star anywhere but directly
-    in a target list (`to_jsonb(u.*)`).
+    Then every computed (untraced) column is masked, as the name-based check cannot follow:
+    - a `ColumnRef` of one name that is also a relation name or alias in the statement, a join's
+      alias included (`row_to_json(u)`, `u::text`, `(a JOIN b ON …) AS j` then `row_to_json(j)`);
+    - a star anywhere but directly in the target list of a plain SELECT whose columns keep their
+      names: the statement itself, a subquery in FROM or a CTE (`to_jsonb(u.*)`; a branch of
+      UNION/INTERSECT/EXCEPT takes the other branch's column names; a scalar subquery has none);
+    - an alias column list on a table, subquery, join or CTE (`FROM users AS t(i, e)`): it renames
+      columns, so an expression on `e` reads `email` without naming it.
     """
     relations: set[str] = set()
     refs: list[dict[str, Any]] = []
     direct_stars: set[int] = set()
+    named = _named_selects(tree)
     stack: list[Any] = [tree]
     while stack:
         item = stack.pop()
@@ -132,19 +139,27 @@ def reads_whole_rows(tree: dict[str, Any]) -> bool:
         if not isinstance(item, dict):
             continue
         for key, value in item.items():
-            if key == "RangeVar" or (key in ("relation",) and isinstance(value, dict) and "relname" in value):
+            if key in _RENAMING and isinstance(value, dict):
+                alias = value.get("alias") or {}
+                if alias.get("colnames"):
+                    return True
+                if alias.get("aliasname"):
+                    relations.add(str(alias["aliasname"]))
+                if key == "RangeVar":
+                    relations.add(str(value.get("relname", "")))
+            elif key == "relation" and isinstance(value, dict) and "relname" in value:
                 relations.add(str(value.get("relname", "")))
-                alias = value.get("alias") or {}
-                if alias.get("aliasname"):
-                    relations.add(str(alias["aliasname"]))
-            elif key == "RangeSubselect" or key == "RangeFunction":
-                alias = value.get("alias") or {}
-                if alias.get("aliasname"):
-                    relations.add(str(alias["aliasname"]))
-            elif key == "ResTarget":
-                target = value.get("val") or {}
-                if "ColumnRef" in target:
-                    direct_stars.add(id(target["ColumnRef"]))
+            elif key == "CommonTableExpr" and isinstance(value, dict):
+                if value.get("aliascolnames"):
+                    return True
+                named.update(_select_ids(value.get("ctequery")))
+            elif key == "RangeSubselect" and isinstance(value, dict):
+                named.update(_select_ids(value.get("subquery")))
+            elif key == "SelectStmt" and isinstance(value, dict) and id(value) in named:
+                for target in value.get("targetList") or ():
+                    column = ((target or {}).get("ResTarget") or {}).get("val") or {}
+                    if "ColumnRef" in column:
+                        direct_stars.add(id(column["ColumnRef"]))
             elif key == "ColumnRef":
                 refs.append(value)
             elif key == "ctename":
@@ -158,3 +173,21 @@ def reads_whole_rows(tree: dict[str, Any]) -> bool:
         if len(fields) == 1 and "String" in fields[0] and fields[0]["String"].get("sval") in relations:
             return True
     return False
+
+
+#: Nodes whose alias names a relation (and may rename its columns).
+_RENAMING = ("RangeVar", "RangeSubselect", "RangeFunction", "JoinExpr")
+
+
+def _named_selects(tree: dict[str, Any]) -> set[int]:
+    """The SELECT whose output columns are the statement's (through EXPLAIN)."""
+    explain = tree.get("ExplainStmt")
+    return _select_ids(explain.get("query") if isinstance(explain, dict) else tree)
+
+
+def _select_ids(node: Any) -> set[int]:
+    """`{id(SelectStmt body)}` when `node` is a plain SELECT (no set operation), else nothing."""
+    select = node.get("SelectStmt") if isinstance(node, dict) else None
+    if isinstance(select, dict) and select.get("op", "SETOP_NONE") == "SETOP_NONE":
+        return {id(select)}
+    return set()
