@@ -221,6 +221,8 @@ def _inspect(sql: str, mode: Mode, names: Names) -> Checked:
         _check_names(names.check_implicit)
         if any(marker in parsed for marker in _READ_MARKERS):
             _check_tree(stmt, writes=writes, names=names)
+        if any(view in parsed for view in _ROLE_SETTINGS):
+            _check_role_settings(stmt)
     # Locations are byte offsets into the UTF-8 text.
     start, length = raw.get("stmt_location", 0), raw.get("stmt_len", 0)
     data = sql.encode()
@@ -250,7 +252,10 @@ def _check_kind(kind: str, body: dict[str, Any], mode: Mode) -> None:
         if kind == "ExplainStmt":
             raise InvalidInput("pass the statement itself, without EXPLAIN: this tool adds EXPLAIN")
         raise InvalidInput(f"{_statement_name(kind)} has no plan to explain: send a SELECT, INSERT, UPDATE or DELETE")
-    if kind in ("SelectStmt", "VariableShowStmt"):
+    if kind == "VariableShowStmt":
+        _check_setting_name(body.get("name"))
+        return
+    if kind == "SelectStmt":
         return
     if kind == "ExplainStmt":
         query = body.get("query") or {}
@@ -294,14 +299,18 @@ def _name_check(key: str, node: dict[str, Any], names: Names) -> Callable[[], No
 
     def check() -> None:
         if key in _FUNCTION_KEYS:
-            names.check_function(_strings(node.get("funcname")))
+            funcname = _strings(node.get("funcname"))
+            names.check_function(funcname)
+            args = node.get("args")
+            if funcname[-1:] == [_SETTING_FUNCTION] and args:  # without arguments, no such function
+                _check_setting_name(args[0].get("A_Const", {}).get("sval", {}).get("sval"))
         elif key == "ColumnRef":
             # The first field is a column or a table; a later one may be a function of it.
             for field in _strings(node.get("fields"))[1:]:
-                names.check_field(field)
+                _check_field(field, names)
         elif key == "A_Indirection":
             for field in _strings(node.get("indirection")):
-                names.check_field(field)
+                _check_field(field, names)
         elif key == "A_Expr":
             names.check_operator(_strings(node.get("name")) or ["?"])
         elif key == "SortBy" and node.get("useOp"):
@@ -322,6 +331,57 @@ def _name_check(key: str, node: dict[str, Any], names: Names) -> Callable[[], No
             names.check_newer_syntax(key, str(node.get("op", "")))
 
     return check
+
+
+#: Reads a setting by the name in its first argument, custom ones included (`ALTER DATABASE … SET app.key`).
+_SETTING_FUNCTION = "current_setting"
+#: Views that show every role's per-role settings (`pg_db_role_setting`), by their column.
+_ROLE_SETTINGS = {"pg_roles": "rolconfig", "pg_user": "useconfig"}
+
+
+def _check_field(field: str, names: Names) -> None:
+    if field == _SETTING_FUNCTION:  # `('app.key'::text).current_setting` calls current_setting('app.key')
+        _check_setting_name(None)
+    names.check_field(field)
+
+
+def _check_setting_name(name: Any) -> None:
+    """SHOW and current_setting() may read built-in settings only, named by a constant.
+
+    A custom setting (`app.jwt_secret`, with a dot) comes from `ALTER DATABASE/ROLE … SET`, where
+    applications keep secrets (`pg_db_role_setting`, refused); pg_settings and SHOW ALL leave
+    them out. A name computed at run time could be anything, so it is refused too."""
+    if isinstance(name, str) and "." not in name:
+        return
+    raise PolicyDenied(
+        "reading a custom setting (a name with a dot, or one computed at run time) is refused in read-only "
+        "mode: settings set per database or role may carry secrets. Read built-in settings by name, or "
+        f"pg_settings. {_ROLE_ADVICE}"
+    )
+
+
+def _check_role_settings(stmt: dict[str, Any]) -> None:
+    """pg_roles and pg_user show every role's per-role settings (secrets, like `pg_db_role_setting`):
+    a read naming them must name its columns, and not those."""
+    named = [
+        view
+        for key, value in _items(stmt)
+        if key == "RangeVar" and value.get("schemaname") in (None, "pg_catalog")
+        for view in [value.get("relname")]
+        if view in _ROLE_SETTINGS
+    ]
+    if not named:
+        return
+    from connectors.postgres.masking import reads_whole_rows
+
+    hidden = reads_whole_rows(stmt) or any(key == "A_Star" for key, _ in _items(stmt))
+    config = any(key == "String" and value.get("sval") in _ROLE_SETTINGS.values() for key, value in _items(stmt))
+    if hidden or config:
+        columns = ", ".join(sorted(_ROLE_SETTINGS[view] for view in set(named)))
+        raise PolicyDenied(
+            f"reading {columns} (or a star or whole row of {', '.join(sorted(set(named)))}) is refused in read-only "
+            "mode: it holds per-role settings, which may carry secrets. Name the other columns you need."
+        )
 
 
 def _strings(items: Any) -> list[str]:

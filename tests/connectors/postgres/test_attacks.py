@@ -8,10 +8,16 @@ raw values.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import psycopg
 import pytest
 from mcp import Client
 
+from connectors.postgres.guard import check_read_only
+from mcp_hub.errors import PolicyDenied
 from tests.connectors.postgres.conftest import HubFactory, data
+from tests.pg import TestDatabase
 
 pytestmark = pytest.mark.anyio
 
@@ -53,3 +59,79 @@ async def test_plain_queries_stay_unmasked(shop_hub: HubFactory) -> None:
         star = data(await client.call_tool("postgres_query", {"sql": "SELECT *, age + 1 FROM users WHERE id = 1"}))
     assert plain["rows"] == [[1, "ANON"]]
     assert star["rows"] == [[1, "***", "***", "anon", 21, 22]]
+
+
+# -- settings: `ALTER DATABASE … SET app.jwt_secret` (PostgREST's pattern) and per-role settings ------------------
+
+SETTING_READS = [
+    "SHOW app.jwt_secret",
+    'SHOW "app.jwt_secret"',
+    "SELECT current_setting('app.jwt_secret')",
+    "SELECT pg_catalog.current_setting('app.jwt_secret', true)",
+    "SELECT current_setting('app.' || 'jwt_secret')",
+    "SELECT current_setting(setting_name => 'app.jwt_secret')",
+    "SELECT ('app.jwt_secret'::text).current_setting",
+    "SELECT x.current_setting FROM (SELECT 'app.jwt_secret'::text) AS x",
+    "SELECT rolname, rolconfig FROM pg_roles",
+    "SELECT array_to_string(useconfig, ',') FROM pg_catalog.pg_user",
+    "SELECT * FROM pg_roles",
+    "TABLE pg_user",
+    "SELECT row_to_json(r) FROM pg_roles r",
+    "SELECT c FROM pg_roles AS r(a, b, c, d, e, f, g, h, i, j, k, c)",
+    "SELECT (r).rolconfig FROM (SELECT pg_roles AS r FROM pg_roles) s",
+]
+
+
+@pytest.mark.parametrize("sql", SETTING_READS)
+def test_custom_and_per_role_settings_are_refused(sql: str) -> None:
+    with pytest.raises(PolicyDenied):
+        check_read_only(sql)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SHOW work_mem",
+        "SHOW ALL",
+        "SELECT current_setting('server_version_num')::int",
+        "SELECT rolname, rolsuper FROM pg_roles WHERE rolname = current_user",
+        "SELECT name, setting FROM pg_settings WHERE name LIKE 'app.%'",
+    ],
+)
+def test_built_in_settings_and_role_names_stay_readable(sql: str) -> None:
+    assert check_read_only(sql)
+
+
+@pytest.fixture
+def secret_settings(shop_db: TestDatabase) -> Iterator[None]:
+    """A secret set for the database (every role's sessions) and one for another role."""
+    with psycopg.connect(shop_db.superuser_dsn, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE \"{shop_db.name}\" SET app.jwt_secret = '{DB_SECRET}'")
+        conn.execute(f"CREATE ROLE {OTHER_ROLE} NOLOGIN")
+        conn.execute(f"ALTER ROLE {OTHER_ROLE} SET app.api_key = '{ROLE_SECRET}'")
+    try:
+        yield
+    finally:
+        with psycopg.connect(shop_db.superuser_dsn, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{shop_db.name}" RESET app.jwt_secret')
+            conn.execute(f"DROP ROLE {OTHER_ROLE}")
+
+
+DB_SECRET, ROLE_SECRET, OTHER_ROLE = "db-secret-5f1e", "role-secret-9a7c", "mcp_hub_attack_authn"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SHOW app.jwt_secret",
+        "SELECT current_setting('app.jwt_secret')",
+        f"SELECT rolconfig FROM pg_roles WHERE rolname = '{OTHER_ROLE}'",
+        f"SELECT * FROM pg_user WHERE usename = current_user OR usename = '{OTHER_ROLE}'",
+    ],
+)
+async def test_settings_secrets_do_not_reach_the_model(shop_hub: HubFactory, secret_settings: None, sql: str) -> None:
+    async with Client(shop_hub(superuser=True)) as client:
+        result = await client.call_tool("postgres_query", {"sql": sql})
+    text = repr(result.content) + repr(result.structured_content)
+    assert result.is_error and "refused" in text
+    assert DB_SECRET not in text and ROLE_SECRET not in text
