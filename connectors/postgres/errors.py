@@ -37,12 +37,16 @@ _INPUT_CODES = frozenset({"08P01"})  # protocol violation: wrong number of param
 _UNAVAILABLE_CLASSES = ("08", "53", "57P")
 
 
-def translate(exc: BaseException, *, timeout_ms: int | None = None, position_offset: int = 0) -> HubError:
+def translate(
+    exc: BaseException, *, timeout_ms: int | None = None, position_offset: int = 0, quotable: str | None = None
+) -> HubError:
     """The `HubError` to raise for `exc`.
 
     `timeout_ms` is quoted when a statement timed out; `position_offset` is
     subtracted from the server's error position when our own SQL was put
-    before the caller's (the DECLARE prefix).
+    before the caller's (the DECLARE prefix). `quotable`: the caller's SQL and
+    parameters; the server's message may then quote only what they hold (see
+    `withhold_values`).
     """
     import psycopg
     from psycopg_pool import PoolTimeout
@@ -59,7 +63,7 @@ def translate(exc: BaseException, *, timeout_ms: int | None = None, position_off
         if isinstance(exc, (psycopg.ProgrammingError, psycopg.DataError)):
             return InvalidInput(f"bad query parameters: {exc}")
         return connect_error(str(exc))
-    text = _server_text(exc, position_offset)
+    text = _server_text(exc, position_offset, quotable)
     if state == "57014":
         if "statement timeout" in (exc.diag.message_primary or "") and timeout_ms is not None:
             return UpstreamTimeout(
@@ -146,12 +150,48 @@ def connect_error(text: str) -> HubError:
     return UpstreamUnavailable(UNREACHABLE)
 
 
-def _server_text(exc: psycopg.Error, position_offset: int) -> str:
+def _server_text(exc: psycopg.Error, position_offset: int, quotable: str | None = None) -> str:
     diag = exc.diag
     text = diag.message_primary or "unknown error"
+    if quotable is not None:
+        text = withhold_values(text, quotable)
     position = int(diag.statement_position or 0) - position_offset
     if position > 0:
         text += f" (at character {position})"
     if diag.message_hint:
-        text += f". Hint: {diag.message_hint}"
+        hint = diag.message_hint
+        text += f". Hint: {hint if quotable is None else withhold_values(hint, quotable, names=True)}"
+    return text
+
+
+_QUOTED = re.compile(r'"([^"]*)"')
+WITHHELD = '"…" (a value the SQL does not hold is withheld)'
+
+
+#: A hint quotes catalog names (`Perhaps you meant to reference the column "users.email"`), not values.
+_NAME = re.compile(r"[a-z_][a-z0-9_$]{0,62}(\.[a-z_][a-z0-9_$]{0,62}){0,2}")
+
+
+def withhold_values(text: str, quotable: str, *, names: bool = False) -> str:
+    """`text` cut at the first quoted part that `quotable` (the SQL and parameters) does not hold.
+
+    The server quotes identifiers (`column "emial" does not exist`), which the SQL holds, but also
+    values read from the database (`invalid input syntax for type integer: "<a masked email>"`,
+    `relation "<a value>" does not exist` from `::regclass`): those would escape column masking and
+    outsider marking. A quoted part passes when each of its dot-separated parts is in `quotable`
+    (case aside), or, with `names` (hints), when it is shaped like a lower-case name. An unpaired
+    quote (a value holding quotes) cuts the text there too.
+    """
+    if '"' not in text:
+        return text
+    known = quotable.lower()
+    end = 0
+    for found in _QUOTED.finditer(text):
+        segment = found.group(1)
+        held = bool(segment) and all(part and part.lower() in known for part in segment.split("."))
+        if not (held or (names and _NAME.fullmatch(segment))):
+            return text[: found.start()] + WITHHELD
+        end = found.end()
+    if '"' in text[end:]:  # between pairs the scan leaves no quote; after the last pair it may
+        return text[: text.index('"', end)] + WITHHELD
     return text

@@ -180,7 +180,9 @@ async def run_internal(
     try:
         outcome, elapsed_ms, probes, sink = await borrow(pool, fetch, retry=True)
     except (psycopg.Error, PoolTimeout) as exc:
-        raise translate(exc, timeout_ms=timeout_ms, position_offset=_CAPPED_OFFSET if capped else 0) from exc
+        offset = _CAPPED_OFFSET if capped else 0
+        quotable = "\n".join([statement, *map(str, params or ())])
+        raise translate(exc, timeout_ms=timeout_ms, position_offset=offset, quotable=quotable) from exc
     # A stopped statement leaves its after-probe unread: `reads` then counts nothing, which fails closed.
     return _with_reads(_rows(outcome, elapsed_ms, sink), probes)
 

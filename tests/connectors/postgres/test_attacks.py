@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from mcp import Client
 
+from connectors.postgres.errors import WITHHELD, withhold_values
 from connectors.postgres.guard import check_read_only
 from mcp_hub.errors import PolicyDenied
 from tests.connectors.postgres.conftest import HubFactory, data
@@ -135,3 +136,56 @@ async def test_settings_secrets_do_not_reach_the_model(shop_hub: HubFactory, sec
     text = repr(result.content) + repr(result.structured_content)
     assert result.is_error and "refused" in text
     assert DB_SECRET not in text and ROLE_SECRET not in text
+
+
+# -- error messages: the server quotes the value it could not convert ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT password_hash::int FROM users WHERE id = 1",
+        "SELECT email::regclass FROM users WHERE id = 1",
+        "SELECT email::date FROM users WHERE id = 1",
+        "SELECT has_table_privilege(email, 'SELECT') FROM users WHERE id = 1",
+        "SELECT card_number::numeric FROM billing.invoices WHERE id = 1",
+    ],
+)
+async def test_error_messages_do_not_quote_values_from_the_database(shop_hub: HubFactory, sql: str) -> None:
+    async with Client(shop_hub(MASKED, superuser=True)) as client:
+        result = await client.call_tool("postgres_query", {"sql": sql})
+    text = repr(result.content)
+    assert result.is_error and "withheld" in text, text
+    assert not any(secret in text for secret in SECRETS), text
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "quoted"),
+    [
+        ("SELECT emial FROM users", None, 'column "emial" does not exist'),
+        ("SELECT 'abc'::int", None, 'integer: "abc"'),
+        ("SELECT $1::int", ["xyz"], 'integer: "xyz"'),
+        ("SELECT * FROM nosuch", None, 'relation "nosuch" does not exist'),
+    ],
+)
+async def test_error_messages_still_quote_what_the_sql_holds(
+    shop_hub: HubFactory, sql: str, params: list[str] | None, quoted: str
+) -> None:
+    async with Client(shop_hub(MASKED, superuser=True)) as client:
+        result = await client.call_tool("postgres_query", {"sql": sql, "params": params})
+    assert result.is_error and quoted in repr(result.content), result.content
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('column "emial" does not exist', 'column "emial" does not exist'),
+        ('invalid input syntax for type integer: "s3cret"', f"invalid input syntax for type integer: {WITHHELD}"),
+        ('relation "users" does not exist: "x"y"', f'relation "users" does not exist: {WITHHELD}'),
+        ('malformed: "users"tail', 'malformed: "users"tail'),
+        ('odd "users" then "', f'odd "users" then {WITHHELD}'),
+        ('empty ""', f"empty {WITHHELD}"),
+    ],
+)
+def test_withhold_values(text: str, expected: str) -> None:
+    assert withhold_values(text, "SELECT emial FROM users") == expected
