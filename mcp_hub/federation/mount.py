@@ -284,7 +284,7 @@ class Federation:
         fence = None if link.settings.trusted else results.Fence(caller.lockdown)
         out = []
         for item in read.contents:
-            meta = dict(item.meta or {})
+            meta = results.their_meta(item.meta)
             if isinstance(item, mt.TextResourceContents):
                 content: str | bytes = results.resource_text(link.settings, item.text, fence)
             else:

@@ -155,7 +155,7 @@ def parse_servers(raw: Mapping[str, Any], taken: Iterable[str] = ()) -> tuple[di
 
 
 def name_problem(name: str, taken: Iterable[str] = ()) -> str | None:
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         return "a server name is 1-32 lowercase letters, digits and hyphens, starting with a letter (no underscore)"
     if name in RESERVED_NAMES or name in set(taken):
         return f"{name!r} is the name of a connector or of the hub's own tools: choose another"

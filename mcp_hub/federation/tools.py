@@ -45,7 +45,7 @@ def hub_name(server: str, tool: str) -> str:
 
 
 def name_problem(server: str, tool: str) -> str | None:
-    if not _TOOL_NAME.match(hub_name(server, tool)):
+    if not _TOOL_NAME.fullmatch(hub_name(server, tool)):  # not `match`: `$` passes a final newline
         return "its name is not a valid MCP tool name once namespaced (letters, digits, _ . -; 128 at most)"
     return None
 
