@@ -161,12 +161,13 @@ class ServerLink:
 
     async def _refresh(self, client: Client) -> None:
         caps = client.server_capabilities
-        tools = await _all(client.list_tools, "tools") if caps.tools is not None else []
-        resources = await _all(client.list_resources, "resources") if caps.resources is not None else []
+        s = self.settings
+        tools = await _all(client.list_tools, "tools", s) if caps.tools is not None else []
+        resources = await _all(client.list_resources, "resources", s) if caps.resources is not None else []
         templates = (
-            await _all(client.list_resource_templates, "resource_templates") if caps.resources is not None else []
+            await _all(client.list_resource_templates, "resource_templates", s) if caps.resources is not None else []
         )
-        prompts = await _all(client.list_prompts, "prompts") if caps.prompts is not None else []
+        prompts = await _all(client.list_prompts, "prompts", s) if caps.prompts is not None else []
         listing = Listing(tools, resources, templates, prompts)
         changed = self.listing != listing
         self.listing, self.listing_source = listing, "live"
@@ -182,6 +183,7 @@ class ServerLink:
         """Fetch the listing again after each list_changed (it crosses the gate again: a rug pull is caught)."""
         while True:
             await self._relist.wait()
+            await anyio.sleep(RELIST_INTERVAL_S)  # a storm of list_changed: one listing per interval
             self._relist = anyio.Event()
             try:
                 with anyio.fail_after(self.settings.timeout_s):
@@ -299,12 +301,29 @@ class ServerLink:
         return await forward(params)
 
 
-async def _all(fetch: Callable[..., Awaitable[Any]], field: str) -> list[Any]:
-    """Every page of a list method."""
+#: One list method's pages together may hold this many times `max_result_bytes`: each page is bounded
+#: as it arrives, but a server can always offer one more (100 pages of 1 MB, times four lists, were kept).
+LISTING_RESULTS = 4
+#: At most one listing again per this many seconds, however often a server says its list changed.
+RELIST_INTERVAL_S = 1.0
+
+
+class ListingTooLarge(ResultTooLarge):
+    """A listing past its budget."""
+
+
+async def _all(fetch: Callable[..., Awaitable[Any]], field: str, settings: ServerSettings) -> list[Any]:
+    """Every page of a list method, up to `LISTING_RESULTS` x `max_result_bytes` in all."""
     items: list[Any] = []
     cursor: str | None = None
+    size, budget = 0, LISTING_RESULTS * settings.max_result_bytes
     for _ in range(100):
         page = await fetch(cursor=cursor)
+        size += len(page.model_dump_json(by_alias=True, exclude_none=True))
+        if size > budget:
+            raise ListingTooLarge(
+                f"its {field} listing passed {budget:,} bytes ({LISTING_RESULTS} x servers.<name>.max_result_bytes)"
+            )
         items += getattr(page, field)
         cursor = page.next_cursor
         if not cursor:
@@ -330,7 +349,7 @@ def _describe(exc: BaseException) -> str:
         return "it did not finish the MCP handshake and listing in time"
     if isinstance(exc, FileNotFoundError):
         return "its command was not found"
-    if isinstance(exc, MCPError):
+    if isinstance(exc, (MCPError, ListingTooLarge)):
         return f"it failed: {exc.message}"
     if isinstance(exc, BaseExceptionGroup):
         return f"it failed ({', '.join(sorted({type(e).__name__ for e in exc.exceptions}))})"

@@ -6,15 +6,23 @@ own labels (`_meta["mcp_hub/…"]`) are the hub's to set. A tool name must be a 
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
 from mcp import types as mt
 
 from mcp_hub.catalog import ERROR_META_KEY
+from mcp_hub.federation.link import LISTING_RESULTS, RELIST_INTERVAL_S
 from mcp_hub.federation.results import prompt_result, tool_result
 from mcp_hub.federation.settings import ServerSettings
 from mcp_hub.federation.settings import name_problem as server_name_problem
 from mcp_hub.federation.tools import name_problem
 from mcp_hub.provenance import META_KEY
 from mcp_hub.upstream.outsider import WITHHELD
+from tests.federation.conftest import PY, ROOT, HubFactory, toml_value
 
 UNTRUSTED = ServerSettings.model_validate({"command": "x"})
 TRUSTED = ServerSettings.model_validate({"command": "x", "trusted": True})
@@ -67,3 +75,45 @@ def test_a_server_cannot_set_the_hubs_labels() -> None:
         got = prompt_result("fed", settings, "p", prompt, lockdown=False)
         assert got.meta is not None and ERROR_META_KEY not in got.meta and got.meta[META_KEY]["federated"] is True
         assert got.messages[0].content.meta == {"their/own": 1}
+
+
+# -- listings: a server that never stops paging, and one that never stops saying its list changed -------------
+
+
+def raw_stdio(mode: str, log: Path, **extra: Any) -> str:
+    lines = [
+        "[servers.raw]",
+        f"command = {toml_value(PY)}",
+        f"args = {toml_value(['-m', 'tests.support.raw_server', mode])}",
+        f"cwd = {toml_value(str(ROOT))}",
+        f"env = {toml_value({'RAW_TEST_LOG': str(log)})}",
+    ]
+    lines += [f"{k} = {toml_value(v)}" for k, v in extra.items()]
+    return "\n".join(lines) + "\n"
+
+
+def lists(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+@pytest.mark.anyio
+async def test_a_listing_that_never_ends_is_cut_by_size(make_hub: HubFactory, tmp_path: Path) -> None:
+    """100 pages of 200 KB tools were fetched and kept (x4 kinds of list): a listing is bounded in bytes."""
+    log = tmp_path / "lists"
+    hub = make_hub(raw_stdio("endless", log, max_result_bytes=1_000_000, timeout_s=60))
+    async with Client(hub):
+        with anyio.fail_after(60):
+            while not (row := hub.federation.status()[0])["detail"]:  # type: ignore[union-attr]
+                await anyio.sleep(0.05)
+    assert "listing" in row["detail"] and "max_result_bytes" in row["detail"], row
+    assert lists(log) * 200_000 <= 2 * (LISTING_RESULTS * 1_000_000 + 200_000), lists(log)  # a restart may list again
+
+
+@pytest.mark.anyio
+async def test_a_list_changed_storm_relists_at_a_bounded_rate(make_hub: HubFactory, tmp_path: Path) -> None:
+    log = tmp_path / "lists"
+    hub = make_hub(raw_stdio("storm", log))
+    async with Client(hub):
+        await hub.federation.wait_listed(30)  # type: ignore[union-attr]
+        await anyio.sleep(3)
+    assert lists(log) <= 2 + 3 / RELIST_INTERVAL_S, lists(log)
