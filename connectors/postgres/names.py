@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from connectors.postgres import builtins
 from connectors.postgres.settings import function_pattern
@@ -46,6 +47,12 @@ NEWER_SYNTAX = {
     "JsonFuncExpr": ("", 170000),
     "MergeSupportFunc": ("merge_action", 170000),
 }
+#: Functions that convert JSON into a row type given by a value (`jsonb_populate_record(t, …)` with `t` a
+#: table's row): its columns' types are converted to without any name showing them.
+_POPULATE = frozenset(
+    {"json_populate_record", "json_populate_recordset", "jsonb_populate_record", "jsonb_populate_recordset",
+     "jsonb_populate_record_valid"}
+)  # fmt: skip
 #: Non-built-in types a cast may name: enums only (their input function is built in; a domain's
 #: constraints, a range's or base type's support functions are arbitrary functions).
 _SAFE_TYPE_KINDS = frozenset({"e"})
@@ -124,6 +131,18 @@ class Names:
                 self.implicit_cast = described
             self.tainted_cast_targets.setdefault(target, described)
 
+    @cached_property
+    def unsafe_type(self) -> str | None:
+        """A non-built-in type that converting to may call a function not allowed (see `check_type`)."""
+        for name, definitions in sorted(self.snapshot.types.items()):
+            for schema, kind, input_function in definitions:
+                if kind in _SAFE_TYPE_KINDS or (
+                    kind == "b" and input_function is not None and self._ref_allowed(input_function)
+                ):
+                    continue
+                return f"{schema}.{name}"
+        return None
+
     @classmethod
     def static(cls) -> Names:
         return _STATIC
@@ -142,6 +161,12 @@ class Names:
     def check_function(self, qualified: Sequence[str]) -> None:
         """A call (or function-style cast) by its name as written, e.g. ["pg_catalog", "lower"]."""
         name = qualified[-1]
+        if name in _POPULATE and self.unsafe_type is not None:
+            raise Refused(
+                f"calling {name}()",
+                f"it converts into the types of a row's columns without naming them, and the type {self.unsafe_type} "
+                "of this database may call functions that are not built in (a domain's constraints, an input function)",
+            )
         schema = qualified[-2] if len(qualified) > 1 else None
         if schema is not None and schema != BUILTIN_SCHEMA:
             if self._allowed(schema, name):

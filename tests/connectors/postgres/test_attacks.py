@@ -17,8 +17,8 @@ from mcp import Client
 from connectors.postgres.errors import WITHHELD, withhold_values
 from connectors.postgres.guard import check_read_only
 from mcp_hub.errors import PolicyDenied
-from tests.connectors.postgres.conftest import HubFactory, data
-from tests.pg import TestDatabase
+from tests.connectors.postgres.conftest import HubFactory, data, hub_for
+from tests.pg import TestDatabase, throwaway_database
 
 pytestmark = pytest.mark.anyio
 
@@ -189,3 +189,46 @@ async def test_error_messages_still_quote_what_the_sql_holds(
 )
 def test_withhold_values(text: str, expected: str) -> None:
     assert withhold_values(text, "SELECT emial FROM users") == expected
+
+
+# -- conversions no name shows: JSON into a table's row type, whose column is a domain --------------------------
+
+DOMAIN_SQL = """
+CREATE FUNCTION public.spy(t text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN IF t <> 'seed' THEN RAISE EXCEPTION 'spy ran on %', t; END IF; RETURN true; END $$;
+CREATE DOMAIN public.watched AS text CHECK (public.spy(VALUE));
+CREATE TABLE public.dt (id int, d public.watched);
+INSERT INTO public.dt VALUES (1, 'seed');
+"""
+
+
+@pytest.fixture(scope="module")
+def domain_db(pg_admin_dsn: str) -> Iterator[TestDatabase]:
+    with throwaway_database(pg_admin_dsn) as db:
+        with psycopg.connect(db.superuser_dsn, autocommit=True) as conn:
+            conn.execute(DOMAIN_SQL)
+            conn.execute(f"GRANT SELECT ON public.dt TO {db.reader_role}")
+        yield db
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        """SELECT jsonb_populate_record(t, '{"d": "x"}') FROM dt t""",
+        """SELECT * FROM dt t, json_populate_recordset(t, '[{"d": "x"}]') r""",
+        """SELECT pg_catalog.jsonb_populate_record(t, '{"d": "x"}') FROM dt t""",
+    ],
+)
+async def test_a_domain_reached_through_a_row_type_is_refused(domain_db: TestDatabase, sql: str) -> None:
+    hub = hub_for(domain_db.superuser_dsn, {"MCP_HUB_POSTGRES__READ_DSN": domain_db.reader_dsn})
+    async with Client(hub) as client:
+        result = await client.call_tool("postgres_query", {"sql": sql})
+        plain = await client.call_tool("postgres_query", {"sql": "SELECT d FROM dt"})
+    text = repr(result.content)
+    assert result.is_error and "refused" in text and "public.watched" in text, text
+    assert "spy ran" not in text
+    assert data(plain)["rows"] == [["seed"]]
+
+
+def test_populating_a_row_stays_allowed_without_such_types() -> None:
+    assert check_read_only("""SELECT jsonb_populate_record(c, '{"id": 1}') FROM customers c""")
