@@ -53,6 +53,11 @@ REFUSED = {
     "fmgr_c_validator": "internal",
     "fmgr_internal_validator": "internal",
     "fmgr_sql_validator": "internal",
+    # What the pooled reader sessions ran, or are running: other callers' SQL text, literals and all.
+    "pg_stat_get_activity": "others",
+    "pg_stat_get_backend_activity": "others",
+    "pg_prepared_statement": "others",
+    "pg_cursor": "others",
 }
 #: The XML export family runs SQL text or reads whole tables, schemas or databases by name.
 REFUSED_PATTERN = re.compile(r"(query|cursor|table|schema|database)_to_xml(schema|_and_xmlschema)?")
@@ -62,6 +67,7 @@ REASONS = {
     "sql": "it runs SQL text or reads tables by name, which the guard cannot check",
     "xid": "it assigns a transaction id",
     "internal": "it is an internal function of the server",
+    "others": "it shows SQL text other callers of the hub sent (they share the reader's pooled sessions)",
 }
 
 #: Callable built-in functions: (name, volatile?) per overload.

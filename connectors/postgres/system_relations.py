@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from mcp_hub.errors import PolicyDenied
 
+_OTHERS = "it shows SQL text other callers of the hub sent (they share the reader's pooled sessions)"
+
 REFUSED: dict[str, str] = {
     "pg_authid": "it holds the roles' password hashes",
     "pg_shadow": "it holds the roles' password hashes",
@@ -38,21 +40,24 @@ REFUSED: dict[str, str] = {
     "pg_hba_file_rules": "it reads the server's files",
     "pg_ident_file_mappings": "it reads the server's files",
     "pg_file_settings": "it reads the server's files",
+    "pg_stat_activity": _OTHERS,
+    "pg_prepared_statements": _OTHERS,
+    "pg_cursors": _OTHERS,
 }
 
 ALLOWED = frozenset(
     """
     pg_aggregate pg_am pg_amop pg_amproc pg_attrdef pg_attribute pg_auth_members
     pg_available_extension_versions pg_available_extensions pg_backend_memory_contexts pg_cast pg_class
-    pg_collation pg_config pg_constraint pg_conversion pg_cursors pg_database pg_default_acl pg_depend
+    pg_collation pg_config pg_constraint pg_conversion pg_database pg_default_acl pg_depend
     pg_description pg_enum pg_event_trigger pg_extension pg_foreign_data_wrapper pg_foreign_server
     pg_foreign_table pg_group pg_index pg_indexes pg_inherits pg_init_privs pg_language
     pg_largeobject_metadata pg_locks pg_matviews pg_namespace pg_opclass pg_operator pg_opfamily
-    pg_parameter_acl pg_partitioned_table pg_policies pg_policy pg_prepared_statements pg_prepared_xacts
+    pg_parameter_acl pg_partitioned_table pg_policies pg_policy pg_prepared_xacts
     pg_proc pg_publication pg_publication_namespace pg_publication_rel pg_publication_tables pg_range
     pg_replication_origin pg_replication_origin_status pg_replication_slots pg_rewrite pg_roles pg_rules
     pg_seclabel pg_seclabels pg_sequence pg_sequences pg_settings pg_shdepend pg_shdescription
-    pg_shmem_allocations pg_shseclabel pg_stat_activity pg_stat_all_indexes pg_stat_all_tables
+    pg_shmem_allocations pg_shseclabel pg_stat_all_indexes pg_stat_all_tables
     pg_stat_archiver pg_stat_bgwriter pg_stat_checkpointer pg_stat_database pg_stat_database_conflicts
     pg_stat_gssapi pg_stat_io pg_stat_progress_analyze pg_stat_progress_basebackup pg_stat_progress_cluster
     pg_stat_progress_copy pg_stat_progress_create_index pg_stat_progress_vacuum pg_stat_recovery_prefetch

@@ -87,8 +87,9 @@ async def world(db: TestDatabase) -> dict[str, Any]:
 
 
 async def session_state(pool: Pool) -> list[Any]:
-    """Session state on the pooled connection, as the next caller would find it."""
-    result = await query(
+    """Session state on the pooled connection, as the next caller would find it (the hub's own look: no guard,
+    which refuses pg_prepared_statements and pg_cursors to callers)."""
+    result = await executor.run_internal(
         pool,
         "SELECT current_setting('search_path'), current_setting('application_name') LIKE 'mcp-hub-test-%',"
         " (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()),"
@@ -96,6 +97,10 @@ async def session_state(pool: Pool) -> list[Any]:
         # The hub's own prepared statements (repeated texts, see `wire`) stay; nobody else's may.
         " (SELECT count(*) FROM pg_prepared_statements WHERE name NOT LIKE 'mcp\\_hub\\_%'),"
         " (SELECT count(*) FROM pg_cursors WHERE name NOT IN ('mcp_hub_rows', ''))",
+        None,
+        max_rows=1,
+        timeout_ms=5000,
+        max_cell_chars=2000,
     )
     return result.rows[0]
 

@@ -28,7 +28,7 @@ ALLOWED = [
     "SELECT pg_sleep(0.01)",
     "SELECT lower(name), length(email), pg_size_pretty(1024::bigint) FROM customers",
     "SELECT dblink, lo_id FROM (SELECT 1 AS dblink, 2 AS lo_id) AS columns_not_functions",
-    "SELECT * FROM pg_stat_activity",
+    "SELECT * FROM pg_stat_user_tables",
     "SELECT current_setting('search_path')",
     "SELECT name FROM customers WHERE name LIKE 'A%'",
 ]

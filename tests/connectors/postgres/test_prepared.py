@@ -39,7 +39,11 @@ async def query(pool: Pool, sql: str, params: list[Any] | None = None, max_rows:
 
 
 async def hub_statements(pool: Pool) -> list[str]:
-    return [str(row[1]) for row in (await query(pool, HUB_STATEMENTS)).rows]
+    """The hub's own look (no guard: callers may not read pg_prepared_statements, other callers' SQL)."""
+    from connectors.postgres.executor import run_internal
+
+    found = await run_internal(pool, HUB_STATEMENTS, None, max_rows=100, timeout_ms=5000, max_cell_chars=2000)
+    return [str(row[1]) for row in found.rows]
 
 
 async def test_a_repeated_query_is_prepared_on_its_second_run(pool: Pool) -> None:

@@ -16,7 +16,7 @@ import pytest
 from mcp import Client
 
 from connectors.postgres import rest, wire
-from connectors.postgres.executor import Pool, open_pool, run_read_only
+from connectors.postgres.executor import Pool, open_pool, run_internal, run_read_only
 from connectors.postgres.settings import PostgresSettings
 from mcp_hub.secret import Secret
 from tests.connectors.postgres.conftest import data, hub_for
@@ -206,10 +206,14 @@ async def test_a_stopped_statement_is_cancelled_and_the_session_reset(one_connec
         await read(point, 1 << 20)
     stopped = await read("SELECT id, body FROM wide ORDER BY id", 4096)  # 300 MiB on offer
     assert stopped.truncated and stopped.reason == "max_result_bytes" and stopped.row_count == 1
-    state = await read(
+    state = await run_internal(  # the hub's own look: callers may not read pg_prepared_statements
+        pool,
         "SELECT pg_current_xact_id_if_assigned() IS NULL, (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'),"
         " (SELECT array_agg(statement) FROM pg_prepared_statements)",
-        1 << 20,
+        None,
+        max_rows=1,
+        timeout_ms=10_000,
+        max_cell_chars=10_000,
     )
     clean, advisory, prepared = state.rows[0]
     assert clean and advisory == 0

@@ -41,6 +41,11 @@ REFUSED_SPELLINGS = [
     "EXPLAIN SELECT * FROM pg_authid",
     "SELECT * FROM pg_toast.pg_toast_1255",
     "SELECT * FROM pg_hba_file_rules",
+    "SELECT query FROM pg_stat_activity",  # other callers' SQL: they share the reader's pooled sessions
+    "SELECT statement FROM pg_prepared_statements",
+    "SELECT query FROM pg_stat_get_activity(NULL)",
+    "SELECT pg_stat_get_backend_activity(1)",
+    "SELECT * FROM pg_prepared_statement()",
     "SELECT * FROM pg_catalog.pg_catalog_of_a_newer_server",  # not reviewed yet: refused
     "SELECT * FROM pg_notes",  # no schema and a catalog's prefix: taken for the catalog's
 ]
@@ -48,7 +53,7 @@ ALLOWED_READS = [
     "SELECT count(*) FROM pg_class",
     "SELECT table_name FROM information_schema.columns",
     "SELECT rolname FROM pg_catalog.pg_roles",
-    "SELECT pid, state FROM pg_stat_activity",
+    "SELECT relname, seq_scan FROM pg_stat_user_tables",
     "SELECT * FROM public.pg_notes",  # a table of one's own, with its schema written
     "SELECT * FROM customers",
 ]
