@@ -48,6 +48,11 @@ DANGEROUS_ROLES = (
     "pg_maintain",  # PostgreSQL 17: VACUUM, REINDEX, LOCK, REFRESH on every relation
     "pg_write_all_data",  # INSERT/UPDATE/DELETE everywhere
     "pg_use_reserved_connections",  # PostgreSQL 16: takes connections kept for administrators
+    # Secrets: every setting, `primary_conninfo` (a standby's replication password) included; and
+    # every session's SQL text (other callers', literals and all). pg_monitor holds both.
+    "pg_read_all_settings",
+    "pg_read_all_stats",
+    "pg_monitor",
 )
 
 #: $1: DANGEROUS_ROLES. One row: login, attributes, dangerous roles, owned objects (count, a few

@@ -427,6 +427,8 @@ async def test_a_stored_reader_that_cannot_log_in_says_so(
         ("GRANT pg_execute_server_program TO {r}", "pg_execute_server_program"),
         ("GRANT pg_write_all_data TO {r}", "pg_write_all_data"),
         ("GRANT pg_checkpoint TO {r}", "pg_checkpoint"),
+        ("GRANT pg_monitor TO {r}", "pg_monitor"),  # primary_conninfo, other sessions' SQL
+        ("GRANT pg_read_all_settings TO {r}", "pg_read_all_settings"),
         ("CREATE ROLE {r}_mid NOLOGIN; GRANT pg_signal_backend TO {r}_mid; GRANT {r}_mid TO {r}", "pg_signal_backend"),
         ("CREATE ROLE {r}_su SUPERUSER NOLOGIN; GRANT {r}_su TO {r}; ALTER ROLE {r} NOINHERIT", "superuser"),
         ("GRANT INSERT ON customers TO {r}", "may write 1 relation(s) (customers)"),
