@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -131,12 +132,12 @@ def everything_http() -> Iterator[str]:
         proc.wait(10)
 
 
-@pytest.fixture
-def fed_http() -> Iterator[str]:
-    """Our test server over Streamable HTTP: its /mcp URL."""
+@contextmanager
+def served_fed(mode: str) -> Iterator[str]:
+    """Our test server (`tests.support.fed_server`) in `mode` (http, http-json, sse) as a subprocess: its URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [PY, "-m", "tests.support.fed_server", "http", str(port)],
+        [PY, "-m", "tests.support.fed_server", mode, str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -144,10 +145,17 @@ def fed_http() -> Iterator[str]:
     )
     try:
         _wait_port(proc, port)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"http://127.0.0.1:{port}/{'sse' if mode == 'sse' else 'mcp'}"
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture
+def fed_http() -> Iterator[str]:
+    """Our test server over Streamable HTTP: its /mcp URL."""
+    with served_fed("http") as url:
+        yield url
 
 
 def _wait_port(proc: subprocess.Popen[str], port: int) -> None:

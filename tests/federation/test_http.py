@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,8 @@ from mcp_hub.http import build_http_app
 from mcp_hub.policy import Caller
 from mcp_hub.registry import Registry
 from mcp_hub.server import HubServer, build_server, hub_policy
-from tests.federation.conftest import PY, ROOT, HubFactory, _wait_port, everything_stdio
-from tests.support.http_server import free_port, serve_in_thread
+from tests.federation.conftest import HubFactory, everything_stdio, served_fed
+from tests.support.http_server import serve_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -44,20 +43,8 @@ async def test_server_everything_over_streamable_http(make_hub: HubFactory, ever
 
 @pytest.fixture
 def fed_sse() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [PY, "-m", "tests.support.fed_server", "sse", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _wait_port(proc, port)
-        yield f"http://127.0.0.1:{port}/sse"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with served_fed("sse") as url:
+        yield url
 
 
 async def test_sse_fallback(make_hub: HubFactory, fed_sse: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
@@ -16,8 +15,8 @@ import pytest
 from mcp import Client
 
 from mcp_hub.federation import http_limits, limits
-from tests.federation.conftest import PY, ROOT, HubFactory, _wait_port
-from tests.support.http_server import free_port, serve_in_thread
+from tests.federation.conftest import HubFactory, served_fed
+from tests.support.http_server import serve_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -29,36 +28,32 @@ CAP_SETTING = 64 * 1024
 def fed_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     """Our test server over Streamable HTTP (SSE or JSON answers) or the legacy SSE transport."""
     mode: str = request.param
-    port = free_port()
-    proc = subprocess.Popen(
-        [PY, "-m", "tests.support.fed_server", mode, str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    with served_fed(mode) as url:
+        yield mode, url
+
+
+def capped_server(mode: str, url: str, cap: int = CAP_SETTING) -> str:
+    """The config of our test server at `url`, its messages capped at `cap`."""
+    transport = "sse" if mode == "sse" else "http"
+    return (
+        f'[servers.fed]\nurl = "{url}"\ntransport = "{transport}"\nread_only = ["*"]\n'
+        f"max_result_bytes = {cap}\ntimeout_s = 30\n"
     )
-    try:
-        _wait_port(proc, port)
-        path = "sse" if mode == "sse" else "mcp"
-        yield mode, f"http://127.0.0.1:{port}/{path}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+
+
+async def wait_for_tool(client: Client, name: str) -> None:
+    with anyio.fail_after(30):
+        while name not in {t.name for t in (await client.list_tools()).tools}:
+            await anyio.sleep(0.05)
 
 
 async def test_an_oversized_answer_fails_fast_in_bounded_memory(
     make_hub: HubFactory, fed_server: tuple[str, str]
 ) -> None:
     mode, url = fed_server
-    transport = "sse" if mode == "sse" else "http"
-    hub = make_hub(
-        f'[servers.fed]\nurl = "{url}"\ntransport = "{transport}"\nread_only = ["*"]\n'
-        f"max_result_bytes = {CAP_SETTING}\ntimeout_s = 30\n"
-    )
+    hub = make_hub(capped_server(mode, url))
     async with Client(hub) as client:
-        with anyio.fail_after(30):
-            while "fed_big" not in {t.name for t in (await client.list_tools()).tools}:
-                await anyio.sleep(0.05)
+        await wait_for_tool(client, "fed_big")
         tracemalloc.start()
         try:
             started = time.monotonic()
@@ -88,15 +83,9 @@ async def test_answers_between_the_sdks_default_event_limit_and_the_cap_arrive(
     Streamable HTTP gets the hub's cap instead. The legacy SSE transport cannot be given another limit:
     there, such an answer fails as too large (and the connection carries on)."""
     mode, url = fed_server
-    transport = "sse" if mode == "sse" else "http"
-    hub = make_hub(
-        f'[servers.fed]\nurl = "{url}"\ntransport = "{transport}"\nread_only = ["*"]\n'
-        "max_result_bytes = 4_000_000\ntimeout_s = 30\n"
-    )
+    hub = make_hub(capped_server(mode, url, 4_000_000))
     async with Client(hub) as client:
-        with anyio.fail_after(30):
-            while "fed_big" not in {t.name for t in (await client.list_tools()).tools}:
-                await anyio.sleep(0.05)
+        await wait_for_tool(client, "fed_big")
         result = await client.call_tool("fed_big", {"size": 1_500_000})
         fine = await client.call_tool("fed_ok", {"text": "after"})
     if mode == "sse":
@@ -153,15 +142,9 @@ async def test_an_oversized_notification_on_the_get_stream_is_dropped(
     make_hub: HubFactory, fed_server: tuple[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     mode, url = fed_server
-    transport = "sse" if mode == "sse" else "http"
-    hub = make_hub(
-        f'[servers.fed]\nurl = "{url}"\ntransport = "{transport}"\nread_only = ["*"]\n'
-        f"max_result_bytes = {CAP_SETTING}\ntimeout_s = 30\n"
-    )
+    hub = make_hub(capped_server(mode, url))
     async with Client(hub) as client:
-        with anyio.fail_after(30):
-            while "fed_shout" not in {t.name for t in (await client.list_tools()).tools}:
-                await anyio.sleep(0.05)
+        await wait_for_tool(client, "fed_shout")
         # The server sends it only while the hub's GET stream is open (it opens after the handshake).
         for _ in range(50):
             shouted = await client.call_tool("fed_shout", {"size": 2_000_000})
