@@ -20,9 +20,13 @@ def row_cap(rows: str) -> int:
 async def fetch(
     pool: Pool, settings: PostgresSettings, schema: str, table: str, limit: int, *, outsider: bool = False
 ) -> QueryRows:
+    from connectors.postgres.guard import check_read_only
+
     if "\x00" in schema + table:
         raise InvalidInput("schema and table names cannot contain NUL characters")
     statement = f"SELECT * FROM {quote(schema)}.{quote(table)} LIMIT {int(limit) + 1}"  # noqa: S608 (quoted identifiers)
+    # The caller names the table: through the guard like any read (no catalog of secrets, no pg_toast).
+    statement = check_read_only(statement)
     try:
         return await run_internal(
             pool,

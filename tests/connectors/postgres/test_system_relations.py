@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
@@ -118,6 +119,13 @@ async def test_a_read_all_reader_reaches_password_hashes_only_without_the_guard(
             assert result.is_error and "password hashes" in text and "SCRAM" not in text
         listed = await client.call_tool("postgres_query", {"sql": "SELECT count(*) FROM pg_catalog.pg_class"})
         assert not listed.is_error
+        # Another route to the same rows: the table sample resource names its table in the URI.
+        with pytest.raises(MCPError, match="password hashes"):
+            await client.read_resource("postgres://pg_catalog/pg_authid/sample?rows=1")
+        with pytest.raises(MCPError, match="pg_toast schema"):
+            await client.read_resource("postgres://pg_toast/pg_toast_1255/sample?rows=1")
+        sample = await client.read_resource("postgres://pg_catalog/pg_class/sample?rows=1")
+        assert sample.contents  # the control: an allowed catalog samples as before
 
 
 async def test_planner_samples_do_not_carry_masked_values_out(shop_db: TestDatabase, shop_hub: HubFactory) -> None:
