@@ -28,9 +28,11 @@ EDGE_BYTES = 512
 
 # {"jsonrpc":"2.0","id":7,"result":…  (Python SDK, pydantic's field order) or …,"id":7} at the end
 # (TypeScript SDK: {result, jsonrpc, id}). An id is a number or a string (JSON-RPC 2.0).
-_ID = rb'"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.){0,200}")'
-_HEAD = re.compile(rb'^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?' + _ID + rb"\s*,")
-_TAIL = re.compile(rb"[,{]\s*" + _ID + rb"\s*\}\s*$")
+ID = rb'"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.){0,200}")'
+#: The start of a JSON-RPC message up to its id, when written first (the id itself is optional).
+JSONRPC_HEAD = rb'^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?'
+_HEAD = re.compile(JSONRPC_HEAD + ID + rb"\s*,")
+_TAIL = re.compile(rb"[,{]\s*" + ID + rb"\s*\}\s*$")
 
 
 def message_cap(max_result_bytes: int) -> int:

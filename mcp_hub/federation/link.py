@@ -181,9 +181,12 @@ class ServerLink:
 
     async def _relister(self, client: Client) -> None:
         """Fetch the listing again after each list_changed (it crosses the gate again: a rug pull is caught)."""
+        last = -RELIST_INTERVAL_S
         while True:
             await self._relist.wait()
-            await anyio.sleep(RELIST_INTERVAL_S)  # a storm of list_changed: one listing per interval
+            # A storm of list_changed: one listing per interval (the first change is listed at once).
+            await anyio.sleep(max(0.0, last + RELIST_INTERVAL_S - time.monotonic()))
+            last = time.monotonic()
             self._relist = anyio.Event()
             try:
                 with anyio.fail_after(self.settings.timeout_s):

@@ -84,9 +84,7 @@ except OSError as exc:
 
 # A request: "method" is a top-level key, first (TypeScript: {method, params, jsonrpc, id}) or right
 # after jsonrpc and id (Python). A response in which a "method" key is nested further in is not one.
-_REQUEST_HEAD = re.compile(
-    rb'^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?(?:"id"\s*:\s*(?:-?\d+|"(?:[^"\\]|\\.){0,200}")\s*,\s*)?"method"\s*:'
-)
+_REQUEST_HEAD = re.compile(limits.JSONRPC_HEAD + rb"(?:" + limits.ID + rb'\s*,\s*)?"method"\s*:')
 
 
 @dataclass(frozen=True)
